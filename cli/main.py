@@ -1,0 +1,33 @@
+"""The ``sluice`` command: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from cli import articles, db, flower, status, submit, up, worker
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sluice",
+        description="Distributed article processing: fetch → extract → dedup → tag → store. "
+        "Settings come from SLUICE_* environment variables (see the README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (up, submit, status, articles, worker, flower, db):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""``sluice submit``: URLs, feeds, sitemaps, raw text or raw HTML into a job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cli.output import err_console, print_json
+from cli.waiting import wait_for_job
+from shared.errors import SluiceError
+from shared.jobs import new_job_id
+from shared.settings import get_settings
+
+__all__ = ["add_parser", "run"]
+
+EXIT_FAILED_ITEMS = 1
+EXIT_TIMEOUT = 3
+EXIT_NOTHING = 4
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "submit",
+        help="submit URLs, feeds, sitemaps or texts",
+        description="Submit work to the pipeline. Prints the job id; with --wait, shows "
+        "progress until every item is final and exits 1 if any failed.",
+    )
+    src = p.add_argument_group("what to submit (any mix)")
+    src.add_argument("urls", nargs="*", metavar="URL", help="article URLs")
+    src.add_argument(
+        "--file",
+        "-f",
+        action="append",
+        default=[],
+        help="file with one URL per line ('-' for stdin)",
+    )
+    src.add_argument(
+        "--feed",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="RSS or Atom feed: its entry links are submitted",
+    )
+    src.add_argument(
+        "--sitemap",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="sitemap or sitemap index: its page URLs are submitted",
+    )
+    src.add_argument("--text", metavar="FILE", help="a raw text file ('-' for stdin)")
+    src.add_argument("--html", metavar="FILE", help="a saved HTML page, extracted as is")
+    meta = p.add_argument_group("for --text and --html")
+    meta.add_argument("--title", help="title of the --text")
+    meta.add_argument("--url", help="URL the --text or --html came from")
+    opts = p.add_argument_group("options")
+    opts.add_argument("--job", help="add to this job instead of starting a new one")
+    opts.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch again URLs that were seen before (not duplicates)",
+    )
+    opts.add_argument("--wait", action="store_true", help="wait until every item is final")
+    opts.add_argument("--timeout", type=float, default=None, help="give up waiting after S seconds")
+    opts.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def _read_lines(path: str) -> list[str]:
+    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    with handle:
+        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+
+
+def _read_text(path: str) -> str:
+    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    from producers import expand_feed, expand_sitemap, submit_html, submit_text, submit_urls
+    from workers.stages.fetch import Fetcher
+
+    urls = list(args.urls)
+    for path in args.file:
+        urls.extend(_read_lines(path))
+    if args.feed or args.sitemap:
+        fetcher = Fetcher(get_settings())
+        try:
+            for feed in args.feed:
+                urls.extend(expand_feed(feed, fetcher))
+            for sitemap in args.sitemap:
+                urls.extend(expand_sitemap(sitemap, fetcher))
+        except SluiceError as exc:
+            err_console.print(f"[red]could not expand feed or sitemap: {exc}")
+            return 2
+        finally:
+            fetcher.close()
+    if not (urls or args.text or args.html):
+        err_console.print(
+            "[red]nothing to submit[/] (give URLs, --file, --feed, --sitemap, --text or --html)"
+        )
+        return EXIT_NOTHING
+
+    job_id = args.job or new_job_id()
+    if urls:
+        submit_urls(urls, job_id=job_id, refetch=args.refetch)
+    if args.text:
+        submit_text(_read_text(args.text), title=args.title, url=args.url, job_id=job_id)
+    if args.html:
+        submit_html(Path(args.html).read_bytes(), url=args.url, job_id=job_id)
+
+    if not args.json:
+        print(job_id, flush=True)
+    if not args.wait:
+        if args.json:
+            print_json({"job": job_id})
+        return 0
+    counts, finished = wait_for_job(job_id, args.timeout, show_progress=not args.json)
+    if args.json:
+        print_json(counts)
+    else:
+        for reason, n in sorted(counts["reasons"].items()):
+            err_console.print(f"  {reason}: {n}")
+    if not finished:
+        return EXIT_TIMEOUT
+    return EXIT_FAILED_ITEMS if counts["states"].get("failed") else 0

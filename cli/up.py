@@ -1,0 +1,139 @@
+"""``sluice up``: the whole stack on one machine, and a demonstration on the sample pages.
+
+Starts (or finds) Redis, brings the database up to date, starts workers for every stage
+and Flower, serves the sample news site on loopback, submits its feed and one article a
+second time, waits for the job and prints what was stored. Then it keeps running until
+Ctrl-C, unless ``--demo-only``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from cli.flower import flower_command
+from cli.output import console
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "up",
+        help="start Redis (embedded if needed), workers and Flower, and run the demo",
+        description="Run the whole pipeline on this machine. Needs nothing but Python: when "
+        "SLUICE_REDIS_URL is unset and no Redis answers on 127.0.0.1:6379, an embedded "
+        "Valkey server is started.",
+    )
+    p.add_argument("--demo-only", action="store_true", help="stop everything after the demo")
+    p.add_argument("--no-demo", action="store_true", help="start the stack, skip the demo")
+    p.add_argument("--no-flower", action="store_true", help="do not start Flower")
+    p.add_argument("--flower-port", type=int, default=5555)
+    p.set_defaults(func=run)
+
+
+def _wait_for_queues(timeout: float = 90.0) -> bool:
+    from workers.app import app
+    from workers.routing import STAGES
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(timeout=1.0).active_queues() or {}
+        served = {q["name"] for queues in replies.values() for q in queues}
+        if set(STAGES) <= served:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _start(command: list[str], log_path: Path) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _demo() -> int:
+    from cli.waiting import wait_for_job
+    from producers import expand_feed, submit_urls
+    from shared.demo_site import ARTICLE_PATH, DemoSite
+    from shared.queries import get_article, list_articles
+    from shared.settings import get_settings
+    from workers.stages.fetch import Fetcher
+
+    site = DemoSite().start()
+    try:
+        urls = expand_feed(site.url("/feed.xml"), Fetcher(get_settings()))
+        urls.append(site.url(ARTICLE_PATH))  # the same article once more
+        job_id = submit_urls(urls, description="sluice up demo")
+        console.print(f"demo job [bold]{job_id}[/]: {len(urls)} URLs from {site.url('/feed.xml')}")
+        counts, finished = wait_for_job(job_id, timeout=180)
+    finally:
+        site.stop()
+    table = Table(title="stored articles")
+    for column in ("id", "title", "sitename", "duplicate_of", "entities"):
+        table.add_column(column)
+    for row in list_articles(job_id):
+        entities = (get_article(row["id"]) or {}).get("entities", [])
+        table.add_row(
+            row["id"],
+            (row["title"] or "")[:60],
+            row["sitename"] or "",
+            row["duplicate_of"] or "",
+            str(len(entities)),
+        )
+    console.print(table)
+    console.print("states: " + ", ".join(f"{k}={v}" for k, v in sorted(counts["states"].items())))
+    return 0 if finished and not counts["states"].get("failed") else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    from shared.db import upgrade_database
+    from shared.embedded_redis import resolve_redis_url
+    from shared.settings import get_settings
+    from workers.app import reconfigure
+
+    data_dir = get_settings().data_dir
+    redis_url, embedded = resolve_redis_url(data_dir / "valkey")
+    os.environ["SLUICE_REDIS_URL"] = redis_url
+    reconfigure()
+    upgrade_database()
+    logs = data_dir / "logs"
+    console.print(f"redis: {redis_url}{' (embedded)' if embedded else ''}")
+    console.print(f"database: {get_settings().effective_database_url}")
+    processes = [_start([sys.executable, "-m", "cli.main", "worker"], logs / "workers.log")]
+    if not args.no_flower:
+        processes.append(_start(flower_command(port=args.flower_port), logs / "flower.log"))
+        console.print(f"flower: http://127.0.0.1:{args.flower_port}")
+    console.print(f"logs: {logs}")
+    status = 0
+    try:
+        if not _wait_for_queues():
+            console.print("[red]workers did not come up; see the logs")
+            return 1
+        console.print("workers: fetch, extract, dedup, tag, store are being served")
+        if not args.no_demo:
+            status = _demo()
+        if args.demo_only:
+            return status
+        console.print("running; press Ctrl-C to stop")
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        return status
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if embedded is not None:
+            embedded.stop()

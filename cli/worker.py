@@ -1,0 +1,154 @@
+"""``sluice worker``: Celery workers for some or all stages, each on a pool that suits it.
+
+Fetch is I/O-bound and runs on a thread pool with many slots; the other stages are
+CPU-bound and run on prefork, one process per core. Asking for both starts one Celery
+worker for each kind and supervises them: a signal to this process reaches both, and if
+one exits the other is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from shared.settings import get_settings
+from workers.routing import CPU_STAGES, IO_STAGES, STAGES
+
+__all__ = ["add_parser", "celery_worker_commands", "run"]
+
+
+def _stages(value: str) -> list[str]:
+    stages = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise argparse.ArgumentTypeError(
+            f"unknown stage(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(STAGES)}"
+        )
+    return stages
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="run workers for some or all stages",
+        description="Run Celery workers. Fetch runs on threads, the CPU stages on prefork. "
+        "Equivalent to e.g. 'celery -A workers worker -Q extract,dedup,tag,store'.",
+    )
+    p.add_argument(
+        "--stages",
+        type=_stages,
+        default=list(STAGES),
+        help=f"comma-separated subset of {','.join(STAGES)} (default: all)",
+    )
+    p.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=None,
+        help="slots: threads for a fetch-only worker, else processes per CPU worker",
+    )
+    p.add_argument(
+        "--fetch-concurrency",
+        type=int,
+        default=None,
+        help="threads for fetch when it runs beside CPU stages (default SLUICE_FETCH_CONCURRENCY)",
+    )
+    p.add_argument("--loglevel", "-l", default="info")
+    p.add_argument("--name", default=None, help="node name prefix (default: the stage group)")
+    p.set_defaults(func=run)
+
+
+def celery_worker_commands(
+    stages: list[str],
+    concurrency: int | None = None,
+    fetch_concurrency: int | None = None,
+    loglevel: str = "info",
+    name: str | None = None,
+) -> list[list[str]]:
+    """The ``celery worker`` command lines that serve ``stages``: one per pool kind."""
+    settings = get_settings()
+    io = [s for s in stages if s in IO_STAGES]
+    cpu = [s for s in stages if s in CPU_STAGES]
+    base = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "-E",
+    ]
+    commands = []
+    pid = os.getpid()
+    if io:
+        threads = (concurrency if not cpu else None) or fetch_concurrency
+        commands.append(
+            [
+                *base,
+                "-Q",
+                ",".join(io),
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(threads or settings.fetch_concurrency),
+                "-n",
+                f"{name or 'fetch'}-{pid}@%h",
+            ]
+        )
+    if cpu:
+        processes = concurrency or settings.worker_concurrency or os.cpu_count() or 1
+        commands.append(
+            [
+                *base,
+                "-Q",
+                ",".join(cpu),
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(processes),
+                "-n",
+                f"{name or '-'.join(cpu)}-{pid}@%h",
+            ]
+        )
+    return commands
+
+
+def run(args: argparse.Namespace) -> int:
+    commands = celery_worker_commands(
+        args.stages, args.concurrency, args.fetch_concurrency, args.loglevel, args.name
+    )
+    if len(commands) == 1:
+        os.execv(commands[0][0], commands[0])
+    return supervise(commands)
+
+
+def supervise(commands: list[list[str]]) -> int:
+    """Run ``commands`` side by side until one exits or this process is told to stop."""
+    children = [subprocess.Popen(cmd) for cmd in commands]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, forward)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        forward(signal.SIGTERM, None)
+        for child in children:
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return max(child.returncode or 0 for child in children)

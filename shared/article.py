@@ -1,0 +1,77 @@
+"""The one record that travels the pipeline: :class:`Article`, with its :class:`Entity` spans.
+
+It is plain data, JSON-serializable through :meth:`Article.to_dict` / :meth:`Article.from_dict`,
+so queue messages stay small and never carry trafilatura or spaCy objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Article", "Entity"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A named-entity span: ``text == article.text[start:end]``."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "label": self.label, "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entity:
+        return cls(data["text"], data["label"], int(data["start"]), int(data["end"]))
+
+
+@dataclass(slots=True)
+class Article:
+    """One article on its way through fetch → extract → dedup → tag → store.
+
+    ``job_id``/``item_id`` name the submission it came from; ``id`` is stable for the article
+    itself (from its canonical URL, or from its text when it has no URL).
+    """
+
+    job_id: str
+    item_id: int
+    id: str = ""
+    url: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    sitename: str | None = None
+    language: str | None = None
+    description: str | None = None
+    text: str = ""
+    entities: list[Entity] = field(default_factory=list)
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    page_id: str | None = None
+    refetch: bool = False
+    entities_truncated: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["entities"] = [e.to_dict() for e in self.entities]
+        data["timings"] = dict(self.timings)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["entities"] = [Entity.from_dict(e) for e in data.get("entities") or []]
+        values["timings"] = dict(data.get("timings") or {})
+        return cls(**values)

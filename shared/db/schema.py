@@ -1,0 +1,101 @@
+"""Tables of the store. Alembic migrations in ``shared/db/migrations`` create them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+
+__all__ = ["articles", "entities", "items", "jobs", "metadata", "pages"]
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("total", Integer, nullable=False, default=0),
+    Column("description", Text),
+)
+
+# One row per submitted item: its progress and, once final, how it ended.
+items = Table(
+    "items",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
+    Column("item_id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),  # url | text | html
+    Column("source", Text),  # the URL as submitted, or a title for texts
+    Column("state", String(16), nullable=False),
+    Column("reason", String(64)),
+    Column("detail", Text),
+    Column("article_id", String(32)),
+    Column("duplicate_of", String(32)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_items_job_state", "job_id", "state"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("job_id", String(32), nullable=False),
+    Column("url", Text),
+    Column("canonical_url", Text),
+    Column("title", Text),
+    Column("author", Text),
+    Column("date", String(32)),
+    Column("sitename", Text),
+    Column("language", String(16)),
+    Column("description", Text),
+    Column("text", Text, nullable=False),
+    Column("duplicate_of", String(32), index=True),
+    Column("similarity", Float),
+    Column("page_id", String(64)),
+    Column("entities_truncated", Boolean, nullable=False, default=False),
+    Column("timings", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_articles_job", "job_id"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(32), ForeignKey("articles.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("label", String(32), nullable=False),
+    Column("start_char", Integer, nullable=False),
+    Column("end_char", Integer, nullable=False),
+    UniqueConstraint("article_id", "start_char", "end_char", "label", name="uq_entity_span"),
+)
+
+# Raw pages as fetched, zstd-compressed and keyed by the SHA-256 of their bytes, so queue
+# messages carry only the key and a page can be re-extracted without fetching it again.
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text),
+    Column("content_type", String(128)),
+    Column("encoding", String(32)),
+    Column("size", Integer, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -1,0 +1,46 @@
+"""sluice's exception tree, in one place.
+
+::
+
+    SluiceError
+     ├── RetryableError     transient: network trouble, 5xx, 429, a locked database.
+     │                      Tasks retry it with exponential backoff and jitter, then give up
+     │                      with its reason.
+     └── PermanentError     the item cannot succeed: 4xx, not HTML, nothing to extract.
+                            Tasks record it as the item's final state, ``failed`` with its reason.
+
+Every error carries a short ``reason`` code (``http_404``, ``timeout``, ``extract_empty`` …)
+that is stored and counted, and a human ``detail``. Both travel in ``args`` so errors pickle.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PermanentError", "RetryableError", "SluiceError"]
+
+
+class SluiceError(Exception):
+    """Base of every error sluice raises on purpose."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason
+
+
+class RetryableError(SluiceError):
+    """A transient failure: worth trying again later.
+
+    ``retry_after`` (seconds), when the server said so, is the least wait before the next try.
+    """
+
+    def __init__(self, reason: str, detail: str = "", retry_after: float | None = None) -> None:
+        super().__init__(reason, detail)
+        self.args = (reason, detail, retry_after)
+        self.retry_after = retry_after
+
+
+class PermanentError(SluiceError):
+    """A final failure: trying again cannot help."""

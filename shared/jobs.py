@@ -1,0 +1,187 @@
+"""Jobs and their items: what was submitted, and the state each item has reached.
+
+State changes only move forward (see :func:`shared.states.rank`), so a stage that runs twice,
+or late, never drags an item back; a final state is written once and then kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from shared.db.engine import read_scope, session_scope
+from shared.db.schema import items, jobs
+from shared.states import FINAL_STATES, State, rank
+
+__all__ = [
+    "ItemSpec",
+    "advance_item",
+    "create_job",
+    "finish_item",
+    "job_counts",
+    "job_exists",
+    "latest_job_id",
+    "list_items",
+    "new_job_id",
+]
+
+_NOT_FINAL = [s.value for s in State if s not in FINAL_STATES]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """One thing to submit: ``kind`` is ``url``, ``text`` or ``html``."""
+
+    kind: str
+    source: str | None
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def create_job(job_id: str, specs: Sequence[ItemSpec], description: str | None = None) -> int:
+    """Record a job (or add to it) with its items as ``queued``, before anything is enqueued.
+
+    Returns the item id of the first new item; the others follow in order.
+    """
+    with session_scope() as conn:
+        existing = conn.execute(select(jobs.c.total).where(jobs.c.id == job_id)).scalar()
+        first_item = existing or 0
+        if existing is None:
+            conn.execute(insert(jobs).values(id=job_id, total=len(specs), description=description))
+        else:
+            conn.execute(
+                update(jobs).where(jobs.c.id == job_id).values(total=existing + len(specs))
+            )
+        for start in range(0, len(specs), 5000):
+            conn.execute(
+                insert(items),
+                [
+                    {
+                        "job_id": job_id,
+                        "item_id": first_item + start + n,
+                        "kind": spec.kind,
+                        "source": spec.source,
+                        "state": State.QUEUED.value,
+                    }
+                    for n, spec in enumerate(specs[start : start + 5000])
+                ],
+            )
+    return first_item
+
+
+def advance_item(
+    job_id: str,
+    item_id: int,
+    state: State,
+    *,
+    article_id: str | None = None,
+    conn: Connection | None = None,
+) -> None:
+    """Move an item forward to a non-final ``state`` (ignored if it is already further on)."""
+    lower = [s for s in _NOT_FINAL if rank(s) < rank(state)]
+    values: dict[str, Any] = {"state": state.value, "updated_at": func.now()}
+    if article_id:
+        values["article_id"] = article_id
+    stmt = (
+        update(items)
+        .where(items.c.job_id == job_id, items.c.item_id == item_id, items.c.state.in_(lower))
+        .values(**values)
+    )
+    _run(stmt, conn)
+
+
+def finish_item(
+    job_id: str,
+    item_id: int,
+    state: State,
+    *,
+    reason: str | None = None,
+    detail: str | None = None,
+    article_id: str | None = None,
+    duplicate_of: str | None = None,
+    conn: Connection | None = None,
+) -> None:
+    """Give an item its final ``state``; an item that already has one keeps it."""
+    assert state in FINAL_STATES, state
+    stmt = (
+        update(items)
+        .where(
+            items.c.job_id == job_id,
+            items.c.item_id == item_id,
+            items.c.state.in_(_NOT_FINAL),
+        )
+        .values(
+            state=state.value,
+            reason=reason,
+            detail=(detail or "")[:2000] or None,
+            article_id=article_id,
+            duplicate_of=duplicate_of,
+            updated_at=func.now(),
+        )
+    )
+    _run(stmt, conn)
+
+
+def _run(stmt: Any, conn: Connection | None) -> None:
+    if conn is not None:
+        conn.execute(stmt)
+        return
+    with session_scope() as own:
+        own.execute(stmt)
+
+
+def job_exists(job_id: str) -> bool:
+    with read_scope() as conn:
+        return conn.execute(select(jobs.c.id).where(jobs.c.id == job_id)).first() is not None
+
+
+def latest_job_id() -> str | None:
+    with read_scope() as conn:
+        return conn.execute(
+            select(jobs.c.id).order_by(jobs.c.created_at.desc(), jobs.c.id).limit(1)
+        ).scalar()
+
+
+def job_counts(job_id: str | None = None) -> dict[str, Any]:
+    """Counts per state (and per failure reason) for one job, or for everything."""
+    with read_scope() as conn:
+        query = select(items.c.state, items.c.reason, func.count()).group_by(
+            items.c.state, items.c.reason
+        )
+        total_query = select(func.coalesce(func.sum(jobs.c.total), 0))
+        if job_id is not None:
+            query = query.where(items.c.job_id == job_id)
+            total_query = total_query.where(jobs.c.id == job_id)
+        rows = conn.execute(query).all()
+        submitted = int(conn.execute(total_query).scalar() or 0)
+    states: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for state, reason, count in rows:
+        states[state] = states.get(state, 0) + count
+        if reason:
+            reasons[reason] = reasons.get(reason, 0) + count
+    final = sum(n for s, n in states.items() if s in FINAL_STATES)
+    recorded = sum(states.values())
+    return {
+        "job": job_id,
+        "submitted": submitted,
+        "final": final,
+        "pending": recorded - final,
+        "missing": submitted - recorded,
+        "states": states,
+        "reasons": reasons,
+    }
+
+
+def list_items(job_id: str, states: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    with read_scope() as conn:
+        query = select(items).where(items.c.job_id == job_id).order_by(items.c.item_id)
+        if states is not None:
+            query = query.where(items.c.state.in_(list(states)))
+        return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,63 @@
+"""Raw pages, kept zstd-compressed in the store and keyed by the SHA-256 of their bytes.
+
+Queue messages carry only the key; extract reads the page back, and a page can be
+re-extracted later without fetching it again. Saving the same bytes twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import zstandard
+from sqlalchemy import select
+
+from shared.db.engine import insert_for, read_scope, session_scope
+from shared.db.schema import pages
+
+__all__ = ["Page", "load_page", "page_id", "save_page"]
+
+_LEVEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: str
+    body: bytes
+    url: str | None = None
+    content_type: str | None = None
+    encoding: str | None = None
+
+
+def page_id(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def save_page(
+    body: bytes,
+    url: str | None = None,
+    content_type: str | None = None,
+    encoding: str | None = None,
+) -> str:
+    """Store ``body`` (if not already there) and return its id."""
+    pid = page_id(body)
+    row = {
+        "id": pid,
+        "url": url,
+        "content_type": content_type,
+        "encoding": encoding,
+        "size": len(body),
+        "body": zstandard.ZstdCompressor(level=_LEVEL).compress(body),
+    }
+    with session_scope() as conn:
+        conn.execute(insert_for(conn, pages).values(**row).on_conflict_do_nothing())
+    return pid
+
+
+def load_page(pid: str) -> Page | None:
+    with read_scope() as conn:
+        row = conn.execute(select(pages).where(pages.c.id == pid)).first()
+    if row is None:
+        return None
+    body = zstandard.ZstdDecompressor().decompress(row.body, max_output_size=row.size)
+    return Page(pid, body, row.url, row.content_type, row.encoding)

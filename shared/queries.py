@@ -1,0 +1,80 @@
+"""Reading stored articles back, as dicts keyed by :class:`shared.article.Article` field names."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from shared.db.engine import read_scope
+from shared.db.schema import articles, entities
+from shared.identity import canonicalize_url
+
+__all__ = ["get_article", "list_articles"]
+
+_SUMMARY = (
+    articles.c.id,
+    articles.c.job_id,
+    articles.c.url,
+    articles.c.canonical_url,
+    articles.c.title,
+    articles.c.date,
+    articles.c.sitename,
+    articles.c.language,
+    articles.c.duplicate_of,
+    articles.c.similarity,
+)
+
+
+def list_articles(job_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Stored articles (duplicates included), newest first."""
+    query = select(*_SUMMARY).order_by(articles.c.created_at.desc(), articles.c.id).limit(limit)
+    if job_id:
+        query = query.where(articles.c.job_id == job_id)
+    with read_scope() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _entities(conn: Connection, article_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(entities.c.text, entities.c.label, entities.c.start_char, entities.c.end_char)
+        .where(entities.c.article_id == article_id)
+        .order_by(entities.c.start_char, entities.c.end_char)
+    )
+    return [{"text": t, "label": lab, "start": s, "end": e} for t, lab, s, e in rows]
+
+
+def get_article(id_or_url: str) -> dict[str, Any] | None:
+    """One article by id or URL, with its entities and the ids of its duplicates."""
+    candidates = [id_or_url]
+    with contextlib.suppress(ValueError):
+        candidates.append(canonicalize_url(id_or_url))
+    with read_scope() as conn:
+        row = conn.execute(
+            select(articles)
+            .where(
+                or_(
+                    articles.c.id == id_or_url,
+                    articles.c.url.in_(candidates),
+                    articles.c.canonical_url.in_(candidates),
+                )
+            )
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        article = dict(row._mapping)
+        article["entities"] = _entities(conn, article["id"])
+        article["duplicates"] = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(articles.c.id, articles.c.url, articles.c.similarity)
+                .where(articles.c.duplicate_of == article["id"])
+                .order_by(articles.c.id)
+            )
+        ]
+    for key in ("created_at", "updated_at"):
+        if article.get(key) is not None:
+            article[key] = article[key].isoformat()
+    return article

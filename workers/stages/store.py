@@ -1,0 +1,99 @@
+"""Store stage: an idempotent upsert of an article, its entities and its item's final state.
+
+All three are written in one transaction, so a crash before the commit leaves nothing and a
+crash after it leaves everything: running the stage again for the same article leaves one
+article row and one set of entity rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, func, insert
+
+from shared.article import Article
+from shared.db.engine import insert_for, session_scope
+from shared.db.schema import articles, entities
+from shared.jobs import finish_item
+from shared.states import State
+
+__all__ = ["store", "upsert_article"]
+
+_UPDATABLE = (
+    "job_id",
+    "url",
+    "canonical_url",
+    "title",
+    "author",
+    "date",
+    "sitename",
+    "language",
+    "description",
+    "text",
+    "duplicate_of",
+    "similarity",
+    "page_id",
+    "entities_truncated",
+    "timings",
+)
+
+
+def _row(article: Article) -> dict[str, object]:
+    return {
+        "id": article.id,
+        "job_id": article.job_id,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "author": article.author,
+        "date": article.date,
+        "sitename": article.sitename,
+        "language": article.language,
+        "description": article.description,
+        "text": article.text,
+        "duplicate_of": article.duplicate_of,
+        "similarity": article.similarity,
+        "page_id": article.page_id,
+        "entities_truncated": article.entities_truncated,
+        "timings": article.timings,
+    }
+
+
+def upsert_article(conn: Connection, article: Article) -> None:
+    """Insert or replace ``article`` and its entities inside the caller's transaction."""
+    row = _row(article)
+    stmt = insert_for(conn, articles).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[articles.c.id],
+        set_={name: stmt.excluded[name] for name in _UPDATABLE} | {"updated_at": func.now()},
+    )
+    conn.execute(stmt)
+    conn.execute(delete(entities).where(entities.c.article_id == article.id))
+    if article.entities:
+        conn.execute(
+            insert(entities),
+            [
+                {
+                    "article_id": article.id,
+                    "text": e.text,
+                    "label": e.label,
+                    "start_char": e.start,
+                    "end_char": e.end,
+                }
+                for e in article.entities
+            ],
+        )
+
+
+def store(article: Article, database_url: str | None = None) -> State:
+    """Persist ``article`` and give its item the final state it reached (returned)."""
+    final = State.DUPLICATE if article.is_duplicate else State.STORED
+    with session_scope(database_url) as conn:
+        upsert_article(conn, article)
+        finish_item(
+            article.job_id,
+            article.item_id,
+            final,
+            article_id=article.id,
+            duplicate_of=article.duplicate_of,
+            conn=conn,
+        )
+    return final
