@@ -4,7 +4,8 @@ Two kinds of key, both changed by one Lua script so that the check and the claim
 single atomic step however many workers race on the same article:
 
 * ``claim:<identity>`` — who owns an identity (canonical URL, or text fingerprint for
-  URL-less texts): ``"<job>:<item> <article id>"``. A second submission of the same page
+  URL-less texts): ``"<job>:<item> <article id> [<original id>]"``, the last part once the
+  owner turned out to be a duplicate itself. A second submission of the same page
   is a duplicate of the owner, unless it asked for a re-fetch. The owner may run again
   (a redelivered task) and is recognised as itself.
 * ``text:<fingerprint>`` — the article that first had this normalized text. Another
@@ -29,10 +30,10 @@ __all__ = ["Decision", "DedupIndex", "claimed_identities", "dedup", "identity_of
 _DECIDE = """
 local owner = redis.call('GET', KEYS[1])
 if owner then
-  local sep = string.find(owner, ' ', 1, true)
-  local owner_item = string.sub(owner, 1, sep - 1)
+  local owner_item, owner_article, owner_root = string.match(owner, '^(%S+) (%S+) ?(%S*)$')
   if owner_item ~= ARGV[1] and ARGV[3] ~= '1' then
-    return {'claimed', string.sub(owner, sep + 1)}
+    if owner_root ~= '' then return {'claimed', owner_root} end
+    return {'claimed', owner_article}
   end
 end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])
@@ -42,6 +43,8 @@ if (not first) or first == ARGV[2] then
   redis.call('SET', KEYS[2], ARGV[2])
   return {'original', ARGV[2]}
 end
+-- Remember the original in the claim, so later re-submissions point straight at it.
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. first)
 return {'duplicate', first}
 """
 

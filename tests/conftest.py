@@ -1,0 +1,116 @@
+"""Session-wide fixtures: real Redis, real databases, real worker processes.
+
+Every test runs with ``SLUICE_*`` pointing at a Redis database and a SQLite file of its
+session. Tests that take ``database_url`` run once on SQLite and once on PostgreSQL (the
+latter when ``SLUICE_TEST_DATABASE_URL`` names a server, as CI does).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from shared.db import upgrade_database
+from shared.settings import get_settings
+from tests.support.cluster import Cluster
+from tests.support.services import RedisProvider, postgres_database
+from tests.support.web import WebServer
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def redis_provider() -> Iterator[RedisProvider]:
+    provider = RedisProvider()
+    yield provider
+    provider.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_provider: RedisProvider) -> str:
+    return redis_provider.acquire()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'sluice.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    admin = os.environ.get("SLUICE_TEST_DATABASE_URL")
+    if not admin:
+        pytest.skip("SLUICE_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    with postgres_database(admin) as url:
+        upgrade_database(url)
+        yield url
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(f"SLUICE_{name.upper()}", value)
+    get_settings.cache_clear()
+    from workers.app import reconfigure
+
+    reconfigure()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sluice_env(
+    redis_url: str, sqlite_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Point this process's settings at the session's Redis and SQLite store."""
+    monkeypatch = pytest.MonkeyPatch()
+    data_dir = tmp_path_factory.mktemp("data")
+    _configure(monkeypatch, redis_url=redis_url, database_url=sqlite_url, data_dir=str(data_dir))
+    upgrade_database(sqlite_url)
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store for this test: SQLite, then PostgreSQL."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    _configure(monkeypatch, database_url=url)
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client on the session's Redis, with sluice's shared state emptied first."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("sluice:*", count=1000):
+        client.delete(key)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[WebServer]:
+    server = WebServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def cluster(
+    request: pytest.FixtureRequest,
+    redis_provider: RedisProvider,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    """Workers for every stage (``sluice worker``), on their own Redis database."""
+    database_url = request.getfixturevalue(f"{request.param}_url")
+    data_dir: Path = tmp_path_factory.mktemp(f"cluster-{request.param}")
+    workers = Cluster(redis_provider.acquire(), database_url, data_dir)
+    workers.start_worker()
+    try:
+        workers.wait_ready()
+        yield workers
+    finally:
+        workers.stop()

@@ -1,0 +1,106 @@
+"""Real worker processes for the integration tests, started with ``sluice worker``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from celery import Celery
+
+__all__ = ["Cluster", "run_sluice"]
+
+STAGES = ("fetch", "extract", "dedup", "tag", "store")
+
+
+def run_sluice(
+    env: dict[str, str], *args: str, timeout: float = 180, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``sluice`` CLI in a subprocess with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
+
+
+class Cluster:
+    """Workers for the given stages against one Redis database and one store."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        database_url: str,
+        data_dir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.env = {
+            **os.environ,
+            "SLUICE_REDIS_URL": redis_url,
+            "SLUICE_DATABASE_URL": database_url,
+            "SLUICE_DATA_DIR": str(data_dir),
+            **(extra_env or {}),
+        }
+        self.redis_url = redis_url
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.processes: list[subprocess.Popen] = []
+        self._logs: list[Path] = []
+
+    def start_worker(self, *args: str) -> subprocess.Popen:
+        """Start ``sluice worker ARGS`` with its output in the data directory."""
+        log = self.data_dir / f"worker-{len(self.processes)}.log"
+        self._logs.append(log)
+        with open(log, "ab") as handle:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "worker", "--loglevel", "info", *args],
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        return process
+
+    def wait_ready(self, stages: tuple[str, ...] = STAGES, timeout: float = 60) -> None:
+        app = Celery(broker=self.redis_url)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                replies = app.control.inspect(timeout=0.5).active_queues() or {}
+                served = {q["name"] for queues in replies.values() for q in queues}
+                if set(stages) <= served:
+                    return
+                dead = [p for p in self.processes if p.poll() is not None]
+                if dead:
+                    raise RuntimeError(f"worker exited early:\n{self.logs()}")
+                time.sleep(0.3)
+        finally:
+            app.close()
+        raise TimeoutError(f"workers not ready for {stages}:\n{self.logs()}")
+
+    def sluice(
+        self, *args: str, timeout: float = 180, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return run_sluice(self.env, *args, timeout=timeout, stdin=stdin)
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in self._logs if p.exists())
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
