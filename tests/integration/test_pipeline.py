@@ -171,7 +171,7 @@ def test_feed_and_sitemap_expand_to_their_pages(
         ),
     )
 
-    job_id, code, status = submit(workers, "--feed", feed, "--sitemap", index)
+    job_id, _, status = submit(workers, "--feed", feed, "--sitemap", index)
 
     assert [i["source"] for i in store.items(job_id)] == [
         site["article"],
