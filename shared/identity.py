@@ -35,6 +35,9 @@ def canonicalize_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"not an absolute URL: {url!r}")
+    if not parts.hostname or any(c.isspace() for c in parts.netloc):
+        raise ValueError(f"no valid host in {url!r}")
+    parts.port  # noqa: B018 -- raises ValueError for a non-numeric or out-of-range port
     normalized = normalize_url(url)
     parts = urlsplit(normalized)
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
