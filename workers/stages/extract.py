@@ -82,12 +82,12 @@ def _without_title(text: str, title: str | None) -> str:
 
 def extract(article: Article, html: str, min_chars: int = 1) -> Article:
     """Fill ``article`` with the text and metadata extracted from ``html``."""
-    fields = extract_html(html, article.canonical_url or article.url)
-    text = (fields or {}).get("text") or ""
-    if len(text.strip()) < min_chars:
-        raise PermanentError("extract_empty", f"{len(text.strip())} characters of main text")
-    assert fields is not None
-    article.text = _without_title(text.strip(), fields.get("title"))
+    fields = extract_html(html, article.canonical_url or article.url) or {}
+    # Measured without the headline, so a long title cannot carry a page over min_chars.
+    text = _without_title((fields.get("text") or "").strip(), fields.get("title"))
+    if len(text) < min_chars:
+        raise PermanentError("extract_empty", f"{len(text)} characters of main text")
+    article.text = text
     for name in ("title", "author", "date", "sitename", "language", "description"):
         value = fields.get(name)
         if value and not getattr(article, name):
