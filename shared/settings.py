@@ -66,6 +66,44 @@ class Settings(BaseSettings):
         3600, description="Seconds before Redis redelivers an unacknowledged task."
     )
 
+    # --- reliability ------------------------------------------------------------------------
+    max_attempts: int = Field(
+        3,
+        description="Deliveries of one stage for one item that may end abnormally "
+        "(worker killed, hard time limit) before the item is dead-lettered.",
+    )
+    fetch_time_limit: int = Field(120, description="Hard time limit of a fetch task (s).")
+    extract_time_limit: int = Field(90, description="Hard time limit of an extract task (s).")
+    dedup_time_limit: int = Field(60, description="Hard time limit of a dedup task (s).")
+    tag_time_limit: int = Field(300, description="Hard time limit of a tag task (s).")
+    store_time_limit: int = Field(120, description="Hard time limit of a store task (s).")
+    soft_time_limit_ratio: float = Field(
+        0.8, description="Soft limit as a share of the hard one; 0 disables soft limits."
+    )
+    worker_max_tasks_per_child: int = Field(
+        2000, description="A prefork process is replaced after this many tasks."
+    )
+    worker_max_memory_per_child_mb: int = Field(
+        1500, description="A prefork process is replaced once its RSS passes this."
+    )
+    extract_max_html_chars: int = Field(
+        5_000_000, description="Longer pages are not given to the extractor (too_large)."
+    )
+    extract_max_tree_size: int = Field(
+        200_000, description="Pages with more HTML elements are refused by the extractor."
+    )
+    tag_max_chars: int = Field(
+        1_000_000,
+        description="Only this much of a text is tagged; the rest is recorded "
+        "as not tagged (entities_truncated).",
+    )
+
+    def time_limits(self, stage: str) -> tuple[float | None, int]:
+        """(soft, hard) time limits of ``stage``'s task in seconds."""
+        hard = int(getattr(self, f"{stage}_time_limit"))
+        soft = hard * self.soft_time_limit_ratio if self.soft_time_limit_ratio > 0 else None
+        return soft, hard
+
     @property
     def effective_database_url(self) -> str:
         """The configured database URL, or the default SQLite file in the data directory."""

@@ -6,11 +6,15 @@ Choices made here:
   fill Redis.
 * ``task_acks_late`` with ``task_reject_on_worker_lost``: a task is acknowledged after it
   ran, and one whose worker died is handed back, so a killed worker loses nothing. Every
-  stage is idempotent, which makes running twice harmless.
+  stage is idempotent, which makes running twice harmless; a task that keeps dying is
+  dead-lettered after ``SLUICE_MAX_ATTEMPTS`` (see :mod:`workers.attempts`).
 * ``worker_prefetch_multiplier = 1``: a worker reserves one task per process, so a slow
   article does not hold others hostage and unacknowledged work stays small.
 * The Redis ``visibility_timeout`` (redelivery of unacknowledged tasks) is longer than any
-  task's hard time limit and any retry countdown.
+  task's hard time limit and any retry countdown; it is set once, in the broker transport
+  options, where both the workers and the producers' connections read it.
+* Per-stage soft and hard time limits come from settings (``workers.tasks``); prefork
+  processes are recycled by task count and memory.
 * Task events are always sent, so Flower sees every stage.
 """
 
@@ -29,20 +33,37 @@ __all__ = ["app", "celery_config", "reconfigure"]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    transport = {"visibility_timeout": settings.visibility_timeout}
+    vt = settings.visibility_timeout
+    transport = {
+        # Unacknowledged tasks come back after this long: it must exceed every hard time
+        # limit (settings.*_time_limit) and every retry countdown (fetch_retry_backoff_max).
+        "visibility_timeout": vt,
+        # How often workers sweep for such tasks; the defaults (about 100 s) suit an hour-long
+        # visibility timeout, a short one (tests, small crawls) wants quicker sweeps.
+        "unacked_restore_interval": max(1, min(10, vt // 20)),
+        "unacked_restore_throttle": 1 if vt < 600 else 10,
+    }
     return {
         "broker_url": settings.redis_url,
         "broker_transport_options": transport,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,  # ride out a Redis restart, however long
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_serializer": "json",
         "task_ignore_result": True,
         "task_routes": task_routes(),
         "task_default_queue": "fetch",
+        # At least once: acknowledge after the task ran; a task whose worker process died
+        # goes back to the queue (workers.attempts bounds how often).
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # One reserved task per process (or thread): a worker that dies holds little, and a
+        # slow article does not keep others waiting behind it.
         "worker_prefetch_multiplier": 1,
+        # Recycle prefork processes so memory stays flat over long crawls.
+        "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
+        "worker_max_memory_per_child": settings.worker_max_memory_per_child_mb * 1024,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
 )
 
-__all__ = ["articles", "entities", "items", "jobs", "metadata", "pages"]
+__all__ = ["articles", "entities", "failures", "items", "jobs", "metadata", "pages"]
 
 metadata = MetaData()
 
@@ -98,4 +98,22 @@ pages = Table(
     Column("size", Integer, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The dead-letter store: one row per failed item (the latest failure), with what is needed
+# to understand it and to try again (``sluice failures list|retry``).
+failures = Table(
+    "failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("reason", String(64), nullable=False, index=True),
+    Column("error", Text),
+    Column("payload", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("retried_at", DateTime(timezone=True)),
+    UniqueConstraint("job_id", "item_id", name="uq_failure_item"),
 )

@@ -1,0 +1,146 @@
+"""Running one stage for one article inside a Celery task, and deciding how it ended.
+
+Outcomes of a stage body:
+
+* it returns the next stage's name: the article is forwarded there;
+* it returns ``None``: the item reached its final state inside the stage;
+* :class:`RetryableError`: retried with exponential backoff and jitter, then dead-lettered
+  with its reason;
+* :class:`PermanentError`: dead-lettered with its reason at once;
+* the store or Redis unreachable: retried without limit (nothing is wrong with the item);
+* anything else is a bug: logged with its traceback and dead-lettered as ``internal_error``.
+
+Every delivery is counted (:class:`workers.attempts.Attempts`): an item whose deliveries
+keep ending abnormally (worker killed, hard time limit) is dead-lettered after
+``SLUICE_MAX_ATTEMPTS`` instead of looping.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import redis
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import OperationalError as DatabaseError
+
+from shared.article import Article
+from shared.errors import PermanentError, RetryableError
+from shared.failures import record_failure
+from shared.redis_state import get_redis
+from shared.settings import get_settings
+from workers.attempts import Attempts
+from workers.routing import send_to
+from workers.stages.dedup import DedupIndex, claimed_identities, item_key
+
+__all__ = ["INFRASTRUCTURE_ERRORS", "backoff", "dead_letter", "label", "run_stage"]
+
+log = logging.getLogger(__name__)
+
+StageBody = Callable[[Article], str | None]
+
+# Failures of the services around the item, not of the item: always worth another try.
+INFRASTRUCTURE_ERRORS = (DatabaseError, redis.ConnectionError, redis.TimeoutError, BrokerError)
+
+
+@functools.cache
+def _dedup_index() -> DedupIndex:
+    return DedupIndex(get_redis())
+
+
+def label(article: Article) -> str:
+    """How an article appears in logs and Flower: ids only, never its URL or text."""
+    return f"job={article.job_id} item={article.item_id} id={article.id or '-'}"
+
+
+def backoff(retries: int, retry_after: float | None = None) -> float:
+    """Seconds before try ``retries + 1``: exponential, with jitter, at least ``retry_after``."""
+    settings = get_settings()
+    delay = min(settings.fetch_retry_backoff_max, settings.fetch_retry_backoff * 2**retries)
+    delay *= random.uniform(0.5, 1.5)
+    return max(delay, retry_after or 0.0)
+
+
+def dead_letter(
+    article: Article, payload: dict, stage: str, reason: str, error: str, attempts: int = 1
+) -> None:
+    """Record the item's failure (final state ``failed``) and free what it had claimed."""
+    log.info("%s failed at %s: %s", label(article), stage, reason)
+    record_failure(
+        article.job_id,
+        article.item_id,
+        stage,
+        reason,
+        error,
+        payload,
+        attempts,
+        article_id=article.id or None,
+    )
+    index = _dedup_index()
+    for identity in claimed_identities(article):
+        index.release(identity, item_key(article))
+
+
+def _execute(
+    task: Task, article: Article, payload: dict, stage: str, body: StageBody, attempts: Attempts
+) -> None:
+    started = time.perf_counter()
+    try:
+        next_stage = body(article)
+    except RetryableError as exc:
+        tries = task.request.retries + 1
+        if task.request.retries < get_settings().fetch_max_retries:
+            attempts.retrying()
+            raise task.retry(countdown=backoff(task.request.retries, exc.retry_after)) from exc
+        dead_letter(
+            article, payload, stage, exc.reason, f"gave up after {tries} tries: {exc}", tries
+        )
+        return
+    except PermanentError as exc:
+        dead_letter(article, payload, stage, exc.reason, exc.detail)
+        return
+    except SoftTimeLimitExceeded:
+        dead_letter(article, payload, stage, "time_limit", "soft time limit exceeded")
+        return
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as exc:
+        log.exception("%s crashed in %s", label(article), stage)
+        dead_letter(article, payload, stage, "internal_error", f"{type(exc).__name__}: {exc}")
+        return
+    if next_stage is not None:
+        article.timings[stage] = round(time.perf_counter() - started, 4)
+        send_to(next_stage, article.to_dict(), label(article))
+
+
+def run_stage(task: Task, payload: dict, stage: str, body: StageBody) -> None:
+    """Run ``body`` on the article in ``payload`` as the ``stage`` task, at least once."""
+    article = Article.from_dict(payload)
+    attempts = Attempts(article.job_id, article.item_id, stage)
+    try:
+        started = attempts.start()
+        if started > get_settings().max_attempts:
+            error = attempts.last_error() or "the worker died or the task was killed"
+            reason = "time_limit" if error.startswith("time_limit") else "too_many_attempts"
+            dead_letter(
+                article,
+                payload,
+                stage,
+                reason,
+                f"{started - 1} deliveries ended abnormally; last: {error}",
+                started - 1,
+            )
+        else:
+            _execute(task, article, payload, stage, body, attempts)
+        attempts.done()
+    except INFRASTRUCTURE_ERRORS as exc:
+        log.warning("%s: %s unavailable, retrying: %s", label(article), stage, exc)
+        attempts.retrying()
+        raise task.retry(
+            countdown=backoff(min(task.request.retries, 5)), max_retries=None, exc=exc
+        ) from exc
