@@ -52,9 +52,10 @@ def chunk_spans(text: str, limit: int) -> Iterator[tuple[int, int]]:
 
 def tag_texts(nlp: Language, texts: list[str], chunk_chars: int) -> list[list[Entity]]:
     """Entities of several texts, tagged together in one ``nlp.pipe`` pass."""
+    limit = min(chunk_chars, nlp.max_length)  # spaCy refuses anything longer
     pieces: list[tuple[int, int, str]] = []  # (text index, offset, chunk)
     for index, text in enumerate(texts):
-        for start, end in chunk_spans(text, chunk_chars):
+        for start, end in chunk_spans(text, limit):
             pieces.append((index, start, text[start:end]))
     results: list[list[Entity]] = [[] for _ in texts]
     docs = nlp.pipe(chunk for _, _, chunk in pieces)
