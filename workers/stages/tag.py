@@ -37,6 +37,8 @@ def load_model(name: str) -> Language:
 def chunk_spans(text: str, limit: int) -> Iterator[tuple[int, int]]:
     """``(start, end)`` spans covering ``text``, each at most ``limit`` characters long,
     cut after a blank line, a newline or a space where possible."""
+    if limit < 1:
+        raise ValueError(f"chunk limit must be at least 1 character, not {limit}")
     start = 0
     while start < len(text):
         end = min(len(text), start + limit)
