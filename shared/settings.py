@@ -89,9 +89,6 @@ class Settings(BaseSettings):
     extract_max_html_chars: int = Field(
         5_000_000, description="Longer pages are not given to the extractor (too_large)."
     )
-    extract_max_tree_size: int = Field(
-        200_000, description="Pages with more HTML elements are refused by the extractor."
-    )
     tag_max_chars: int = Field(
         1_000_000,
         description="Only this much of a text is tagged; the rest is recorded "

@@ -67,7 +67,9 @@ def _extract(article: Article) -> str | None:
     page = load_page(article.page_id)
     if page is None:
         raise PermanentError("page_missing", f"page {article.page_id} is not in the store")
-    extract(article, decode_html(page.body, page.encoding), get_settings().extract_min_chars)
+    settings = get_settings()
+    html = decode_html(page.body, page.encoding)
+    extract(article, html, settings.extract_min_chars, settings.extract_max_html_chars)
     advance_item(article.job_id, article.item_id, State.EXTRACTED, article_id=article.id)
     return "dedup"
 
@@ -91,7 +93,7 @@ def _dedup(article: Article) -> str | None:
 
 def _tag(article: Article) -> str | None:
     settings = get_settings()
-    tag(article, load_model(settings.spacy_model), settings.tag_chunk_chars)
+    tag(article, load_model(settings.spacy_model), settings.tag_chunk_chars, settings.tag_max_chars)
     advance_item(article.job_id, article.item_id, State.TAGGED, article_id=article.id)
     return "store"
 

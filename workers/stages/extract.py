@@ -80,8 +80,16 @@ def _without_title(text: str, title: str | None) -> str:
     return text
 
 
-def extract(article: Article, html: str, min_chars: int = 1) -> Article:
-    """Fill ``article`` with the text and metadata extracted from ``html``."""
+def extract(
+    article: Article, html: str, min_chars: int = 1, max_html_chars: int | None = None
+) -> Article:
+    """Fill ``article`` with the text and metadata extracted from ``html``.
+
+    Pages longer than ``max_html_chars`` are refused (``too_large_to_extract``): extraction
+    time grows with page size, and such pages are not articles.
+    """
+    if max_html_chars is not None and len(html) > max_html_chars:
+        raise PermanentError("too_large_to_extract", f"{len(html)} characters of HTML")
     fields = extract_html(html, article.canonical_url or article.url) or {}
     # Measured without the headline, so a long title cannot carry a page over min_chars.
     text = _without_title((fields.get("text") or "").strip(), fields.get("title"))

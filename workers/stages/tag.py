@@ -69,7 +69,17 @@ def tag_texts(nlp: Language, texts: list[str], chunk_chars: int) -> list[list[En
     return results
 
 
-def tag(article: Article, nlp: Language, chunk_chars: int = 100_000) -> Article:
-    """Set ``article.entities`` from its text."""
-    article.entities = tag_texts(nlp, [article.text], chunk_chars)[0]
+def tag(
+    article: Article, nlp: Language, chunk_chars: int = 100_000, max_chars: int | None = None
+) -> Article:
+    """Set ``article.entities`` from its text.
+
+    Only the first ``max_chars`` characters are tagged; when the text is longer,
+    ``article.entities_truncated`` records that the rest was not.
+    """
+    text = article.text
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars]
+        article.entities_truncated = True
+    article.entities = tag_texts(nlp, [text], chunk_chars)[0]
     return article
