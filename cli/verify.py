@@ -1,0 +1,42 @@
+"""``sluice verify JOB``: prove a job is whole — every submitted item reached a final state."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.output import console, print_json
+
+__all__ = ["add_parser"]
+
+EXIT_INCOMPLETE = 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="check that every item of a job reached exactly one final state",
+        description="Exit 0 when every submitted item of JOB has a final state (stored, "
+        "duplicate, unchanged or failed); 1 when some are still pending or missing.",
+    )
+    p.add_argument("job")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from shared.jobs import job_counts, job_exists
+
+    if not job_exists(args.job):
+        console.print(f"[red]no job {args.job}")
+        return 2
+    counts = job_counts(args.job)
+    whole = counts["final"] == counts["submitted"] and counts["missing"] == 0
+    if args.json:
+        print_json({**counts, "whole": whole})
+    else:
+        console.print(
+            f"job {args.job}: submitted {counts['submitted']}, final {counts['final']}, "
+            f"pending {counts['pending']}, missing {counts['missing']} — "
+            + ("[green]whole" if whole else "[red]not whole")
+        )
+    return 0 if whole else EXIT_INCOMPLETE
