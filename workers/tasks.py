@@ -75,6 +75,8 @@ def _extract(article: Article) -> str | None:
 
 
 def _dedup(article: Article) -> str | None:
+    if not article.text.strip():
+        raise PermanentError("empty_text", "nothing to deduplicate or tag")
     dedup(article, _dedup_index())
     if article.duplicate_of == article.id:
         # The same page submitted again: it is already (being) stored under this id.

@@ -138,10 +138,17 @@ class Fetcher:
         )
 
 
+# Longer URLs are refused before any request: servers and proxies commonly reject them, and
+# they are a favourite of crawler traps.
+MAX_URL_LENGTH = 2048
+
+
 def identify(article: Article) -> Article:
     """Set the canonical URL and the article id from the submitted URL, before fetching."""
     if not article.url:
         raise PermanentError("no_url", "nothing to fetch")
+    if len(article.url) > MAX_URL_LENGTH:
+        raise PermanentError("url_too_long", f"{len(article.url)} characters")
     try:
         canonical = canonicalize_url(article.url)
     except ValueError as exc:
