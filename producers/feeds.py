@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from urllib.parse import urljoin
 
 import feedparser
@@ -63,8 +64,13 @@ def expand_feed(url: str, fetcher: Fetcher) -> list[str]:
 def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
     """``(page URLs, child sitemap URLs)`` listed in a sitemap document."""
     if body[:2] == b"\x1f\x8b":
-        with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
-            body = handle.read(_MAX_SITEMAP_BYTES + 1)
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
+                body = handle.read(_MAX_SITEMAP_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise PermanentError("bad_sitemap", f"broken gzip: {exc}") from exc
+        if len(body) > _MAX_SITEMAP_BYTES:
+            raise PermanentError("bad_sitemap", f"over {_MAX_SITEMAP_BYTES} bytes uncompressed")
     if not body.lstrip().startswith(b"<"):
         # A text sitemap: one URL per line.
         lines = [line.strip() for line in body.decode("utf-8", "replace").splitlines()]
