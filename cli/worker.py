@@ -62,6 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _node(prefix: str | None, group: str) -> str:
+    # The group stays in the name: two workers with one node name confuse Celery's control.
+    return f"{prefix}-{group}" if prefix else group
+
+
 def celery_worker_commands(
     stages: list[str],
     concurrency: int | None = None,
@@ -100,7 +105,7 @@ def celery_worker_commands(
                 "--concurrency",
                 str(threads or settings.fetch_concurrency),
                 "-n",
-                f"{name or 'fetch'}-{pid}@%h",
+                f"{_node(name, 'fetch')}-{pid}@%h",
             ]
         )
     if cpu:
@@ -115,7 +120,7 @@ def celery_worker_commands(
                 "--concurrency",
                 str(processes),
                 "-n",
-                f"{name or '-'.join(cpu)}-{pid}@%h",
+                f"{_node(name, '-'.join(cpu))}-{pid}@%h",
             ]
         )
     return commands
