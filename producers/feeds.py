@@ -71,6 +71,7 @@ def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
             raise PermanentError("bad_sitemap", f"broken gzip: {exc}") from exc
         if len(body) > _MAX_SITEMAP_BYTES:
             raise PermanentError("bad_sitemap", f"over {_MAX_SITEMAP_BYTES} bytes uncompressed")
+    body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark hides the '<'
     if not body.lstrip().startswith(b"<"):
         # A text sitemap: one URL per line.
         lines = [line.strip() for line in body.decode("utf-8", "replace").splitlines()]
