@@ -145,6 +145,20 @@ def test_text_sitemap() -> None:
     )
 
 
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_sitemaps_with_a_byte_order_mark(gzipped: bool) -> None:
+    bom = b"\xef\xbb\xbf"
+    xml = bom + _urlset("https://news.example/a.html")
+    text = bom + b"https://news.example/a.html\nhttps://news.example/b.html\n"
+    if gzipped:
+        xml, text = gzip.compress(xml), gzip.compress(text)
+    assert sitemap_locations(xml) == (["https://news.example/a.html"], [])
+    assert sitemap_locations(text) == (
+        ["https://news.example/a.html", "https://news.example/b.html"],
+        [],
+    )
+
+
 def test_gzipped_text_sitemap() -> None:
     assert sitemap_locations(gzip.compress(b"https://news.example/a.html\n")) == (
         ["https://news.example/a.html"],
