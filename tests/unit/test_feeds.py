@@ -222,7 +222,10 @@ def test_sitemap_internal_and_external_entities_are_not_substituted() -> None:
 
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
-    fetcher = Fetcher(Settings(fetch_connect_timeout=2.0, fetch_read_timeout=2.0))
+    settings = Settings(
+        fetch_connect_timeout=2.0, fetch_read_timeout=2.0, fetch_allow_networks="127.0.0.0/8"
+    )
+    fetcher = Fetcher(settings)
     yield fetcher
     fetcher.close()
 

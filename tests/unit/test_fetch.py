@@ -33,7 +33,11 @@ def make_fetcher() -> Iterator[MakeFetcher]:
     made: list[Fetcher] = []
 
     def make(**limits: Any) -> Fetcher:
-        values: dict[str, Any] = {"fetch_connect_timeout": 2.0, "fetch_read_timeout": 2.0}
+        values: dict[str, Any] = {
+            "fetch_connect_timeout": 2.0,
+            "fetch_read_timeout": 2.0,
+            "fetch_allow_networks": "127.0.0.0/8",  # the test server is on loopback
+        }
         fetcher = Fetcher(Settings(**(values | limits)))
         made.append(fetcher)
         return fetcher
