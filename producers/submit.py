@@ -13,10 +13,10 @@ from shared.article import Article
 from shared.db import upgrade_database
 from shared.identity import article_id_for_text, article_id_for_url, canonicalize_url
 from shared.jobs import ItemSpec, create_job, new_job_id
-from shared.pages import save_page
+from shared.pages import save_page, save_pages
 from workers.routing import send_to
 
-__all__ = ["submit_html", "submit_text", "submit_urls"]
+__all__ = ["submit_html", "submit_pages", "submit_text", "submit_urls"]
 
 
 @functools.cache
@@ -76,6 +76,18 @@ def submit_text(
     return job_id
 
 
+def _html_article(job_id: str, item_id: int, url: str | None) -> Article:
+    """An item whose page is already in hand: its identity comes from ``url`` when valid."""
+    article = Article(job_id=job_id, item_id=item_id, url=url)
+    if url:
+        try:
+            article.canonical_url = canonicalize_url(url)
+            article.id = article_id_for_url(article.canonical_url)
+        except ValueError:
+            article.canonical_url = None
+    return article
+
+
 def submit_html(
     html: bytes | str,
     *,
@@ -90,13 +102,30 @@ def submit_html(
     job_id = job_id or new_job_id()
     body = html.encode("utf-8") if isinstance(html, str) else html
     first = create_job(job_id, [ItemSpec("html", url)])
-    article = Article(job_id=job_id, item_id=first, url=url)
-    if url:
-        try:
-            article.canonical_url = canonicalize_url(url)
-            article.id = article_id_for_url(article.canonical_url)
-        except ValueError:
-            article.canonical_url = None
+    article = _html_article(job_id, first, url)
     article.page_id = save_page(body, url, "text/html", "utf-8" if isinstance(html, str) else None)
     send_to("extract", article.to_dict(), _label(article))
+    return job_id
+
+
+def submit_pages(
+    pages: Iterable[tuple[bytes, str | None]],
+    *,
+    job_id: str | None = None,
+    description: str | None = None,
+) -> str:
+    """Queue many pages' HTML, given as ``(body, url)`` pairs, for extraction; returns the job id.
+
+    The bulk form of :func:`submit_html`: all items are recorded in one transaction, the
+    pages are saved in a few batched transactions, and only then are the messages sent.
+    """
+    _database_ready()
+    job_id = job_id or new_job_id()
+    page_list = list(pages)
+    first = create_job(job_id, [ItemSpec("html", url) for _, url in page_list], description)
+    page_ids = save_pages([(body, url, "text/html", None) for body, url in page_list])
+    for offset, ((_, url), page_id) in enumerate(zip(page_list, page_ids, strict=True)):
+        article = _html_article(job_id, first + offset, url)
+        article.page_id = page_id
+        send_to("extract", article.to_dict(), _label(article))
     return job_id

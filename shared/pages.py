@@ -7,6 +7,7 @@ re-extracted later without fetching it again. Saving the same bytes twice is a n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import zstandard
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from shared.db.engine import insert_for, read_scope, session_scope
 from shared.db.schema import pages
 
-__all__ = ["Page", "load_page", "page_id", "save_page"]
+__all__ = ["Page", "load_page", "page_id", "save_page", "save_pages"]
 
 _LEVEL = 3
 
@@ -52,6 +53,31 @@ def save_page(
     with session_scope() as conn:
         conn.execute(insert_for(conn, pages).values(**row).on_conflict_do_nothing())
     return pid
+
+
+def save_pages(
+    batch: Sequence[tuple[bytes, str | None, str | None, str | None]], chunk: int = 200
+) -> list[str]:
+    """Store many ``(body, url, content_type, encoding)`` pages, ``chunk`` per transaction;
+    returns their ids in order. The bulk form of :func:`save_page`."""
+    compressor = zstandard.ZstdCompressor(level=_LEVEL)
+    ids = [page_id(body) for body, *_ in batch]
+    for start in range(0, len(batch), chunk):
+        rows = {}
+        for pid, (body, url, content_type, encoding) in zip(
+            ids[start : start + chunk], batch[start : start + chunk], strict=True
+        ):
+            rows[pid] = {
+                "id": pid,
+                "url": url,
+                "content_type": content_type,
+                "encoding": encoding,
+                "size": len(body),
+                "body": compressor.compress(body),
+            }
+        with session_scope() as conn:
+            conn.execute(insert_for(conn, pages).on_conflict_do_nothing(), list(rows.values()))
+    return ids
 
 
 def load_page(pid: str) -> Page | None:
