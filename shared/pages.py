@@ -63,7 +63,7 @@ def save_pages(
     compressor = zstandard.ZstdCompressor(level=_LEVEL)
     ids = [page_id(body) for body, *_ in batch]
     for start in range(0, len(batch), chunk):
-        rows = {}
+        rows: dict[str, dict[str, object]] = {}
         for pid, (body, url, content_type, encoding) in zip(
             ids[start : start + chunk], batch[start : start + chunk], strict=True
         ):

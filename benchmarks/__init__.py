@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (speed targets are checked here, not by timed tests)."""

@@ -1,0 +1,217 @@
+"""The distributed run: real ``sluice worker`` processes, Redis queues and a store.
+
+Every page is submitted as raw HTML through :func:`producers.submit_pages`; the run ends
+when every item has reached a final state. Celery task events give each stage's task
+runtimes and each item's queue and finish times; the articles' stored ``timings`` give the
+time spent inside the stage functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from benchmarks.corpus import BenchPage
+from benchmarks.events import EventCollector, TaskRecord
+from benchmarks.services import WorkerGroup, fresh_store, isolated_redis
+from shared.db import upgrade_database
+from shared.db.engine import read_scope
+from shared.db.schema import articles
+from shared.jobs import job_counts, new_job_id
+from shared.settings import get_settings
+from workers.routing import CPU_STAGES, IO_STAGES
+
+__all__ = ["SluiceOptions", "SluiceResult", "run_sluice"]
+
+
+@dataclass(frozen=True)
+class SluiceOptions:
+    """How to run the cluster: services to use and workers to start."""
+
+    redis_url: str | None = None
+    database_url: str | None = None
+    workers: int = 1
+    concurrency: int | None = None
+    stages: tuple[str, ...] = ("fetch", "extract", "dedup", "tag", "store")
+    stall_timeout: float = 300.0
+    keep: bool = False
+
+
+@dataclass
+class SluiceResult:
+    """What the distributed run measured; times in seconds, memory in KiB."""
+
+    seconds: float
+    submit_seconds: float
+    task_runtimes: dict[str, list[float]]
+    stage_bodies: dict[str, list[float]]
+    states: dict[str, int]
+    reasons: dict[str, int]
+    latencies: list[float]
+    latencies_from_enqueue: list[float]
+    queue_waits: list[float]
+    items_timed: int
+    worker_rss: list[tuple[str, int]] = field(default_factory=list)
+    redis_url: str = ""
+    store_url: str = ""
+
+
+def _configure(redis_url: str, store_url: str, data_dir: Path) -> dict[str, str]:
+    """Point this process (the producer) at the run's services; the workers' environment."""
+    values = {
+        "SLUICE_REDIS_URL": redis_url,
+        "SLUICE_DATABASE_URL": store_url,
+        "SLUICE_DATA_DIR": str(data_dir),
+    }
+    os.environ.update(values)
+    get_settings.cache_clear()
+    from workers.app import reconfigure
+
+    reconfigure()
+    return {**os.environ, **values}
+
+
+def _wait_ready(group: WorkerGroup, nodes: int, stages: tuple[str, ...], timeout: float) -> None:
+    """Wait until ``nodes`` Celery workers answer and together serve every stage."""
+    from workers.app import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(timeout=0.5).active_queues() or {}
+        served = {q["name"] for queues in replies.values() for q in queues}
+        if len(replies) >= nodes and set(stages) <= served:
+            return
+        group.check_alive()
+        time.sleep(0.3)
+    raise TimeoutError(f"workers not ready after {timeout:.0f} s:\n{group.log_tail()}")
+
+
+def _wait_final(
+    job_id: str, group: WorkerGroup, stall_timeout: float, progress: Callable[[str], None]
+) -> dict:
+    """Poll the job until every item is final; sample worker memory on the way."""
+    last_final, last_change, last_report = -1, time.monotonic(), time.monotonic()
+    while True:
+        counts = job_counts(job_id)
+        now = time.monotonic()
+        if counts["final"] >= counts["submitted"]:
+            return counts
+        if counts["final"] != last_final:
+            last_final, last_change = counts["final"], now
+        elif now - last_change > stall_timeout:
+            raise TimeoutError(
+                f"no item finished for {stall_timeout:.0f} s "
+                f"({counts['final']}/{counts['submitted']} final):\n{group.log_tail()}"
+            )
+        if now - last_report >= 5:
+            progress(f"  sluice: {counts['final']}/{counts['submitted']} items final")
+            last_report = now
+        group.check_alive()
+        group.sample_rss()
+        time.sleep(0.2)
+
+
+def _stage_bodies(job_id: str) -> dict[str, list[float]]:
+    """Seconds spent in each stage function, from the ``timings`` stored with each article."""
+    bodies: dict[str, list[float]] = {}
+    with read_scope() as conn:
+        for (timings,) in conn.execute(
+            select(articles.c.timings).where(articles.c.job_id == job_id)
+        ):
+            for stage, seconds in (timings or {}).items():
+                bodies.setdefault(stage, []).append(float(seconds))
+    return bodies
+
+
+def _per_item(records: list[TaskRecord], started: float) -> tuple[list[float], ...]:
+    """Per item: seconds from job start and from enqueue to its last task's end, and the
+    part of the latter spent waiting in queues rather than running."""
+    items: dict[int, list[TaskRecord]] = {}
+    for record in records:
+        if record.item is not None:
+            items.setdefault(record.item, []).append(record)
+    from_start, from_enqueue, waits = [], [], []
+    for tasks in items.values():
+        if any(not t.finished for t in tasks):
+            continue
+        finished = max(t.finished or 0.0 for t in tasks)
+        from_start.append(finished - started)
+        sent = [t.sent for t in tasks if t.name == "workers.extract" and t.sent]
+        if sent:
+            from_enqueue.append(finished - min(sent))
+            waits.append(from_enqueue[-1] - sum(t.runtime or 0.0 for t in tasks))
+    return from_start, from_enqueue, waits
+
+
+def run_sluice(
+    pages: list[BenchPage],
+    options: SluiceOptions,
+    work_dir: Path,
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> SluiceResult:
+    """Start a cluster, submit ``pages``, wait until all are final, measure, stop it again."""
+    from producers import submit_pages
+    from workers.app import app
+
+    with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(isolated_redis(options.redis_url, work_dir))
+        store_url = stack.enter_context(fresh_store(options.database_url, work_dir, options.keep))
+        env = _configure(redis_url, store_url, work_dir)
+        upgrade_database(store_url)
+
+        group = WorkerGroup(env, work_dir)
+        stack.callback(group.stop)
+        args = ["--stages", ",".join(options.stages)]
+        if options.concurrency:
+            args += ["--concurrency", str(options.concurrency)]
+        for _ in range(options.workers):
+            group.start(*args)
+        kinds = any(s in IO_STAGES for s in options.stages) + any(
+            s in CPU_STAGES for s in options.stages
+        )
+        _wait_ready(group, options.workers * kinds, options.stages, timeout=120)
+        progress(f"  sluice: {len(group.pids())} worker processes ready")
+
+        job_id = new_job_id()
+        collector = EventCollector(app, job_id)
+        collector.start()
+        stack.callback(collector.stop)
+
+        started_wall, started = time.time(), time.perf_counter()
+        submit_pages(((p.body, p.url) for p in pages), job_id=job_id, description="benchmark")
+        submit_seconds = time.perf_counter() - started
+        progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
+        counts = _wait_final(job_id, group, options.stall_timeout, progress)
+        seconds = time.perf_counter() - started
+        group.sample_rss()
+        collector.settle()
+
+        records = collector.snapshot()
+        runtimes: dict[str, list[float]] = {}
+        for record in records:
+            if record.runtime is not None:
+                runtimes.setdefault(record.name.removeprefix("workers."), []).append(record.runtime)
+        from_start, from_enqueue, waits = _per_item(records, started_wall)
+        result = SluiceResult(
+            seconds=seconds,
+            submit_seconds=submit_seconds,
+            task_runtimes=runtimes,
+            stage_bodies=_stage_bodies(job_id),
+            states=counts["states"],
+            reasons=counts["reasons"],
+            latencies=from_start,
+            latencies_from_enqueue=from_enqueue,
+            queue_waits=waits,
+            items_timed=len(from_start),
+            worker_rss=[(group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())],
+            redis_url=redis_url,
+            store_url=store_url,
+        )
+    return result

@@ -1,0 +1,158 @@
+"""Figures of both runs as one JSON-ready dictionary, and as the text the benchmark prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.baseline import BaselineResult
+from benchmarks.distributed import SluiceResult
+from benchmarks.stats import percentile, summary
+
+__all__ = ["STAGE_ORDER", "figures", "render"]
+
+STAGE_ORDER = ("fetch", "extract", "dedup", "tag", "store")
+
+
+def _ms(samples: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
+    """Per stage: count, median, p95 in milliseconds and total in seconds."""
+    out = {}
+    for stage in sorted(samples, key=lambda s: (*STAGE_ORDER, s).index(s)):
+        values = samples[stage]
+        stats = summary(values)
+        out[stage] = {
+            "n": stats["n"],
+            "median_ms": _round(stats["median"], 1000),
+            "p95_ms": _round(stats["p95"], 1000),
+            "total_s": _round(stats["total"]),
+        }
+    return out
+
+
+def _round(value: Any, scale: float = 1.0, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value) * scale, digits)
+
+
+def _latency(values: list[float]) -> dict[str, float | None]:
+    return {"p50_s": _round(percentile(values, 0.5)), "p95_s": _round(percentile(values, 0.95))}
+
+
+def figures(
+    setup: dict[str, Any],
+    baseline: BaselineResult,
+    sluice: SluiceResult,
+    cpu_slots: int,
+) -> dict[str, Any]:
+    """Everything measured, JSON-serializable, for printing and for later comparison."""
+    articles = setup["articles"]
+    base_rate = articles / baseline.seconds
+    sluice_rate = articles / sluice.seconds
+    cpu_busy = sum(sum(v) for s, v in sluice.task_runtimes.items() if s != "fetch")
+    return {
+        **setup,
+        "baseline": {
+            "mode": "plain loop" if baseline.processes <= 1 else "process pool",
+            "processes": baseline.processes,
+            "seconds": round(baseline.seconds, 3),
+            "articles_per_second": round(base_rate, 3),
+            "stages": _ms(baseline.stage_times),
+            "compute_s_per_article": _round(
+                sum(sum(v) for v in baseline.stage_times.values()) / articles
+            ),
+            "model_load_s": [round(s, 3) for s in baseline.model_load],
+            "submit_to_stored": _latency(baseline.latencies),
+            "states": baseline.states,
+            "reasons": baseline.reasons,
+            "store": baseline.store_path,
+        },
+        "sluice": {
+            "seconds": round(sluice.seconds, 3),
+            "submit_seconds": round(sluice.submit_seconds, 3),
+            "articles_per_second": round(sluice_rate, 3),
+            "task_runtimes": _ms(sluice.task_runtimes),
+            "stage_bodies": _ms(sluice.stage_bodies),
+            "compute_s_per_article": _round(cpu_busy / articles),
+            "cpu_slots": cpu_slots,
+            "busy_fraction": _round(cpu_busy / (sluice.seconds * cpu_slots)),
+            "submit_to_stored": _latency(sluice.latencies),
+            "enqueue_to_stored": _latency(sluice.latencies_from_enqueue),
+            "queue_wait": _latency(sluice.queue_waits),
+            "items_timed": sluice.items_timed,
+            "states": sluice.states,
+            "reasons": sluice.reasons,
+            "worker_rss_kib": [{"process": n, "peak_kib": k} for n, k in sluice.worker_rss],
+            "worker_rss_total_kib": sum(k for _, k in sluice.worker_rss),
+            "redis": sluice.redis_url,
+            "store": sluice.store_url,
+        },
+        "ratio": round(sluice_rate / base_rate, 4),
+    }
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
+
+
+def _states(states: dict[str, int], reasons: dict[str, int]) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in sorted(states.items()))
+    if reasons:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) + ")"
+    return text
+
+
+def render(data: dict[str, Any]) -> str:
+    """The human-readable report; its last line is ``ratio sluice/baseline: X.XX``."""
+    base, sl = data["baseline"], data["sluice"]
+    lines = [
+        f"corpus: {data['corpus']} ({data['corpus_pages']} pages)",
+        f"articles: {data['articles']} ({data['repeats']} of them varied repeats of corpus "
+        "pages; duplicates among them show in the final states)",
+        f"machine: {data['cpus']} cores, load average {data['load_average'][0]:.2f} before, "
+        f"{data['load_average'][1]:.2f} after; commit {data['commit']}",
+        "",
+        f"baseline ({base['mode']}, {base['processes']} process(es)): "
+        f"{base['seconds']:.1f} s, {base['articles_per_second']:.2f} articles/s",
+        f"  final states: {_states(base['states'], base['reasons'])}",
+        f"  spaCy model load: {', '.join(f'{s:.2f} s' for s in base['model_load_s']) or '-'}",
+        f"  submit to stored: p50 {_fmt(base['submit_to_stored']['p50_s'], ' s')}, "
+        f"p95 {_fmt(base['submit_to_stored']['p95_s'], ' s')} (one commit at the end)",
+        "",
+        f"sluice ({data['sluice_workers']}): "
+        f"{sl['seconds']:.1f} s, {sl['articles_per_second']:.2f} articles/s",
+        f"  submit (record items, save pages, enqueue): {sl['submit_seconds']:.2f} s",
+        f"  final states: {_states(sl['states'], sl['reasons'])}",
+        f"  submit to stored ({sl['items_timed']} items timed): "
+        f"p50 {_fmt(sl['submit_to_stored']['p50_s'], ' s')}, "
+        f"p95 {_fmt(sl['submit_to_stored']['p95_s'], ' s')} from job start; "
+        f"p50 {_fmt(sl['enqueue_to_stored']['p50_s'], ' s')}, "
+        f"p95 {_fmt(sl['enqueue_to_stored']['p95_s'], ' s')} from each item's enqueue",
+        f"  waiting in queues per item: p50 {_fmt(sl['queue_wait']['p50_s'], ' s')}, "
+        f"p95 {_fmt(sl['queue_wait']['p95_s'], ' s')}",
+        f"  CPU-stage slots busy running tasks: {100 * (sl['busy_fraction'] or 0):.0f}% "
+        f"of {sl['cpu_slots']} slots x {sl['seconds']:.1f} s",
+        "",
+        "per stage, median ms per article (baseline | sluice task runtime | sluice stage body):",
+    ]
+    for stage in STAGE_ORDER:
+        cells = [
+            base["stages"].get(stage, {}).get("median_ms"),
+            sl["task_runtimes"].get(stage, {}).get("median_ms"),
+            sl["stage_bodies"].get(stage, {}).get("median_ms"),
+        ]
+        if any(c is not None for c in cells):
+            lines.append(f"  {stage:<8} " + " | ".join(f"{_fmt(c):>8}" for c in cells))
+    lines.append(
+        f"  {'all':<8} {_fmt(1000 * base['compute_s_per_article']):>8} | "
+        f"{_fmt(1000 * sl['compute_s_per_article']):>8} |          "
+        "(mean compute per article)"
+    )
+    if sl["worker_rss_kib"]:
+        lines.append("")
+        lines.append(
+            f"worker memory, peak RSS (total {sl['worker_rss_total_kib'] / 1024:.0f} MiB):"
+        )
+        for row in sl["worker_rss_kib"]:
+            lines.append(f"  {row['peak_kib'] / 1024:7.0f} MiB  {row['process']}")
+    lines += ["", f"ratio sluice/baseline: {data['ratio']:.2f}"]
+    return "\n".join(lines)
