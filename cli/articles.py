@@ -32,7 +32,7 @@ def run_list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     table = Table()
-    for column in ("id", "title", "sitename", "date", "duplicate_of"):
+    for column in ("id", "title", "sitename", "date", "duplicate_of", "similarity"):
         table.add_column(column)
     for row in rows:
         table.add_row(
@@ -41,6 +41,7 @@ def run_list(args: argparse.Namespace) -> int:
             row["sitename"] or "",
             row["date"] or "",
             row["duplicate_of"] or "",
+            "" if row["similarity"] is None else f"{row['similarity']:.3f}",
         )
     console.print(table)
     return 0
@@ -79,5 +80,11 @@ def run_show(args: argparse.Namespace) -> int:
             table.add_row(e["text"], e["label"], str(e["start"]), str(e["end"]))
         console.print(table)
     if article["duplicates"]:
-        console.print("[bold]duplicates[/]: " + ", ".join(d["id"] for d in article["duplicates"]))
+        table = Table(title=f"duplicates ({len(article['duplicates'])})")
+        for column in ("id", "similarity", "url"):
+            table.add_column(column)
+        for d in article["duplicates"]:
+            similarity = "" if d["similarity"] is None else f"{d['similarity']:.3f}"
+            table.add_row(d["id"], similarity, d["url"] or "")
+        console.print(table)
     return 0

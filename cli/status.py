@@ -8,6 +8,7 @@ from rich.table import Table
 
 from cli.output import console, print_json
 from shared.jobs import job_counts, job_exists
+from shared.queries import duplicate_counts
 from shared.states import FINAL_STATES, State
 
 __all__ = ["add_parser", "run"]
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]no job {args.job}")
         return 2
     counts = job_counts(args.job)
+    counts["duplicates"] = duplicate_counts(args.job)
     if args.json:
         print_json(counts)
         return 0
@@ -44,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("submitted", str(counts["submitted"]))
     table.add_row("final", str(counts["final"]))
     table.add_row("missing", str(counts["missing"]))
+    duplicates = counts["duplicates"]
+    table.add_section()
+    table.add_row("duplicates stored", str(duplicates["total"]))
+    table.add_row("  exact (similarity 1)", str(duplicates["exact"]))
+    table.add_row("  near (similarity < 1)", str(duplicates["near"]))
     console.print(table)
     if counts["reasons"]:
         reasons = Table(title="failures and duplicates by reason")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, case, func, or_, select
 
 from shared.db.engine import read_scope
 from shared.db.schema import articles, entities
 from shared.identity import canonicalize_url
 
-__all__ = ["get_article", "list_articles"]
+__all__ = ["duplicate_counts", "get_article", "list_articles"]
 
 _SUMMARY = (
     articles.c.id,
@@ -70,11 +70,24 @@ def get_article(id_or_url: str) -> dict[str, Any] | None:
             dict(r._mapping)
             for r in conn.execute(
                 select(articles.c.id, articles.c.url, articles.c.similarity)
-                .where(articles.c.duplicate_of == article["id"])
-                .order_by(articles.c.id)
+                .where(articles.c.duplicate_of == article["id"], articles.c.id != article["id"])
+                .order_by(articles.c.similarity.desc(), articles.c.id)
             )
         ]
     for key in ("created_at", "updated_at"):
         if article.get(key) is not None:
             article[key] = article[key].isoformat()
     return article
+
+
+def duplicate_counts(job_id: str | None = None) -> dict[str, int]:
+    """Stored duplicates (of one job, or of all): exact ones (similarity 1.0) and near ones."""
+    exact = case((articles.c.similarity >= 1.0, 1), else_=0)
+    query = select(func.count(), func.coalesce(func.sum(exact), 0)).where(
+        articles.c.duplicate_of.is_not(None)
+    )
+    if job_id:
+        query = query.where(articles.c.job_id == job_id)
+    with read_scope() as conn:
+        total, exact_count = conn.execute(query).one()
+    return {"total": int(total), "exact": int(exact_count), "near": int(total - exact_count)}
