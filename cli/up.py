@@ -101,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
     data_dir = get_settings().data_dir
     redis_url, embedded = resolve_redis_url(data_dir / "valkey")
     os.environ["SLUICE_REDIS_URL"] = redis_url
+    if not args.no_demo:
+        # The demo site is on loopback, which the fetcher refuses unless allowed.
+        allowed = os.environ.get("SLUICE_FETCH_ALLOW_NETWORKS", "")
+        allowed = ",".join(filter(None, [allowed, "127.0.0.1/32"]))
+        os.environ["SLUICE_FETCH_ALLOW_NETWORKS"] = allowed
     reconfigure()
     upgrade_database()
     logs = data_dir / "logs"

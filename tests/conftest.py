@@ -66,7 +66,14 @@ def sluice_env(
     """Point this process's settings at the session's Redis and SQLite store."""
     monkeypatch = pytest.MonkeyPatch()
     data_dir = tmp_path_factory.mktemp("data")
-    _configure(monkeypatch, redis_url=redis_url, database_url=sqlite_url, data_dir=str(data_dir))
+    # The test web servers listen on loopback, which the fetcher refuses by default.
+    _configure(
+        monkeypatch,
+        redis_url=redis_url,
+        database_url=sqlite_url,
+        data_dir=str(data_dir),
+        fetch_allow_networks="127.0.0.0/8",
+    )
     upgrade_database(sqlite_url)
     yield
     monkeypatch.undo()

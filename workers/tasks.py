@@ -21,10 +21,11 @@ from shared.redis_state import get_redis
 from shared.settings import get_settings
 from shared.states import State
 from workers.app import app
+from workers.routing import task_name
 from workers.running import run_stage
 from workers.stages.dedup import DedupIndex, dedup, item_key
 from workers.stages.extract import decode_html, extract
-from workers.stages.fetch import Fetcher, fetch, identify
+from workers.stages.fetch import Crawler, Deferred, Fetcher, Unchanged, fetch_politely, identify
 from workers.stages.store import store
 from workers.stages.tag import load_model, tag
 
@@ -34,6 +35,30 @@ log = logging.getLogger(__name__)
 @functools.cache
 def _fetcher() -> Fetcher:
     return Fetcher(get_settings())
+
+
+@functools.cache
+def _crawler() -> Crawler:
+    return Crawler(_fetcher(), get_redis(), get_settings())
+
+
+def _defer(article: Article, wait: float) -> None:
+    """Re-queue the fetch to run in ``wait`` seconds, keeping its retry count.
+
+    The countdown stays under a quarter of the visibility timeout, so a deferred message is
+    never redelivered as if lost; a fetch due later simply defers again.
+    """
+    settings = get_settings()
+    longest = min(settings.fetch_defer_max, settings.visibility_timeout / 4)
+    app.send_task(
+        task_name("fetch"),
+        args=[article.to_dict()],
+        queue="fetch",
+        countdown=min(wait, longest) + 0.02,  # a hair late, never early, for the host's gate
+        retries=fetch_task.request.retries or 0,
+        argsrepr=f"(job={article.job_id} item={article.item_id} id={article.id or '-'})",
+        kwargsrepr="{}",
+    )
 
 
 @functools.cache
@@ -56,7 +81,19 @@ def _fetch(article: Article) -> str | None:
             duplicate_of=claim.article_id,
         )
         return None
-    fetch(article, _fetcher())
+    outcome = fetch_politely(article, _crawler())
+    if isinstance(outcome, Deferred):
+        _defer(article, outcome.wait)
+        return None
+    if isinstance(outcome, Unchanged):
+        finish_item(
+            article.job_id,
+            article.item_id,
+            State.UNCHANGED,
+            reason="not_modified",
+            article_id=article.id,
+        )
+        return None
     advance_item(article.job_id, article.item_id, State.FETCHED, article_id=article.id)
     return "extract"
 

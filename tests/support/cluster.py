@@ -45,6 +45,7 @@ class Cluster:
             "SLUICE_REDIS_URL": redis_url,
             "SLUICE_DATABASE_URL": database_url,
             "SLUICE_DATA_DIR": str(data_dir),
+            "SLUICE_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",  # the test web servers are on loopback
             **(extra_env or {}),
         }
         self.redis_url = redis_url

@@ -1,0 +1,149 @@
+"""One polite step of fetching a URL for an item: robots.txt, the host's budget, one request.
+
+:meth:`Crawler.visit` sends at most one request per call and never waits: when the host is
+over its budget, when robots.txt was just fetched, or after a redirect, it answers
+:class:`Deferred` with the seconds after which to call again (the task re-queues itself
+with that countdown). Otherwise it ends in a page, :class:`Unchanged` (a 304 to a
+conditional re-fetch), or a :mod:`shared.errors` error with its reason code.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import redis
+
+from shared.errors import PermanentError, RetryableError
+from shared.identity import canonicalize_url
+from shared.settings import Settings
+from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
+from workers.fetching.politeness import HostBudget
+from workers.fetching.redirects import RedirectMemo
+from workers.fetching.robots import Robots, RobotsCache
+from workers.fetching.validators import ValidatorStore
+
+__all__ = ["Crawler", "Deferred", "Unchanged", "Visit"]
+
+_SLOWING_STATUS = ("http_429", "http_503")
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Not now: call again in ``wait`` seconds (``why`` is for logs and tests)."""
+
+    wait: float
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """The server answered 304: the page at ``url`` has not changed since the last fetch."""
+
+    url: str
+
+
+Visit = FetchedPage | Deferred | Unchanged
+
+
+def _canonical(url: str) -> str:
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return url
+
+
+class Crawler:
+    """Robots, budget, validators and redirect progress around a :class:`Fetcher`."""
+
+    def __init__(self, fetcher: Fetcher, client: redis.Redis, settings: Settings) -> None:
+        self.fetcher = fetcher
+        self.settings = settings
+        self.budget = HostBudget(
+            client, settings.fetch_host_rate, slowdown_max=settings.fetch_slowdown_max
+        )
+        self.robots = RobotsCache(client, fetcher, settings)
+        self.validators = ValidatorStore(client, settings.fetch_validators_ttl)
+        self.redirects = RedirectMemo(client)
+
+    def _retry_after(self, value: float | None) -> float | None:
+        return None if value is None else min(value, self.settings.fetch_retry_after_max)
+
+    def _robots(self, url: str, holder: str) -> Robots | Deferred:
+        """The cached verdict for ``url``'s origin, or fetch it (then come back for the page)."""
+        robots = self.robots.cached(url)
+        if robots is not None:
+            return robots
+        if not self.robots.claim(url, holder):
+            return Deferred(random.uniform(0.5, 1.5), "robots.txt being fetched elsewhere")
+        try:
+            decision = self.budget.acquire(_host(url), holder)
+            if not decision.go:
+                return Deferred(decision.wait, "host budget (robots.txt)")
+            robots = self.robots.fetch(url)
+        finally:
+            self.robots.release(url)
+        self.robots.check(robots, url)
+        # That was this run's request; the page waits for its own turn.
+        delay = self.budget.interval(self._crawl_delay(robots)) / 1000
+        return Deferred(delay, "robots.txt fetched")
+
+    def _crawl_delay(self, robots: Robots | None) -> float:
+        if robots is None:
+            return 0.0
+        return min(robots.crawl_delay(self.robots.agent), self.settings.fetch_crawl_delay_max)
+
+    def visit(self, url: str, holder: str, *, conditional: bool = False) -> Visit:
+        """Take the next step of fetching ``url`` for ``holder`` (``"<job>:<item>"``).
+
+        With ``conditional``, the validators of an earlier fetch are sent, and a 304
+        answers :class:`Unchanged`.
+        """
+        hop = self.redirects.current(holder, url)
+        host = _host(hop.url)
+        robots: Robots | None = None
+        if self.settings.robots_obey:
+            found = self._robots(hop.url, holder)
+            if isinstance(found, Deferred):
+                return found
+            robots = found
+            self.robots.check(robots, hop.url)
+        decision = self.budget.acquire(host, holder, self._crawl_delay(robots))
+        if not decision.go:
+            return Deferred(decision.wait, "host budget")
+        headers = self.validators.conditional_headers(_canonical(hop.url)) if conditional else {}
+        try:
+            result = self.fetcher.hop(hop.url, headers=headers)
+        except RetryableError as exc:
+            retry_after = self._retry_after(exc.retry_after)
+            if exc.reason in _SLOWING_STATUS:
+                self.budget.slow_down(host, retry_after)
+            raise RetryableError(exc.reason, exc.detail, retry_after) from exc
+        except PermanentError as exc:
+            self.redirects.forget(holder)
+            if exc.reason.startswith("http_"):
+                self.budget.recover(host)
+            raise
+        self.budget.recover(host)
+        if isinstance(result, Redirect):
+            if hop.count >= self.settings.fetch_max_redirects:
+                self.redirects.forget(holder)
+                raise PermanentError(
+                    "too_many_redirects", f"more than {self.settings.fetch_max_redirects}"
+                )
+            self.redirects.advance(holder, hop, result.location)
+            # The next hop waits for its host's turn: one interval when it is the same host.
+            same_host = _host(result.location) == host
+            wait = self.budget.interval(self._crawl_delay(robots)) / 1000 if same_host else 0.0
+            return Deferred(wait, "redirected")
+        self.redirects.forget(holder)
+        if isinstance(result, NotModified):
+            return Unchanged(result.url)
+        if conditional or result.headers:
+            self.validators.save(_canonical(result.url), result.headers)
+        return result
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
