@@ -1,23 +1,60 @@
-"""``sluice flower``: Flower, watching this pipeline's workers."""
+"""``sluice flower``: Flower, watching this pipeline's workers.
+
+Flower listens on loopback by default. Anywhere else it shows every task of the cluster to
+whoever reaches it, so it starts only with basic auth, whose user and password come from
+``SLUICE_FLOWER_USER`` and ``SLUICE_FLOWER_PASSWORD``. They reach Flower through its own
+``FLOWER_BASIC_AUTH`` variable (not the command line, where ``ps`` would show them).
+
+Flower's ``/metrics`` (Prometheus) and ``/healthcheck`` answer without credentials even
+then: they are meant for scrapers and probes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
+from collections.abc import Mapping
 
-__all__ = ["add_parser", "flower_command", "run"]
+from shared.settings import Settings, get_settings
+
+__all__ = [
+    "FlowerAuthError",
+    "add_parser",
+    "flower_command",
+    "flower_environment",
+    "is_loopback",
+    "run",
+]
+
+_FLOWER_AUTH_VARIABLE = "FLOWER_BASIC_AUTH"
+
+
+class FlowerAuthError(ValueError):
+    """Flower would be reachable beyond this machine without (valid) credentials."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "flower",
         help="run Flower, the Celery monitor",
-        description="Run Flower on this pipeline ('celery -A workers flower' underneath).",
+        description="Run Flower on this pipeline ('celery -A workers flower' underneath). "
+        "Any address but loopback needs SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD.",
     )
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default loopback)")
     p.add_argument("--port", type=int, default=5555)
     p.set_defaults(func=run)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether binding ``address`` keeps Flower on this machine (``""`` means every address)."""
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
@@ -33,7 +70,50 @@ def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
     ]
 
 
+def flower_environment(
+    address: str, settings: Settings, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment Flower runs with: ``base`` plus basic auth from ``settings``.
+
+    Raises :class:`FlowerAuthError` when ``address`` is not loopback and no credentials are
+    set, or when they cannot be passed to Flower intact.
+    """
+    env = dict(os.environ if base is None else base)
+    # Only the settings say who may log in; a stray FLOWER_BASIC_AUTH would bypass the guard.
+    env.pop(_FLOWER_AUTH_VARIABLE, None)
+    user = settings.flower_user
+    password = settings.flower_password.get_secret_value()
+    if bool(user) != bool(password):
+        raise FlowerAuthError("set both SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD, or neither")
+    if not user:
+        if not is_loopback(address):
+            raise FlowerAuthError(
+                f"refusing to serve Flower on {address or 'every address'} without a password: "
+                "set SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD, or bind to 127.0.0.1"
+            )
+        return env
+    # Flower splits the variable on commas, and a browser splits user from password at the
+    # first colon.
+    if ":" in user or "," in user:
+        raise FlowerAuthError("SLUICE_FLOWER_USER must not contain ':' or ','")
+    if "," in password:
+        raise FlowerAuthError("SLUICE_FLOWER_PASSWORD must not contain ','")
+    env[_FLOWER_AUTH_VARIABLE] = f"{user}:{password}"
+    return env
+
+
 def run(args: argparse.Namespace) -> int:
+    if os.environ.get(_FLOWER_AUTH_VARIABLE):
+        print(
+            f"sluice flower: ignoring {_FLOWER_AUTH_VARIABLE}; "
+            "set SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD instead",
+            file=sys.stderr,
+        )
+    try:
+        env = flower_environment(args.address, get_settings())
+    except FlowerAuthError as exc:
+        print(f"sluice flower: {exc}", file=sys.stderr)
+        return 2
     command = flower_command(args.address, args.port)
-    os.execv(command[0], command)
+    os.execve(command[0], command, env)
     return 0  # not reached

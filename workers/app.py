@@ -74,7 +74,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 # Request lines would put user-submitted URLs into every worker log line.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-app = Celery("sluice")
+# Retried tasks keep their label too (workers.labelled), not only freshly sent ones.
+app = Celery("sluice", task_cls="workers.labelled:LabelledTask")
 app.conf.update(celery_config(get_settings()))
 
 

@@ -67,11 +67,13 @@ def _create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # hide_parameters: a database error is logged and retried; its message must not
+        # carry the article's URL or text.
+        engine = create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 def insert_for(conn: Connection, table: Table) -> Any:

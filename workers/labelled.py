@@ -1,0 +1,70 @@
+"""The base class of sluice's tasks: retries show no more of an article than its label.
+
+Every message carries a label (``argsrepr``, e.g. ``job=… item=… id=…``) that stands in for
+its arguments in worker logs, task events and Flower, so submitted URLs and texts stay out
+of them (:func:`workers.routing.send_to`). Celery's ``Task.retry`` gets in the way twice:
+
+* it builds the new message from the request without that label, so the retried task
+  would show the whole article;
+* the ``task-retried`` event carries the traceback of the error being retried, whose
+  message often names the URL (``http_503: https://…``). Here the retry keeps only the
+  error's reason code and drops the chain.
+
+Sluice also counts tries itself (:mod:`workers.running`), so Celery's own retry limit is off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from celery.exceptions import Retry
+
+from shared.errors import SluiceError
+
+__all__ = ["LabelledTask", "label_for"]
+
+
+def label_for(args: Any) -> str:
+    """A label for a task's ``args`` (an article payload first) that names no URL or text."""
+    payload = args[0] if isinstance(args, list | tuple) and args else None
+    if isinstance(payload, dict) and "job_id" in payload:
+        return (
+            f"(job={payload.get('job_id')} item={payload.get('item_id')} "
+            f"id={payload.get('id') or '-'})"
+        )
+    return "(article)"
+
+
+class LabelledTask(Task):
+    """A Celery task whose retries keep the request's label and drop the error's details."""
+
+    # workers.running decides when to give up (SLUICE_FETCH_MAX_RETRIES, unlimited for an
+    # unavailable store or broker); Celery's default of 3 would raise first.
+    max_retries = None
+
+    def signature_from_request(
+        self,
+        request: Any = None,
+        args: Any = None,
+        kwargs: Any = None,
+        queue: str | None = None,
+        **extra_options: Any,
+    ) -> Any:
+        request = self.request if request is None else request
+        if "argsrepr" not in extra_options:
+            extra_options["argsrepr"] = getattr(request, "argsrepr", None) or label_for(
+                request.args if args is None else args
+            )
+        extra_options.setdefault("kwargsrepr", getattr(request, "kwargsrepr", None) or "{}")
+        return super().signature_from_request(request, args, kwargs, queue, **extra_options)
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().retry(*args, **kwargs)
+        except Retry as retry:
+            cause = retry.__context__
+            if isinstance(cause, SluiceError):
+                retry.message = f"Retry {retry.humanize()}: {cause.reason}"
+                retry.args = (retry.message, None, retry.when)  # what events and logs show
+            raise retry from None  # the chained error's message may name the URL
