@@ -21,7 +21,7 @@ from tests.support.web import Response, WebServer
 pytestmark = pytest.mark.integration
 
 
-def test_no_submitted_url_in_worker_logs_or_events(pipeline: Cluster, web: WebServer) -> None:
+def test_no_submitted_url_in_worker_logs_or_events(workers: Cluster, web: WebServer) -> None:
     secret = f"private-{uuid.uuid4().hex}"
     page = resources.files("shared").joinpath("samples", "belgorod-euro-canals.html")
     urls = [
@@ -30,20 +30,20 @@ def test_no_submitted_url_in_worker_logs_or_events(pipeline: Cluster, web: WebSe
         web.url(f"/{secret}/gone.html"),  # 404: fails at once
     ]
 
-    with recorded_events(pipeline.redis_url) as events:
-        result = pipeline.sluice("submit", *urls, "--wait", "--timeout", "120")
+    with recorded_events(workers.redis_url) as events:
+        result = workers.sluice("submit", *urls, "--wait", "--timeout", "120")
         settle(events)
     assert result.returncode == 1, result.stdout + result.stderr  # two items failed
 
     job_id = result.stdout.split()[0]
-    status = json.loads(pipeline.sluice("status", job_id, "--json").stdout)
+    status = json.loads(workers.sluice("status", job_id, "--json").stdout)
     assert status["states"] == {"stored": 1, "failed": 2}
     assert status["reasons"] == {"http_503": 1, "http_404": 1}
     retried = [e for e in events if e["type"] == "task-retried"]
     # Events travel over Redis pub/sub, at most once: some retries may go unseen.
     assert retried and all("http_503" in e["exception"] for e in retried), retried
     # SLUICE_FETCH_MAX_RETRIES (4) retries, beyond Celery's own default limit of 3.
-    with get_engine(pipeline.database_url).connect() as conn:
+    with get_engine(workers.database_url).connect() as conn:
         detail = conn.execute(
             select(items.c.detail).where(items.c.job_id == job_id, items.c.reason == "http_503")
         ).scalar_one()
@@ -56,7 +56,7 @@ def test_no_submitted_url_in_worker_logs_or_events(pipeline: Cluster, web: WebSe
     assert shown and not leaked, leaked
     carrying = [e for e in events if secret in json.dumps(e)]
     assert not carrying, [json.dumps(e) for e in carrying]
-    logs = "".join(log.read_text() for log in pipeline.data_dir.glob("worker-*.log"))
+    logs = "".join(log.read_text() for log in workers.data_dir.glob("worker-*.log"))
     assert "Task workers.fetch[" in logs  # the log is really there, at info level
     assert secret not in logs
 
