@@ -61,7 +61,8 @@ def _hammer(url: str, host: str, worker: int, go, seconds: float, queue) -> None
             time.sleep(decision.wait + 0.002)
             decision = budget.acquire(host, holder)
         if decision.go:
-            sent.append(time.time())
+            sent.append(time.time())  # the request starts...
+            budget.finished(host)  # ...and has ended
             item += 1
     queue.put(sent)
 
@@ -129,7 +130,7 @@ def test_slowdown_doubles_then_recovers(redis_client: redis.Redis) -> None:
     assert budget.acquire("flaky.test", "a").go
     assert budget.acquire("flaky.test", "b").wait > 0.9
     # Normal answers narrow it a quarter at a time, back to the plain interval.
-    left = [budget.recover("flaky.test") for _ in range(8)]
+    left = [budget.finished("flaky.test") for _ in range(8)]
     assert left[0] == 0.75
     assert left[-1] == 0.0
     assert budget.slowdown("flaky.test") == 0.0
@@ -140,3 +141,33 @@ def test_rate_zero_means_no_limit_of_our_own(redis_client: redis.Redis) -> None:
     assert all(budget.acquire("free.test", f"i{n}").go for n in range(20))
     budget.slow_down("free.test", retry_after=1.0)  # but a server's 429 is still honoured
     assert not budget.acquire("free.test", "x").go
+
+
+def test_the_next_turn_counts_from_the_end_of_the_request(redis_client: redis.Redis) -> None:
+    """A request that took long to reach the server cannot bunch up with the next one."""
+    budget = _budget(redis_client, rate=5.0)  # 200 ms
+    assert budget.acquire("late.test", "a").go
+    assert 0.19 <= budget.acquire("late.test", "b").wait <= 0.2  # "b" reserved 200 ms out
+    time.sleep(0.15)  # the request is under way
+    budget.finished("late.test")
+    time.sleep(0.06)
+    # "b" is at its slot, but the gate opens 200 ms after the end of "a": it keeps its place
+    # and waits for that, while a newcomer queues behind it.
+    due = budget.acquire("late.test", "b")
+    assert not due.go and 0.1 <= due.wait <= 0.15
+    newcomer = budget.acquire("late.test", "c")
+    assert newcomer.wait > due.wait
+    time.sleep(due.wait + 0.005)
+    assert budget.acquire("late.test", "b").go
+    # Slots are now spaced by the interval plus the usual request time (~150 ms).
+    budget.finished("late.test")
+    first = budget.acquire("late.test", "d").wait
+    second = budget.acquire("late.test", "e").wait
+    assert 0.3 <= second - first <= 0.4
+
+
+def test_429_does_not_narrow_the_slowdown(redis_client: redis.Redis) -> None:
+    budget = _budget(redis_client, rate=5.0)
+    budget.slow_down("late.test")
+    assert budget.finished("late.test", normal=False) == 0.4
+    assert budget.finished("late.test") == 0.3

@@ -76,12 +76,15 @@ class Crawler:
         if robots is not None:
             return robots
         if not self.robots.claim(url, holder):
-            return Deferred(random.uniform(0.5, 1.5), "robots.txt being fetched elsewhere")
+            return Deferred(random.uniform(0.2, 0.6), "robots.txt being fetched elsewhere")
         try:
             decision = self.budget.acquire(_host(url), holder)
             if not decision.go:
                 return Deferred(decision.wait, "host budget (robots.txt)")
-            robots = self.robots.fetch(url)
+            try:
+                robots = self.robots.fetch(url)
+            finally:
+                self.budget.finished(_host(url))
         finally:
             self.robots.release(url)
         self.robots.check(robots, url)
@@ -113,19 +116,21 @@ class Crawler:
         if not decision.go:
             return Deferred(decision.wait, "host budget")
         headers = self.validators.conditional_headers(_canonical(hop.url)) if conditional else {}
+        delay = self._crawl_delay(robots)
         try:
             result = self.fetcher.hop(hop.url, headers=headers)
         except RetryableError as exc:
             retry_after = self._retry_after(exc.retry_after)
             if exc.reason in _SLOWING_STATUS:
                 self.budget.slow_down(host, retry_after)
+            else:
+                self.budget.finished(host, delay, normal=exc.reason.startswith("http_"))
             raise RetryableError(exc.reason, exc.detail, retry_after) from exc
         except PermanentError as exc:
             self.redirects.forget(holder)
-            if exc.reason.startswith("http_"):
-                self.budget.recover(host)
+            self.budget.finished(host, delay, normal=exc.reason != "blocked_address")
             raise
-        self.budget.recover(host)
+        self.budget.finished(host, delay)
         if isinstance(result, Redirect):
             if hop.count >= self.settings.fetch_max_redirects:
                 self.redirects.forget(holder)

@@ -9,6 +9,9 @@ decision, on Redis's own clock, so workers on many machines never disagree:
 * otherwise it reserves the next free slot and is *deferred* until then (the caller
   re-queues it with a countdown, nothing sleeps in a worker slot); when it comes back at
   its slot it goes as soon as the gate is open;
+* when a request ends, the gate is pushed to one interval after its end, so the gap holds
+  as the server sees it however long the request took to get there; slots are spaced by
+  the interval plus the host's usual request time, so they stay in step with the gate;
 * 429 and 503 close the gate for ``Retry-After`` (or a doubled interval), shift every
   reservation by as much, and widen the interval; each later answer narrows it again.
 
@@ -26,17 +29,20 @@ from shared.redis_state import KEY_PREFIX
 
 __all__ = ["Decision", "HostBudget"]
 
-# KEYS[1] host hash {next, tail, slow, shift}, KEYS[2] this item's reservation.
+# KEYS[1] host hash {next, tail, slow, shift, began, took}, KEYS[2] this item's reservation.
 # ARGV[1] interval ms, ARGV[2] host state TTL s, ARGV[3] reservation grace ms.
 # Returns {1, 0} to go now, or {0, wait ms}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'next', 'tail', 'slow', 'shift')
+local h = redis.call('HMGET', KEYS[1], 'next', 'tail', 'slow', 'shift', 'took')
 local nxt = tonumber(h[1]) or 0
 local tail = tonumber(h[2]) or 0
 local interval = math.max(tonumber(ARGV[1]), tonumber(h[3]) or 0)
 local shift = tonumber(h[4]) or 0
+-- Slots are an interval plus the usual request time apart: the gate reopens one
+-- interval after a request *ends*.
+local step = interval + (tonumber(h[5]) or 0)
 local held = redis.call('GET', KEYS[2])
 local slot = nil
 if held then slot = tonumber(held) + shift end
@@ -45,17 +51,17 @@ if slot and now < slot then
   return {0, slot - now}
 end
 if now >= nxt and (slot or tail <= now) then
-  redis.call('HSET', KEYS[1], 'next', now + interval)
+  redis.call('HSET', KEYS[1], 'next', now + interval, 'began', now)
   if held then redis.call('DEL', KEYS[2]) end
   return {1, 0}
 end
-if slot and nxt - now < interval then
-  -- Due, but the request before it started late: wait for the gate, keep the place.
+if slot and nxt - now < step then
+  -- Due, but the request before it ended late: wait for the gate, keep the place.
   return {0, nxt - now}
 end
 -- Queue up: the first free slot, never before the gate opens.
 local s = math.max(tail, nxt, now)
-redis.call('HSET', KEYS[1], 'tail', s + interval)
+redis.call('HSET', KEYS[1], 'tail', s + step)
 redis.call('SET', KEYS[2], s - shift, 'PX', s - now + tonumber(ARGV[3]))
 return {0, s - now}
 """
@@ -82,16 +88,33 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return opens - now
 """
 
-# KEYS[1] host hash. ARGV[1] base interval ms. Narrows a slowdown by a quarter.
-_RECOVER = """
-local slow = tonumber(redis.call('HGET', KEYS[1], 'slow') or '0')
-if slow <= 0 then return 0 end
-slow = math.floor(slow * 3 / 4)
-if slow <= tonumber(ARGV[1]) or slow < 50 then
-  redis.call('HDEL', KEYS[1], 'slow')
-  return 0
+# KEYS[1] host hash. ARGV[1] interval ms, ARGV[2] "1" to narrow a slowdown by a quarter,
+# ARGV[3] host state TTL s. Called when a request has ended: the gate reopens one interval
+# after that, and the usual request time ('took', a moving average) is updated.
+# Returns the slowdown left in ms.
+_FINISHED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local h = redis.call('HMGET', KEYS[1], 'next', 'slow', 'began', 'took')
+local nxt = tonumber(h[1]) or 0
+local slow = tonumber(h[2]) or 0
+local began = tonumber(h[3])
+if began and now >= began and now - began < 120000 then
+  local took = tonumber(h[4]) or (now - began)
+  redis.call('HSET', KEYS[1], 'took', math.floor(0.7 * took + 0.3 * (now - began)))
 end
-redis.call('HSET', KEYS[1], 'slow', slow)
+if ARGV[2] == '1' and slow > 0 then
+  slow = math.floor(slow * 3 / 4)
+  if slow <= tonumber(ARGV[1]) or slow < 50 then slow = 0 end
+  if slow == 0 then
+    redis.call('HDEL', KEYS[1], 'slow')
+  else
+    redis.call('HSET', KEYS[1], 'slow', slow)
+  end
+end
+local opens = now + math.max(tonumber(ARGV[1]), slow)
+if opens > nxt then redis.call('HSET', KEYS[1], 'next', opens) end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return slow
 """
 
@@ -125,7 +148,7 @@ class HostBudget:
         self.prefix = prefix
         self._acquire = client.register_script(_ACQUIRE)
         self._slow_down = client.register_script(_SLOW_DOWN)
-        self._recover = client.register_script(_RECOVER)
+        self._finished = client.register_script(_FINISHED)
 
     def _host_key(self, host: str) -> str:
         return f"{self.prefix}polite:{host}"
@@ -158,9 +181,19 @@ class HostBudget:
         )
         return int(opens_in) / 1000
 
-    def recover(self, host: str) -> float:
-        """``host`` answered normally: narrow its slowdown. Returns what is left of it (s)."""
-        return int(self._recover(keys=[self._host_key(host)], args=[self.base_ms])) / 1000
+    def finished(self, host: str, crawl_delay: float = 0.0, *, normal: bool = True) -> float:
+        """A request to ``host`` has ended: the next may start one interval from now.
+
+        Servers see a request some time after its turn was given, and that delay varies; a
+        gap counted from the end of the previous request holds as the server sees it.
+        ``normal`` (an answer other than 429/503) narrows a slowdown by a quarter. Returns
+        what is left of the slowdown (s).
+        """
+        left = self._finished(
+            keys=[self._host_key(host)],
+            args=[self.interval(crawl_delay), "1" if normal else "0", _HOST_TTL],
+        )
+        return int(left) / 1000
 
     def slowdown(self, host: str) -> float:
         """The current slowdown interval of ``host`` in seconds (0 when none)."""

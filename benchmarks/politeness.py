@@ -1,0 +1,291 @@
+"""The per-host budget across fetch processes: how fast without it, and whether it holds.
+
+    python benchmarks/politeness.py [--hosts 50] [--pages 10] [--rate 1] [--workers 2]
+
+Serves small pages from ``--hosts`` distinct loopback addresses (127.0.0.2, 127.0.0.3, …:
+distinct hosts to the fetcher), submits ``--pages`` URLs per host (host after host, the
+order that stalls a crawler with one queue), and runs ``--workers`` fetch-only worker
+processes (``sluice worker --stages fetch``) against a Redis database reserved for the run
+and a fresh store (SQLite, or a new database on ``--database-url``'s PostgreSQL server).
+Two runs: the per-host limit off (``SLUICE_FETCH_HOST_RATE=0``), then on (``--rate``).
+For each run it prints, from what the servers saw:
+
+* pages per second, from submission to the last page served;
+* the most requests any one host received within any 1-second window (robots.txt
+  included), which must not exceed the rate when the limit is on, and the smallest gap
+  between two requests to one host;
+* how evenly hosts were served: Jain's fairness index of pages served per host at the
+  run's half-way point (1.0: perfectly even), and the spread of per-host finishing times.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from benchmarks.services import WorkerGroup, fresh_store, isolated_redis
+
+__all__ = ["main", "window_peak"]
+
+_PAGE = (
+    "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    "<p>The council met on {title} to discuss the harbour, the ferries and the budget.</p>"
+    "</article></body></html>"
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HostServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        now = time.monotonic()
+        with self.server.lock:
+            self.server.requests.append((now, self.path))
+        if self.path == "/robots.txt":
+            body, status, kind = b"", 404, "text/plain"
+        else:
+            body, status, kind = _PAGE.format(title=self.path).encode(), 200, "text/html"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _HostServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: str) -> None:
+        super().__init__((address, 0), _Handler)
+        self.lock = threading.Lock()
+        self.requests: list[tuple[float, str]] = []
+        self.base_url = f"http://{address}:{self.server_address[1]}"
+
+
+@contextmanager
+def _serve(hosts: int) -> Iterator[list[_HostServer]]:
+    servers = [_HostServer(f"127.0.0.{2 + n}") for n in range(hosts)]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def window_peak(times: list[float], window: float = 1.0) -> int:
+    """The most of ``times`` that fall in any half-open interval ``[t, t + window)``."""
+    ordered = sorted(times)
+    best = start = 0
+    for end, t in enumerate(ordered):
+        while ordered[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def _jain(values: list[float]) -> float:
+    total = sum(values)
+    squares = sum(v * v for v in values)
+    return total * total / (len(values) * squares) if squares else 1.0
+
+
+def _wait_ready(redis_url: str, workers: WorkerGroup, timeout: float = 120) -> None:
+    from celery import Celery
+
+    app = Celery(broker=redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            workers.check_alive()
+            replies = app.control.inspect(timeout=0.5).active_queues() or {}
+            if len(replies) >= len(workers.processes):
+                return
+            time.sleep(0.3)
+    finally:
+        app.close()
+    raise TimeoutError("fetch workers did not come up:\n" + workers.log_tail())
+
+
+def _run(
+    label: str,
+    rate: float,
+    args: argparse.Namespace,
+    servers: list[_HostServer],
+    redis_url: str,
+    database_url: str,
+    work_dir: Path,
+) -> dict[str, Any]:
+    """One run: workers with this ``rate``, every URL submitted, until every page is served."""
+    import redis
+
+    from producers import submit_urls
+    from shared.settings import get_settings
+    from workers.app import reconfigure
+
+    redis.Redis.from_url(redis_url).flushdb()  # robots cache and budgets start afresh
+    env = {
+        **os.environ,
+        "SLUICE_REDIS_URL": redis_url,
+        "SLUICE_DATABASE_URL": database_url,
+        "SLUICE_DATA_DIR": str(work_dir),
+        "SLUICE_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        "SLUICE_FETCH_HOST_RATE": str(rate),
+    }
+    os.environ.update({k: v for k, v in env.items() if k.startswith("SLUICE_")})
+    get_settings.cache_clear()
+    reconfigure()
+    log_dir = work_dir / f"logs-{label}"
+    log_dir.mkdir(exist_ok=True)
+    workers = WorkerGroup(env, log_dir)
+    for n in range(args.workers):
+        workers.start(
+            "--stages", "fetch", "--concurrency", str(args.concurrency), "--name", f"f{n}-{label}"
+        )
+    try:
+        _wait_ready(redis_url, workers)
+        for server in servers:
+            with server.lock:
+                server.requests.clear()
+        urls = [
+            f"{server.base_url}/{label}/{page}.html"
+            for server in servers
+            for page in range(args.pages)
+        ]
+        expected = len(urls)
+        started = time.monotonic()
+        submit_urls(urls, description=f"politeness benchmark, {label}")
+        submitted = time.monotonic() - started
+        deadline = started + args.timeout
+        while True:
+            served = sum(
+                1 for s in servers for _, path in list(s.requests) if path != "/robots.txt"
+            )
+            if served >= expected or time.monotonic() > deadline:
+                break
+            workers.check_alive()
+            time.sleep(0.05)
+        ended = time.monotonic()
+    finally:
+        workers.stop()
+    return _figures(label, rate, servers, started, ended, submitted, expected)
+
+
+def _figures(
+    label: str,
+    rate: float,
+    servers: list[_HostServer],
+    started: float,
+    ended: float,
+    submitted: float,
+    expected: int,
+) -> dict[str, Any]:
+    pages = [[t for t, path in s.requests if path != "/robots.txt"] for s in servers]
+    every = [[t for t, _ in s.requests] for s in servers]
+    served = sum(len(p) for p in pages)
+    last = max((max(p) for p in pages if p), default=ended)
+    elapsed = last - started
+    gaps = [b - a for times in every for a, b in itertools.pairwise(sorted(times))]
+    half = started + elapsed / 2
+    finish = [max(p) - started for p in pages if p]
+    return {
+        "run": label,
+        "rate_limit": rate or None,
+        "pages": served,
+        "expected": expected,
+        "seconds": round(elapsed, 2),
+        "submit_seconds": round(submitted, 2),
+        "pages_per_second": round(served / elapsed, 1) if elapsed > 0 else None,
+        "max_requests_per_host_in_1s": max(window_peak(times) for times in every),
+        "min_gap_same_host_ms": round(min(gaps) * 1000, 1) if gaps else None,
+        "jain_index_at_half_time": round(_jain([sum(1 for t in p if t < half) for p in pages]), 3),
+        "host_finish_seconds": {
+            "min": round(min(finish), 2),
+            "median": round(statistics.median(finish), 2),
+            "max": round(max(finish), 2),
+        },
+    }
+
+
+def _print(figures: dict[str, Any]) -> None:
+    limit = figures["rate_limit"]
+    print(f"\n== per-host limit {'off' if limit is None else f'{limit:g} req/s'} ==")
+    print(f"pages served:           {figures['pages']} of {figures['expected']}")
+    print(f"pages per second:       {figures['pages_per_second']}  ({figures['seconds']} s)")
+    peak = figures["max_requests_per_host_in_1s"]
+    verdict = "" if limit is None else ("  (within the limit)" if peak <= limit else "  OVER")
+    print(f"busiest host, any 1 s:  {peak} requests{verdict}")
+    print(f"smallest same-host gap: {figures['min_gap_same_host_ms']} ms")
+    print(f"fairness at half time:  Jain index {figures['jain_index_at_half_time']}")
+    f = figures["host_finish_seconds"]
+    print(f"host finish times:      min {f['min']} s, median {f['median']} s, max {f['max']} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=50, help="distinct hosts (max 250)")
+    parser.add_argument("--pages", type=int, default=10, help="pages per host")
+    parser.add_argument("--rate", type=float, default=1.0, help="per-host limit (req/s)")
+    parser.add_argument("--workers", type=int, default=2, help="fetch worker processes")
+    parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
+    parser.add_argument("--timeout", type=float, default=600, help="give up a run after (s)")
+    parser.add_argument("--redis-url", default=None, help="Redis server (default: as sluice up)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL server to create a fresh store on (default: a new SQLite file)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    args = parser.parse_args(argv)
+    if not 1 <= args.hosts <= 250:
+        parser.error("--hosts must be between 1 and 250")
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="sluice-politeness-") as tmp:
+        work_dir = Path(tmp)
+        with (
+            isolated_redis(args.redis_url, work_dir) as redis_url,
+            fresh_store(args.database_url, work_dir, keep=False) as database_url,
+            _serve(args.hosts) as servers,
+        ):
+            print(
+                f"{args.hosts} hosts x {args.pages} pages, {args.workers} fetch workers x "
+                f"{args.concurrency} threads, redis {redis_url}, "
+                f"store {database_url.split(':', 1)[0]}",
+                flush=True,
+            )
+            for label, rate in (("off", 0.0), ("on", args.rate)):
+                figures = _run(label, rate, args, servers, redis_url, database_url, work_dir)
+                _print(figures)
+                results.append(figures)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    on = results[1]
+    return 0 if on["max_requests_per_host_in_1s"] <= args.rate else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
