@@ -185,6 +185,13 @@ def test_every_trap_ends_in_its_reason_and_nothing_else_is_lost(
         ),
         "stored",
     )
+    flaky_page = _article_page("flaky")
+    answers = iter([Response(503, b"", headers={"Retry-After": "0"})])
+
+    def flaky(_handler) -> Response:  # type: ignore[no-untyped-def]
+        return next(answers, Response(body=flaky_page))
+
+    expected["flaky"] = (site.route(f"{prefix}/flaky.html", flaky), "stored")  # retried
     for n in range(3):
         url = site.route(f"{prefix}/good-{n}.html", Response(body=_article_page(f"good {n}")))
         expected[f"good-{n}"] = (url, "stored")
