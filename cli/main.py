@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from cli import articles, db, dedup, failures, flower, status, submit, up, verify, worker
+from cli import articles, db, dedup, failures, flower, metrics, status, submit, up, verify, worker
 
 __all__ = ["build_parser", "main"]
 
@@ -18,7 +18,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Settings come from SLUICE_* environment variables (see the README).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (up, submit, status, verify, articles, failures, worker, flower, db, dedup):
+    for module in (
+        up,
+        submit,
+        status,
+        verify,
+        articles,
+        failures,
+        worker,
+        flower,
+        metrics,
+        db,
+        dedup,
+    ):
         module.add_parser(sub)
     return parser
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 from shared.article import Article
 from shared.errors import PermanentError, RetryableError
 from shared.failures import record_failure
+from shared.metrics.host_outcomes import count_fetch_outcome
 from shared.redis_state import get_redis
 from shared.settings import get_settings
 from workers.attempts import Attempts
@@ -81,6 +82,7 @@ def dead_letter(
         attempts,
         article_id=article.id or None,
     )
+    count_fetch_outcome(article, stage, reason)
     index = _dedup_index()
     for identity in claimed_identities(article):
         index.release(identity, item_key(article))

@@ -16,6 +16,7 @@ from celery import Task
 from shared.article import Article
 from shared.errors import PermanentError
 from shared.jobs import advance_item, finish_item
+from shared.metrics.host_outcomes import FETCHED, NOT_MODIFIED, count_fetch_outcome
 from shared.pages import load_page
 from shared.redis_state import get_redis
 from shared.settings import get_settings
@@ -85,6 +86,9 @@ def _fetch(article: Article) -> str | None:
     if isinstance(outcome, Deferred):
         _defer(article, outcome.wait)
         return None
+    count_fetch_outcome(
+        article, "fetch", NOT_MODIFIED if isinstance(outcome, Unchanged) else FETCHED
+    )
     if isinstance(outcome, Unchanged):
         finish_item(
             article.job_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,12 +43,68 @@ def pipeline(
         cluster.stop()
 
 
+_WORDS = [
+    "river",
+    "council",
+    "harbour",
+    "bridge",
+    "lock",
+    "gate",
+    "ferry",
+    "canal",
+    "market",
+    "mayor",
+    "budget",
+    "school",
+    "station",
+    "train",
+    "storm",
+    "flood",
+    "summer",
+    "winter",
+    "museum",
+    "library",
+    "festival",
+    "harvest",
+    "factory",
+    "union",
+    "strike",
+    "court",
+    "judge",
+    "minister",
+    "village",
+    "town",
+    "valley",
+    "mountain",
+    "coast",
+    "island",
+    "port",
+    "cargo",
+    "ship",
+    "crew",
+    "engineer",
+    "nurse",
+    "doctor",
+    "teacher",
+    "farmer",
+    "baker",
+    "painter",
+    "singer",
+    "writer",
+    "reporter",
+    "editor",
+]
+
+
 def unique_text(words: int = 300) -> str:
-    """A plain-text article no other test submits (its id comes from its text)."""
+    """A plain-text article unlike any other test's, even as a near duplicate."""
     token = uuid.uuid4().hex
-    sentence = "The river council in Ghent met on Tuesday to discuss the new lock gates. "
-    body = (sentence * (words // 13 + 1)).strip()
-    return f"Bulletin {token}. {body}"
+    rng = random.Random(token)
+    sentences = [
+        " ".join(rng.choice(_WORDS) for _ in range(12)).capitalize() + "."
+        for _ in range(words // 12 + 1)
+    ]
+    return f"Bulletin {token}. " + " ".join(sentences)
 
 
 @pytest.fixture

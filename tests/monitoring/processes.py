@@ -1,4 +1,4 @@
-"""A real Flower for the tests, started with ``sluice flower`` beside a cluster."""
+"""``sluice flower`` and ``sluice metrics`` as real processes for the tests, and HTTP GETs."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-__all__ = ["free_port", "get", "running_flower"]
+__all__ = ["free_port", "get", "running_flower", "running_metrics", "running_sluice"]
 
 
 def free_port() -> int:
@@ -38,14 +38,14 @@ def get(url: str, auth: tuple[str, str] | None = None, timeout: float = 10) -> t
 
 
 @contextmanager
-def running_flower(
-    env: dict[str, str], log: Path, address: str = "127.0.0.1", timeout: float = 60
+def running_sluice(
+    env: dict[str, str], log: Path, args: list[str], ready_path: str, timeout: float = 60
 ) -> Iterator[str]:
-    """Run ``sluice flower --address ADDRESS`` and yield its loopback URL once it answers."""
+    """Run ``sluice ARGS --port P`` and yield its loopback URL once ``ready_path`` answers."""
     port = free_port()
     with open(log, "ab") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "flower", "--address", address, "--port", str(port)],
+            [sys.executable, "-m", "cli.main", *args, "--port", str(port)],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -56,14 +56,16 @@ def running_flower(
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"flower exited with {process.returncode}:\n{log.read_text()}")
+                raise RuntimeError(
+                    f"{args[0]} exited with {process.returncode}:\n{log.read_text()}"
+                )
             try:
-                if get(f"{url}/healthcheck", timeout=2)[0] == 200:
+                if get(f"{url}{ready_path}", timeout=2)[0] == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"flower did not answer:\n{log.read_text()}")
+                raise TimeoutError(f"{args[0]} did not answer:\n{log.read_text()}")
             time.sleep(0.3)
         yield url
     finally:
@@ -74,3 +76,15 @@ def running_flower(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def running_flower(
+    env: dict[str, str], log: Path, address: str = "127.0.0.1"
+) -> AbstractContextManager[str]:
+    """``sluice flower --address ADDRESS``, ready once its health check answers."""
+    return running_sluice(env, log, ["flower", "--address", address], "/healthcheck")
+
+
+def running_metrics(env: dict[str, str], log: Path) -> AbstractContextManager[str]:
+    """``sluice metrics`` on loopback, ready once it serves ``/metrics``."""
+    return running_sluice(env, log, ["metrics"], "/metrics")

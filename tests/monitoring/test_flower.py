@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from cli.flower import FlowerAuthError, flower_environment, is_loopback
 from shared.settings import Settings
 from tests.monitoring.conftest import unique_text
-from tests.monitoring.flower import get, running_flower
+from tests.monitoring.processes import get, running_flower
 from tests.support.cluster import Cluster, run_sluice
 
 CREDENTIALS = ("operator", "s3cret:with-colon")

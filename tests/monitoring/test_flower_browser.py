@@ -14,7 +14,7 @@ import lxml.html
 import pytest
 
 from tests.monitoring.browser import chromium, dump_dom, screenshot
-from tests.monitoring.flower import get, running_flower
+from tests.monitoring.processes import get, running_flower
 from tests.support.cluster import Cluster
 from tests.support.web import Response, WebServer
 from workers.routing import STAGES

@@ -1,0 +1,62 @@
+"""``sluice metrics``: the pipeline's Prometheus exporter (queue depths, items, latency…).
+
+Serves ``/metrics`` over HTTP until stopped. Like Flower's ``/metrics`` it asks for no
+credentials; it binds loopback by default and compose keeps it on the internal network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import Any
+
+__all__ = ["DEFAULT_PORT", "add_parser", "run"]
+
+DEFAULT_PORT = 9808
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "metrics",
+        help="serve pipeline metrics for Prometheus",
+        description="Serve /metrics in Prometheus format: queue depth per stage, items per "
+        "state and reason, duplicate ratio, fetch outcomes per host, stage latency, "
+        "articles stored. Flower's own /metrics covers workers and task events.",
+    )
+    p.add_argument("--address", default="127.0.0.1", help="address to bind (default loopback)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from prometheus_client import start_http_server
+
+    from shared.metrics import CachedStoreFigures, StageLatency, build_registry
+    from shared.redis_state import get_redis
+    from shared.settings import get_settings
+    from workers.app import app
+    from workers.routing import STAGES
+
+    settings = get_settings()
+    registry = build_registry(
+        get_redis(),
+        STAGES,
+        CachedStoreFigures(settings.metrics_cache_seconds),
+        settings.metrics_top_hosts,
+        settings.metrics_cache_seconds,
+    )
+    latency = StageLatency(app, STAGES, registry)
+    server, _thread = start_http_server(args.port, args.address, registry=registry)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        latency.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"sluice metrics: http://{args.address}:{args.port}/metrics", file=sys.stderr)
+    try:
+        latency.run()  # until a signal stops it
+    finally:
+        server.shutdown()
+    return 0

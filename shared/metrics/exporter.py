@@ -1,0 +1,164 @@
+"""The pipeline's Prometheus exporter: what Flower does not show.
+
+* ``sluice_queue_messages{stage}``: messages waiting in each stage's queue (Redis lists);
+  ``sluice_unacked_messages``: messages workers hold, running or due later (countdowns).
+* ``sluice_items{state,reason}``: items per state, and per reason for final ones;
+  ``sluice_articles_stored_total``: items stored, a counter to ``rate()``;
+  ``sluice_duplicate_ratio``: duplicates among the items that ended with an article.
+* ``sluice_fetch_outcomes_total{outcome}``: fetches ended per outcome, over all hosts;
+  ``sluice_fetch_outcomes_by_host{host,outcome}``: the same for the busiest hosts, the rest
+  as ``other`` (a host can move in and out of the top, so this is a gauge, not a counter).
+* ``sluice_stage_duration_seconds{stage}``: task runtimes per stage (:mod:`.latency`).
+* ``sluice_exporter_source_up{source}``: whether Redis and the store answered this scrape.
+
+Queue depths are read at every scrape; store and host figures are reused for a few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import redis
+from kombu.transport.redis import Channel
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from shared.metrics.host_outcomes import FetchOutcomes, read_fetch_outcomes
+from shared.metrics.store_figures import CachedStoreFigures, StoreFigures
+from shared.queues import queue_depths
+from shared.states import State
+
+__all__ = ["PipelineCollector", "build_registry"]
+
+log = logging.getLogger(__name__)
+
+
+class _Cached:
+    """A value recomputed at most every ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, compute: Callable[[], Any]) -> None:
+        self._ttl, self._compute = ttl, compute
+        self._value: Any = None
+        self._at = 0.0
+
+    def get(self) -> Any:
+        if self._value is None or time.monotonic() - self._at >= self._ttl:
+            self._value = self._compute()
+            self._at = time.monotonic()
+        return self._value
+
+
+class PipelineCollector(Collector):
+    """Reads queue depths, store figures and fetch outcomes at scrape time."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        stages: Iterable[str],
+        store: CachedStoreFigures,
+        top_hosts: int,
+        cache_seconds: float,
+    ) -> None:
+        self._client = client
+        self._stages = list(stages)
+        self._store = store
+        self._hosts = _Cached(cache_seconds, lambda: read_fetch_outcomes(client, top_hosts))
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # collected at scrape time only: no scrape at registration
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "sluice_exporter_source_up",
+            "1 if the source answered during this scrape.",
+            labels=["source"],
+        )
+        redis_ok = True
+        try:
+            yield from self._queues()
+            yield from self._fetch_outcomes(self._hosts.get())
+        except redis.RedisError as exc:
+            log.warning("redis unavailable for metrics: %s", exc)
+            redis_ok = False
+        up.add_metric(["redis"], 1.0 if redis_ok else 0.0)
+        store_ok = True
+        try:
+            yield from self._store_metrics(self._store.get())
+        except Exception as exc:  # any database error: report it, keep serving the rest
+            log.warning("store unavailable for metrics: %s", exc)
+            store_ok = False
+        up.add_metric(["store"], 1.0 if store_ok else 0.0)
+        yield up
+
+    def _queues(self) -> Iterator[Metric]:
+        depths = queue_depths(self._client, self._stages)
+        unacked = int(self._client.hlen(Channel.unacked_key))
+        queued = GaugeMetricFamily(
+            "sluice_queue_messages", "Messages waiting in a stage's queue.", labels=["stage"]
+        )
+        for stage in self._stages:
+            queued.add_metric([stage], depths[stage])
+        yield queued
+        yield GaugeMetricFamily(
+            "sluice_unacked_messages",
+            "Messages reserved by workers and not yet acknowledged (running or due later).",
+            value=unacked,
+        )
+
+    @staticmethod
+    def _fetch_outcomes(outcomes: FetchOutcomes) -> Iterator[Metric]:
+        totals = CounterMetricFamily(
+            "sluice_fetch_outcomes",
+            "Fetches that ended, per outcome (fetched, not_modified or a failure reason).",
+            labels=["outcome"],
+        )
+        for outcome, count in sorted(outcomes.totals.items()):
+            totals.add_metric([outcome], count)
+        yield totals
+        by_host = GaugeMetricFamily(
+            "sluice_fetch_outcomes_by_host",
+            "Fetches that ended per outcome, for the busiest hosts; the rest as host 'other'.",
+            labels=["host", "outcome"],
+        )
+        for (host, outcome), count in sorted(outcomes.by_host.items()):
+            by_host.add_metric([host, outcome], count)
+        yield by_host
+
+    @staticmethod
+    def _store_metrics(figures: StoreFigures) -> Iterator[Metric]:
+        per_state = GaugeMetricFamily(
+            "sluice_items",
+            "Submitted items per state, and per reason for final ones (reason '' if none).",
+            labels=["state", "reason"],
+        )
+        for (state, reason), count in sorted(figures.items.items()):
+            per_state.add_metric([state, reason], count)
+        yield per_state
+        yield CounterMetricFamily(
+            "sluice_articles_stored",
+            "Items stored as articles (not duplicates); rate() gives articles stored per second.",
+            value=figures.in_state(State.STORED),
+        )
+        yield GaugeMetricFamily(
+            "sluice_duplicate_ratio",
+            "Duplicates among the items that ended with an article (stored or duplicate).",
+            value=figures.duplicate_ratio,
+        )
+
+
+def build_registry(
+    client: redis.Redis,
+    stages: Iterable[str],
+    store: CachedStoreFigures,
+    top_hosts: int,
+    cache_seconds: float,
+) -> CollectorRegistry:
+    """A registry with the pipeline's collector and the exporter's own process metrics."""
+    registry = CollectorRegistry()
+    registry.register(PipelineCollector(client, stages, store, top_hosts, cache_seconds))
+    ProcessCollector(registry=registry)
+    return registry

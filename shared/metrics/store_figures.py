@@ -1,0 +1,69 @@
+"""Figures read from the store for the exporter: items per state and reason, duplicates.
+
+One grouped query over every item gives them all. Scrapes come every few seconds from each
+Prometheus, so the answer is kept for ``SLUICE_METRICS_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from shared.db.engine import get_engine
+from shared.db.schema import items
+from shared.states import State
+
+__all__ = ["CachedStoreFigures", "StoreFigures", "read_store_figures"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFigures:
+    """Items per ``(state, reason)`` (reason ``""`` when there is none), over every job."""
+
+    items: dict[tuple[str, str], int]
+
+    def in_state(self, state: State) -> int:
+        return sum(n for (s, _), n in self.items.items() if s == state.value)
+
+    @property
+    def duplicate_ratio(self) -> float:
+        """Duplicates among the items that ended with an article: stored or duplicate."""
+        duplicates = self.in_state(State.DUPLICATE)
+        ended = self.in_state(State.STORED) + duplicates
+        return duplicates / ended if ended else 0.0
+
+
+def read_store_figures(database_url: str | None = None) -> StoreFigures:
+    query = select(items.c.state, items.c.reason, func.count()).group_by(
+        items.c.state, items.c.reason
+    )
+    with get_engine(database_url).connect() as conn:
+        rows = conn.execute(query).all()
+    counts: dict[tuple[str, str], int] = {}
+    for state, reason, count in rows:
+        key = (state, reason or "")
+        counts[key] = counts.get(key, 0) + int(count)
+    return StoreFigures(items=counts)
+
+
+class CachedStoreFigures:
+    """:func:`read_store_figures`, read again only once ``ttl`` seconds have passed."""
+
+    def __init__(self, ttl: float, read: Callable[[], StoreFigures] = read_store_figures) -> None:
+        self._ttl = ttl
+        self._read = read
+        self._lock = threading.Lock()
+        self._figures: StoreFigures | None = None
+        self._read_at = 0.0
+
+    def get(self) -> StoreFigures:
+        with self._lock:
+            now = time.monotonic()
+            if self._figures is None or now - self._read_at >= self._ttl:
+                self._figures = self._read()
+                self._read_at = now
+            return self._figures
