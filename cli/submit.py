@@ -7,16 +7,18 @@ import sys
 from pathlib import Path
 
 from cli.output import err_console, print_json
-from cli.waiting import wait_for_job
+from cli.waiting import EnqueueDisplay, wait_for_job
 from shared.errors import SluiceError
-from shared.jobs import new_job_id
+from shared.jobs import job_counts, job_exists, new_job_id
 from shared.settings import get_settings
 
 __all__ = ["add_parser", "run"]
 
 EXIT_FAILED_ITEMS = 1
+EXIT_BAD_INPUT = 2
 EXIT_TIMEOUT = 3
 EXIT_NOTHING = 4
+EXIT_INTERRUPTED = 130
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "submit",
         help="submit URLs, feeds, sitemaps or texts",
         description="Submit work to the pipeline. Prints the job id; with --wait, shows "
-        "progress until every item is final and exits 1 if any failed.",
+        "progress until every item is final and exits 1 if any failed. Every item is "
+        "recorded first, then sent as the queues have room: sending pauses while a stage's "
+        "queue is at SLUICE_QUEUE_HIGH_WATER and resumes at SLUICE_QUEUE_LOW_WATER. If "
+        "interrupted, the items recorded but not sent stay 'recorded' until --resume.",
     )
     src = p.add_argument_group("what to submit (any mix)")
     src.add_argument("urls", nargs="*", metavar="URL", help="article URLs")
@@ -57,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     opts = p.add_argument_group("options")
     opts.add_argument("--job", help="add to this job instead of starting a new one")
     opts.add_argument(
+        "--resume",
+        metavar="JOB",
+        help="send the items an interrupted submission to JOB recorded but never enqueued "
+        "(texts and pages among them end failed as not_enqueued)",
+    )
+    opts.add_argument(
         "--refetch",
         action="store_true",
         help="fetch again URLs that were seen before (not duplicates)",
@@ -77,10 +88,62 @@ def _read_text(path: str) -> str:
     return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
 
 
+def _interrupted(job_id: str) -> int:
+    """Say what an interrupted submission left behind, and how to finish it."""
+    unsent = job_counts(job_id)["states"].get("recorded", 0) if job_exists(job_id) else 0
+    if unsent:
+        err_console.print(
+            f"[yellow]interrupted:[/] job {job_id} has {unsent:,} items recorded but not "
+            f"enqueued; send them with [bold]sluice submit --resume {job_id}[/]"
+        )
+    else:
+        err_console.print(f"[yellow]interrupted:[/] job {job_id} has no item left unsent")
+    return EXIT_INTERRUPTED
+
+
+def _report_pauses(display: EnqueueDisplay) -> None:
+    if display.pauses:
+        err_console.print(
+            f"paused {display.pauses:,} times ({display.paused_seconds:.1f} s in all) "
+            "while a stage's queue was full"
+        )
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from producers import resume_job
+
+    job_id = args.resume
+    if args.urls or args.file or args.feed or args.sitemap or args.text or args.html or args.job:
+        err_console.print("[red]--resume takes no other input: it sends what JOB recorded")
+        return EXIT_BAD_INPUT
+    if not job_exists(job_id):
+        err_console.print(f"[red]no job {job_id}")
+        return EXIT_BAD_INPUT
+    display = EnqueueDisplay(show=not args.json)
+    try:
+        with display:
+            resumed = resume_job(job_id, refetch=args.refetch, progress=display)
+    except SluiceError as exc:
+        err_console.print(f"[red]cannot resume: {exc.detail or exc}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return _interrupted(job_id)
+    _report_pauses(display)
+    if not args.json:
+        err_console.print(
+            f"job {job_id}: {resumed.enqueued:,} items enqueued"
+            + (f", {resumed.failed:,} failed as not_enqueued" if resumed.failed else "")
+        )
+        print(job_id, flush=True)
+    return _finish(args, job_id, {"enqueued": resumed.enqueued, "failed": resumed.failed})
+
+
 def run(args: argparse.Namespace) -> int:
     from producers import expand_feed, expand_sitemap, submit_html, submit_text, submit_urls
     from workers.stages.fetch import Fetcher
 
+    if args.resume:
+        return _resume(args)
     urls = list(args.urls)
     for path in args.file:
         urls.extend(_read_lines(path))
@@ -102,19 +165,32 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_NOTHING
 
+    text = _read_text(args.text) if args.text else None
+    html = Path(args.html).read_bytes() if args.html else None
     job_id = args.job or new_job_id()
-    if urls:
-        submit_urls(urls, job_id=job_id, refetch=args.refetch)
-    if args.text:
-        submit_text(_read_text(args.text), title=args.title, url=args.url, job_id=job_id)
-    if args.html:
-        submit_html(Path(args.html).read_bytes(), url=args.url, job_id=job_id)
+    display = EnqueueDisplay(show=not args.json)
+    try:
+        with display:
+            if urls:
+                submit_urls(urls, job_id=job_id, refetch=args.refetch, progress=display)
+            if text is not None:
+                submit_text(text, title=args.title, url=args.url, job_id=job_id)
+            if html is not None:
+                submit_html(html, url=args.url, job_id=job_id)
+    except KeyboardInterrupt:
+        return _interrupted(job_id)
+    _report_pauses(display)
 
     if not args.json:
         print(job_id, flush=True)
+    return _finish(args, job_id, {})
+
+
+def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, int]) -> int:
+    """Print the result (or wait for the job with --wait) and pick the exit code."""
     if not args.wait:
         if args.json:
-            print_json({"job": job_id})
+            print_json({"job": job_id, **extra})
         return 0
     counts, finished = wait_for_job(job_id, args.timeout, show_progress=not args.json)
     if args.json:

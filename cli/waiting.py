@@ -1,20 +1,92 @@
-"""Waiting for a job to finish, with a progress bar."""
+"""Progress displays: messages going out under backpressure, and a job running to its end."""
 
 from __future__ import annotations
 
 import time
+from types import TracebackType
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.output import err_console
+from producers.enqueue import EnqueueProgress
 from shared.jobs import job_counts
 
-__all__ = ["wait_for_job"]
+__all__ = ["EnqueueDisplay", "describe_enqueue", "wait_for_job"]
 
 
 def _summary(counts: dict[str, Any]) -> str:
     return " ".join(f"{state}={n}" for state, n in sorted(counts["states"].items()))
+
+
+def describe_enqueue(p: EnqueueProgress) -> str:
+    """One line on where a submission stands, e.g. why it is paused."""
+    if not p.paused:
+        return "done" if p.enqueued >= p.recorded else "sending"
+    if p.depth >= p.high_water:
+        return (
+            f"paused: {p.paused_on} queue at {p.depth:,} ≥ high-water {p.high_water:,} "
+            f"(resumes at ≤ {p.low_water:,})"
+        )
+    return f"paused: {p.paused_on} queue at {p.depth:,}, resumes at ≤ {p.low_water:,}"
+
+
+class EnqueueDisplay:
+    """A bar of items enqueued out of those recorded, to pass as a producer's ``progress``.
+
+    It also counts the pauses, and how long the producer spent paused, for a closing line.
+    """
+
+    def __init__(self, show: bool = True) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[job]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("enqueued"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=err_console,
+            disable=not show,
+        )
+        self.pauses = 0
+        self.paused_seconds = 0.0
+        self.last: EnqueueProgress | None = None
+        self._paused_since: float | None = None
+        self._tasks: dict[tuple[str, str], Any] = {}
+
+    def __enter__(self) -> EnqueueDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._resume()
+        self.progress.stop()
+
+    def __call__(self, p: EnqueueProgress) -> None:
+        key = (p.job_id, p.stage)
+        if key not in self._tasks:
+            self._tasks[key] = self.progress.add_task(
+                "enqueue", total=p.recorded, job=f"job {p.job_id} → {p.stage}", status=""
+            )
+        if p.paused and self._paused_since is None:
+            self.pauses += 1
+            self._paused_since = time.monotonic()
+        elif not p.paused:
+            self._resume()
+        self.last = p
+        self.progress.update(
+            self._tasks[key], total=p.recorded, completed=p.enqueued, status=describe_enqueue(p)
+        )
+
+    def _resume(self) -> None:
+        if self._paused_since is not None:
+            self.paused_seconds += time.monotonic() - self._paused_since
+            self._paused_since = None
 
 
 def wait_for_job(

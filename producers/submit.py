@@ -1,20 +1,27 @@
 """Submitting work: URLs, raw texts and raw HTML become items of a job, then queue messages.
 
-Every item is recorded as ``queued`` in the store *before* its message is sent, so nothing
-submitted can vanish without a trace: ``sluice status JOB`` always accounts for it.
+Every item is recorded in the store *before* its message is sent (as ``recorded``, then
+``queued`` once sent), so nothing submitted can vanish without a trace: ``sluice status
+JOB`` always accounts for it. Messages go out in batches sized to the room left in the
+queues (:mod:`producers.enqueue`), so a very large submission keeps Redis memory bounded.
+While a submission runs it holds a lease on its job (:mod:`producers.lease`), which tells an
+interrupted submission (``sluice submit --resume``) from one still under way.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
+from producers.enqueue import ProgressCallback, enqueue_articles
+from producers.lease import submission_lease
 from shared.article import Article
 from shared.db import upgrade_database
 from shared.identity import article_id_for_text, article_id_for_url, canonicalize_url
 from shared.jobs import ItemSpec, create_job, new_job_id
 from shared.pages import save_page, save_pages
-from workers.routing import send_to
+from shared.redis_state import get_redis
+from shared.states import State
 
 __all__ = ["submit_html", "submit_pages", "submit_text", "submit_urls"]
 
@@ -24,8 +31,22 @@ def _database_ready() -> None:
     upgrade_database()
 
 
-def _label(article: Article) -> str:
-    return f"job={article.job_id} item={article.item_id}"
+def _submit(
+    job_id: str | None,
+    specs: Sequence[ItemSpec],
+    stage: str,
+    articles: Callable[[int], Iterable[Article]],
+    *,
+    description: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> str:
+    """Record ``specs`` in the job, then send ``articles(first item id)`` to ``stage``."""
+    _database_ready()
+    job_id = job_id or new_job_id()
+    with submission_lease(get_redis(), job_id):
+        first = create_job(job_id, specs, description, state=State.RECORDED)
+        enqueue_articles(job_id, stage, articles(first), len(specs), progress)
+    return job_id
 
 
 def submit_urls(
@@ -34,20 +55,26 @@ def submit_urls(
     job_id: str | None = None,
     refetch: bool = False,
     description: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> str:
     """Queue each URL for fetching; returns the job id.
 
     ``refetch`` fetches again URLs that sluice has seen before, instead of recording them
-    as duplicates of the stored article.
+    as duplicates of the stored article. All items are recorded first; then their messages
+    go out as the queues have room, with ``progress`` called after each batch and on each
+    look at the queues while paused.
     """
-    _database_ready()
     job_id = job_id or new_job_id()
     url_list = [u.strip() for u in urls if u and u.strip()]
-    first = create_job(job_id, [ItemSpec("url", u) for u in url_list], description)
-    for offset, url in enumerate(url_list):
-        article = Article(job_id=job_id, item_id=first + offset, url=url, refetch=refetch)
-        send_to("fetch", article.to_dict(), _label(article))
-    return job_id
+
+    def articles(first: int) -> Iterable[Article]:
+        return (
+            Article(job_id=job_id, item_id=first + offset, url=url, refetch=refetch)
+            for offset, url in enumerate(url_list)
+        )
+
+    specs = [ItemSpec("url", u) for u in url_list]
+    return _submit(job_id, specs, "fetch", articles, description=description, progress=progress)
 
 
 def submit_text(
@@ -58,27 +85,28 @@ def submit_text(
     job_id: str | None = None,
 ) -> str:
     """Queue a raw text (it skips fetch and extract and enters at dedup); returns the job id."""
-    _database_ready()
     job_id = job_id or new_job_id()
-    first = create_job(job_id, [ItemSpec("text", url or title)], title)
-    article = Article(job_id=job_id, item_id=first, url=url, title=title, text=text.strip())
-    if url:
-        try:
-            article.canonical_url = canonicalize_url(url)
-        except ValueError:
-            article.canonical_url = None
-    article.id = (
-        article_id_for_url(article.canonical_url)
-        if article.canonical_url
-        else article_id_for_text(article.text)
-    )
-    send_to("dedup", article.to_dict(), _label(article))
-    return job_id
+
+    def articles(first: int) -> list[Article]:
+        article = Article(job_id=job_id, item_id=first, url=url, title=title, text=text.strip())
+        if url:
+            try:
+                article.canonical_url = canonicalize_url(url)
+            except ValueError:
+                article.canonical_url = None
+        article.id = (
+            article_id_for_url(article.canonical_url)
+            if article.canonical_url
+            else article_id_for_text(article.text)
+        )
+        return [article]
+
+    return _submit(job_id, [ItemSpec("text", url or title)], "dedup", articles, description=title)
 
 
-def _html_article(job_id: str, item_id: int, url: str | None) -> Article:
-    """An item whose page is already in hand: its identity comes from ``url`` when valid."""
-    article = Article(job_id=job_id, item_id=item_id, url=url)
+def _html_article(job_id: str, item_id: int, url: str | None, page_id: str) -> Article:
+    """An item whose page is in the store: its identity comes from ``url`` when valid."""
+    article = Article(job_id=job_id, item_id=item_id, url=url, page_id=page_id)
     if url:
         try:
             article.canonical_url = canonicalize_url(url)
@@ -98,14 +126,14 @@ def submit_html(
 
     The page goes into the store and the message carries only its key.
     """
-    _database_ready()
     job_id = job_id or new_job_id()
     body = html.encode("utf-8") if isinstance(html, str) else html
-    first = create_job(job_id, [ItemSpec("html", url)])
-    article = _html_article(job_id, first, url)
-    article.page_id = save_page(body, url, "text/html", "utf-8" if isinstance(html, str) else None)
-    send_to("extract", article.to_dict(), _label(article))
-    return job_id
+
+    def articles(first: int) -> list[Article]:
+        encoding = "utf-8" if isinstance(html, str) else None
+        return [_html_article(job_id, first, url, save_page(body, url, "text/html", encoding))]
+
+    return _submit(job_id, [ItemSpec("html", url)], "extract", articles)
 
 
 def submit_pages(
@@ -113,19 +141,24 @@ def submit_pages(
     *,
     job_id: str | None = None,
     description: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> str:
     """Queue many pages' HTML, given as ``(body, url)`` pairs, for extraction; returns the job id.
 
     The bulk form of :func:`submit_html`: all items are recorded in one transaction, the
-    pages are saved in a few batched transactions, and only then are the messages sent.
+    pages are saved in a few batched transactions, and only then are the messages sent, as
+    the queues have room (``progress`` as for :func:`submit_urls`).
     """
-    _database_ready()
     job_id = job_id or new_job_id()
     page_list = list(pages)
-    first = create_job(job_id, [ItemSpec("html", url) for _, url in page_list], description)
-    page_ids = save_pages([(body, url, "text/html", None) for body, url in page_list])
-    for offset, ((_, url), page_id) in enumerate(zip(page_list, page_ids, strict=True)):
-        article = _html_article(job_id, first + offset, url)
-        article.page_id = page_id
-        send_to("extract", article.to_dict(), _label(article))
-    return job_id
+
+    def articles(first: int) -> Iterable[Article]:
+        # Saved now, before any message goes out (and outside the queues' send lock).
+        page_ids = save_pages([(body, url, "text/html", None) for body, url in page_list])
+        return (
+            _html_article(job_id, first + offset, url, page_id)
+            for offset, ((_, url), page_id) in enumerate(zip(page_list, page_ids, strict=True))
+        )
+
+    specs = [ItemSpec("html", url) for _, url in page_list]
+    return _submit(job_id, specs, "extract", articles, description=description, progress=progress)

@@ -6,6 +6,7 @@ or late, never drags an item back; a final state is written once and then kept.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
     "job_exists",
     "latest_job_id",
     "list_items",
+    "mark_enqueued",
     "new_job_id",
 ]
 
@@ -44,10 +46,17 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def create_job(job_id: str, specs: Sequence[ItemSpec], description: str | None = None) -> int:
-    """Record a job (or add to it) with its items as ``queued``, before anything is enqueued.
+def create_job(
+    job_id: str,
+    specs: Sequence[ItemSpec],
+    description: str | None = None,
+    *,
+    state: State = State.QUEUED,
+) -> int:
+    """Record a job (or add to it) with its items in ``state``, before anything is enqueued.
 
-    Returns the item id of the first new item; the others follow in order.
+    Producers that send in batches record ``recorded`` and call :func:`mark_enqueued` after
+    each batch is sent. Returns the item id of the first new item; the others follow in order.
     """
     with session_scope() as conn:
         existing = conn.execute(select(jobs.c.total).where(jobs.c.id == job_id)).scalar()
@@ -67,12 +76,37 @@ def create_job(job_id: str, specs: Sequence[ItemSpec], description: str | None =
                         "item_id": first_item + start + n,
                         "kind": spec.kind,
                         "source": spec.source,
-                        "state": State.QUEUED.value,
+                        "state": state.value,
                     }
                     for n, spec in enumerate(specs[start : start + 5000])
                 ],
             )
     return first_item
+
+
+def mark_enqueued(job_id: str, item_ids: Iterable[int]) -> None:
+    """These items had their messages sent: ``recorded`` becomes ``queued``.
+
+    Only ``recorded`` items change, so one a worker has already moved on keeps its state.
+    Consecutive ids are updated as one range.
+    """
+    ids = sorted(set(item_ids))
+    runs = [
+        [n for _, n in run]
+        for _, run in itertools.groupby(enumerate(ids), key=lambda pair: pair[1] - pair[0])
+    ]
+    with session_scope() as conn:
+        for run in runs:
+            conn.execute(
+                update(items)
+                .where(
+                    items.c.job_id == job_id,
+                    items.c.item_id >= run[0],
+                    items.c.item_id <= run[-1],
+                    items.c.state == State.RECORDED.value,
+                )
+                .values(state=State.QUEUED.value, updated_at=func.now())
+            )
 
 
 def advance_item(

@@ -10,7 +10,7 @@ import functools
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_REDIS_URL", "Settings", "default_data_dir", "get_settings"]
@@ -153,6 +153,31 @@ class Settings(BaseSettings):
     metrics_cache_seconds: float = Field(
         5.0, ge=0, description="How long the exporter reuses figures read from the store."
     )
+
+    # --- backpressure -----------------------------------------------------------------------
+    queue_high_water: int = Field(
+        10_000,
+        ge=0,
+        description="Producers pause once a stage's queue holds this many messages; 0: no limit.",
+    )
+    queue_low_water: int = Field(
+        5_000, ge=0, description="Paused producers resume once every stage's queue is this low."
+    )
+    submit_batch_size: int = Field(
+        1_000, ge=1, description="Messages a producer sends between two looks at the queues."
+    )
+    queue_poll_seconds: float = Field(
+        0.25, gt=0, description="How often a paused producer looks at the queues again."
+    )
+
+    @model_validator(mode="after")
+    def _water_marks_ordered(self) -> Settings:
+        if self.queue_high_water and self.queue_low_water >= self.queue_high_water:
+            raise ValueError(
+                f"SLUICE_QUEUE_LOW_WATER ({self.queue_low_water}) must be below "
+                f"SLUICE_QUEUE_HIGH_WATER ({self.queue_high_water})"
+            )
+        return self
 
     def time_limits(self, stage: str) -> tuple[float | None, int]:
         """(soft, hard) time limits of ``stage``'s task in seconds."""

@@ -8,6 +8,9 @@ __all__ = ["FINAL_STATES", "State", "rank"]
 
 
 class State(StrEnum):
+    # Recorded in the store, its message not sent yet: a submission interrupted here leaves
+    # items that `sluice submit --resume JOB` sends (they are never silently lost).
+    RECORDED = "recorded"
     QUEUED = "queued"
     FETCHED = "fetched"
     EXTRACTED = "extracted"
@@ -21,6 +24,7 @@ class State(StrEnum):
 FINAL_STATES = frozenset({State.STORED, State.DUPLICATE, State.UNCHANGED, State.FAILED})
 
 _RANK = {
+    State.RECORDED: -1,
     State.QUEUED: 0,
     State.FETCHED: 1,
     State.EXTRACTED: 2,

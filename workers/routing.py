@@ -20,11 +20,12 @@ def task_routes() -> dict[str, dict[str, str]]:
     return {task_name(stage): {"queue": stage} for stage in STAGES}
 
 
-def send_to(stage: str, payload: dict[str, Any], label: str = "") -> None:
+def send_to(stage: str, payload: dict[str, Any], label: str = "", producer: Any = None) -> None:
     """Enqueue ``payload`` (an article dict) for ``stage``.
 
     ``label`` replaces the arguments in logs and Flower, so user-submitted URLs and article
-    texts are not dumped into every log line.
+    texts are not dumped into every log line. ``producer`` (a kombu producer, e.g. inside
+    its ``batch()``) sends through it instead of one taken from the pool.
     """
     from workers.app import app
 
@@ -34,4 +35,5 @@ def send_to(stage: str, payload: dict[str, Any], label: str = "") -> None:
         queue=stage,
         argsrepr=f"({label or 'article'})",
         kwargsrepr="{}",
+        producer=producer,
     )

@@ -1,0 +1,96 @@
+"""Backpressure: a producer sends only as many messages as the pipeline's queues have room for.
+
+Two marks with hysteresis. A producer pauses once any stage's queue holds ``high`` messages
+(its own entry queue, or a queue further down that the workers are filling faster than
+they drain it) and resumes only when every watched queue is down to ``low``, so it sends in
+bursts of at least ``high - low`` rather than trickling one message per look at the queue.
+
+The entry queue is never pushed past ``high`` by producers: under a short Redis lock per
+entry queue a producer reads the depth, sends at most the headroom, and only then lets the
+next producer look. Messages the workers themselves put back (retries, politeness deferrals)
+are outside this bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import redis
+
+from shared.queues import queue_depths
+from shared.redis_state import KEY_PREFIX
+
+__all__ = ["Backpressure", "WaitCallback"]
+
+#: Called on every look at the queues while paused, with the fullest queue and its depth.
+WaitCallback = Callable[[str, int], None]
+
+
+class Backpressure:
+    """Admits batches of messages for the ``entry`` stage's queue while the queues have room."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        entry: str,
+        *,
+        high: int,
+        low: int,
+        watched: Sequence[str],
+        poll: float = 0.25,
+        on_wait: WaitCallback | None = None,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        if high and not 0 <= low < high:
+            raise ValueError(f"low-water mark {low} must be below the high-water mark {high}")
+        self.client = client
+        self.entry = entry
+        self.high = high
+        self.low = low
+        self.watched = tuple(dict.fromkeys((entry, *watched)))
+        self.poll = poll
+        self.on_wait = on_wait
+        self.lock_timeout = lock_timeout
+        self.paused = False
+
+    @contextmanager
+    def admit(self, wanted: int) -> Iterator[int]:
+        """Wait for room, then yield how many messages (1 to ``wanted``) may be sent now.
+
+        The caller sends them inside the ``with`` block; other producers of the same entry
+        queue wait until it ends.
+        """
+        if not self.high:
+            yield wanted
+            return
+        while True:
+            self._wait_for_room()
+            with self.client.lock(
+                f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout
+            ):
+                depth = queue_depths(self.client, [self.entry])[self.entry]
+                room = self.high - depth
+                if room > 0:
+                    admitted = min(room, wanted)
+                    yield admitted
+                    # Filled to the mark: next time wait for the low-water mark first.
+                    self.paused = depth + admitted >= self.high
+                    return
+            self.paused = True  # another producer took the room while this one waited
+
+    def _wait_for_room(self) -> None:
+        """Return once no watched queue is full (or, after a pause, all are down to ``low``)."""
+        while True:
+            depths = queue_depths(self.client, self.watched)
+            if self.paused:
+                self.paused = any(depth > self.low for depth in depths.values())
+            else:
+                self.paused = any(depth >= self.high for depth in depths.values())
+            if not self.paused:
+                return
+            if self.on_wait is not None:
+                fullest = max(depths, key=lambda stage: depths[stage])
+                self.on_wait(fullest, depths[fullest])
+            time.sleep(self.poll)

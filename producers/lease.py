@@ -1,0 +1,82 @@
+"""Which jobs a producer is submitting right now, so an interrupted submission can be told apart.
+
+While a submission runs it holds a lease on its job in Redis (a member of a sorted set scored
+with its expiry), refreshed by a background thread. Items left ``recorded`` under a live
+lease are on their way; without one, their producer stopped before sending them and
+``sluice submit --resume JOB`` may send them without doubling a running producer's work.
+A producer killed outright lets its lease lapse after :data:`LEASE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from shared.errors import RetryableError
+from shared.redis_state import KEY_PREFIX
+
+__all__ = ["LEASE_SECONDS", "active_submissions", "submission_lease"]
+
+LEASE_SECONDS = 30.0
+_REFRESH_SECONDS = LEASE_SECONDS / 6
+_FORGET_SECONDS = 3600  # the whole set expires once no producer has refreshed it for this long
+
+
+def _key(job_id: str) -> str:
+    return f"{KEY_PREFIX}submitting:{job_id}"
+
+
+def active_submissions(client: redis.Redis, job_id: str, *, besides: str | None = None) -> int:
+    """Producers holding a live lease on ``job_id`` (not counting the lease ``besides``)."""
+    live = client.zrangebyscore(_key(job_id), time.time(), "+inf")
+    return sum(1 for member in live if member.decode() != besides)
+
+
+@contextmanager
+def submission_lease(client: redis.Redis, job_id: str, *, exclusive: bool = False) -> Iterator[str]:
+    """Hold a lease on ``job_id`` for the duration of the block; yields its token.
+
+    ``exclusive`` raises :class:`~shared.errors.RetryableError` (``submission_running``) if
+    another producer holds one: ``--resume`` must not send items a running producer is about
+    to send.
+    """
+    key = _key(job_id)
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    stop = threading.Event()
+
+    def renew() -> None:
+        with client.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {token: time.time() + LEASE_SECONDS})
+            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.expire(key, _FORGET_SECONDS)
+            pipe.execute()
+
+    def keep_renewing() -> None:
+        while not stop.wait(_REFRESH_SECONDS):
+            # A lasting outage surfaces in the producer's own calls; this only keeps trying.
+            with contextlib.suppress(redis.RedisError):
+                renew()
+
+    renew()
+    if exclusive and active_submissions(client, job_id, besides=token):
+        client.zrem(key, token)
+        raise RetryableError(
+            "submission_running", f"job {job_id} is being submitted by another producer"
+        )
+    thread = threading.Thread(target=keep_renewing, name=f"lease-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield token
+    finally:
+        stop.set()
+        thread.join()
+        with contextlib.suppress(redis.RedisError):  # else it lapses on its own
+            client.zrem(key, token)

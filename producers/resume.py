@@ -1,0 +1,62 @@
+"""Finishing an interrupted submission: send the items it recorded but never enqueued.
+
+A URL item carries all it needs in the store (its URL), so it is sent to fetch now. A text
+or HTML item's content travelled only in its message (a text) or cannot be told apart from
+other versions of its page, so it cannot be rebuilt: it ends ``failed`` with reason
+``not_enqueued`` rather than staying pending for ever. Refused while a producer still holds
+the job's lease, since that producer is about to send those very items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from producers.enqueue import ProgressCallback, enqueue_articles
+from producers.lease import submission_lease
+from shared.article import Article
+from shared.jobs import finish_item, list_items
+from shared.redis_state import get_redis
+from shared.states import State
+
+__all__ = ["Resumed", "resume_job"]
+
+NOT_ENQUEUED = "not_enqueued"
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """What ``resume_job`` did: URL items sent, and items that could only be failed."""
+
+    job_id: str
+    enqueued: int
+    failed: int
+
+
+def resume_job(
+    job_id: str, *, refetch: bool = False, progress: ProgressCallback | None = None
+) -> Resumed:
+    """Send ``job_id``'s items left ``recorded`` by an interrupted submission.
+
+    ``refetch`` is not kept per item: pass it again if the interrupted submission had it.
+    Raises :class:`~shared.errors.RetryableError` while another producer is submitting to
+    the job.
+    """
+    with submission_lease(get_redis(), job_id, exclusive=True):
+        unsent = list_items(job_id, [State.RECORDED.value])
+        urls = [item for item in unsent if item["kind"] == "url" and item["source"]]
+        lost = [item for item in unsent if not (item["kind"] == "url" and item["source"])]
+        for item in lost:
+            finish_item(
+                job_id,
+                item["item_id"],
+                State.FAILED,
+                reason=NOT_ENQUEUED,
+                detail="its submission was interrupted before it was queued and its "
+                f"{item['kind']} was not kept: submit it again",
+            )
+        articles = (
+            Article(job_id=job_id, item_id=item["item_id"], url=item["source"], refetch=refetch)
+            for item in urls
+        )
+        sent = enqueue_articles(job_id, "fetch", articles, len(urls), progress)
+    return Resumed(job_id, sent, len(lost))
