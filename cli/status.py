@@ -1,62 +1,214 @@
-"""``sluice status``: where every item of a job (or of all jobs) stands."""
+"""``sluice status``: where every item of a job stands, and what each stage is doing now.
+
+Item counts come from the store. The pipeline part (queue depth, workers, throughput and
+time to drain per stage) comes from Redis and from the workers themselves; see
+:mod:`cli.pipeline` for how each figure is obtained.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
-from cli.output import console, print_json
+from cli.output import console, err_console, print_json
 from shared.jobs import job_counts, job_exists
 from shared.queries import duplicate_counts
 from shared.states import FINAL_STATES, State
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "gather", "run"]
+
+EXIT_USAGE = 2  # no such job, or a bad option
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "status",
-        help="counts per state for a job, or for everything",
-        description="Counts of items per state (and failures per reason). 'missing' counts "
-        "submitted items with no recorded state: it should always be 0.",
+        help="items per state, and per stage: queue depth, workers, throughput",
+        description="Counts of items per state (and failures per reason) for a job or for "
+        "everything, and for every stage: messages queued, workers consuming the queue "
+        "(and their slots), tasks started per second over up to the last minute, and the "
+        "time the queue takes to drain at that pace. 'missing' counts submitted items with "
+        "no recorded state: it should always be 0. 'recorded' items were never enqueued: "
+        "a submission is still sending them, or was interrupted (sluice submit --resume).",
     )
     p.add_argument("job", nargs="?", help="job id (default: all jobs)")
-    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--json", action="store_true", help="print as JSON (one line per refresh)")
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=2.0,
+        default=None,
+        metavar="SECONDS",
+        help="refresh every SECONDS (default 2) until Ctrl-C",
+    )
+    p.add_argument(
+        "--inspect-timeout",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long workers have to answer (default 1)",
+    )
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.job and not job_exists(args.job):
-        console.print(f"[red]no job {args.job}")
-        return 2
-    counts = job_counts(args.job)
-    counts["duplicates"] = duplicate_counts(args.job)
-    if args.json:
-        print_json(counts)
-        return 0
-    table = Table(title=f"job {args.job}" if args.job else "all jobs")
+def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
+    """Everything ``sluice status`` shows, as one JSON-ready dict."""
+    import redis
+
+    from cli.pipeline import look_at_pipeline
+    from producers.lease import active_submissions
+    from shared.redis_state import get_redis
+    from workers.app import app
+
+    counts = job_counts(job)
+    counts["duplicates"] = duplicate_counts(job)
+    counts["not_enqueued"] = counts["states"].get(State.RECORDED.value, 0)
+    counts["enqueueing"] = None
+    counts["pipeline"] = None
+    client = get_redis()
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        counts["broker_error"] = str(exc)
+        return counts
+    if job is not None:
+        counts["enqueueing"] = active_submissions(client, job) > 0
+    counts["pipeline"] = look_at_pipeline(client, app, timeout=inspect_timeout).to_dict()
+    return counts
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _items_table(counts: dict[str, Any]) -> Table:
+    job = counts["job"]
+    table = Table(title=f"job {job}" if job else "all jobs")
     table.add_column("state")
     table.add_column("items", justify="right")
     for state in State:
         n = counts["states"].get(state.value, 0)
         if n or state in FINAL_STATES:
-            table.add_row(state.value, str(n))
+            table.add_row(state.value, f"{n:,}")
     table.add_section()
-    table.add_row("submitted", str(counts["submitted"]))
-    table.add_row("final", str(counts["final"]))
-    table.add_row("missing", str(counts["missing"]))
+    table.add_row("submitted", f"{counts['submitted']:,}")
+    table.add_row("final", f"{counts['final']:,}")
+    table.add_row("missing", f"{counts['missing']:,}")
     duplicates = counts["duplicates"]
     table.add_section()
     table.add_row("duplicates stored", str(duplicates["total"]))
     table.add_row("  exact (similarity 1)", str(duplicates["exact"]))
     table.add_row("  near (similarity < 1)", str(duplicates["near"]))
-    console.print(table)
+    return table
+
+
+def _reasons_table(reasons: dict[str, int]) -> Table:
+    table = Table(title="failures and duplicates by reason")
+    table.add_column("reason")
+    table.add_column("items", justify="right")
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        table.add_row(reason, f"{n:,}")
+    return table
+
+
+def _pipeline_table(pipeline: dict[str, Any]) -> Table:
+    window = pipeline["throughput_window_s"]
+    caption = (
+        f"throughput over the last {window:.0f} s"
+        if window is not None
+        else "throughput: first look, run again (or --watch) to measure it"
+    )
+    table = Table(title="pipeline", caption=caption)
+    for column in ("stage", "queued", "workers", "slots", "tasks/s", "drains in"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage, view in pipeline["stages"].items():
+        rate = view["throughput_per_s"]
+        stalled = view["queued"] and view["workers"] == 0
+        table.add_row(
+            stage,
+            f"{view['queued']:,}",
+            Text(str(view["workers"]), style="red" if stalled else ""),
+            str(view["slots"]),
+            "—" if rate is None else f"{rate:.1f}",
+            "no workers" if stalled else _duration(view["drain_s"]),
+        )
+    return table
+
+
+def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
+    n = counts["not_enqueued"]
+    if not n:
+        return None
+    if counts["enqueueing"]:
+        return Text(f"{n:,} items recorded, still being enqueued by a running submission")
+    resume = f"sluice submit --resume {counts['job'] or 'JOB'}"
+    return Text.assemble(
+        (f"{n:,} items recorded but never enqueued", "yellow"),
+        f" (an interrupted submission): {resume}",
+    )
+
+
+def render(counts: dict[str, Any]) -> RenderableType:
+    """The tables ``sluice status`` prints."""
+    parts: list[RenderableType] = [_items_table(counts)]
     if counts["reasons"]:
-        reasons = Table(title="failures and duplicates by reason")
-        reasons.add_column("reason")
-        reasons.add_column("items", justify="right")
-        for reason, n in sorted(counts["reasons"].items(), key=lambda kv: -kv[1]):
-            reasons.add_row(reason, str(n))
-        console.print(reasons)
+        parts.append(_reasons_table(counts["reasons"]))
+    note = _not_enqueued_note(counts)
+    if note is not None:
+        parts.append(note)
+    if counts["pipeline"] is not None:
+        parts.append(_pipeline_table(counts["pipeline"]))
+    else:
+        parts.append(Text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
+    return Group(*parts)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    try:
+        if args.json:
+            while True:
+                sys.stdout.write(json.dumps(gather(args.job, args.inspect_timeout), default=str))
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                time.sleep(args.watch)
+        with Live(console=console, auto_refresh=False) as live:
+            while True:
+                counts = gather(args.job, args.inspect_timeout)
+                stamp = Text(time.strftime("%H:%M:%S") + f"  every {args.watch:g} s, Ctrl-C stops")
+                live.update(Group(stamp, render(counts)), refresh=True)
+                time.sleep(args.watch)
+    except KeyboardInterrupt:
+        return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.job and not job_exists(args.job):
+        console.print(f"[red]no job {args.job}")
+        return EXIT_USAGE
+    if args.watch is not None:
+        if args.watch <= 0:
+            err_console.print("[red]--watch takes a positive number of seconds")
+            return EXIT_USAGE
+        return _watch(args)
+    counts = gather(args.job, args.inspect_timeout)
+    if args.json:
+        print_json(counts)
+    else:
+        console.print(render(counts))
     return 0

@@ -1,0 +1,169 @@
+"""What the pipeline is doing now, per stage: queue depth, workers, throughput, time to drain.
+
+* Depth: the length of the stage's Redis lists (:func:`shared.queues.queue_depths`).
+* Workers: Celery's ``active_queues`` broadcast (who consumes which queue) and ``stats``
+  (pool size, and ``total``: tasks each worker has started, per task name).
+* Throughput: the growth of those ``total`` counters between two looks, summed over the
+  workers. Each look is kept in Redis for two minutes, so successive ``sluice status`` runs
+  (from any machine) and ``--watch`` measure over up to the last minute; the first look
+  ever has nothing to compare with, and says so. Counting tasks rather than items makes the
+  rate match the depth: a fetch deferred for politeness or a retry is a message in the queue
+  and a task started, both times.
+* Time to drain: depth divided by throughput; unknown while nothing is being taken.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from shared.queues import queue_depths
+from shared.redis_state import KEY_PREFIX
+from workers.routing import STAGES, task_name
+
+__all__ = [
+    "PipelineView",
+    "StageView",
+    "WorkerSnapshot",
+    "drain_seconds",
+    "inspect_workers",
+    "look_at_pipeline",
+    "tasks_started",
+]
+
+_SAMPLES_KEY = f"{KEY_PREFIX}status:task-totals"
+_WINDOW = 60.0  # seconds of throughput history compared against
+_MIN_WINDOW = 1.0  # a look closer than this to the current one is too noisy to use
+_KEEP = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSnapshot:
+    """What the workers answered: queues consumed, pool size and tasks started, per worker."""
+
+    queues: dict[str, list[str]] = field(default_factory=dict)
+    slots: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    uptime: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StageView:
+    """One stage: messages waiting, who serves them, how fast, and how long until empty."""
+
+    queued: int
+    workers: int
+    slots: int
+    throughput_per_s: float | None  # tasks started per second lately; None: not measured
+    drain_s: float | None  # queued / throughput; None: not measured or nothing taken
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineView:
+    stages: dict[str, StageView]
+    workers: list[str]
+    throughput_window_s: float | None  # how far back the throughput looks; None: first look
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "workers": self.workers,
+            "throughput_window_s": _round(self.throughput_window_s),
+            "stages": {
+                stage: {k: _round(v) for k, v in asdict(view).items()}
+                for stage, view in self.stages.items()
+            },
+        }
+
+
+def _round(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
+
+
+def inspect_workers(app: Any, timeout: float) -> WorkerSnapshot:
+    """Ask every worker for its queues and stats (both broadcasts at once, ``timeout`` each)."""
+    with ThreadPoolExecutor(2) as pool:
+        queues_reply = pool.submit(lambda: app.control.inspect(timeout=timeout).active_queues())
+        stats_reply = pool.submit(lambda: app.control.inspect(timeout=timeout).stats())
+        queues = queues_reply.result() or {}
+        stats = stats_reply.result() or {}
+    return WorkerSnapshot(
+        queues={worker: [q["name"] for q in consumed] for worker, consumed in queues.items()},
+        slots={w: int(s.get("pool", {}).get("max-concurrency") or 0) for w, s in stats.items()},
+        totals={w: {k: int(v) for k, v in s.get("total", {}).items()} for w, s in stats.items()},
+        uptime={w: float(s.get("uptime") or 0) for w, s in stats.items()},
+    )
+
+
+def drain_seconds(depth: int, rate: float | None) -> float | None:
+    """Seconds until ``depth`` messages are taken at ``rate`` per second (None: never/unknown)."""
+    if depth == 0:
+        return 0.0
+    return depth / rate if rate else None
+
+
+def tasks_started(now: WorkerSnapshot, then: Mapping[str, Any], window: float) -> dict[str, int]:
+    """Tasks started per task name between an earlier look ``then`` and ``now``.
+
+    A worker that restarted within the window counts from zero; one older than the window
+    that did not answer the earlier look is left out (its counts span more than the window).
+    """
+    started: dict[str, int] = {}
+    for worker, totals in now.totals.items():
+        before = then["totals"].get(worker)
+        restarted = now.uptime.get(worker, 0) < window
+        if before is None and not restarted:
+            continue  # it did not answer last time: its counts cover more than the window
+        for name, count in totals.items():
+            earlier = 0 if before is None or restarted else before.get(name, 0)
+            started[name] = started.get(name, 0) + max(0, count - earlier)
+    return started
+
+
+def _remember(client: redis.Redis, snapshot: WorkerSnapshot, at: float) -> dict[str, Any] | None:
+    """Store this look; return the oldest earlier look of the last minute (None if none)."""
+    earlier = client.zrangebyscore(
+        _SAMPLES_KEY, at - _WINDOW, at - _MIN_WINDOW, start=0, num=1, withscores=True
+    )
+    entry = json.dumps({"at": at, "totals": snapshot.totals})
+    with client.pipeline(transaction=False) as pipe:
+        pipe.zadd(_SAMPLES_KEY, {entry: at})
+        pipe.zremrangebyscore(_SAMPLES_KEY, "-inf", at - _KEEP)
+        pipe.expire(_SAMPLES_KEY, int(_KEEP))
+        pipe.execute()
+    if not earlier:
+        return None
+    return json.loads(earlier[0][0])
+
+
+def look_at_pipeline(
+    client: redis.Redis,
+    app: Any,
+    *,
+    timeout: float = 1.0,
+    stages: Sequence[str] = STAGES,
+) -> PipelineView:
+    """Depth, workers, throughput and time to drain of every stage, as of now."""
+    snapshot = inspect_workers(app, timeout)
+    at = time.time()
+    depths = queue_depths(client, stages)
+    then = _remember(client, snapshot, at)
+    window = None if then is None else at - float(then["at"])
+    started = {} if then is None or window is None else tasks_started(snapshot, then, window)
+    views: dict[str, StageView] = {}
+    for stage in stages:
+        serving = [w for w, queues in snapshot.queues.items() if stage in queues]
+        rate = None if window is None else started.get(task_name(stage), 0) / window
+        views[stage] = StageView(
+            queued=depths[stage],
+            workers=len(serving),
+            slots=sum(snapshot.slots.get(w, 0) for w in serving),
+            throughput_per_s=rate,
+            drain_s=drain_seconds(depths[stage], rate),
+        )
+    return PipelineView(views, sorted(snapshot.queues), window)
