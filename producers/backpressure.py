@@ -13,11 +13,13 @@ are outside this bound.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import redis
+from redis.exceptions import LockError
 
 from shared.queues import queue_depths
 from shared.redis_state import KEY_PREFIX
@@ -67,9 +69,11 @@ class Backpressure:
             return
         while True:
             self._wait_for_room()
-            with self.client.lock(
+            lock = self.client.lock(
                 f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout
-            ):
+            )
+            lock.acquire()
+            try:
                 depth = queue_depths(self.client, [self.entry])[self.entry]
                 room = self.high - depth
                 if room > 0:
@@ -78,6 +82,10 @@ class Backpressure:
                     # Filled to the mark: next time wait for the low-water mark first.
                     self.paused = depth + admitted >= self.high
                     return
+            finally:
+                # A batch slower than lock_timeout lost the lock already: nothing to undo.
+                with contextlib.suppress(LockError):
+                    lock.release()
             self.paused = True  # another producer took the room while this one waited
 
     def _wait_for_room(self) -> None:

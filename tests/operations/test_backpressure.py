@@ -60,6 +60,34 @@ def test_fifty_thousand_urls_never_overfill_the_fetch_queue(
     assert counts["states"] == {"queued": 50_000}
 
 
+def test_producers_running_at_once_keep_the_bound_together(
+    queues: redis.Redis, producer_env: dict[str, str], redis_url: str, tmp_path: Path
+) -> None:
+    jobs = [new_job_id(), new_job_id()]
+    producers = []
+    with QueueDrain(redis_url, "fetch", per_second=1500) as drain:
+        for job_id in jobs:
+            urls = tmp_path / f"{job_id}.txt"
+            urls.write_text("".join(f"https://example.com/{job_id}/{n}\n" for n in range(5000)))
+            command = ["submit", "--job", job_id, "--file", str(urls)]
+            producers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cli.main", *command],
+                    env=producer_env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for producer in producers:
+            _out, err = producer.communicate(timeout=240)
+            assert producer.returncode == 0, err
+        drain.until_empty()
+    assert LOW < drain.max_depth <= HIGH
+    for job_id in jobs:
+        assert drain.item_ids(job_id) == list(range(5000))
+
+
 def test_an_interrupted_submission_is_resumed_without_loss_or_repeat(
     queues: redis.Redis, producer_env: dict[str, str], redis_url: str, tmp_path: Path
 ) -> None:
