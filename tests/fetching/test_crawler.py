@@ -161,3 +161,35 @@ def test_the_pipeline_keeps_the_page_compressed_and_the_message_small(
         stored = conn.execute(select(pages.c.body).where(pages.c.id == article.page_id)).scalar()
     assert len(stored) < len(body) / 20  # zstd
     assert len(json.dumps(article.to_dict())) < 1000  # the queue carries the key, not the page
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.2/a.txt", "file:///etc/passwd"])
+def test_other_schemes_end_before_robots_or_budget(
+    make_crawler: MakeCrawler, redis_client, url: str
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PermanentError) as info:
+        make_crawler().visit(url, "j:0")
+    assert info.value.reason == "unsupported_scheme"
+    assert list(redis_client.scan_iter("sluice:*")) == []
+
+
+def test_a_deferral_countdown_stays_well_under_the_visibility_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A countdown past the visibility timeout would make Redis hand the message out twice."""
+    from shared.settings import get_settings
+    from workers import tasks
+
+    monkeypatch.setenv("SLUICE_FETCH_DEFER_MAX", "100000")
+    monkeypatch.setenv("SLUICE_VISIBILITY_TIMEOUT", "3600")
+    get_settings.cache_clear()
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.app, "send_task", lambda *a, **kw: sent.append(kw))
+    try:
+        tasks._defer(Article("j", 1, url="http://127.0.0.2/a"), wait=50_000)
+        tasks._defer(Article("j", 2, url="http://127.0.0.2/b"), wait=2.0)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert [round(kw["countdown"], 2) for kw in sent] == [900.02, 2.02]
+    assert all(kw["queue"] == "fetch" and kw["retries"] == 0 for kw in sent)

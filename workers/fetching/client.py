@@ -33,7 +33,7 @@ from workers.fetching.addresses import (
 )
 from workers.fetching.decoding import ACCEPT_ENCODING, decoded
 
-__all__ = ["ANY_CONTENT_TYPE", "FetchedPage", "Fetcher", "NotModified", "Redirect"]
+__all__ = ["ANY_CONTENT_TYPE", "FetchedPage", "Fetcher", "NotModified", "Redirect", "check_url"]
 
 ANY_CONTENT_TYPE = ("*/*",)
 _RETRYABLE_STATUS = frozenset({408, 429})
@@ -96,7 +96,8 @@ def _charset(response: httpx.Response) -> str | None:
     return name.lower()
 
 
-def _check_url(url: str) -> None:
+def check_url(url: str) -> None:
+    """Refuse (``unsupported_scheme``) anything but an http or https URL."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in _SCHEMES:
         raise PermanentError("unsupported_scheme", f"{scheme or 'no scheme'} in {url[:200]}")
@@ -189,7 +190,7 @@ class Fetcher:
         ``headers`` are sent along (e.g. ``If-None-Match``); a 304 is returned as
         :class:`NotModified` only when such validators were sent.
         """
-        _check_url(url)
+        check_url(url)
         allowed = content_types or self.settings.allowed_content_types
         if deadline is None:
             deadline = time.monotonic() + self.settings.fetch_total_timeout
@@ -201,7 +202,7 @@ class Fetcher:
                 status = r.status_code
                 if status in _REDIRECT_STATUS and r.headers.get("location"):
                     location = urljoin(str(r.url), r.headers["location"].strip())
-                    _check_url(location)
+                    check_url(location)
                     return Redirect(str(r.url), status, location)
                 if status == 304 and conditional:
                     return NotModified(str(r.url), self._validators(r))

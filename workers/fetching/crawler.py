@@ -18,7 +18,7 @@ import redis
 from shared.errors import PermanentError, RetryableError
 from shared.identity import canonicalize_url
 from shared.settings import Settings
-from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
+from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect, check_url
 from workers.fetching.politeness import HostBudget
 from workers.fetching.redirects import RedirectMemo
 from workers.fetching.robots import Robots, RobotsCache
@@ -104,6 +104,7 @@ class Crawler:
         answers :class:`Unchanged`.
         """
         hop = self.redirects.current(holder, url)
+        check_url(hop.url)  # before robots.txt or the budget: an ftp URL asks nothing of either
         host = _host(hop.url)
         robots: Robots | None = None
         if self.settings.robots_obey:
