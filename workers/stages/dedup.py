@@ -12,11 +12,12 @@ thousand keys hold the whole index and each article costs a few hundred bytes:
   where ``<id>`` becomes the original's id once the owner turned out to be a duplicate. A
   second submission of the same page is a duplicate of the owner, unless it asked for a
   re-fetch. The owner may run again (a redelivered task) and is recognised as itself.
-* ``texts:<bucket>`` (hash) — the original that first had a normalized text: field = the
-  text fingerprint (12 bytes), value = article id. Another article with the same text is an
-  exact duplicate (similarity 1.0).
-* ``bands:<bucket>`` (string) — the LSH band index of originals: 16-byte records, a 4-byte
-  band tag and the 12-byte packed article id. Records sharing a tag are candidates.
+* ``texts:<bucket>`` (hash) — the original that first had a normalized text: field = a
+  12-byte digest of the text fingerprint, value = article id. Another article with the
+  same text is an exact duplicate (similarity 1.0).
+* ``bands:<bucket>`` (string, four times as many buckets) — the LSH band index of
+  originals: 16-byte records, a 4-byte band tag and the 12-byte packed article id. Records
+  sharing a tag are candidates.
 * ``sigs:<bucket>`` (hash) — each original's MinHash signature (one byte per permutation),
   field = packed article id, used to verify candidates and estimate their similarity.
 * ``dedup:layout`` (string) — the fingerprint layout the index was built with; a worker
