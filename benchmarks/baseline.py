@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import resource
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -45,6 +46,7 @@ class BaselineResult:
     states: dict[str, int]
     reasons: dict[str, int]
     latencies: list[float]
+    cpu_seconds: float
     model_load: list[float] = field(default_factory=list)
     store_path: str = ""
 
@@ -81,6 +83,14 @@ def _tag_batch(texts: list[str]) -> tuple[list[list[Entity]], float, float]:
     return entities, time.perf_counter() - loaded, (loaded - started) if cold else 0.0
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the children it has waited for (the pool's)."""
+    own, children = (
+        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _pool_signals() -> None:
     # Ctrl-C is handled by the parent, which terminates the pool with SIGTERM: that must
     # simply end a pool process, whatever handler the parent installed for itself.
@@ -108,6 +118,7 @@ def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> Base
     states: dict[str, int] = {}
     reasons: dict[str, int] = {}
     model_load: list[float] = []
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     with _mapper(processes) as mapper:
         articles: list[Article] = []
@@ -145,6 +156,7 @@ def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> Base
             upsert_article(conn, article)
             times["store"].append(time.perf_counter() - begun)
     seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_before
     get_engine(store_url).dispose()
 
     for article in articles:
@@ -158,6 +170,7 @@ def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> Base
         reasons=reasons,
         # Everything is committed at once at the end: each article waits for the whole batch.
         latencies=[seconds] * len(articles),
+        cpu_seconds=cpu_seconds,
         model_load=model_load,
         store_path=str(store_path),
     )

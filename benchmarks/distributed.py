@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +59,8 @@ class SluiceResult:
     latencies_from_enqueue: list[float]
     queue_waits: list[float]
     items_timed: int
+    worker_cpu_seconds: float
+    producer_cpu_seconds: float
     worker_rss: list[tuple[str, int]] = field(default_factory=list)
     redis_url: str = ""
     store_url: str = ""
@@ -116,6 +119,11 @@ def _wait_final(
         group.check_alive()
         group.sample_rss()
         time.sleep(0.2)
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _stage_bodies(job_id: str) -> dict[str, list[float]]:
@@ -184,12 +192,15 @@ def run_sluice(
         collector.start()
         stack.callback(collector.stop)
 
+        cpu_before, own_before = group.cpu_seconds(), _own_cpu_seconds()
         started_wall, started = time.time(), time.perf_counter()
         submit_pages(((p.body, p.url) for p in pages), job_id=job_id, description="benchmark")
         submit_seconds = time.perf_counter() - started
         progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
         counts = _wait_final(job_id, group, options.stall_timeout, progress)
         seconds = time.perf_counter() - started
+        worker_cpu = group.cpu_seconds() - cpu_before
+        producer_cpu = _own_cpu_seconds() - own_before
         group.sample_rss()
         collector.settle()
 
@@ -210,6 +221,8 @@ def run_sluice(
             latencies_from_enqueue=from_enqueue,
             queue_waits=waits,
             items_timed=len(from_start),
+            worker_cpu_seconds=worker_cpu,
+            producer_cpu_seconds=producer_cpu,
             worker_rss=[(group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())],
             redis_url=redis_url,
             store_url=store_url,

@@ -59,6 +59,7 @@ def figures(
                 sum(sum(v) for v in baseline.stage_times.values()) / articles
             ),
             "model_load_s": [round(s, 3) for s in baseline.model_load],
+            "cpu_s_per_article": _round(baseline.cpu_seconds / articles),
             "submit_to_stored": _latency(baseline.latencies),
             "states": baseline.states,
             "reasons": baseline.reasons,
@@ -72,6 +73,8 @@ def figures(
             "stage_bodies": _ms(sluice.stage_bodies),
             "compute_s_per_article": _round(cpu_busy / articles),
             "cpu_slots": cpu_slots,
+            "worker_cpu_s_per_article": _round(sluice.worker_cpu_seconds / articles),
+            "producer_cpu_s_per_article": _round(sluice.producer_cpu_seconds / articles),
             "busy_fraction": _round(cpu_busy / (sluice.seconds * cpu_slots)),
             "submit_to_stored": _latency(sluice.latencies),
             "enqueue_to_stored": _latency(sluice.latencies_from_enqueue),
@@ -85,6 +88,8 @@ def figures(
             "store": sluice.store_url,
         },
         "ratio": round(sluice_rate / base_rate, 4),
+        # CPU time per article is less sensitive than wall time to other work on the machine.
+        "cpu_ratio": round(baseline.cpu_seconds / max(1e-9, sluice.worker_cpu_seconds), 4),
     }
 
 
@@ -147,6 +152,14 @@ def render(data: dict[str, Any]) -> str:
         f"{_fmt(1000 * sl['compute_s_per_article']):>8} |          "
         "(mean compute per article)"
     )
+    lines += [
+        "",
+        f"CPU seconds per article: baseline {base['cpu_s_per_article']:.3f} (all processes), "
+        f"sluice workers {sl['worker_cpu_s_per_article']:.3f} "
+        f"(+ {sl['producer_cpu_s_per_article']:.3f} in this process: submit, polling, events; "
+        "Redis not counted); baseline/sluice CPU per article: "
+        f"{data['cpu_ratio']:.2f}",
+    ]
     if sl["worker_rss_kib"]:
         lines.append("")
         lines.append(

@@ -128,6 +128,17 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and of its children it has waited for (user + system)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14-17.
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _describe(pid: int) -> str:
     """A short name for a worker process: the supervisor, a Celery worker and its queues,
     or a pool process."""
@@ -199,6 +210,10 @@ class WorkerGroup:
             if pid not in self.labels:
                 self.labels[pid] = _describe(pid)
             self.peak_rss[pid] = max(rss, self.peak_rss.get(pid, 0))
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by every process of the group."""
+        return sum(_cpu_seconds(pid) for pid in self.pids())
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM to each group (a warm shutdown), then SIGKILL to what is left."""
