@@ -61,6 +61,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # One reserved task per process (or thread): a worker that dies holds little, and a
         # slow article does not keep others waiting behind it.
         "worker_prefetch_multiplier": 1,
+        # When Redis goes away, running tasks could not be acknowledged anyway: cancel them
+        # and let them be redelivered (every stage is idempotent).
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         # Recycle prefork processes so memory stays flat over long crawls.
         "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
         "worker_max_memory_per_child": settings.worker_max_memory_per_child_mb * 1024,

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import redis
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
@@ -88,6 +88,19 @@ def dead_letter(
         index.release(identity, item_key(article))
 
 
+def _retry(task: Task, countdown: float, **options: object) -> Exception:
+    """The exception that ends this delivery with a retry in ``countdown`` seconds.
+
+    When the retry cannot be published (the broker is down), Celery would reject the
+    delivery without requeueing it, losing the item. Here it is handed back instead (or,
+    failing that too, left unacknowledged until the visibility timeout restores it).
+    """
+    try:
+        return task.retry(countdown=countdown, throw=False, **options)
+    except Reject as rejected:
+        return Reject(rejected.reason, requeue=True)
+
+
 def _execute(
     task: Task, article: Article, payload: dict, stage: str, body: StageBody, attempts: Attempts
 ) -> None:
@@ -98,7 +111,7 @@ def _execute(
         tries = task.request.retries + 1
         if task.request.retries < get_settings().fetch_max_retries:
             attempts.retrying()
-            raise task.retry(countdown=backoff(task.request.retries, exc.retry_after)) from exc
+            raise _retry(task, backoff(task.request.retries, exc.retry_after)) from exc
         dead_letter(
             article, payload, stage, exc.reason, f"gave up after {tries} tries: {exc}", tries
         )
@@ -143,6 +156,4 @@ def run_stage(task: Task, payload: dict, stage: str, body: StageBody) -> None:
     except INFRASTRUCTURE_ERRORS as exc:
         log.warning("%s: %s unavailable, retrying: %s", label(article), stage, exc)
         attempts.retrying()
-        raise task.retry(
-            countdown=backoff(min(task.request.retries, 5)), max_retries=None, exc=exc
-        ) from exc
+        raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from exc
