@@ -3,12 +3,15 @@
 No Docker engine runs here, so these tests keep the deployment files honest instead:
 every queue has a consumer, every ``SLUICE_*`` variable is a real setting, every ``sluice``
 command parses, workers can be scaled, Redis cannot silently drop tasks, Flower asks for a
-password, and the image installs the package with its spaCy model.
+password (and passes the guard of ``sluice flower``), Prometheus scrapes services that
+exist on the ports they listen on, Grafana's provisioning files exist where they are
+mounted and parse, and the image installs the package with its spaCy model.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shlex
 import tomllib
@@ -19,6 +22,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from cli.flower import FlowerAuthError, flower_environment
 from cli.main import build_parser
 from cli.worker import celery_worker_commands
 from shared.settings import Settings
@@ -29,7 +33,10 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-INFRA_SERVICES = ("redis", "postgres")
+# Services that run an image of their own, not sluice's.
+INFRA_SERVICES = ("redis", "postgres", "prometheus", "grafana")
+# SLUICE_* settings only Flower needs, kept away from the other services.
+FLOWER_ONLY_SETTINGS = {"SLUICE_FLOWER_USER", "SLUICE_FLOWER_PASSWORD"}
 
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<bare>\w+)")
 
@@ -173,12 +180,20 @@ def test_app_services_share_one_image_and_one_environment(
     assert len(images) == 1, f"app services disagree on image/build: {images}"
     ((image, build),) = images
     assert image and build != "None"
-    shared = [
-        {k: v for k, v in environment(svc).items() if k.startswith("SLUICE_")}
-        for svc in app_services.values()
-    ]
-    assert all(env == shared[0] for env in shared)
-    assert shared[0]["SLUICE_REDIS_URL"] == "redis://redis:6379/0"
+    shared = {
+        name: {
+            k: v
+            for k, v in environment(svc).items()
+            if k.startswith("SLUICE_") and k not in FLOWER_ONLY_SETTINGS
+        }
+        for name, svc in app_services.items()
+    }
+    first = next(iter(shared.values()))
+    assert all(env == first for env in shared.values()), shared
+    assert first["SLUICE_REDIS_URL"] == "redis://redis:6379/0"
+    for name, svc in app_services.items():
+        if name != "flower":
+            assert not FLOWER_ONLY_SETTINGS & set(environment(svc)), f"{name} sees Flower's login"
 
 
 def test_database_url_points_at_the_postgres_service(services: dict[str, dict[str, Any]]) -> None:
@@ -252,6 +267,15 @@ def test_redis_keeps_every_task(services: dict[str, dict[str, Any]]) -> None:
     assert "healthcheck" in redis
 
 
+def _settings_of(service: dict[str, Any]) -> Settings:
+    """The settings a sluice service runs with (its SLUICE_* variables, defaults elsewhere)."""
+    values: dict[str, Any] = {"flower_user": "", "flower_password": ""}  # not from this shell
+    for key, value in environment(service).items():
+        if key.startswith("SLUICE_"):
+            values[key.removeprefix("SLUICE_").lower()] = value
+    return Settings(**values)
+
+
 def _option(argv: list[str], flag: str) -> str | None:
     return argv[argv.index(flag) + 1] if flag in argv else None
 
@@ -271,14 +295,141 @@ def test_flower_asks_for_a_password_and_is_published_on_loopback(
     args = parse_sluice(flower["command"])
     assert args.command == "flower"
     assert args.address == "0.0.0.0", "inside its container Flower must listen beyond loopback"
-    credentials = environment(flower).get("FLOWER_BASIC_AUTH", "")
-    user, _, password = credentials.partition(":")
-    assert user and password, "Flower needs FLOWER_BASIC_AUTH=user:password"
+    env = environment(flower)
+    settings = _settings_of(flower)
+    assert settings.flower_user and settings.flower_password.get_secret_value()
+    # The guard of `sluice flower` lets this configuration start, with Flower's own variable.
+    assert flower_environment(args.address, settings, {})["FLOWER_BASIC_AUTH"] == (
+        f"{env['SLUICE_FLOWER_USER']}:{env['SLUICE_FLOWER_PASSWORD']}"
+    )
+    unprotected = {k: v for k, v in env.items() if k not in FLOWER_ONLY_SETTINGS}
+    with pytest.raises(FlowerAuthError):
+        flower_environment(args.address, _settings_of({"environment": unprotected}), {})
+    assert "FLOWER_BASIC_AUTH" not in env, "sluice flower ignores it: use SLUICE_FLOWER_*"
     (port,) = flower["ports"]
     host_ip, host_port, container_port = str(port).split(":")
     assert host_ip == "127.0.0.1"
     assert int(container_port) == args.port
     assert host_port
+
+
+# --- monitoring: the exporter, Prometheus, Grafana ---------------------------------------------
+
+
+def _published_port(service: dict[str, Any]) -> tuple[str, int, int]:
+    """(host address, host port, container port) of a service's only published port."""
+    (port,) = service["ports"]
+    host_ip, host_port, container_port = str(port).split(":")
+    return host_ip, int(host_port), int(container_port)
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Bind mounts of a service: container path -> file or folder in the repository."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if source.startswith("./"):
+            mounts[target] = ROOT / source
+    return mounts
+
+
+def _mounted(service: dict[str, Any], container_path: str) -> Path:
+    """The repository file a container sees at ``container_path`` through a bind mount."""
+    for target, source in sorted(_mounts(service).items(), key=lambda m: -len(m[0])):
+        if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+            return source / Path(container_path).relative_to(target)
+    pytest.fail(f"nothing is mounted at {container_path}")
+
+
+def test_bind_mounts_exist(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        for target, source in _mounts(svc).items():
+            assert source.exists(), f"{name} mounts {source} at {target}, which does not exist"
+
+
+def test_metrics_exporter_runs_beside_the_workers(services: dict[str, dict[str, Any]]) -> None:
+    metrics = services["metrics"]
+    args = parse_sluice(metrics["command"])
+    assert args.command == "metrics"
+    assert args.address == "0.0.0.0", "Prometheus reaches it from another container"
+    assert "ports" not in metrics, "only Prometheus needs it: keep it off the host"
+    assert depends_on(metrics) == {
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    assert f":{args.port}/metrics" in str(metrics["healthcheck"]["test"])
+
+
+def _listening_port(service: dict[str, Any]) -> int:
+    """The port a scraped service listens on inside its container."""
+    return parse_sluice(service["command"]).port
+
+
+def test_prometheus_scrapes_the_exporter_and_flower(services: dict[str, dict[str, Any]]) -> None:
+    prometheus = services["prometheus"]
+    config_flag = next(a for a in prometheus["command"] if a.startswith("--config.file="))
+    config = yaml.safe_load(_mounted(prometheus, config_flag.split("=", 1)[1]).read_text())
+    scraped = {}
+    for job in config["scrape_configs"]:
+        for static in job["static_configs"]:
+            for target in static["targets"]:
+                host, port = target.split(":")
+                assert host in services, f"job {job['job_name']} scrapes unknown service {host}"
+                assert int(port) == _listening_port(services[host]), target
+                assert job.get("metrics_path", "/metrics") == "/metrics"
+                scraped[host] = job["job_name"]
+    assert set(scraped) == {"metrics", "flower"}
+    assert set(depends_on(prometheus)) == set(scraped)
+    assert any(str(v).endswith(":/prometheus") for v in prometheus["volumes"])
+
+
+def _grafana_provisioning(grafana: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    folder = _mounted(grafana, f"/etc/grafana/provisioning/{kind}")
+    files = sorted(folder.glob("*.y*ml"))
+    assert files, f"no {kind} provisioning in {folder}"
+    return [yaml.safe_load(path.read_text()) for path in files]
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    grafana = services["grafana"]
+    (datasources,) = _grafana_provisioning(grafana, "datasources")
+    (source,) = datasources["datasources"]
+    assert source["type"] == "prometheus"
+    assert source["url"] == "http://prometheus:9090"
+    assert _published_port(services["prometheus"])[2] == 9090
+    (providers,) = _grafana_provisioning(grafana, "dashboards")
+    (provider,) = providers["providers"]
+    dashboards = sorted(_mounted(grafana, provider["options"]["path"]).glob("*.json"))
+    assert dashboards, "the dashboard provider's folder holds no dashboard"
+    for path in dashboards:
+        dashboard = json.loads(path.read_text())
+        assert dashboard["uid"] and dashboard["title"]
+        for panel in dashboard["panels"]:
+            if panel["type"] != "row":
+                assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+    home = environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert _mounted(grafana, home).is_file()
+    assert environment(grafana)["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert environment(grafana)["GF_SECURITY_ADMIN_PASSWORD"]
+    assert any(str(v).endswith(":/var/lib/grafana") for v in grafana["volumes"])
+    assert depends_on(grafana) == {"prometheus": "service_healthy"}
+
+
+@pytest.mark.parametrize("name", ["prometheus", "grafana"])
+def test_monitoring_uis_are_published_on_loopback(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    host_ip, host_port, _ = _published_port(services[name])
+    assert host_ip == "127.0.0.1" and host_port
+
+
+def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name in INFRA_SERVICES:
+        image = str(services[name]["image"])
+        _, _, tag = image.rpartition(":")
+        assert tag and tag != "latest" and "/" not in tag, f"{name}: pin a version, not {image}"
 
 
 # --- the image --------------------------------------------------------------------------------
