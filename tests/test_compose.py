@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from cli.flower import FlowerAuthError, flower_environment
 from cli.main import build_parser
 from cli.worker import celery_worker_commands
+from shared.queues import queue_keys
 from shared.settings import Settings
 from workers.routing import IO_STAGES, STAGES
 
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+KEDA_EXAMPLE = "deploy/kubernetes/keda-scaledobjects.yaml"
 
 # Services that run an image of their own, not sluice's.
 INFRA_SERVICES = ("redis", "postgres", "prometheus", "grafana")
@@ -237,6 +239,26 @@ def test_workers_wait_for_the_broker_and_the_migration(
     assert migrate.get("restart", "no") == "no", "a one-shot job must not be restarted"
 
 
+def _seconds(duration: str) -> float:
+    """A compose duration such as ``90s``, ``5m`` or ``1m30s`` in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", str(duration))
+    assert parts and any(parts.groups()), f"not a duration: {duration}"
+    hours, minutes, seconds = (float(g or 0) for g in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def test_workers_may_finish_their_tasks_when_stopped(
+    worker_services: dict[str, dict[str, Any]],
+) -> None:
+    """A scale-down or restart waits out the longest task the service may be running."""
+    for name, svc in worker_services.items():
+        settings = _settings_of(svc)
+        longest = max(
+            settings.time_limits(stage)[1] for stage in parse_sluice(svc["command"]).stages
+        )
+        assert _seconds(svc.get("stop_grace_period", "10s")) > longest, name
+
+
 def test_dependencies_exist_and_health_conditions_have_healthchecks(
     services: dict[str, dict[str, Any]],
 ) -> None:
@@ -430,6 +452,27 @@ def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
         image = str(services[name]["image"])
         _, _, tag = image.rpartition(":")
         assert tag and tag != "latest" and "/" not in tag, f"{name}: pin a version, not {image}"
+
+
+def test_keda_example_scales_each_stage_on_its_own_queue() -> None:
+    """docs/scaling.md's KEDA example: one ScaledObject per stage, on that stage's list."""
+    documents = list(yaml.safe_load_all((ROOT / KEDA_EXAMPLE).read_text()))
+    auths = {d["metadata"]["name"] for d in documents if d["kind"] == "TriggerAuthentication"}
+    scaled = [d for d in documents if d["kind"] == "ScaledObject"]
+    lists = {}
+    for obj in scaled:
+        assert obj["apiVersion"] == "keda.sh/v1alpha1"
+        ((trigger),) = obj["spec"]["triggers"]
+        assert trigger["type"] == "redis"
+        stage = trigger["metadata"]["listName"]
+        assert stage in STAGES and stage not in lists, stage
+        assert queue_keys(stage)[0] == stage  # the list kombu fills without priorities
+        assert obj["spec"]["scaleTargetRef"]["name"] == f"sluice-{stage}"
+        assert int(trigger["metadata"]["listLength"]) > 0
+        assert trigger["authenticationRef"]["name"] in auths
+        lists[stage] = obj
+    assert set(lists) == set(STAGES)
+    assert KEDA_EXAMPLE in (ROOT / "docs" / "scaling.md").read_text()
 
 
 # --- the image --------------------------------------------------------------------------------
