@@ -146,7 +146,12 @@ def _run(
     from shared.settings import get_settings
     from workers.app import reconfigure
 
-    redis.Redis.from_url(redis_url).flushdb()  # robots cache and budgets start afresh
+    # Robots cache and budgets start afresh; the reservation key of the database stays.
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(count=1000):
+        if not key.startswith(b"sluice-test:"):
+            client.delete(key)
+    client.close()
     env = {
         **os.environ,
         "SLUICE_REDIS_URL": redis_url,
@@ -189,6 +194,8 @@ def _run(
             workers.check_alive()
             time.sleep(0.05)
         ended = time.monotonic()
+        if served < expected:
+            print(f"gave up after {args.timeout:g} s with {served} of {expected} pages served")
     finally:
         workers.stop()
     return _figures(label, rate, servers, started, ended, submitted, expected)
@@ -222,6 +229,7 @@ def _figures(
         "max_requests_per_host_in_1s": max(window_peak(times) for times in every),
         "min_gap_same_host_ms": round(min(gaps) * 1000, 1) if gaps else None,
         "jain_index_at_half_time": round(_jain([sum(1 for t in p if t < half) for p in pages]), 3),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "host_finish_seconds": {
             "min": round(min(finish), 2),
             "median": round(statistics.median(finish), 2),
@@ -242,6 +250,7 @@ def _print(figures: dict[str, Any]) -> None:
     print(f"fairness at half time:  Jain index {figures['jain_index_at_half_time']}")
     f = figures["host_finish_seconds"]
     print(f"host finish times:      min {f['min']} s, median {f['median']} s, max {f['max']} s")
+    print(f"load average (1 min):   {figures['load_average_1m']} (other work skews the figures)")
 
 
 def main(argv: list[str] | None = None) -> int:
