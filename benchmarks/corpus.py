@@ -5,9 +5,11 @@ two runs would do different work. Adding a sentence is not enough once near dupl
 are detected (word shingles compared by MinHash), so each repeat changes about every third
 word of the page's text: one letter becomes its look-alike from the other alphabet (Latin
 a/e/o and Cyrillic а/е/о, written as an HTML character reference so any page encoding
-survives), or else its first two letters swap places. Which words change is drawn from the
-copy number, so copies differ from the page and from each other in most shingles, while
-the text keeps its length and tokens. Each repeat also gets a URL of its own, so ids differ.
+survives), or else its first two letters swap places; in scripts written without spaces,
+where every character counts as a word, about a third of the characters swap places with
+a neighbour. Which words change is drawn from the copy number, so copies differ from the
+page and from each other in most shingles, while the text keeps its length and tokens.
+Each repeat also gets a URL of its own, so ids differ.
 """
 
 from __future__ import annotations
@@ -36,9 +38,15 @@ REPO = Path(__file__).resolve().parent.parent
 _UNTOUCHED = re.compile(
     r"(<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->|<[^>]*>)", re.S | re.I
 )
-# A word of three or more letters, not part of a character reference. Pages that are not
-# UTF-8 are read as Latin-1 (which gives back the same bytes) and only ASCII words change.
-_WORD = re.compile(r"(?<![&#\w])[^\W\d_]{3,}(?![\w;])")
+# Scripts written without spaces (Han, kana, Thai, Lao, Khmer, Myanmar), where each character
+# counts as a word: there two neighbouring characters change places.
+_UNSPACED = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+)
+# A character pair of those scripts, or a word of three or more letters that is not part of
+# a character reference. Pages that are not UTF-8 are read as Latin-1 (which gives back the
+# same bytes) and only their ASCII words change.
+_WORD = re.compile(rf"[{_UNSPACED}]{{2}}|(?<![&#\w])[^\W\d_{_UNSPACED}]{{3,}}(?![\w;])")
 _ASCII_WORD = re.compile(r"(?<![&#\w])[A-Za-z]{3,}(?![\w;])")
 # Letters and their look-alikes in the other alphabet (Latin <-> Cyrillic).
 _LOOK_ALIKES = {
@@ -101,6 +109,8 @@ def _copy_url(url: str, copy: int) -> str:
 def _alter(word: str) -> str:
     """``word`` with its first look-alike letter swapped (as a character reference), else
     with its first two letters the other way round."""
+    if len(word) == 2:  # a character pair of a script without spaces
+        return word[::-1]
     for index, letter in enumerate(word):
         if letter in _LOOK_ALIKES:
             return f"{word[:index]}&#{ord(_LOOK_ALIKES[letter])};{word[index + 1 :]}"
