@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from benchmarks.corpus import BenchPage
 from benchmarks.events import EventCollector, TaskRecord
-from benchmarks.services import WorkerGroup, fresh_store, isolated_redis
+from benchmarks.services import WorkerGroup, fresh_store
 from shared.db import upgrade_database
 from shared.db.engine import read_scope
 from shared.db.schema import articles
@@ -34,9 +34,10 @@ __all__ = ["SluiceOptions", "SluiceResult", "run_sluice"]
 
 @dataclass(frozen=True)
 class SluiceOptions:
-    """How to run the cluster: services to use and workers to start."""
+    """How to run the cluster: services to use and workers to start. ``redis_url`` names a
+    Redis database reserved for the run (see :func:`benchmarks.services.isolated_redis`)."""
 
-    redis_url: str | None = None
+    redis_url: str
     database_url: str | None = None
     workers: int = 1
     concurrency: int | None = None
@@ -169,7 +170,7 @@ def run_sluice(
     from workers.app import app
 
     with contextlib.ExitStack() as stack:
-        redis_url = stack.enter_context(isolated_redis(options.redis_url, work_dir))
+        redis_url = options.redis_url
         store_url = stack.enter_context(fresh_store(options.database_url, work_dir, options.keep))
         env = _configure(redis_url, store_url, work_dir)
         upgrade_database(store_url)

@@ -36,38 +36,49 @@ def _server_base(url: str) -> str:
     return head if tail.isdigit() and head.count("/") >= 2 else base
 
 
+def _reserve(base: str, token: str) -> tuple[redis.Redis, int] | None:
+    """Reserve a free database 1-15 on the server at ``base`` and empty it."""
+    for db in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{base}/{db}")
+        if client.set(_LOCK_KEY, token, nx=True, ex=_LOCK_SECONDS):
+            for key in client.scan_iter(count=1000):
+                if key != _LOCK_KEY.encode():
+                    client.delete(key)
+            return client, db
+        client.close()
+    return None
+
+
 @contextlib.contextmanager
 def isolated_redis(redis_url: str | None, data_dir: Path) -> Iterator[str]:
     """The URL of an emptied Redis database (1-15) reserved for this run.
 
-    The server is ``redis_url`` when given, else the one ``sluice up`` would use (an
-    embedded Valkey when nothing answers). The database is emptied again at the end.
+    The server is ``redis_url`` when given, else the one ``sluice up`` would use; when that
+    has no free database (test sessions reserve them the same way), or when nothing answers,
+    an embedded Valkey server is started for the run. The database is emptied at the end.
     """
     embedded: EmbeddedRedis | None = None
-    if redis_url:
-        if not redis_answers(redis_url):
-            raise RuntimeError(f"no Redis answers at {redis_url}")
-        server = redis_url
-    else:
-        server, embedded = resolve_redis_url(data_dir / "valkey")
-    base = _server_base(server)
+    reserved: tuple[redis.Redis, int] | None = None
     token = uuid.uuid4().hex
-    client: redis.Redis | None = None
     try:
-        for db in range(15, 0, -1):
-            candidate = redis.Redis.from_url(f"{base}/{db}")
-            if candidate.set(_LOCK_KEY, token, nx=True, ex=_LOCK_SECONDS):
-                client = candidate
-                break
-            candidate.close()
-        if client is None:
+        if redis_url:
+            if not redis_answers(redis_url):
+                raise RuntimeError(f"no Redis answers at {redis_url}")
+            server = redis_url
+        else:
+            server, embedded = resolve_redis_url(data_dir / "valkey")
+        base = _server_base(server)
+        reserved = _reserve(base, token)
+        if reserved is None and not redis_url and embedded is None:
+            embedded = EmbeddedRedis(data_dir=data_dir / "valkey")
+            base = _server_base(embedded.url)
+            reserved = _reserve(base, token)
+        if reserved is None:
             raise RuntimeError(f"no free Redis database (1-15) on {base}")
-        for key in client.scan_iter(count=1000):
-            if key != _LOCK_KEY.encode():
-                client.delete(key)
-        yield f"{base}/{db}"
+        yield f"{base}/{reserved[1]}"
     finally:
-        if client is not None:
+        if reserved is not None:
+            client = reserved[0]
             if client.get(_LOCK_KEY) == token.encode():
                 client.flushdb()
             client.close()

@@ -36,6 +36,7 @@ from benchmarks.baseline import run_baseline
 from benchmarks.corpus import REPO, build_pages, default_corpus, load_corpus
 from benchmarks.distributed import SluiceOptions, run_sluice
 from benchmarks.report import figures, render
+from benchmarks.services import isolated_redis
 from shared.settings import get_settings
 from workers.routing import STAGES
 
@@ -161,13 +162,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cores = os.cpu_count() or 1
     per_worker = args.concurrency or get_settings().worker_concurrency or cores
     load_before = os.getloadavg()[0]
-    with _work_dir(args.keep) as work_dir:
+    with _work_dir(args.keep) as work_dir, isolated_redis(args.redis_url, work_dir) as redis_url:
+        # Redis is reserved first, so that a run without one fails before the long baseline.
+        _progress(f"redis: {redis_url}")
         _progress(f"baseline: {args.baseline_procs} process(es)")
         baseline = run_baseline(pages, args.baseline_procs, work_dir)
         _progress(f"  baseline: {baseline.seconds:.1f} s")
         _progress(f"sluice: {args.workers} worker(s), {per_worker} prefork processes each")
         options = SluiceOptions(
-            redis_url=args.redis_url,
+            redis_url=redis_url,
             database_url=args.database_url,
             workers=args.workers,
             concurrency=args.concurrency,
