@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     robots_obey: bool = Field(True, description="Consult robots.txt before fetching.")
     robots_ttl: int = Field(86400, description="Seconds a fetched robots.txt is cached.")
     robots_error_ttl: int = Field(
-        60, description="Seconds a robots.txt answering 5xx (or unreachable) keeps its host "
-        "disallowed before it is asked again."
+        60,
+        description="Seconds a robots.txt answering 5xx (or unreachable) keeps its host "
+        "disallowed before it is asked again.",
     )
     robots_max_bytes: int = Field(500 * 1024, description="Bytes of a robots.txt read.")
 
