@@ -166,7 +166,7 @@ def _race(
         article = Article(
             "race", racer, id=article_id_for_url(page) + f"-{racer}", canonical_url=page, text=text
         )
-        barrier.wait(timeout=30)
+        barrier.wait(timeout=120)
         dedup(article, index)
         results.put((round_, racer, article.id, article.duplicate_of))
     client.close()
@@ -176,7 +176,9 @@ def _race(
 def test_racing_processes_produce_exactly_one_original(
     redis_client: redis.Redis, redis_url: str, same_url: bool
 ) -> None:
-    context = multiprocessing.get_context("fork")
+    # Spawned, not forked: a fork of this process could inherit a lock that one of the
+    # session's other threads (web servers, event receivers) holds, and hang on it.
+    context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(RACERS)
     results: multiprocessing.Queue = context.Queue()
     processes = [
@@ -185,7 +187,7 @@ def test_racing_processes_produce_exactly_one_original(
     ]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=60) for _ in range(RACERS * ROUNDS)]
+    outcomes = [results.get(timeout=180) for _ in range(RACERS * ROUNDS)]
     for process in processes:
         process.join(timeout=30)
         assert process.exitcode == 0
