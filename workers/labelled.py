@@ -15,10 +15,10 @@ Sluice also counts tries itself (:mod:`workers.running`), so Celery's own retry 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Task
-from celery.exceptions import Retry
 
 from shared.errors import SluiceError
 
@@ -59,12 +59,15 @@ class LabelledTask(Task):
         extra_options.setdefault("kwargsrepr", getattr(request, "kwargsrepr", None) or "{}")
         return super().signature_from_request(request, args, kwargs, queue, **extra_options)
 
-    def retry(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().retry(*args, **kwargs)
-        except Retry as retry:
-            cause = retry.__context__
-            if isinstance(cause, SluiceError):
-                retry.message = f"Retry {retry.humanize()}: {cause.reason}"
-                retry.args = (retry.message, None, retry.when)  # what events and logs show
+    def retry(self, *args: Any, throw: bool = True, **kwargs: Any) -> Any:
+        cause = sys.exc_info()[1]  # the error being handled, whose retry this is
+        retry = super().retry(*args, throw=False, **kwargs)
+        if isinstance(cause, SluiceError):
+            reason = cause.reason
+        else:  # an unavailable store or broker: its message may hold a query's values
+            reason = type(cause).__name__ if cause is not None else "retry"
+        retry.message = f"Retry {retry.humanize()}: {reason}"
+        retry.args = (retry.message, None, retry.when)  # what events and logs show
+        if throw:
             raise retry from None  # the chained error's message may name the URL
+        return retry

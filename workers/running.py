@@ -94,6 +94,8 @@ def _retry(task: Task, countdown: float, **options: object) -> Exception:
     When the retry cannot be published (the broker is down), Celery would reject the
     delivery without requeueing it, losing the item. Here it is handed back instead (or,
     failing that too, left unacknowledged until the visibility timeout restores it).
+    Callers raise it ``from None``: the ``task-retried`` event carries the traceback, and
+    the error being retried may name the URL.
     """
     try:
         return task.retry(countdown=countdown, throw=False, **options)
@@ -111,7 +113,7 @@ def _execute(
         tries = task.request.retries + 1
         if task.request.retries < get_settings().fetch_max_retries:
             attempts.retrying()
-            raise _retry(task, backoff(task.request.retries, exc.retry_after)) from exc
+            raise _retry(task, backoff(task.request.retries, exc.retry_after)) from None
         dead_letter(
             article, payload, stage, exc.reason, f"gave up after {tries} tries: {exc}", tries
         )
@@ -156,4 +158,4 @@ def run_stage(task: Task, payload: dict, stage: str, body: StageBody) -> None:
     except INFRASTRUCTURE_ERRORS as exc:
         log.warning("%s: %s unavailable, retrying: %s", label(article), stage, exc)
         attempts.retrying()
-        raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from exc
+        raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from None
