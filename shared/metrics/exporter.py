@@ -89,7 +89,7 @@ class PipelineCollector(Collector):
         try:
             yield from self._store_metrics(self._store.get())
         except Exception as exc:  # any database error: report it, keep serving the rest
-            log.warning("store unavailable for metrics: %s", exc)
+            log.warning("store unavailable for metrics: %s", str(exc).splitlines()[0])
             store_ok = False
         up.add_metric(["store"], 1.0 if store_ok else 0.0)
         yield up

@@ -78,13 +78,15 @@ def test_dashboard_shows_every_stage_and_its_processed_tasks(
     with running_flower(env, tmp_path / "flower.log") as url:
         result = workers.sluice("submit", *urls, "--wait", "--timeout", "120")
         assert result.returncode == 0, result.stdout + result.stderr + workers.logs()
+        # Wait until Flower has seen the job's events and no more are coming.
         deadline = time.monotonic() + 30
-        processed = _processed(url)
-        while time.monotonic() < deadline and any(
-            processed.get(stage, 0) < least for stage, least in LEAST_PROCESSED.items()
+        earlier, processed = None, _processed(url)
+        while time.monotonic() < deadline and (
+            processed != earlier
+            or any(processed.get(stage, 0) < least for stage, least in LEAST_PROCESSED.items())
         ):
-            time.sleep(0.5)
-            processed = _processed(url)
+            time.sleep(1.0)
+            earlier, processed = processed, _processed(url)
 
         signed_in = url.replace("http://", f"http://{quote(USER)}:{quote(PASSWORD)}@")
         dom = dump_dom(f"{signed_in}/workers")

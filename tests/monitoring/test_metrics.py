@@ -46,13 +46,24 @@ def with_name(samples: Samples, name: str) -> dict[tuple[tuple[str, str], ...], 
     return {labels: v for (n, labels), v in samples.items() if n == name}
 
 
+@pytest.fixture(scope="module")
+def metrics_redis(redis_provider: RedisProvider) -> str:
+    """A Redis database for this module's tests (databases are few: they share one)."""
+    return redis_provider.acquire()
+
+
 @pytest.fixture
-def own_services(redis_provider: RedisProvider, tmp_path: Path) -> Iterator[dict[str, str]]:
+def own_services(metrics_redis: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """An empty Redis database and store, which this process's settings point at too."""
+    client = redis.Redis.from_url(metrics_redis)
+    for key in client.scan_iter(count=1000):
+        if not key.startswith(b"sluice-test:"):  # the provider's reservation stays
+            client.delete(key)
+    client.close()
     database_url = f"sqlite:///{tmp_path / 'sluice.db'}"
     upgrade_database(database_url)
     env = {
-        "SLUICE_REDIS_URL": redis_provider.acquire(),
+        "SLUICE_REDIS_URL": metrics_redis,
         "SLUICE_DATABASE_URL": database_url,
         "SLUICE_DATA_DIR": str(tmp_path),
         "SLUICE_METRICS_TOP_HOSTS": "2",
