@@ -213,7 +213,14 @@ class FaultRun:
                 )
             ).scalar()
             assert untagged == 0, "a stored original has no entities"
-        return self.states()
+        states = self.states()
+        # The case's result table (shown with ``pytest -m faults -s``).
+        print(
+            f"\n{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: "
+            f"{result.stdout.strip()}; states {states}; twin articles 0, twin entities 0, "
+            "untagged originals 0"
+        )
+        return states
 
     def stop(self) -> None:
         self.cluster.stop()
