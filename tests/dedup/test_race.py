@@ -57,10 +57,15 @@ def test_racing_processes_on_variants_make_exactly_one_original(
     ]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=120) for _ in range(RACERS * ROUNDS)]
-    for process in processes:
-        process.join(timeout=30)
-        assert process.exitcode == 0
+    try:
+        outcomes = [results.get(timeout=120) for _ in range(RACERS * ROUNDS)]
+        for process in processes:
+            process.join(timeout=30)
+            assert process.exitcode == 0
+    finally:  # a racer left hanging would keep pytest from exiting
+        for process in processes:
+            if process.is_alive():
+                process.kill()
 
     winners = set()
     for round_ in range(ROUNDS):

@@ -187,10 +187,15 @@ def test_racing_processes_produce_exactly_one_original(
     ]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=180) for _ in range(RACERS * ROUNDS)]
-    for process in processes:
-        process.join(timeout=30)
-        assert process.exitcode == 0
+    try:
+        outcomes = [results.get(timeout=180) for _ in range(RACERS * ROUNDS)]
+        for process in processes:
+            process.join(timeout=30)
+            assert process.exitcode == 0
+    finally:  # a racer left hanging would keep pytest from exiting
+        for process in processes:
+            if process.is_alive():
+                process.kill()
 
     for round_ in range(ROUNDS):
         decided = [(aid, dup) for r, _, aid, dup in outcomes if r == round_]
