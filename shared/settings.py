@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     tag_chunk_chars: int = Field(
         100_000, description="Texts are tagged in chunks of at most this many characters."
     )
+    tag_batch_size: int = Field(
+        16,
+        ge=1,
+        description="Texts a tag task tags in one spaCy pass: its own article's and those of "
+        "articles waiting next in the tag queue (1: its own only).",
+    )
+    tag_ahead_max_chars: int = Field(
+        20_000,
+        ge=0,
+        description="Longer texts are tagged by their own task only, never ahead of it.",
+    )
 
     # --- near-duplicates --------------------------------------------------------------------
     # Changing the four after dedup_near needs `sluice dedup rebuild --clear` (workers refuse

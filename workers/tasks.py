@@ -28,7 +28,8 @@ from workers.stages.dedup import DedupIndex, dedup, item_key
 from workers.stages.extract import decode_html, extract
 from workers.stages.fetch import Crawler, Deferred, Fetcher, Unchanged, fetch_politely, identify
 from workers.stages.store import store
-from workers.stages.tag import load_model, tag
+from workers.stages.tag import load_model
+from workers.stages.tag_ahead import TagAhead, tag_with_lookahead
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,23 @@ def _dedup(article: Article) -> str | None:
     return "store" if article.is_duplicate else "tag"
 
 
+@functools.cache
+def _tag_ahead() -> TagAhead:
+    settings = get_settings()
+    return TagAhead(get_redis(), settings.spacy_model, settings.tag_chunk_chars)
+
+
 def _tag(article: Article) -> str | None:
     settings = get_settings()
-    tag(article, load_model(settings.spacy_model), settings.tag_chunk_chars, settings.tag_max_chars)
+    tag_with_lookahead(
+        article,
+        load_model(settings.spacy_model),
+        _tag_ahead(),
+        chunk_chars=settings.tag_chunk_chars,
+        max_chars=settings.tag_max_chars,
+        batch_size=settings.tag_batch_size,
+        ahead_max_chars=settings.tag_ahead_max_chars,
+    )
     advance_item(article.job_id, article.item_id, State.TAGGED, article_id=article.id)
     return "store"
 

@@ -17,7 +17,7 @@ from shared.article import Article, Entity
 if TYPE_CHECKING:
     from spacy.language import Language
 
-__all__ = ["chunk_spans", "load_model", "tag", "tag_texts"]
+__all__ = ["chunk_spans", "load_model", "tag", "tag_texts", "text_to_tag"]
 
 # en_core_web_sm's NER has its own embedding layer; these components do not feed it.
 _NOT_NEEDED_FOR_NER = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
@@ -69,17 +69,20 @@ def tag_texts(nlp: Language, texts: list[str], chunk_chars: int) -> list[list[En
     return results
 
 
+def text_to_tag(article: Article, max_chars: int | None = None) -> str:
+    """The part of ``article.text`` that is tagged: its first ``max_chars`` characters.
+
+    When the text is longer, ``article.entities_truncated`` records that the rest was not.
+    """
+    if max_chars is not None and len(article.text) > max_chars:
+        article.entities_truncated = True
+        return article.text[:max_chars]
+    return article.text
+
+
 def tag(
     article: Article, nlp: Language, chunk_chars: int = 100_000, max_chars: int | None = None
 ) -> Article:
-    """Set ``article.entities`` from its text.
-
-    Only the first ``max_chars`` characters are tagged; when the text is longer,
-    ``article.entities_truncated`` records that the rest was not.
-    """
-    text = article.text
-    if max_chars is not None and len(text) > max_chars:
-        text = text[:max_chars]
-        article.entities_truncated = True
-    article.entities = tag_texts(nlp, [text], chunk_chars)[0]
+    """Set ``article.entities`` from its text (at most ``max_chars`` of it)."""
+    article.entities = tag_texts(nlp, [text_to_tag(article, max_chars)], chunk_chars)[0]
     return article

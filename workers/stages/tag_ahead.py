@@ -1,0 +1,166 @@
+"""Tagging ahead: a tag task tags its own article together with the next ones waiting.
+
+spaCy tags a batch of texts in one ``nlp.pipe`` pass for much less than one pass per text,
+but each tag task carries one article. So before tagging, a task looks at the articles
+waiting next in the ``tag`` queue (without taking them off it), claims the ones nobody else
+is tagging, tags them all with its own, and leaves their entities in Redis. When their own
+tasks run, wherever they run, they find the entities ready and skip spaCy.
+
+Every article still travels in its own task, so acknowledgement, retries, attempt counting,
+time limits and task events are exactly those of any other task; tagging ahead only saves
+work. Nothing depends on it: an entry that expired, or a claim whose tagger died, only
+means the article's own task tags it.
+
+Entries are keyed by a digest of the text to tag and the settings that shape the result
+(model, chunk size), so an entry can only ever answer for the same input.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import redis
+
+from shared.article import Article, Entity
+from shared.queues import queue_keys
+from shared.redis_state import KEY_PREFIX
+from workers.stages.tag import tag_texts, text_to_tag
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = ["TagAhead", "Waiting", "tag_with_lookahead", "waiting_articles"]
+
+
+_PREFIX = f"{KEY_PREFIX}tag-ahead:"
+# A claim outlives any batch's tagging; an entry outlives the wait of an article behind it.
+CLAIM_SECONDS = 300
+ENTRY_SECONDS = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An article waiting in the tag queue: the text to tag and its entry's key."""
+
+    key: str
+    text: str
+
+
+def entry_key(text: str, model: str, chunk_chars: int) -> str:
+    """The key of the entities of ``text`` tagged by ``model`` in chunks of ``chunk_chars``."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{model}\0{chunk_chars}\0".encode())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return _PREFIX + digest.hexdigest()
+
+
+def _payload(message: bytes) -> dict | None:
+    """The article dict inside one kombu message of a stage task, or ``None``."""
+    try:
+        envelope = json.loads(message)
+        body = envelope["body"]
+        if envelope.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    payload = args[0] if isinstance(args, list) and args else None
+    return payload if isinstance(payload, dict) else None
+
+
+def waiting_articles(client: redis.Redis, stage: str, count: int) -> Iterator[Article]:
+    """Up to ``count`` articles next in line in ``stage``'s queue, left where they are.
+
+    Kombu's workers pop a queue's list from its right end, so the next ones are there.
+    """
+    if count < 1:
+        return
+    for message in reversed(client.lrange(queue_keys(stage)[0], -count, -1)):
+        payload = _payload(message)
+        if payload is not None:
+            try:
+                yield Article.from_dict(payload)
+            except (TypeError, ValueError, KeyError):
+                continue
+
+
+class TagAhead:
+    """Claims, stores and hands out entities tagged ahead, in one Redis shared by all."""
+
+    def __init__(self, client: redis.Redis, model: str, chunk_chars: int) -> None:
+        self.client = client
+        self._model = model
+        self._chunk_chars = chunk_chars
+
+    def key(self, text: str) -> str:
+        return entry_key(text, self._model, self._chunk_chars)
+
+    def take(self, text: str) -> list[Entity] | None:
+        """The entities tagged ahead for ``text`` (removing the entry), or ``None``."""
+        raw = self.client.getdel(self.key(text))
+        if raw is None:
+            return None
+        return [Entity(t, label, int(s), int(e)) for t, label, s, e in json.loads(raw)]
+
+    def claim(self, candidates: Sequence[str], max_chars: int, limit: int) -> list[Waiting]:
+        """Claim up to ``limit`` of ``candidates`` (texts) to tag ahead; longer texts than
+        ``max_chars`` are left to their own tasks, and so are texts already claimed."""
+        wanted: dict[str, str] = {}
+        for text in candidates:
+            if 0 < len(text) <= max_chars:
+                wanted.setdefault(self.key(text), text)
+            if len(wanted) >= limit:
+                break
+        if not wanted:
+            return []
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in wanted:
+                pipe.set(key + ":claim", 1, nx=True, ex=CLAIM_SECONDS)
+            won = pipe.execute()
+        return [
+            Waiting(key, text) for (key, text), ok in zip(wanted.items(), won, strict=True) if ok
+        ]
+
+    def put(self, tagged: Sequence[tuple[Waiting, list[Entity]]]) -> None:
+        """Leave the entities of claimed texts for their own tasks."""
+        if not tagged:
+            return
+        with self.client.pipeline(transaction=False) as pipe:
+            for waiting, entities in tagged:
+                rows = [[e.text, e.label, e.start, e.end] for e in entities]
+                pipe.set(waiting.key, json.dumps(rows, ensure_ascii=False), ex=ENTRY_SECONDS)
+            pipe.execute()
+
+
+def tag_with_lookahead(
+    article: Article,
+    nlp: Language,
+    ahead: TagAhead,
+    *,
+    chunk_chars: int,
+    max_chars: int | None,
+    batch_size: int,
+    ahead_max_chars: int,
+) -> Article:
+    """Set ``article.entities`` as :func:`workers.stages.tag.tag` does, taking them from an
+    entry tagged ahead when there is one, or else tagging the article in one pass with up to
+    ``batch_size - 1`` articles waiting next in the tag queue (left as entries for them)."""
+    text = text_to_tag(article, max_chars)
+    found = ahead.take(text)
+    if found is not None:
+        article.entities = found
+        return article
+    claimed: list[Waiting] = []
+    if batch_size > 1:
+        limit = min(ahead_max_chars, max_chars or ahead_max_chars)
+        waiting = waiting_articles(ahead.client, "tag", 2 * batch_size)
+        claimed = ahead.claim([a.text for a in waiting], limit, batch_size - 1)
+    results = tag_texts(nlp, [text, *(w.text for w in claimed)], chunk_chars)
+    ahead.put(list(zip(claimed, results[1:], strict=True)))
+    article.entities = results[0]
+    return article
