@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,6 +119,12 @@ class Settings(BaseSettings):
 
     # --- workers ----------------------------------------------------------------------------
     worker_concurrency: int = Field(0, description="Prefork processes; 0 means one per core.")
+    queue_order: Literal["tag_last", "round_robin"] = Field(
+        "tag_last",
+        description="How a worker serving several stages picks its next task: store, dedup, "
+        "extract, then tag, so that tagging finds batches (tag_last); or each queue in turn "
+        "(round_robin: the first articles are stored sooner, the whole job later).",
+    )
     visibility_timeout: int = Field(
         3600, description="Seconds before Redis redelivers an unacknowledged task."
     )

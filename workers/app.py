@@ -27,6 +27,7 @@ from celery import Celery
 from celery.signals import worker_init
 
 from shared.settings import Settings, get_settings
+from workers.queue_order import strategy as queue_order_strategy
 from workers.routing import task_routes
 
 __all__ = ["app", "celery_config", "reconfigure"]
@@ -42,6 +43,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # visibility timeout, a short one (tests, small crawls) wants quicker sweeps.
         "unacked_restore_interval": max(1, min(10, vt // 20)),
         "unacked_restore_throttle": 1 if vt < 600 else 10,
+        # Which of a worker's queues it takes from first (workers.queue_order).
+        "queue_order_strategy": queue_order_strategy(settings.queue_order),
     }
     return {
         "broker_url": settings.redis_url,
