@@ -1,6 +1,7 @@
 """The baseline: the pipeline's own stage functions called from a plain loop, no queue.
 
-Extract runs page by page, exact dedup keeps a dictionary of text fingerprints, tag runs
+Extract runs page by page, dedup computes the same fingerprints as sluice's dedup stage
+(exact and MinHash) and keeps a dictionary of exact ones, tag runs
 ``nlp.pipe`` over batches of texts, and store upserts every article into a fresh SQLite
 file in one transaction. With more than one process, extract and tag are spread over a
 ``multiprocessing`` pool; dedup and store stay in this process, as they need one view of
@@ -24,8 +25,10 @@ from shared.article import Article, Entity
 from shared.db import upgrade_database
 from shared.db.engine import get_engine, session_scope
 from shared.errors import PermanentError
+from shared.fingerprints import fingerprint
 from shared.identity import article_id_for_url, canonicalize_url, text_fingerprint
 from shared.settings import get_settings
+from workers.stages.dedup import layout_from_settings
 from workers.stages.extract import decode_html, extract
 from workers.stages.store import upsert_article
 from workers.stages.tag import load_model, tag_texts
@@ -132,10 +135,14 @@ def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> Base
                 articles.append(Article.from_dict(data))
 
         first_with_text: dict[str, str] = {}
+        layout = layout_from_settings(get_settings())
         for article in articles:
             begun = time.perf_counter()
-            fingerprint = text_fingerprint(article.text)
-            owner = first_with_text.setdefault(fingerprint, article.id)
+            # The fingerprints sluice's dedup stage computes: exact text, and MinHash for the
+            # near-duplicate index (the index itself is what a plain script would not have).
+            fingerprint(article.text, layout)
+            text_key = text_fingerprint(article.text)
+            owner = first_with_text.setdefault(text_key, article.id)
             if owner != article.id:
                 article.duplicate_of, article.similarity = owner, 1.0
             times["dedup"].append(time.perf_counter() - begun)

@@ -17,15 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 from sqlalchemy import select
 
 from benchmarks.corpus import BenchPage
 from benchmarks.events import EventCollector, TaskRecord
+from benchmarks.quality import Stored, stored_articles
 from benchmarks.services import WorkerGroup, fresh_store
 from shared.db import upgrade_database
 from shared.db.engine import read_scope
 from shared.db.schema import articles
 from shared.jobs import job_counts, new_job_id
+from shared.queues import queue_keys
 from shared.settings import get_settings
 from workers.routing import CPU_STAGES, IO_STAGES
 
@@ -63,6 +66,9 @@ class SluiceResult:
     worker_cpu_seconds: float
     producer_cpu_seconds: float
     worker_rss: list[tuple[str, int]] = field(default_factory=list)
+    rss_along_run: list[tuple[float, int]] = field(default_factory=list)
+    queue_bytes_per_item: dict[str, float] = field(default_factory=dict)
+    stored: dict[str, Stored] = field(default_factory=dict)
     redis_url: str = ""
     store_url: str = ""
 
@@ -97,14 +103,50 @@ def _wait_ready(group: WorkerGroup, nodes: int, stages: tuple[str, ...], timeout
     raise TimeoutError(f"workers not ready after {timeout:.0f} s:\n{group.log_tail()}")
 
 
+class _RunWatch:
+    """What the run looks like while it goes: workers' memory as items finish, and how many
+    bytes of Redis memory a queued message takes in each stage's queue."""
+
+    def __init__(self, group: WorkerGroup, redis_url: str, total: int) -> None:
+        self.group = group
+        self.redis = redis.Redis.from_url(redis_url)
+        self.total = total
+        self.rss_along_run: list[tuple[float, int]] = []
+        self.queue_bytes_per_item: dict[str, float] = {}
+        self._next_share = 0.1
+        self._last_queue_look = 0.0
+
+    def look(self, final: int, now: float) -> None:
+        current = self.group.sample_rss()
+        while self._next_share <= 1.0 + 1e-9 and final >= self._next_share * self.total:
+            self.rss_along_run.append((round(self._next_share, 1), current))
+            self._next_share += 0.1
+        if now - self._last_queue_look >= 2:
+            self._last_queue_look = now
+            for stage in CPU_STAGES:
+                key = queue_keys(stage)[0]
+                length = self.redis.llen(key)
+                if length >= 10:
+                    size = self.redis.memory_usage(key, samples=0) or 0
+                    per_item = size / length
+                    self.queue_bytes_per_item[stage] = max(
+                        per_item, self.queue_bytes_per_item.get(stage, 0.0)
+                    )
+
+    def close(self) -> None:
+        self.redis.close()
+
+
 def _wait_final(
-    job_id: str, group: WorkerGroup, stall_timeout: float, progress: Callable[[str], None]
+    job_id: str, watch: _RunWatch, stall_timeout: float, progress: Callable[[str], None]
 ) -> dict:
-    """Poll the job until every item is final; sample worker memory on the way."""
+    """Poll the job until every item is final, watching the run on the way."""
+    group = watch.group
     last_final, last_change, last_report = -1, time.monotonic(), time.monotonic()
     while True:
         counts = job_counts(job_id)
         now = time.monotonic()
+        watch.look(counts["final"], now)
         if counts["final"] >= counts["submitted"]:
             return counts
         if counts["final"] != last_final:
@@ -118,7 +160,6 @@ def _wait_final(
             progress(f"  sluice: {counts['final']}/{counts['submitted']} items final")
             last_report = now
         group.check_alive()
-        group.sample_rss()
         time.sleep(0.2)
 
 
@@ -198,7 +239,9 @@ def run_sluice(
         submit_pages(((p.body, p.url) for p in pages), job_id=job_id, description="benchmark")
         submit_seconds = time.perf_counter() - started
         progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
-        counts = _wait_final(job_id, group, options.stall_timeout, progress)
+        watch = _RunWatch(group, redis_url, len(pages))
+        stack.callback(watch.close)
+        counts = _wait_final(job_id, watch, options.stall_timeout, progress)
         seconds = time.perf_counter() - started
         worker_cpu = group.cpu_seconds() - cpu_before
         producer_cpu = _own_cpu_seconds() - own_before
@@ -225,6 +268,9 @@ def run_sluice(
             worker_cpu_seconds=worker_cpu,
             producer_cpu_seconds=producer_cpu,
             worker_rss=[(group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())],
+            rss_along_run=watch.rss_along_run,
+            queue_bytes_per_item=watch.queue_bytes_per_item,
+            stored=stored_articles(store_url, job_id),
             redis_url=redis_url,
             store_url=store_url,
         )

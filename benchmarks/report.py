@@ -41,10 +41,12 @@ def figures(
     baseline: BaselineResult,
     sluice: SluiceResult,
     cpu_slots: int,
+    quality: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything measured, JSON-serializable, for printing and for later comparison."""
     articles = setup["articles"]
-    base_rate = articles / baseline.seconds
+    base_articles = setup.get("baseline_articles", articles)
+    base_rate = base_articles / baseline.seconds
     sluice_rate = articles / sluice.seconds
     cpu_busy = sum(sum(v) for s, v in sluice.task_runtimes.items() if s != "fetch")
     return {
@@ -55,11 +57,12 @@ def figures(
             "seconds": round(baseline.seconds, 3),
             "articles_per_second": round(base_rate, 3),
             "stages": _ms(baseline.stage_times),
+            "articles": base_articles,
             "compute_s_per_article": _round(
-                sum(sum(v) for v in baseline.stage_times.values()) / articles
+                sum(sum(v) for v in baseline.stage_times.values()) / base_articles
             ),
             "model_load_s": [round(s, 3) for s in baseline.model_load],
-            "cpu_s_per_article": _round(baseline.cpu_seconds / articles),
+            "cpu_s_per_article": _round(baseline.cpu_seconds / base_articles),
             "submit_to_stored": _latency(baseline.latencies),
             "states": baseline.states,
             "reasons": baseline.reasons,
@@ -84,12 +87,23 @@ def figures(
             "reasons": sluice.reasons,
             "worker_rss_kib": [{"process": n, "peak_kib": k} for n, k in sluice.worker_rss],
             "worker_rss_total_kib": sum(k for _, k in sluice.worker_rss),
+            "worker_rss_along_run_kib": [
+                {"final_share": share, "rss_kib": kib} for share, kib in sluice.rss_along_run
+            ],
+            "redis_bytes_per_queued_item": {
+                stage: round(size) for stage, size in sluice.queue_bytes_per_item.items()
+            },
             "redis": sluice.redis_url,
             "store": sluice.store_url,
         },
         "ratio": round(sluice_rate / base_rate, 4),
         # CPU time per article is less sensitive than wall time to other work on the machine.
-        "cpu_ratio": round(baseline.cpu_seconds / max(1e-9, sluice.worker_cpu_seconds), 4),
+        "cpu_ratio": round(
+            (baseline.cpu_seconds / base_articles)
+            / max(1e-9, sluice.worker_cpu_seconds / articles),
+            4,
+        ),
+        "quality": quality,
     }
 
 
@@ -116,8 +130,8 @@ def render(data: dict[str, Any]) -> str:
         f"machine: {data['cpus']} cores, load average {data['load_average'][0]:.2f} before, "
         f"{data['load_average'][1]:.2f} after; commit {data['commit']}",
         "",
-        f"baseline ({base['mode']}, {base['processes']} process(es)): "
-        f"{base['seconds']:.1f} s, {base['articles_per_second']:.2f} articles/s",
+        f"baseline ({base['mode']}, {base['processes']} process(es), {base['articles']} "
+        f"articles): {base['seconds']:.1f} s, {base['articles_per_second']:.2f} articles/s",
         f"  final states: {_states(base['states'], base['reasons'])}",
         f"  spaCy model load: {', '.join(f'{s:.2f} s' for s in base['model_load_s']) or '-'}",
         f"  submit to stored: p50 {_fmt(base['submit_to_stored']['p50_s'], ' s')}, "
@@ -167,5 +181,27 @@ def render(data: dict[str, Any]) -> str:
         )
         for row in sl["worker_rss_kib"]:
             lines.append(f"  {row['peak_kib'] / 1024:7.0f} MiB  {row['process']}")
+    if sl["worker_rss_along_run_kib"]:
+        along = ", ".join(
+            f"{100 * row['final_share']:.0f}%: {row['rss_kib'] / 1024:.0f}"
+            for row in sl["worker_rss_along_run_kib"]
+        )
+        lines.append(f"  total RSS (MiB) as items finish: {along}")
+    if sl["redis_bytes_per_queued_item"]:
+        per_item = ", ".join(
+            f"{stage} {size / 1024:.1f} KiB"
+            for stage, size in sorted(
+                sl["redis_bytes_per_queued_item"].items(), key=lambda kv: STAGE_ORDER.index(kv[0])
+            )
+        )
+        lines += ["", f"Redis memory per queued item (largest seen per queue): {per_item}"]
+    q = data["quality"]
+    lines += [
+        "",
+        f"quality: {q['same']} of {q['compared']} articles stored by both runs have the same "
+        f"text and entities; text differs {q['text_differs']}, entities differ "
+        f"{q['entities_differ']}, stored by the baseline only {q['only_baseline']}"
+        + (f" (e.g. {', '.join(q['examples'])})" if q["examples"] else ""),
+    ]
     lines += ["", f"ratio sluice/baseline: {data['ratio']:.2f}"]
     return "\n".join(lines)

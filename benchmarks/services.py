@@ -212,8 +212,9 @@ class WorkerGroup:
             pending.extend(children.get(pid, []))
         return found
 
-    def sample_rss(self) -> None:
-        """Record each worker process's resident memory, keeping the peak."""
+    def sample_rss(self) -> int:
+        """Record each worker process's resident memory, keeping the peak; the total now."""
+        total = 0
         for pid in self.pids():
             rss = _rss_kib(pid)
             if rss is None:
@@ -221,6 +222,8 @@ class WorkerGroup:
             if pid not in self.labels:
                 self.labels[pid] = _describe(pid)
             self.peak_rss[pid] = max(rss, self.peak_rss.get(pid, 0))
+            total += rss
+        return total
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by every process of the group."""

@@ -35,6 +35,7 @@ from typing import Any
 from benchmarks.baseline import run_baseline
 from benchmarks.corpus import REPO, build_pages, default_corpus, load_corpus
 from benchmarks.distributed import SluiceOptions, run_sluice
+from benchmarks.quality import compare, stored_articles
 from benchmarks.report import figures, render
 from benchmarks.services import isolated_redis
 from shared.settings import get_settings
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "beside the repository)",
     )
     p.add_argument("--articles", type=int, default=300, help="articles to process (default 300)")
+    p.add_argument(
+        "--baseline-articles",
+        type=int,
+        default=None,
+        help="run the baseline on the first N articles only, for long sluice runs (default all)",
+    )
     p.add_argument(
         "--baseline-procs",
         type=int,
@@ -166,7 +173,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # Redis is reserved first, so that a run without one fails before the long baseline.
         _progress(f"redis: {redis_url}")
         _progress(f"baseline: {args.baseline_procs} process(es)")
-        baseline = run_baseline(pages, args.baseline_procs, work_dir)
+        baseline_pages = pages[: args.baseline_articles or len(pages)]
+        baseline = run_baseline(baseline_pages, args.baseline_procs, work_dir)
         _progress(f"  baseline: {baseline.seconds:.1f} s")
         _progress(f"sluice: {args.workers} worker(s), {per_worker} prefork processes each")
         options = SluiceOptions(
@@ -179,10 +187,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             keep=args.keep,
         )
         sluice = run_sluice(pages, options, work_dir, _progress)
+        sluice_subset = {
+            p.url: sluice.stored[p.url] for p in baseline_pages if p.url in sluice.stored
+        }
+        quality = compare(stored_articles(f"sqlite:///{baseline.store_path}"), sluice_subset)
         setup = {
             "corpus": str(args.corpus),
             "corpus_pages": len(corpus),
             "articles": len(pages),
+            "baseline_articles": len(baseline_pages),
             "repeats": len(repeats),
             "cpus": cores,
             # Other work on the machine skews both runs: the 1-minute load average shows it.
@@ -192,7 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{per_worker} prefork processes each",
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        return figures(setup, baseline, sluice, cpu_slots=args.workers * per_worker)
+        return figures(setup, baseline, sluice, args.workers * per_worker, quality.as_dict())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if min(args.articles, args.baseline_procs, args.workers) < 1:
-        print("--articles, --baseline-procs and --workers must be at least 1", file=sys.stderr)
+    if min(args.articles, args.baseline_procs, args.workers, args.baseline_articles or 1) < 1:
+        print(
+            "--articles, --baseline-articles, --baseline-procs and --workers must be at least 1",
+            file=sys.stderr,
+        )
         return 2
     _stop_on_signals()
     try:
