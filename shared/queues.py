@@ -1,18 +1,25 @@
-"""How many messages wait in each stage's queue, read straight from the broker's Redis lists.
+"""What waits in each stage's queue, read straight from the broker's Redis lists.
 
 Kombu's Redis transport keeps a queue as one list per priority step: the queue's own name
 for priority 0 and ``<name>\\x06\\x16<step>`` for the others. A queue's depth is the sum of
-their lengths; messages a worker has reserved but not acknowledged are not counted.
+their lengths; messages a worker has reserved but not acknowledged are not counted. Each
+list element is one message: a JSON envelope around the (base64-encoded, perhaps
+compressed) task body.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections.abc import Iterable
+from typing import Any
 
 import redis
+from kombu.compression import decompress
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
-__all__ = ["queue_depths", "queue_keys"]
+__all__ = ["decode_message", "queue_depths", "queue_keys"]
 
 
 def queue_keys(stage: str) -> list[str]:
@@ -33,3 +40,20 @@ def queue_depths(client: redis.Redis, stages: Iterable[str]) -> dict[str, int]:
         stage: int(sum(lengths[n * per_stage : (n + 1) * per_stage]))
         for n, stage in enumerate(names)
     }
+
+
+def decode_message(raw: bytes) -> tuple[dict[str, Any], list[Any]] | None:
+    """A queued task message's headers and positional arguments, or ``None`` if ``raw`` is
+    not a Celery task message."""
+    try:
+        envelope = json.loads(raw)
+        body = envelope["body"]
+        if envelope.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        headers = envelope.get("headers") or {}
+        if headers.get("compression"):
+            body = decompress(body, headers["compression"])
+        args = json.loads(body)[0]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, zlib.error):
+        return None
+    return (headers, args) if isinstance(args, list) and isinstance(headers, dict) else None

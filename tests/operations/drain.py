@@ -8,8 +8,6 @@ keeps the item id of every message it pops, to show each item was enqueued exact
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from collections import Counter
@@ -17,19 +15,17 @@ from types import TracebackType
 
 import redis
 
-from shared.queues import queue_depths, queue_keys
+from shared.queues import decode_message, queue_depths, queue_keys
 
 __all__ = ["QueueDrain", "item_of"]
 
 
 def item_of(raw: bytes) -> tuple[str, str, int]:
     """(task name, job id, item id) of a Celery message as kombu stores it in Redis."""
-    message = json.loads(raw)
-    body = message["body"]
-    if message["properties"].get("body_encoding") == "base64":
-        body = base64.b64decode(body)
-    args, _kwargs, _embed = json.loads(body)
-    return message["headers"]["task"], args[0]["job_id"], int(args[0]["item_id"])
+    decoded = decode_message(raw)
+    assert decoded is not None, raw[:200]
+    headers, args = decoded
+    return headers["task"], args[0]["job_id"], int(args[0]["item_id"])
 
 
 class QueueDrain:

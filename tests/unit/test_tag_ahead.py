@@ -35,12 +35,15 @@ def nlp() -> Language:
     return load_model(Settings().spacy_model)
 
 
-@pytest.fixture
-def tag_queue(redis_client: redis.Redis, redis_url: str) -> Iterator[Celery]:
-    """A producer sending ``workers.tag`` tasks to an empty tag queue on the test Redis."""
+@pytest.fixture(params=["zlib", None], ids=["compressed", "plain"])
+def tag_queue(
+    redis_client: redis.Redis, redis_url: str, request: pytest.FixtureRequest
+) -> Iterator[Celery]:
+    """A producer sending ``workers.tag`` tasks to an empty tag queue on the test Redis, with
+    the workers' message compression and without."""
     redis_client.delete("tag")
     app = Celery("tag-ahead-test", broker=redis_url)
-    app.conf.update(task_serializer="json", accept_content=["json"])
+    app.conf.update(task_serializer="json", accept_content=["json"], task_compression=request.param)
     yield app
     redis_client.delete("tag")
     app.close()

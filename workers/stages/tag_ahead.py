@@ -17,7 +17,6 @@ Entries are keyed by a digest of the text to tag and the settings that shape the
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from shared.article import Article, Entity
-from shared.queues import queue_keys
+from shared.queues import decode_message, queue_keys
 from shared.redis_state import KEY_PREFIX
 from workers.stages.tag import tag_texts, text_to_tag
 
@@ -59,20 +58,6 @@ def entry_key(text: str, model: str, chunk_chars: int) -> str:
     return _PREFIX + digest.hexdigest()
 
 
-def _payload(message: bytes) -> dict | None:
-    """The article dict inside one kombu message of a stage task, or ``None``."""
-    try:
-        envelope = json.loads(message)
-        body = envelope["body"]
-        if envelope.get("properties", {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        args = json.loads(body)[0]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    payload = args[0] if isinstance(args, list) and args else None
-    return payload if isinstance(payload, dict) else None
-
-
 def waiting_articles(client: redis.Redis, stage: str, count: int) -> Iterator[Article]:
     """Up to ``count`` articles next in line in ``stage``'s queue, left where they are.
 
@@ -80,9 +65,10 @@ def waiting_articles(client: redis.Redis, stage: str, count: int) -> Iterator[Ar
     """
     if count < 1:
         return
-    for message in reversed(client.lrange(queue_keys(stage)[0], -count, -1)):
-        payload = _payload(message)
-        if payload is not None:
+    for raw in reversed(client.lrange(queue_keys(stage)[0], -count, -1)):
+        message = decode_message(raw)
+        payload = message[1][0] if message and message[1] else None
+        if isinstance(payload, dict):
             try:
                 yield Article.from_dict(payload)
             except (TypeError, ValueError, KeyError):
