@@ -20,13 +20,12 @@ from sqlalchemy.engine import make_url
 from benchmarks.corpus import REPO
 from shared.db.engine import get_engine
 from shared.embedded_redis import EmbeddedRedis, redis_answers, resolve_redis_url
+from shared.redis_reservations import release, reserve
 
 __all__ = ["WorkerGroup", "fresh_store", "isolated_redis"]
 
-# The key the test harness uses to reserve a Redis database: test sessions and benchmarks
-# honour each other's reservations, so neither takes the other's tasks or data.
-_LOCK_KEY = "sluice-test:lock"
-_LOCK_SECONDS = 6 * 3600
+# Test sessions reserve Redis databases the same way: neither takes the other's tasks or data.
+_RESERVE_SECONDS = 6 * 3600
 
 
 def _server_base(url: str) -> str:
@@ -37,16 +36,8 @@ def _server_base(url: str) -> str:
 
 
 def _reserve(base: str, token: str) -> tuple[redis.Redis, int] | None:
-    """Reserve a free database 1-15 on the server at ``base`` and empty it."""
-    for db in range(15, 0, -1):
-        client = redis.Redis.from_url(f"{base}/{db}")
-        if client.set(_LOCK_KEY, token, nx=True, ex=_LOCK_SECONDS):
-            for key in client.scan_iter(count=1000):
-                if key != _LOCK_KEY.encode():
-                    client.delete(key)
-            return client, db
-        client.close()
-    return None
+    """Reserve a free database on the server at ``base`` (from 15 down: tests go up)."""
+    return reserve(base, token, _RESERVE_SECONDS, databases=range(15, 0, -1))
 
 
 @contextlib.contextmanager
@@ -78,10 +69,7 @@ def isolated_redis(redis_url: str | None, data_dir: Path) -> Iterator[str]:
         yield f"{base}/{reserved[1]}"
     finally:
         if reserved is not None:
-            client = reserved[0]
-            if client.get(_LOCK_KEY) == token.encode():
-                client.flushdb()
-            client.close()
+            release(reserved[0], token)
         if embedded is not None:
             embedded.stop()
 

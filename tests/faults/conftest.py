@@ -229,6 +229,8 @@ class FaultRun:
 @pytest.fixture
 def fault_run(redis_provider: RedisProvider, web: WebServer, tmp_path: Path) -> Iterator[FaultRun]:
     """A fault case on SQLite (its own file) and its own Redis database."""
-    run = FaultRun(redis_provider.acquire(), f"sqlite:///{tmp_path / 'faults.db'}", tmp_path, web)
+    redis_url = redis_provider.acquire()
+    run = FaultRun(redis_url, f"sqlite:///{tmp_path / 'faults.db'}", tmp_path, web)
     yield run
     run.stop()
+    redis_provider.release(redis_url)

@@ -101,7 +101,8 @@ def test_postgres_unavailable_for_seconds_loses_nothing(
         pytest.skip("SLUICE_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
     with postgres_database(admin_url) as url:
         name = url.rsplit("/", 1)[-1]
-        run = FaultRun(redis_provider.acquire(), url, tmp_path, web)
+        redis_url = redis_provider.acquire()
+        run = FaultRun(redis_url, url, tmp_path, web)
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         try:
             run.start_all()
@@ -123,6 +124,7 @@ def test_postgres_unavailable_for_seconds_loses_nothing(
         finally:
             run.stop()
             run.engine.dispose()
+            redis_provider.release(redis_url)
             admin.dispose()
 
 
@@ -149,8 +151,9 @@ def test_page_over_the_hard_time_limit_is_dead_lettered(
         + ("<tr>" + "<td>cell text</td>" * 50 + "</tr>") * 4000
         + "</table></body></html>"
     )
+    redis_url = redis_provider.acquire()
     run = FaultRun(
-        redis_provider.acquire(),
+        redis_url,
         f"sqlite:///{tmp_path / 'store.db'}",
         tmp_path,
         web,
@@ -171,6 +174,7 @@ def test_page_over_the_hard_time_limit_is_dead_lettered(
         assert "hard limit" in failure["error"]
     finally:
         run.stop()
+        redis_provider.release(redis_url)
 
 
 def test_failures_retry_puts_items_back(fault_run: FaultRun, web: WebServer) -> None:

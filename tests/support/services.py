@@ -20,10 +20,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from shared.embedded_redis import EmbeddedRedis, redis_answers
+from shared.redis_reservations import release, reserve
 
 __all__ = ["RedisProvider", "postgres_database"]
 
-_LOCK_KEY = "sluice-test:lock"
+_RESERVE_SECONDS = 3 * 3600
 
 
 class RedisProvider:
@@ -40,25 +41,27 @@ class RedisProvider:
         self.base = base.rstrip("/")
         if self.base.rsplit("/", 1)[-1].isdigit():
             self.base = self.base.rsplit("/", 1)[0]
-        self._held: list[redis.Redis] = []
+        self._held: dict[str, redis.Redis] = {}
         self._token = uuid.uuid4().hex
 
     def acquire(self) -> str:
-        for db in range(1, 16):
-            client = redis.Redis.from_url(f"{self.base}/{db}")
-            if client.set(_LOCK_KEY, self._token, nx=True, ex=3 * 3600):
-                for key in client.scan_iter(count=1000):
-                    if key != _LOCK_KEY.encode():
-                        client.delete(key)
-                self._held.append(client)
-                return f"{self.base}/{db}"
-        raise RuntimeError("no free Redis database (1-15) for the tests")
+        reserved = reserve(self.base, self._token, _RESERVE_SECONDS)
+        if reserved is None:
+            raise RuntimeError("no free Redis database (1-15) for the tests")
+        client, db = reserved
+        url = f"{self.base}/{db}"
+        self._held[url] = client
+        return url
+
+    def release(self, url: str) -> None:
+        """Empty ``url``'s database and give it back before the session ends."""
+        client = self._held.pop(url, None)
+        if client is not None:
+            release(client, self._token)
 
     def close(self) -> None:
-        for client in self._held:
-            if client.get(_LOCK_KEY) == self._token.encode():
-                client.flushdb()
-        self._held.clear()
+        for url in list(self._held):
+            self.release(url)
         if self._embedded is not None:
             self._embedded.stop()
 
