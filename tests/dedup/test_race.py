@@ -11,6 +11,7 @@ import redis
 from shared.article import Article
 from shared.identity import article_id_for_url
 from tests.dedup.texts import article_text, light_variants
+from tests.support.racing import race
 from workers.stages.dedup import DedupIndex, dedup
 
 RACERS = 10
@@ -46,26 +47,7 @@ def test_racing_processes_on_variants_make_exactly_one_original(
     redis_client: redis.Redis, redis_url: str
 ) -> None:
     assert len(light_variants(article_text(0))) >= RACERS - 1
-    # Spawned, not forked: a fork of this process could inherit a lock that one of the
-    # session's other threads (web servers, event receivers) holds, and hang on it.
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(RACERS)
-    results: multiprocessing.Queue = context.Queue()
-    processes = [
-        context.Process(target=_race, args=(redis_url, racer, barrier, results))
-        for racer in range(RACERS)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        outcomes = [results.get(timeout=120) for _ in range(RACERS * ROUNDS)]
-        for process in processes:
-            process.join(timeout=30)
-            assert process.exitcode == 0
-    finally:  # a racer left hanging would keep pytest from exiting
-        for process in processes:
-            if process.is_alive():
-                process.kill()
+    outcomes = race(_race, [(redis_url, racer) for racer in range(RACERS)], RACERS * ROUNDS)
 
     winners = set()
     for round_ in range(ROUNDS):

@@ -10,6 +10,7 @@ import redis
 
 from shared.article import Article
 from shared.identity import article_id_for_url, text_fingerprint
+from tests.support.racing import race
 from workers.stages.dedup import DedupIndex, claimed_identities, dedup, identity_of, item_key
 
 TEXT = "The harbour master said the quay would reopen on Monday.\n\nEngineers checked it."
@@ -154,7 +155,7 @@ def _round_text(round_: int) -> str:
 
 
 def _race(
-    url: str, racer: int, barrier: Barrier, results: multiprocessing.Queue, same_url: bool
+    url: str, racer: int, same_url: bool, barrier: Barrier, results: multiprocessing.Queue
 ) -> None:
     """One worker process: its own client, deciding each round at the same moment as the rest."""
     client = redis.Redis.from_url(url)
@@ -176,26 +177,8 @@ def _race(
 def test_racing_processes_produce_exactly_one_original(
     redis_client: redis.Redis, redis_url: str, same_url: bool
 ) -> None:
-    # Spawned, not forked: a fork of this process could inherit a lock that one of the
-    # session's other threads (web servers, event receivers) holds, and hang on it.
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(RACERS)
-    results: multiprocessing.Queue = context.Queue()
-    processes = [
-        context.Process(target=_race, args=(redis_url, racer, barrier, results, same_url))
-        for racer in range(RACERS)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        outcomes = [results.get(timeout=180) for _ in range(RACERS * ROUNDS)]
-        for process in processes:
-            process.join(timeout=30)
-            assert process.exitcode == 0
-    finally:  # a racer left hanging would keep pytest from exiting
-        for process in processes:
-            if process.is_alive():
-                process.kill()
+    racers = [(redis_url, racer, same_url) for racer in range(RACERS)]
+    outcomes = race(_race, racers, RACERS * ROUNDS)
 
     for round_ in range(ROUNDS):
         decided = [(aid, dup) for r, _, aid, dup in outcomes if r == round_]
