@@ -203,5 +203,11 @@ def render(data: dict[str, Any]) -> str:
         f"{q['entities_differ']}, stored by the baseline only {q['only_baseline']}"
         + (f" (e.g. {', '.join(q['examples'])})" if q["examples"] else ""),
     ]
+    if base["articles"] != data["articles"]:
+        lines += [
+            "",
+            f"note: the baseline ran on the first {base['articles']} articles only; tagging costs "
+            "differ a lot between articles, so the ratio compares different mixes",
+        ]
     lines += ["", f"ratio sluice/baseline: {data['ratio']:.2f}"]
     return "\n".join(lines)

@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline-articles",
         type=int,
         default=None,
-        help="run the baseline on the first N articles only, for long sluice runs (default all)",
+        help="run the baseline on the first N articles only, for long sluice runs (default all; "
+        "the ratio then compares different article mixes)",
     )
     p.add_argument(
         "--baseline-procs",
