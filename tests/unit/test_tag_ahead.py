@@ -95,6 +95,14 @@ def test_waiting_articles_get_the_entities_their_own_tagging_would(
     assert _ahead(redis_client).claim(list(TEXTS[1:]), 20_000, 10) == []
 
 
+def test_a_batch_fills_up_past_texts_another_task_claimed(redis_client: redis.Redis) -> None:
+    first, second = _ahead(redis_client), _ahead(redis_client)
+    assert [w.text for w in first.claim(list(TEXTS[:2]), 20_000, 2)] == list(TEXTS[:2])
+    # The next tagger sees the same queue head: it skips the two claimed and takes the rest.
+    assert [w.text for w in second.claim(list(TEXTS), 20_000, 2)] == list(TEXTS[2:])
+    assert second.claim(list(TEXTS), 20_000, 2) == []
+
+
 def test_a_task_uses_the_entry_left_for_it(
     tag_queue: Celery, redis_client: redis.Redis, nlp: Language
 ) -> None:

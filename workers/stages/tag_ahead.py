@@ -41,6 +41,17 @@ _PREFIX = f"{KEY_PREFIX}tag-ahead:"
 CLAIM_SECONDS = 300
 ENTRY_SECONDS = 1800
 
+# Claim keys in order until ARGV[1] are won; returns the (1-based) positions won. Keys
+# another task claimed are skipped, so a batch fills up past them.
+_CLAIM = """
+local won = {}
+for i, key in ipairs(KEYS) do
+  if #won >= tonumber(ARGV[1]) then break end
+  if redis.call('SET', key, '1', 'NX', 'EX', ARGV[2]) then table.insert(won, i) end
+end
+return won
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
@@ -94,23 +105,19 @@ class TagAhead:
         return [Entity(t, label, int(s), int(e)) for t, label, s, e in json.loads(raw)]
 
     def claim(self, candidates: Sequence[str], max_chars: int, limit: int) -> list[Waiting]:
-        """Claim up to ``limit`` of ``candidates`` (texts) to tag ahead; longer texts than
-        ``max_chars`` are left to their own tasks, and so are texts already claimed."""
+        """Claim up to ``limit`` of ``candidates`` (texts) to tag ahead, skipping texts another
+        task has claimed; longer texts than ``max_chars`` are left to their own tasks."""
         wanted: dict[str, str] = {}
         for text in candidates:
             if 0 < len(text) <= max_chars:
                 wanted.setdefault(self.key(text), text)
-            if len(wanted) >= limit:
-                break
-        if not wanted:
+        if not wanted or limit < 1:
             return []
-        with self.client.pipeline(transaction=False) as pipe:
-            for key in wanted:
-                pipe.set(key + ":claim", 1, nx=True, ex=CLAIM_SECONDS)
-            won = pipe.execute()
-        return [
-            Waiting(key, text) for (key, text), ok in zip(wanted.items(), won, strict=True) if ok
-        ]
+        keys = list(wanted)
+        won = self.client.eval(
+            _CLAIM, len(keys), *(k + ":claim" for k in keys), limit, CLAIM_SECONDS
+        )
+        return [Waiting(keys[i - 1], wanted[keys[i - 1]]) for i in won]
 
     def put(self, tagged: Sequence[tuple[Waiting, list[Entity]]]) -> None:
         """Leave the entities of claimed texts for their own tasks."""
