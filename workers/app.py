@@ -101,3 +101,24 @@ def _prepare_database(**_: Any) -> None:
     from shared.db import upgrade_database
 
     upgrade_database()
+
+
+@worker_init.connect
+def _load_tagging_model(**_: Any) -> None:
+    """A worker that serves tag loads its spaCy model before it starts its pool.
+
+    Pool processes are forked from this one, so each starts with the model, including those
+    that replace recycled processes (which would otherwise load it again, about 0.8 s of
+    CPU each), and the model's arrays are shared between them. A model that is not installed
+    stops the worker here, before it takes any task.
+    """
+    if "tag" not in app.amqp.queues.consume_from:
+        return
+    from workers.stages.tag import load_model
+
+    name = get_settings().spacy_model
+    try:
+        load_model(name)
+    except Exception as exc:  # Celery would only log it and start anyway
+        logging.getLogger(__name__).critical("cannot load spaCy model %r: %s", name, exc)
+        raise SystemExit(f"sluice: the tag stage needs spaCy model {name!r}: {exc}") from exc
