@@ -92,10 +92,11 @@ class Settings(BaseSettings):
         100_000, description="Texts are tagged in chunks of at most this many characters."
     )
     tag_batch_size: int = Field(
-        16,
+        1,
         ge=1,
         description="Texts a tag task tags in one spaCy pass: its own article's and those of "
-        "articles waiting next in the tag queue (1: its own only).",
+        "articles waiting next in the tag queue (1: its own only). en_core_web_sm on a CPU "
+        "tags no cheaper per text in batches; models that do (transformers, GPUs) may.",
     )
     tag_ahead_max_chars: int = Field(
         20_000,
@@ -119,14 +120,21 @@ class Settings(BaseSettings):
 
     # --- workers ----------------------------------------------------------------------------
     worker_concurrency: int = Field(0, description="Prefork processes; 0 means one per core.")
-    queue_order: Literal["tag_last", "round_robin"] = Field(
-        "tag_last",
-        description="How a worker serving several stages picks its next task: store, dedup, "
-        "extract, then tag, so that tagging finds batches (tag_last); or each queue in turn "
-        "(round_robin: the first articles are stored sooner, the whole job later).",
+    queue_order: Literal["round_robin", "tag_last"] = Field(
+        "round_robin",
+        description="How a worker serving several stages picks its next task: each queue in "
+        "turn (round_robin); or store, dedup, extract, then tag, so that tag tasks find "
+        "batches waiting (tag_last, for SLUICE_TAG_BATCH_SIZE above 1).",
     )
     visibility_timeout: int = Field(
         3600, description="Seconds before Redis redelivers an unacknowledged task."
+    )
+    chain_light_stages: bool = Field(
+        False,
+        description="A worker that also serves dedup (or store) runs it inside the task "
+        "before it (extract, tag) instead of queueing it: two tasks fewer per article. Flower, "
+        "`sluice status` and the stage-latency histogram then count dedup and store as part "
+        "of extract and tag; the articles' stored timings still time every stage.",
     )
 
     # --- reliability ------------------------------------------------------------------------

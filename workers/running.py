@@ -10,6 +10,11 @@ Outcomes of a stage body:
 * the store or Redis unreachable: retried without limit (nothing is wrong with the item);
 * anything else is a bug: logged with its traceback and dead-lettered as ``internal_error``.
 
+A *chained* stage (``SLUICE_CHAIN_LIGHT_STAGES``) runs inside the task of the stage before
+it, right after it, instead of being queued: it ends the same ways, except that a retry or
+an unreachable service hands the article to the chained stage's own queue, where its own
+task retries it.
+
 Every delivery is counted (:class:`workers.attempts.Attempts`): an item whose deliveries
 keep ending abnormally (worker killed, hard time limit) is dead-lettered after
 ``SLUICE_MAX_ATTEMPTS`` instead of looping.
@@ -21,7 +26,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import redis
 from celery import Task
@@ -44,6 +49,8 @@ __all__ = ["INFRASTRUCTURE_ERRORS", "backoff", "dead_letter", "label", "run_stag
 log = logging.getLogger(__name__)
 
 StageBody = Callable[[Article], str | None]
+# Stages run inside the task before them, by name (workers.tasks.chained_bodies).
+Chain = Mapping[str, StageBody]
 
 # Failures of the services around the item, not of the item: always worth another try.
 INFRASTRUCTURE_ERRORS = (DatabaseError, redis.ConnectionError, redis.TimeoutError, BrokerError)
@@ -104,12 +111,26 @@ def _retry(task: Task, countdown: float, **options: object) -> Exception:
 
 
 def _execute(
-    task: Task, article: Article, payload: dict, stage: str, body: StageBody, attempts: Attempts
+    task: Task,
+    article: Article,
+    payload: dict,
+    stage: str,
+    body: StageBody,
+    attempts: Attempts | None,
+    chain: Chain,
 ) -> None:
+    """Run ``body`` and end it as the module describes; ``attempts`` is ``None`` for a
+    chained stage, which has no delivery of its own to retry."""
     started = time.perf_counter()
     try:
         next_stage = body(article)
-    except RetryableError as exc:
+    except (RetryableError, *INFRASTRUCTURE_ERRORS) as exc:
+        if attempts is None:
+            log.info("%s: chained %s handed to its queue: %s", label(article), stage, exc)
+            send_to(stage, payload, label(article))
+            return
+        if not isinstance(exc, RetryableError):
+            raise
         tries = task.request.retries + 1
         if task.request.retries < get_settings().fetch_max_retries:
             attempts.retrying()
@@ -124,19 +145,25 @@ def _execute(
     except SoftTimeLimitExceeded:
         dead_letter(article, payload, stage, "time_limit", "soft time limit exceeded")
         return
-    except INFRASTRUCTURE_ERRORS:
-        raise
     except Exception as exc:
         log.exception("%s crashed in %s", label(article), stage)
         dead_letter(article, payload, stage, "internal_error", f"{type(exc).__name__}: {exc}")
         return
-    if next_stage is not None:
-        article.timings[stage] = round(time.perf_counter() - started, 4)
+    if next_stage is None:
+        return
+    article.timings[stage] = round(time.perf_counter() - started, 4)
+    chained = chain.get(next_stage)
+    if chained is None:
         send_to(next_stage, article.to_dict(), label(article))
+    else:
+        _execute(task, article, article.to_dict(), next_stage, chained, None, chain)
 
 
-def run_stage(task: Task, payload: dict, stage: str, body: StageBody) -> None:
-    """Run ``body`` on the article in ``payload`` as the ``stage`` task, at least once."""
+def run_stage(
+    task: Task, payload: dict, stage: str, body: StageBody, chain: Chain | None = None
+) -> None:
+    """Run ``body`` on the article in ``payload`` as the ``stage`` task, at least once, and
+    then the stages of ``chain`` it leads to."""
     article = Article.from_dict(payload)
     attempts = Attempts(article.job_id, article.item_id, stage)
     try:
@@ -153,7 +180,7 @@ def run_stage(task: Task, payload: dict, stage: str, body: StageBody) -> None:
                 started - 1,
             )
         else:
-            _execute(task, article, payload, stage, body, attempts)
+            _execute(task, article, payload, stage, body, attempts, chain or {})
         attempts.done()
     except INFRASTRUCTURE_ERRORS as exc:
         log.warning("%s: %s unavailable, retrying: %s", label(article), stage, exc)

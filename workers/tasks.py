@@ -3,13 +3,16 @@
 Each ``_<stage>`` function below is the whole of a stage's task: call the stage function,
 record the item's progress, and name the next stage (or ``None`` when the item is final).
 How tasks end, retry and dead-letter is decided in :mod:`workers.running`.
+
+With ``SLUICE_CHAIN_LIGHT_STAGES``, the light stages (dedup, store) that this worker serves
+run inside the task before them instead of as tasks of their own: their work is a few
+milliseconds, about what a task's own round trip through the broker costs.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
 
 from celery import Task
 
@@ -23,7 +26,7 @@ from shared.settings import get_settings
 from shared.states import State
 from workers.app import app
 from workers.routing import task_name
-from workers.running import run_stage
+from workers.running import Chain, StageBody, run_stage
 from workers.stages.dedup import DedupIndex, dedup, item_key
 from workers.stages.extract import decode_html, extract
 from workers.stages.fetch import Crawler, Deferred, Fetcher, Unchanged, fetch_politely, identify
@@ -152,7 +155,9 @@ def _tag(article: Article) -> str | None:
         batch_size=settings.tag_batch_size,
         ahead_max_chars=settings.tag_ahead_max_chars,
     )
-    advance_item(article.job_id, article.item_id, State.TAGGED, article_id=article.id)
+    if "store" not in chained_bodies():
+        # A chained store records the final state in this same task a moment later.
+        advance_item(article.job_id, article.item_id, State.TAGGED, article_id=article.id)
     return "store"
 
 
@@ -161,9 +166,31 @@ def _store(article: Article) -> str | None:
     return None
 
 
-def _stage_task(stage: str, body: Callable[[Article], str | None]) -> Task:
-    """Register the ``workers.<stage>`` task running ``body``, with the stage's time limits."""
+# Stages cheap enough to run inside the task before them (SLUICE_CHAIN_LIGHT_STAGES).
+LIGHT_STAGES = ("dedup", "store")
+
+_BODIES: dict[str, StageBody] = {
+    "fetch": _fetch,
+    "extract": _extract,
+    "dedup": _dedup,
+    "tag": _tag,
+    "store": _store,
+}
+
+
+def chained_bodies() -> Chain:
+    """The light stages this worker runs inside the task before them: those whose queues it
+    consumes (``-Q``), when chaining is on."""
+    if not get_settings().chain_light_stages:
+        return {}
+    served = app.amqp.queues.consume_from
+    return {stage: _BODIES[stage] for stage in LIGHT_STAGES if stage in served}
+
+
+def _stage_task(stage: str) -> Task:
+    """Register the ``workers.<stage>`` task running its body, with the stage's time limits."""
     soft, hard = get_settings().time_limits(stage)
+    body = _BODIES[stage]
 
     @app.task(
         name=f"workers.{stage}",
@@ -173,13 +200,13 @@ def _stage_task(stage: str, body: Callable[[Article], str | None]) -> Task:
         Request="workers.requests:StageRequest",
     )
     def task(self: Task, payload: dict) -> None:
-        run_stage(self, payload, stage, body)
+        run_stage(self, payload, stage, body, chained_bodies())
 
     return task
 
 
-fetch_task = _stage_task("fetch", _fetch)
-extract_task = _stage_task("extract", _extract)
-dedup_task = _stage_task("dedup", _dedup)
-tag_task = _stage_task("tag", _tag)
-store_task = _stage_task("store", _store)
+fetch_task = _stage_task("fetch")
+extract_task = _stage_task("extract")
+dedup_task = _stage_task("dedup")
+tag_task = _stage_task("tag")
+store_task = _stage_task("store")

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
+from shared.db.schema import articles
 from tests.faults.conftest import ITEMS, FaultRun
 from tests.support.services import RedisProvider, postgres_database
 from tests.support.web import Response, WebServer
@@ -59,6 +60,38 @@ def test_sigterm_to_every_worker_then_restart_loses_nothing(fault_run: FaultRun)
     fault_run.start_all()
 
     assert fault_run.verify() == {"stored": ITEMS}
+
+
+def test_chained_light_stages_lose_nothing_when_the_worker_is_killed(
+    redis_provider: RedisProvider, web: WebServer, tmp_path: Path
+) -> None:
+    redis_url = redis_provider.acquire()
+    run = FaultRun(
+        redis_url,
+        f"sqlite:///{tmp_path / 'chained.db'}",
+        tmp_path,
+        web,
+        extra_env={"SLUICE_CHAIN_LIGHT_STAGES": "1"},
+    )
+    try:
+        run.start_all()
+        run.submit()
+        run.wait_for(ITEMS // 3)
+        run.kill("cpu")  # some die between their own stage and the chained one
+        run.start("cpu")
+        assert run.verify() == {"stored": ITEMS}
+        with run.engine.connect() as conn:
+            timings = conn.execute(
+                select(articles.c.timings).where(articles.c.job_id == run.job_id)
+            ).scalars()
+            assert all({"extract", "dedup", "tag"} <= set(t) for t in timings)
+    finally:
+        run.stop()
+        redis_provider.release(redis_url)
+    # Dedup and store ran inside extract and tag: no worker took a task of theirs.
+    logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+    assert "workers.extract[" in logs and "workers.tag[" in logs
+    assert "workers.dedup[" not in logs and "workers.store[" not in logs
 
 
 def test_redis_restart_loses_nothing(

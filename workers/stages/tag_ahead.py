@@ -1,10 +1,12 @@
 """Tagging ahead: a tag task tags its own article together with the next ones waiting.
 
-spaCy tags a batch of texts in one ``nlp.pipe`` pass for much less than one pass per text,
-but each tag task carries one article. So before tagging, a task looks at the articles
-waiting next in the ``tag`` queue (without taking them off it), claims the ones nobody else
-is tagging, tags them all with its own, and leaves their entities in Redis. When their own
-tasks run, wherever they run, they find the entities ready and skip spaCy.
+Some models tag a batch of texts in one ``nlp.pipe`` pass for less than one pass per text
+(en_core_web_sm on a CPU does not: 66-71 ms a text in batches of 1, 4 or 16, 79 ms in
+batches of 64), but each tag task carries one article. So with ``SLUICE_TAG_BATCH_SIZE``
+above 1, before tagging, a task looks at the articles waiting next in the ``tag`` queue
+(without taking them off it), claims the ones nobody else is tagging, tags them all with
+its own, and leaves their entities in Redis. When their own tasks run, wherever they run,
+they find the entities ready and skip spaCy.
 
 Every article still travels in its own task, so acknowledgement, retries, attempt counting,
 time limits and task events are exactly those of any other task; tagging ahead only saves
