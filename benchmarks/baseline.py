@@ -2,10 +2,10 @@
 
 Extract runs page by page, dedup computes the same fingerprints as sluice's dedup stage
 (exact and MinHash) and keeps a dictionary of exact ones, tag runs
-``nlp.pipe`` over batches of texts, and store upserts every article into a fresh SQLite
-file in one transaction. With more than one process, extract and tag are spread over a
+``nlp.pipe`` over batches of texts, and store upserts the articles into a fresh store in one
+transaction. With more than one process, extract and tag are spread over a
 ``multiprocessing`` pool; dedup and store stay in this process, as they need one view of
-everything.
+everything. :class:`Baseline` runs the article set in parts on one pool.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import multiprocessing
 import resource
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import BenchPage
+from benchmarks.services import process_cpu_seconds
 from shared.article import Article, Entity
 from shared.db import upgrade_database
 from shared.db.engine import get_engine, session_scope
@@ -33,7 +33,7 @@ from workers.stages.extract import decode_html, extract
 from workers.stages.store import upsert_article
 from workers.stages.tag import load_model, tag_texts
 
-__all__ = ["BaselineResult", "run_baseline"]
+__all__ = ["Baseline", "BaselineResult"]
 
 _JOB = "baseline"
 _TAG_BATCH = 16
@@ -51,7 +51,8 @@ class BaselineResult:
     latencies: list[float]
     cpu_seconds: float
     model_load: list[float] = field(default_factory=list)
-    store_path: str = ""
+    store_url: str = ""
+    part_seconds: list[float] = field(default_factory=list)
 
 
 def _new_article(index: int, url: str) -> Article:
@@ -86,14 +87,6 @@ def _tag_batch(texts: list[str]) -> tuple[list[list[Entity]], float, float]:
     return entities, time.perf_counter() - loaded, (loaded - started) if cold else 0.0
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of the children it has waited for (the pool's)."""
-    own, children = (
-        resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def _pool_signals() -> None:
     # Ctrl-C is handled by the parent, which terminates the pool with SIGTERM: that must
     # simply end a pool process, whatever handler the parent installed for itself.
@@ -101,32 +94,62 @@ def _pool_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-@contextlib.contextmanager
-def _mapper(processes: int) -> Iterator[Callable[[Callable[..., Any], Iterable[Any]], Any]]:
-    """``map`` in this process, or ``imap`` over a pool of ``processes``."""
-    if processes <= 1:
-        yield map
-        return
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_pool_signals) as pool:
-        yield lambda fn, items: pool.imap(fn, items, chunksize=1)
+class Baseline:
+    """The baseline's processes, kept for several parts of the article set.
 
+    The benchmark runs one part before sluice and one after, so that a machine getting
+    faster or slower during the run moves both sides alike; the pool (and the spaCy model
+    each of its processes loaded) lives on between the parts, idle while sluice runs.
+    """
 
-def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> BaselineResult:
-    """Process ``pages`` through extract, dedup, tag and store without any queue, storing
-    into a new SQLite file in ``work_dir``."""
-    store_path = work_dir / "baseline.db"
-    store_url = f"sqlite:///{store_path}"
-    upgrade_database(store_url)
-    times: dict[str, list[float]] = {s: [] for s in ("extract", "dedup", "tag", "store")}
-    states: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    model_load: list[float] = []
-    cpu_before = _cpu_seconds()
-    started = time.perf_counter()
-    with _mapper(processes) as mapper:
+    def __init__(self, processes: int, store_url: str) -> None:
+        self.processes = processes
+        self.store_url = store_url
+        self._pool: Any = None
+        self._seen: dict[str, str] = {}  # exact text fingerprint -> first article id
+        self._next_item = 0
+        self._parts: list[BaselineResult] = []
+
+    def __enter__(self) -> Baseline:
+        upgrade_database(self.store_url)
+        if self.processes > 1:
+            self._pool = multiprocessing.get_context("fork").Pool(
+                self.processes, initializer=_pool_signals
+            )
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+        get_engine(self.store_url).dispose()
+
+    def _map(self, fn: Callable[..., Any], items: Iterable[Any]) -> Iterable[Any]:
+        if self._pool is None:
+            return map(fn, items)
+        return self._pool.imap(fn, items, chunksize=1)
+
+    def _cpu_seconds(self) -> float:
+        """CPU time of this process and of the pool's processes."""
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        # Pool._pool holds the pool's processes (not a public attribute, stable for years).
+        pids = [p.pid for p in self._pool._pool] if self._pool is not None else []
+        return own.ru_utime + own.ru_stime + sum(process_cpu_seconds(pid) for pid in pids)
+
+    def run(self, pages: list[BenchPage]) -> BaselineResult:
+        """Process ``pages`` through extract, dedup, tag and store without any queue; one
+        transaction stores them all at the end. Returns this part's figures."""
+        times: dict[str, list[float]] = {s: [] for s in ("extract", "dedup", "tag", "store")}
+        states: dict[str, int] = {}
+        reasons: dict[str, int] = {}
+        model_load: list[float] = []
+        cpu_before = self._cpu_seconds()
+        started = time.perf_counter()
         articles: list[Article] = []
-        tasks = ((n, page.url, page.body) for n, page in enumerate(pages))
-        for data, reason, seconds in mapper(_extract_one, tasks):
+        first = self._next_item
+        self._next_item += len(pages)
+        tasks = ((first + n, page.url, page.body) for n, page in enumerate(pages))
+        for data, reason, seconds in self._map(_extract_one, tasks):
             times["extract"].append(seconds)
             if data is None:
                 reasons[reason or "unknown"] = reasons.get(reason or "unknown", 0) + 1
@@ -134,22 +157,20 @@ def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> Base
             else:
                 articles.append(Article.from_dict(data))
 
-        first_with_text: dict[str, str] = {}
         layout = layout_from_settings(get_settings())
         for article in articles:
             begun = time.perf_counter()
             # The fingerprints sluice's dedup stage computes: exact text, and MinHash for the
             # near-duplicate index (the index itself is what a plain script would not have).
             fingerprint(article.text, layout)
-            text_key = text_fingerprint(article.text)
-            owner = first_with_text.setdefault(text_key, article.id)
+            owner = self._seen.setdefault(text_fingerprint(article.text), article.id)
             if owner != article.id:
                 article.duplicate_of, article.similarity = owner, 1.0
             times["dedup"].append(time.perf_counter() - begun)
 
         originals = [a for a in articles if not a.is_duplicate]
         batches = [originals[i : i + _TAG_BATCH] for i in range(0, len(originals), _TAG_BATCH)]
-        tagged = mapper(_tag_batch, ([a.text for a in batch] for batch in batches))
+        tagged = self._map(_tag_batch, ([a.text for a in batch] for batch in batches))
         for batch, (entities, seconds, loading) in zip(batches, tagged, strict=True):
             for article, found in zip(batch, entities, strict=True):
                 article.entities = found
@@ -157,27 +178,43 @@ def run_baseline(pages: list[BenchPage], processes: int, work_dir: Path) -> Base
             if loading:
                 model_load.append(loading)
 
-    with session_scope(store_url) as conn:
-        for article in articles:
-            begun = time.perf_counter()
-            upsert_article(conn, article)
-            times["store"].append(time.perf_counter() - begun)
-    seconds = time.perf_counter() - started
-    cpu_seconds = _cpu_seconds() - cpu_before
-    get_engine(store_url).dispose()
+        with session_scope(self.store_url) as conn:
+            for article in articles:
+                begun = time.perf_counter()
+                upsert_article(conn, article)
+                times["store"].append(time.perf_counter() - begun)
+        seconds = time.perf_counter() - started
 
-    for article in articles:
-        state = "duplicate" if article.is_duplicate else "stored"
-        states[state] = states.get(state, 0) + 1
-    return BaselineResult(
-        processes=processes,
-        seconds=seconds,
-        stage_times=times,
-        states=states,
-        reasons=reasons,
-        # Everything is committed at once at the end: each article waits for the whole batch.
-        latencies=[seconds] * len(articles),
-        cpu_seconds=cpu_seconds,
-        model_load=model_load,
-        store_path=str(store_path),
-    )
+        for article in articles:
+            state = "duplicate" if article.is_duplicate else "stored"
+            states[state] = states.get(state, 0) + 1
+        part = BaselineResult(
+            processes=self.processes,
+            seconds=seconds,
+            stage_times=times,
+            states=states,
+            reasons=reasons,
+            # Everything is committed at once at the end: each article waits for its part.
+            latencies=[seconds] * len(articles),
+            cpu_seconds=self._cpu_seconds() - cpu_before,
+            model_load=model_load,
+            store_url=self.store_url,
+        )
+        self._parts.append(part)
+        return part
+
+    def result(self) -> BaselineResult:
+        """The figures of every part so far, as one run over all their pages."""
+        total = BaselineResult(self.processes, 0.0, {}, {}, {}, [], 0.0, [], self.store_url)
+        for part in self._parts:
+            total.seconds += part.seconds
+            total.cpu_seconds += part.cpu_seconds
+            total.latencies += part.latencies
+            total.model_load += part.model_load
+            total.part_seconds.append(part.seconds)
+            for stage, values in part.stage_times.items():
+                total.stage_times.setdefault(stage, []).extend(values)
+            for mine, theirs in ((total.states, part.states), (total.reasons, part.reasons)):
+                for key, count in theirs.items():
+                    mine[key] = mine.get(key, 0) + count
+        return total

@@ -12,6 +12,7 @@ import contextlib
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class SluiceOptions:
     stages: tuple[str, ...] = ("fetch", "extract", "dedup", "tag", "store")
     stall_timeout: float = 300.0
     keep: bool = False
+    chain_light_stages: bool = True
 
 
 @dataclass
@@ -73,12 +75,15 @@ class SluiceResult:
     store_url: str = ""
 
 
-def _configure(redis_url: str, store_url: str, data_dir: Path) -> dict[str, str]:
+def _configure(
+    redis_url: str, store_url: str, data_dir: Path, chain_light_stages: bool
+) -> dict[str, str]:
     """Point this process (the producer) at the run's services; the workers' environment."""
     values = {
         "SLUICE_REDIS_URL": redis_url,
         "SLUICE_DATABASE_URL": store_url,
         "SLUICE_DATA_DIR": str(data_dir),
+        "SLUICE_CHAIN_LIGHT_STAGES": str(chain_light_stages).lower(),
     }
     os.environ.update(values)
     get_settings.cache_clear()
@@ -137,30 +142,64 @@ class _RunWatch:
         self.redis.close()
 
 
+class _Submission(threading.Thread):
+    """``producers.submit_pages`` in the background: with backpressure it returns only once
+    the last batch is queued, and the run is watched from its start meanwhile."""
+
+    def __init__(self, pages: list[BenchPage], job_id: str) -> None:
+        super().__init__(name="benchmark-submit", daemon=True)
+        self.pages = pages
+        self.job_id = job_id
+        self.seconds = 0.0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from producers import submit_pages
+
+        started = time.perf_counter()
+        try:
+            submit_pages(
+                ((p.body, p.url) for p in self.pages), job_id=self.job_id, description="benchmark"
+            )
+        except BaseException as exc:  # re-raised by the watching thread
+            self.error = exc
+        self.seconds = time.perf_counter() - started
+
+
 def _wait_final(
-    job_id: str, watch: _RunWatch, stall_timeout: float, progress: Callable[[str], None]
+    submission: _Submission,
+    watch: _RunWatch,
+    stall_timeout: float,
+    progress: Callable[[str], None],
 ) -> dict:
     """Poll the job until every item is final, watching the run on the way."""
     group = watch.group
-    last_final, last_change, last_report = -1, time.monotonic(), time.monotonic()
+    total = len(submission.pages)
+    began = last_change = last_report = time.monotonic()
+    last_final = -1
     while True:
-        counts = job_counts(job_id)
+        if submission.error is not None:
+            raise submission.error
+        counts = job_counts(submission.job_id)
         now = time.monotonic()
         watch.look(counts["final"], now)
-        if counts["final"] >= counts["submitted"]:
+        if counts["final"] >= total:
             return counts
         if counts["final"] != last_final:
             last_final, last_change = counts["final"], now
         elif now - last_change > stall_timeout:
             raise TimeoutError(
                 f"no item finished for {stall_timeout:.0f} s "
-                f"({counts['final']}/{counts['submitted']} final):\n{group.log_tail()}"
+                f"({counts['final']}/{total} final):\n{group.log_tail()}"
             )
         if now - last_report >= 5:
-            progress(f"  sluice: {counts['final']}/{counts['submitted']} items final")
+            progress(f"  sluice: {counts['final']}/{total} items final")
             last_report = now
         group.check_alive()
-        time.sleep(0.2)
+        # Counting a job's items is a query over all of them, and this process shares the
+        # cores with the workers: long runs are polled less often. The run's end comes from
+        # task events, not from here.
+        time.sleep(min(5.0, max(0.5, (now - began) / 100)))
 
 
 def _own_cpu_seconds() -> float:
@@ -207,13 +246,12 @@ def run_sluice(
     progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> SluiceResult:
     """Start a cluster, submit ``pages``, wait until all are final, measure, stop it again."""
-    from producers import submit_pages
     from workers.app import app
 
     with contextlib.ExitStack() as stack:
         redis_url = options.redis_url
         store_url = stack.enter_context(fresh_store(options.database_url, work_dir, options.keep))
-        env = _configure(redis_url, store_url, work_dir)
+        env = _configure(redis_url, store_url, work_dir, options.chain_light_stages)
         upgrade_database(store_url)
 
         group = WorkerGroup(env, work_dir)
@@ -236,13 +274,15 @@ def run_sluice(
 
         cpu_before, own_before = group.cpu_seconds(), _own_cpu_seconds()
         started_wall, started = time.time(), time.perf_counter()
-        submit_pages(((p.body, p.url) for p in pages), job_id=job_id, description="benchmark")
-        submit_seconds = time.perf_counter() - started
-        progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
+        submission = _Submission(pages, job_id)
+        submission.start()
         watch = _RunWatch(group, redis_url, len(pages))
         stack.callback(watch.close)
-        counts = _wait_final(job_id, watch, options.stall_timeout, progress)
+        counts = _wait_final(submission, watch, options.stall_timeout, progress)
         seconds = time.perf_counter() - started
+        submission.join()
+        submit_seconds = submission.seconds
+        progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
         worker_cpu = group.cpu_seconds() - cpu_before
         producer_cpu = _own_cpu_seconds() - own_before
         group.sample_rss()
@@ -254,6 +294,10 @@ def run_sluice(
             if record.runtime is not None:
                 runtimes.setdefault(record.name.removeprefix("workers."), []).append(record.runtime)
         from_start, from_enqueue, waits = _per_item(records, started_wall)
+        if len(from_start) == counts["final"]:
+            # Every item's last task was seen: the run ended when the last of them did,
+            # however late the polling above noticed.
+            seconds = min(seconds, max(from_start, default=seconds))
         result = SluiceResult(
             seconds=seconds,
             submit_seconds=submit_seconds,

@@ -8,7 +8,7 @@ from benchmarks.baseline import BaselineResult
 from benchmarks.distributed import SluiceResult
 from benchmarks.stats import percentile, summary
 
-__all__ = ["STAGE_ORDER", "figures", "render"]
+__all__ = ["STAGE_ORDER", "figures", "pace_by_tenth", "render"]
 
 STAGE_ORDER = ("fetch", "extract", "dedup", "tag", "store")
 
@@ -36,6 +36,24 @@ def _latency(values: list[float]) -> dict[str, float | None]:
     return {"p50_s": _round(percentile(values, 0.5)), "p95_s": _round(percentile(values, 0.95))}
 
 
+def pace_by_tenth(finished: list[float]) -> list[float | None]:
+    """Articles per second in each tenth of the items, in the order they finished, from
+    the seconds after the job's start at which each item finished."""
+    times = sorted(finished)
+    n = len(times)
+    if n < 10:
+        return []
+    pace: list[float | None] = []
+    previous_end, previous_count = 0.0, 0
+    for tenth in range(1, 11):
+        count = round(tenth * n / 10)
+        end = times[count - 1]
+        span = end - previous_end
+        pace.append(round((count - previous_count) / span, 2) if span > 0 else None)
+        previous_end, previous_count = end, count
+    return pace
+
+
 def figures(
     setup: dict[str, Any],
     baseline: BaselineResult,
@@ -55,6 +73,7 @@ def figures(
             "mode": "plain loop" if baseline.processes <= 1 else "process pool",
             "processes": baseline.processes,
             "seconds": round(baseline.seconds, 3),
+            "part_seconds": [round(s, 3) for s in baseline.part_seconds],
             "articles_per_second": round(base_rate, 3),
             "stages": _ms(baseline.stage_times),
             "articles": base_articles,
@@ -66,7 +85,7 @@ def figures(
             "submit_to_stored": _latency(baseline.latencies),
             "states": baseline.states,
             "reasons": baseline.reasons,
-            "store": baseline.store_path,
+            "store": baseline.store_url,
         },
         "sluice": {
             "seconds": round(sluice.seconds, 3),
@@ -80,6 +99,7 @@ def figures(
             "producer_cpu_s_per_article": _round(sluice.producer_cpu_seconds / articles),
             "busy_fraction": _round(cpu_busy / (sluice.seconds * cpu_slots)),
             "submit_to_stored": _latency(sluice.latencies),
+            "pace_by_tenth": pace_by_tenth(sluice.latencies),
             "enqueue_to_stored": _latency(sluice.latencies_from_enqueue),
             "queue_wait": _latency(sluice.queue_waits),
             "items_timed": sluice.items_timed,
@@ -132,10 +152,13 @@ def render(data: dict[str, Any]) -> str:
         "",
         f"baseline ({base['mode']}, {base['processes']} process(es), {base['articles']} "
         f"articles): {base['seconds']:.1f} s, {base['articles_per_second']:.2f} articles/s",
+        f"  in parts (before and after sluice): "
+        f"{' + '.join(f'{s:.1f} s' for s in base.get('part_seconds', [])) or '-'}",
         f"  final states: {_states(base['states'], base['reasons'])}",
         f"  spaCy model load: {', '.join(f'{s:.2f} s' for s in base['model_load_s']) or '-'}",
         f"  submit to stored: p50 {_fmt(base['submit_to_stored']['p50_s'], ' s')}, "
-        f"p95 {_fmt(base['submit_to_stored']['p95_s'], ' s')} (one commit at the end)",
+        f"p95 {_fmt(base['submit_to_stored']['p95_s'], ' s')} (one commit at the end of "
+        "each part)",
         "",
         f"sluice ({data['sluice_workers']}): "
         f"{sl['seconds']:.1f} s, {sl['articles_per_second']:.2f} articles/s",
@@ -148,6 +171,8 @@ def render(data: dict[str, Any]) -> str:
         f"p95 {_fmt(sl['enqueue_to_stored']['p95_s'], ' s')} from each item's enqueue",
         f"  waiting in queues per item: p50 {_fmt(sl['queue_wait']['p50_s'], ' s')}, "
         f"p95 {_fmt(sl['queue_wait']['p95_s'], ' s')}",
+        "  articles/s in each tenth of the items, as they finished: "
+        + (", ".join(_fmt(v) for v in sl["pace_by_tenth"]) or "-"),
         f"  CPU-stage slots busy running tasks: {100 * (sl['busy_fraction'] or 0):.0f}% "
         f"of {sl['cpu_slots']} slots x {sl['seconds']:.1f} s",
         "",

@@ -22,7 +22,7 @@ from shared.db.engine import get_engine
 from shared.embedded_redis import EmbeddedRedis, redis_answers, resolve_redis_url
 from shared.redis_reservations import release, reserve
 
-__all__ = ["WorkerGroup", "fresh_store", "isolated_redis"]
+__all__ = ["WorkerGroup", "fresh_store", "isolated_redis", "process_cpu_seconds"]
 
 # Test sessions reserve Redis databases the same way: neither takes the other's tasks or data.
 _RESERVE_SECONDS = 6 * 3600
@@ -127,7 +127,7 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
-def _cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
     """CPU time of ``pid`` and of its children it has waited for (user + system)."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
@@ -215,7 +215,7 @@ class WorkerGroup:
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by every process of the group."""
-        return sum(_cpu_seconds(pid) for pid in self.pids())
+        return sum(process_cpu_seconds(pid) for pid in self.pids())
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM to each group (a warm shutdown), then SIGKILL to what is left."""

@@ -6,7 +6,8 @@ Both runs take the same article set, built from a directory of gzipped HTML page
 (repeated, with a sentence of its own in each repeat, to reach ``--articles``):
 
 * baseline: extract, exact dedup, tag and store called directly, in this process or a
-  ``multiprocessing`` pool, storing into a fresh SQLite file;
+  ``multiprocessing`` pool, storing into a fresh store; half its articles run before
+  sluice and half after, on the same pool;
 * sluice: ``sluice worker`` processes, a Redis database reserved for the run and a fresh
   store; every page is submitted as HTML and the run ends when every item is final.
 
@@ -32,12 +33,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from benchmarks.baseline import run_baseline
+from benchmarks.baseline import Baseline
 from benchmarks.corpus import REPO, build_pages, default_corpus, load_corpus
 from benchmarks.distributed import SluiceOptions, run_sluice
 from benchmarks.quality import compare, stored_articles
 from benchmarks.report import figures, render
-from benchmarks.services import isolated_redis
+from benchmarks.services import fresh_store, isolated_redis
 from shared.settings import get_settings
 from workers.routing import STAGES
 
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory of *.html.gz pages (default: ../shared/corpus/scrapinghub-aeb/html "
         "beside the repository)",
     )
-    p.add_argument("--articles", type=int, default=300, help="articles to process (default 300)")
+    p.add_argument("--articles", type=int, default=2000, help="articles to process (default 2000)")
     p.add_argument(
         "--baseline-articles",
         type=int,
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="PostgreSQL server URL: the run creates a fresh database beside this one "
         "(default: a fresh SQLite file)",
+    )
+    p.add_argument(
+        "--unchained",
+        action="store_true",
+        help="run dedup and store as tasks of their own (the default settings) instead of "
+        "inside extract and tag (SLUICE_CHAIN_LIGHT_STAGES=true, the throughput setup)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     p.add_argument("--keep", action="store_true", help="keep the stores for inspection")
@@ -175,9 +182,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _progress(f"redis: {redis_url}")
         _progress(f"baseline: {args.baseline_procs} process(es)")
         baseline_pages = pages[: args.baseline_articles or len(pages)]
-        baseline = run_baseline(baseline_pages, args.baseline_procs, work_dir)
-        _progress(f"  baseline: {baseline.seconds:.1f} s")
-        _progress(f"sluice: {args.workers} worker(s), {per_worker} prefork processes each")
+        half = len(baseline_pages) // 2
+        baseline_dir = work_dir / "baseline"
+        baseline_dir.mkdir()
         options = SluiceOptions(
             redis_url=redis_url,
             database_url=args.database_url,
@@ -186,12 +193,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stages=stages,
             stall_timeout=args.stall_timeout,
             keep=args.keep,
+            chain_light_stages=not args.unchained,
         )
-        sluice = run_sluice(pages, options, work_dir, _progress)
+        with (
+            fresh_store(args.database_url, baseline_dir, args.keep) as baseline_url,
+            Baseline(args.baseline_procs, baseline_url) as plain,
+        ):
+            # Half the baseline before sluice and half after: a machine whose speed drifts
+            # during the run then moves both sides alike.
+            first = plain.run(baseline_pages[:half])
+            _progress(f"  baseline, first half: {first.seconds:.1f} s")
+            _progress(f"sluice: {args.workers} worker(s), {per_worker} prefork processes each")
+            sluice = run_sluice(pages, options, work_dir, _progress)
+            second = plain.run(baseline_pages[half:])
+            _progress(f"  baseline, second half: {second.seconds:.1f} s")
+            baseline = plain.result()
+            baseline_stored = stored_articles(baseline_url)
         sluice_subset = {
             p.url: sluice.stored[p.url] for p in baseline_pages if p.url in sluice.stored
         }
-        quality = compare(stored_articles(f"sqlite:///{baseline.store_path}"), sluice_subset)
+        quality = compare(baseline_stored, sluice_subset)
         setup = {
             "corpus": str(args.corpus),
             "corpus_pages": len(corpus),
@@ -203,7 +224,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "commit": _commit(),
             "sluice_workers": f"{args.workers} x 'sluice worker --stages {','.join(stages)}', "
-            f"{per_worker} prefork processes each",
+            f"{per_worker} prefork processes each, SLUICE_CHAIN_LIGHT_STAGES="
+            f"{str(not args.unchained).lower()}",
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         return figures(setup, baseline, sluice, args.workers * per_worker, quality.as_dict())
