@@ -48,7 +48,7 @@ class SluiceOptions:
     stages: tuple[str, ...] = ("fetch", "extract", "dedup", "tag", "store")
     stall_timeout: float = 300.0
     keep: bool = False
-    chain_light_stages: bool = True
+    chain_stages: str = "all"
 
 
 @dataclass
@@ -75,15 +75,13 @@ class SluiceResult:
     store_url: str = ""
 
 
-def _configure(
-    redis_url: str, store_url: str, data_dir: Path, chain_light_stages: bool
-) -> dict[str, str]:
+def _configure(redis_url: str, store_url: str, data_dir: Path, chain_stages: str) -> dict[str, str]:
     """Point this process (the producer) at the run's services; the workers' environment."""
     values = {
         "SLUICE_REDIS_URL": redis_url,
         "SLUICE_DATABASE_URL": store_url,
         "SLUICE_DATA_DIR": str(data_dir),
-        "SLUICE_CHAIN_LIGHT_STAGES": str(chain_light_stages).lower(),
+        "SLUICE_CHAIN_STAGES": chain_stages,
     }
     os.environ.update(values)
     get_settings.cache_clear()
@@ -251,7 +249,7 @@ def run_sluice(
     with contextlib.ExitStack() as stack:
         redis_url = options.redis_url
         store_url = stack.enter_context(fresh_store(options.database_url, work_dir, options.keep))
-        env = _configure(redis_url, store_url, work_dir, options.chain_light_stages)
+        env = _configure(redis_url, store_url, work_dir, options.chain_stages)
         upgrade_database(store_url)
 
         group = WorkerGroup(env, work_dir)

@@ -103,10 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: a fresh SQLite file)",
     )
     p.add_argument(
-        "--unchained",
-        action="store_true",
-        help="run dedup and store as tasks of their own (the default settings) instead of "
-        "inside extract and tag (SLUICE_CHAIN_LIGHT_STAGES=true, the throughput setup)",
+        "--chain",
+        choices=("off", "light", "all"),
+        default="all",
+        help="the workers' SLUICE_CHAIN_STAGES (default all: each article goes from extract "
+        "to store in one task, the throughput setup for workers serving every stage; off, the "
+        "setting's default: one task per stage)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     p.add_argument("--keep", action="store_true", help="keep the stores for inspection")
@@ -193,7 +195,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stages=stages,
             stall_timeout=args.stall_timeout,
             keep=args.keep,
-            chain_light_stages=not args.unchained,
+            chain_stages=args.chain,
         )
         with (
             fresh_store(args.database_url, baseline_dir, args.keep) as baseline_url,
@@ -224,8 +226,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "commit": _commit(),
             "sluice_workers": f"{args.workers} x 'sluice worker --stages {','.join(stages)}', "
-            f"{per_worker} prefork processes each, SLUICE_CHAIN_LIGHT_STAGES="
-            f"{str(not args.unchained).lower()}",
+            f"{per_worker} prefork processes each, SLUICE_CHAIN_STAGES={args.chain}",
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         return figures(setup, baseline, sluice, args.workers * per_worker, quality.as_dict())

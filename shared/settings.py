@@ -129,12 +129,14 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(
         3600, description="Seconds before Redis redelivers an unacknowledged task."
     )
-    chain_light_stages: bool = Field(
-        False,
-        description="A worker that also serves dedup (or store) runs it inside the task "
-        "before it (extract, tag) instead of queueing it: two tasks fewer per article. Flower, "
-        "`sluice status` and the stage-latency histogram then count dedup and store as part "
-        "of extract and tag; the articles' stored timings still time every stage.",
+    chain_stages: Literal["off", "light", "all"] = Field(
+        "off",
+        description="Stages a worker runs inside the task before them instead of queueing "
+        "them, among those it serves: none (off); dedup and store, a few milliseconds each "
+        "(light); or every stage after extract (all: one task per article from extract to "
+        "store). Flower, `sluice status` and the stage-latency histogram then count chained "
+        "stages as part of the task that ran them; the articles' stored timings still time "
+        "every stage.",
     )
 
     # --- reliability ------------------------------------------------------------------------
@@ -206,9 +208,10 @@ class Settings(BaseSettings):
             )
         return self
 
-    def time_limits(self, stage: str) -> tuple[float | None, int]:
-        """(soft, hard) time limits of ``stage``'s task in seconds."""
-        hard = int(getattr(self, f"{stage}_time_limit"))
+    def time_limits(self, stage: str, *chained: str) -> tuple[float | None, int]:
+        """(soft, hard) time limits of ``stage``'s task in seconds, with room for the
+        ``chained`` stages it runs too."""
+        hard = sum(int(getattr(self, f"{name}_time_limit")) for name in (stage, *chained))
         soft = hard * self.soft_time_limit_ratio if self.soft_time_limit_ratio > 0 else None
         return soft, hard
 

@@ -10,7 +10,7 @@ Outcomes of a stage body:
 * the store or Redis unreachable: retried without limit (nothing is wrong with the item);
 * anything else is a bug: logged with its traceback and dead-lettered as ``internal_error``.
 
-A *chained* stage (``SLUICE_CHAIN_LIGHT_STAGES``) runs inside the task of the stage before
+A *chained* stage (``SLUICE_CHAIN_STAGES``) runs inside the task of the stage before
 it, right after it, instead of being queued: it ends the same ways, except that a retry or
 an unreachable service hands the article to the chained stage's own queue, where its own
 task retries it.

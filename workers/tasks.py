@@ -4,17 +4,20 @@ Each ``_<stage>`` function below is the whole of a stage's task: call the stage 
 record the item's progress, and name the next stage (or ``None`` when the item is final).
 How tasks end, retry and dead-letter is decided in :mod:`workers.running`.
 
-With ``SLUICE_CHAIN_LIGHT_STAGES``, the light stages (dedup, store) that this worker serves
-run inside the task before them instead of as tasks of their own: their work is a few
-milliseconds, about what a task's own round trip through the broker costs.
+With ``SLUICE_CHAIN_STAGES``, stages that this worker serves run inside the task before them
+instead of as tasks of their own: ``light`` chains dedup and store, whose work is a few
+milliseconds, about what a task's own round trip through the broker costs; ``all`` runs
+each article from extract to store in one task.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 from celery import Task
+from celery.signals import worker_init
 
 from shared.article import Article
 from shared.errors import PermanentError
@@ -25,7 +28,7 @@ from shared.redis_state import get_redis
 from shared.settings import get_settings
 from shared.states import State
 from workers.app import app
-from workers.routing import task_name
+from workers.routing import STAGES, task_name
 from workers.running import Chain, StageBody, run_stage
 from workers.stages.dedup import DedupIndex, dedup, item_key
 from workers.stages.extract import decode_html, extract
@@ -115,7 +118,8 @@ def _extract(article: Article) -> str | None:
     settings = get_settings()
     html = decode_html(page.body, page.encoding)
     extract(article, html, settings.extract_min_chars, settings.extract_max_html_chars)
-    advance_item(article.job_id, article.item_id, State.EXTRACTED, article_id=article.id)
+    if not _stored_in_this_task("extract"):
+        advance_item(article.job_id, article.item_id, State.EXTRACTED, article_id=article.id)
     return "dedup"
 
 
@@ -155,8 +159,7 @@ def _tag(article: Article) -> str | None:
         batch_size=settings.tag_batch_size,
         ahead_max_chars=settings.tag_ahead_max_chars,
     )
-    if "store" not in chained_bodies():
-        # A chained store records the final state in this same task a moment later.
+    if not _stored_in_this_task("tag"):
         advance_item(article.job_id, article.item_id, State.TAGGED, article_id=article.id)
     return "store"
 
@@ -166,8 +169,12 @@ def _store(article: Article) -> str | None:
     return None
 
 
-# Stages cheap enough to run inside the task before them (SLUICE_CHAIN_LIGHT_STAGES).
-LIGHT_STAGES = ("dedup", "store")
+# The stages each SLUICE_CHAIN_STAGES mode may run inside the task before them.
+CHAINABLE: dict[str, tuple[str, ...]] = {
+    "off": (),
+    "light": ("dedup", "store"),  # a few milliseconds each
+    "all": ("dedup", "tag", "store"),  # one task per article from extract to store
+}
 
 _BODIES: dict[str, StageBody] = {
     "fetch": _fetch,
@@ -179,21 +186,40 @@ _BODIES: dict[str, StageBody] = {
 
 
 def chained_bodies() -> Chain:
-    """The light stages this worker runs inside the task before them: those whose queues it
-    consumes (``-Q``), when chaining is on."""
-    if not get_settings().chain_light_stages:
-        return {}
+    """The stages this worker runs inside the task before them: the chainable ones whose
+    queues it consumes (``-Q``)."""
     served = app.amqp.queues.consume_from
-    return {stage: _BODIES[stage] for stage in LIGHT_STAGES if stage in served}
+    return {
+        stage: _BODIES[stage] for stage in CHAINABLE[get_settings().chain_stages] if stage in served
+    }
+
+
+def runs_inside(stage: str, chain: Chain) -> tuple[str, ...]:
+    """The chained stages that ``stage``'s task may run after its own body.
+
+    None unless the stage right after it is chained; then every chained stage after it, as
+    each one is reachable (dedup hands duplicates straight to store).
+    """
+    following = STAGES[STAGES.index(stage) + 1 :]
+    if not following or following[0] not in chain:
+        return ()
+    return tuple(name for name in following if name in chain)
+
+
+def _stored_in_this_task(stage: str) -> bool:
+    """Every stage after ``stage`` runs inside its task: the store records the item's final
+    state a moment later, so a progress update on the way would be a wasted write."""
+    return runs_inside(stage, chained_bodies()) == STAGES[STAGES.index(stage) + 1 :]
 
 
 def _stage_task(stage: str) -> Task:
-    """Register the ``workers.<stage>`` task running its body, with the stage's time limits."""
+    """Register the ``workers.<stage>`` task running its body, with the stage's time limits
+    (widened at worker start for the stages it runs too: :func:`_cover_chained_stages`)."""
     soft, hard = get_settings().time_limits(stage)
     body = _BODIES[stage]
 
     @app.task(
-        name=f"workers.{stage}",
+        name=task_name(stage),
         bind=True,
         soft_time_limit=soft,
         time_limit=hard,
@@ -210,3 +236,18 @@ extract_task = _stage_task("extract")
 dedup_task = _stage_task("dedup")
 tag_task = _stage_task("tag")
 store_task = _stage_task("store")
+
+
+@worker_init.connect
+def _cover_chained_stages(**_: Any) -> None:
+    """Give each task the time limits of its own stage plus those it runs inside it.
+
+    Runs once the worker knows its queues and before it consumes: Celery reads a task's
+    limits when it starts the worker's consumer.
+    """
+    chain, settings = chained_bodies(), get_settings()
+    for stage in STAGES:
+        task = app.tasks[task_name(stage)]
+        task.soft_time_limit, task.time_limit = settings.time_limits(
+            stage, *runs_inside(stage, chain)
+        )

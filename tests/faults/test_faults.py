@@ -62,8 +62,13 @@ def test_sigterm_to_every_worker_then_restart_loses_nothing(fault_run: FaultRun)
     assert fault_run.verify() == {"stored": ITEMS}
 
 
-def test_chained_light_stages_lose_nothing_when_the_worker_is_killed(
-    redis_provider: RedisProvider, web: WebServer, tmp_path: Path
+# The stages each chaining mode runs inside the task before them.
+CHAINED = {"light": {"dedup", "store"}, "all": {"dedup", "tag", "store"}}
+
+
+@pytest.mark.parametrize("mode", sorted(CHAINED))
+def test_chained_stages_lose_nothing_when_the_worker_is_killed(
+    redis_provider: RedisProvider, web: WebServer, tmp_path: Path, mode: str
 ) -> None:
     redis_url = redis_provider.acquire()
     run = FaultRun(
@@ -71,13 +76,13 @@ def test_chained_light_stages_lose_nothing_when_the_worker_is_killed(
         f"sqlite:///{tmp_path / 'chained.db'}",
         tmp_path,
         web,
-        extra_env={"SLUICE_CHAIN_LIGHT_STAGES": "1"},
+        extra_env={"SLUICE_CHAIN_STAGES": mode},
     )
     try:
         run.start_all()
         run.submit()
         run.wait_for(ITEMS // 3)
-        run.kill("cpu")  # some die between their own stage and the chained one
+        run.kill("cpu")  # some die between their own stage and a chained one
         run.start("cpu")
         assert run.verify() == {"stored": ITEMS}
         with run.engine.connect() as conn:
@@ -88,10 +93,10 @@ def test_chained_light_stages_lose_nothing_when_the_worker_is_killed(
     finally:
         run.stop()
         redis_provider.release(redis_url)
-    # Dedup and store ran inside extract and tag: no worker took a task of theirs.
+    # The chained stages ran inside the tasks before them: no worker took a task of theirs.
     logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
-    assert "workers.extract[" in logs and "workers.tag[" in logs
-    assert "workers.dedup[" not in logs and "workers.store[" not in logs
+    for stage in ("extract", "dedup", "tag", "store"):
+        assert (f"workers.{stage}[" in logs) is (stage not in CHAINED[mode]), stage
 
 
 def test_redis_restart_loses_nothing(
