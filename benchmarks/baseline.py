@@ -53,6 +53,7 @@ class BaselineResult:
     model_load: list[float] = field(default_factory=list)
     store_url: str = ""
     part_seconds: list[float] = field(default_factory=list)
+    part_articles: list[int] = field(default_factory=list)
 
 
 def _new_article(index: int, url: str) -> Article:
@@ -212,6 +213,7 @@ class Baseline:
             total.latencies += part.latencies
             total.model_load += part.model_load
             total.part_seconds.append(part.seconds)
+            total.part_articles.append(sum(part.states.values()))
             for stage, values in part.stage_times.items():
                 total.stage_times.setdefault(stage, []).extend(values)
             for mine, theirs in ((total.states, part.states), (total.reasons, part.reasons)):

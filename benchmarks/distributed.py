@@ -33,7 +33,7 @@ from shared.queues import queue_keys
 from shared.settings import get_settings
 from workers.routing import CPU_STAGES, IO_STAGES
 
-__all__ = ["SluiceOptions", "SluiceResult", "run_sluice"]
+__all__ = ["SluiceOptions", "SluiceResult", "merge_parts", "run_sluice"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,16 @@ class SluiceResult:
     items_timed: int
     worker_cpu_seconds: float
     producer_cpu_seconds: float
+    worker_cpu_by_kind: dict[str, float] = field(default_factory=dict)
+    redis_cpu_seconds: float | None = None
     worker_rss: list[tuple[str, int]] = field(default_factory=list)
     rss_along_run: list[tuple[float, int]] = field(default_factory=list)
     queue_bytes_per_item: dict[str, float] = field(default_factory=dict)
     stored: dict[str, Stored] = field(default_factory=dict)
     redis_url: str = ""
     store_url: str = ""
+    part_seconds: list[float] = field(default_factory=list)
+    part_articles: list[int] = field(default_factory=list)
 
 
 def _configure(redis_url: str, store_url: str, data_dir: Path, chain_stages: str) -> dict[str, str]:
@@ -200,6 +204,18 @@ def _wait_final(
         time.sleep(min(5.0, max(0.5, (now - began) / 100)))
 
 
+def _redis_cpu_seconds(redis_url: str) -> float | None:
+    """CPU time the Redis server has used (all its clients), if it tells."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+    finally:
+        client.close()
+
+
 def _own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -237,19 +253,143 @@ def _per_item(records: list[TaskRecord], started: float) -> tuple[list[float], .
     return from_start, from_enqueue, waits
 
 
-def run_sluice(
+def _run_part(
     pages: list[BenchPage],
+    group: WorkerGroup,
+    options: SluiceOptions,
+    store_url: str,
+    progress: Callable[[str], None],
+) -> SluiceResult:
+    """Submit ``pages`` as one job to the running workers, wait until every item is final,
+    and measure it."""
+    from workers.app import app
+
+    redis_url = options.redis_url
+    with contextlib.ExitStack() as stack:
+        job_id = new_job_id()
+        collector = EventCollector(app, job_id)
+        collector.start()
+        stack.callback(collector.stop)
+
+        cpu_before, own_before = group.cpu_seconds(), _own_cpu_seconds()
+        kinds_before, redis_before = group.cpu_by_kind(), _redis_cpu_seconds(redis_url)
+        started_wall, started = time.time(), time.perf_counter()
+        submission = _Submission(pages, job_id)
+        submission.start()
+        watch = _RunWatch(group, redis_url, len(pages))
+        stack.callback(watch.close)
+        counts = _wait_final(submission, watch, options.stall_timeout, progress)
+        seconds = time.perf_counter() - started
+        submission.join()
+        submit_seconds = submission.seconds
+        progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
+        worker_cpu = group.cpu_seconds() - cpu_before
+        producer_cpu = _own_cpu_seconds() - own_before
+        kinds = {k: s - kinds_before.get(k, 0.0) for k, s in group.cpu_by_kind().items()}
+        redis_after = _redis_cpu_seconds(redis_url)
+        group.sample_rss()
+        collector.settle()
+
+        records = collector.snapshot()
+        runtimes: dict[str, list[float]] = {}
+        for record in records:
+            if record.runtime is not None:
+                runtimes.setdefault(record.name.removeprefix("workers."), []).append(record.runtime)
+        from_start, from_enqueue, waits = _per_item(records, started_wall)
+        if len(from_start) == counts["final"]:
+            # Every item's last task was seen: the part ended when the last of them did,
+            # however late the polling above noticed.
+            seconds = min(seconds, max(from_start, default=seconds))
+        return SluiceResult(
+            seconds=seconds,
+            submit_seconds=submit_seconds,
+            task_runtimes=runtimes,
+            stage_bodies=_stage_bodies(job_id),
+            states=counts["states"],
+            reasons=counts["reasons"],
+            latencies=from_start,
+            latencies_from_enqueue=from_enqueue,
+            queue_waits=waits,
+            items_timed=len(from_start),
+            worker_cpu_seconds=worker_cpu,
+            producer_cpu_seconds=producer_cpu,
+            worker_cpu_by_kind=kinds,
+            redis_cpu_seconds=(
+                None if redis_before is None or redis_after is None else redis_after - redis_before
+            ),
+            rss_along_run=watch.rss_along_run,
+            queue_bytes_per_item=watch.queue_bytes_per_item,
+            stored=stored_articles(store_url, job_id),
+            redis_url=redis_url,
+            store_url=store_url,
+        )
+
+
+def _add(totals: dict[str, float], more: dict[str, float]) -> None:
+    for key, value in more.items():
+        totals[key] = totals.get(key, 0) + value
+
+
+def _nearest_tenths(samples: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Of ``(share of items final, value)`` samples, the one nearest each tenth."""
+    if not samples:
+        return []
+    return [
+        (tenth / 10, min(samples, key=lambda s: abs(s[0] - tenth / 10))[1])
+        for tenth in range(1, 11)
+    ]
+
+
+def merge_parts(parts: list[SluiceResult]) -> SluiceResult:
+    """The parts' figures as one run over all their pages, timed on sluice's own clock: each
+    part's item times are shifted by the parts before it, and what ran between parts (the
+    baseline) is not counted."""
+    total = SluiceResult(0.0, 0.0, {}, {}, {}, {}, [], [], [], 0, 0.0, 0.0)
+    redis_cpu: list[float | None] = []
+    for index, part in enumerate(parts):
+        offset = total.seconds
+        total.latencies += [offset + t for t in part.latencies]
+        total.seconds += part.seconds
+        total.submit_seconds += part.submit_seconds
+        for stage, values in part.task_runtimes.items():
+            total.task_runtimes.setdefault(stage, []).extend(values)
+        for stage, values in part.stage_bodies.items():
+            total.stage_bodies.setdefault(stage, []).extend(values)
+        _add(total.states, part.states)
+        _add(total.reasons, part.reasons)
+        total.latencies_from_enqueue += part.latencies_from_enqueue
+        total.queue_waits += part.queue_waits
+        total.items_timed += part.items_timed
+        total.worker_cpu_seconds += part.worker_cpu_seconds
+        total.producer_cpu_seconds += part.producer_cpu_seconds
+        _add(total.worker_cpu_by_kind, part.worker_cpu_by_kind)
+        redis_cpu.append(part.redis_cpu_seconds)
+        total.rss_along_run += [
+            ((index + share) / len(parts), kib) for share, kib in part.rss_along_run
+        ]
+        for stage, size in part.queue_bytes_per_item.items():
+            total.queue_bytes_per_item[stage] = max(size, total.queue_bytes_per_item.get(stage, 0))
+        total.stored |= part.stored
+        total.redis_url, total.store_url = part.redis_url, part.store_url
+    total.rss_along_run = _nearest_tenths(total.rss_along_run)
+    if redis_cpu and None not in redis_cpu:
+        total.redis_cpu_seconds = sum(s for s in redis_cpu if s is not None)
+    return total
+
+
+def run_sluice(
+    chunks: list[list[BenchPage]],
     options: SluiceOptions,
     work_dir: Path,
     progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    between: Callable[[int], None] = lambda _index: None,
 ) -> SluiceResult:
-    """Start a cluster, submit ``pages``, wait until all are final, measure, stop it again."""
-    from workers.app import app
-
+    """Start a cluster, submit each chunk of pages as a job of its own and wait until all its
+    items are final, calling ``between(n)`` after the n-th chunk but the last (with the
+    workers idle); measure, and stop the cluster again."""
     with contextlib.ExitStack() as stack:
-        redis_url = options.redis_url
         store_url = stack.enter_context(fresh_store(options.database_url, work_dir, options.keep))
-        env = _configure(redis_url, store_url, work_dir, options.chain_stages)
+        env = _configure(options.redis_url, store_url, work_dir, options.chain_stages)
         upgrade_database(store_url)
 
         group = WorkerGroup(env, work_dir)
@@ -265,55 +405,16 @@ def run_sluice(
         _wait_ready(group, options.workers * kinds, options.stages, timeout=120)
         progress(f"  sluice: {len(group.pids())} worker processes ready")
 
-        job_id = new_job_id()
-        collector = EventCollector(app, job_id)
-        collector.start()
-        stack.callback(collector.stop)
-
-        cpu_before, own_before = group.cpu_seconds(), _own_cpu_seconds()
-        started_wall, started = time.time(), time.perf_counter()
-        submission = _Submission(pages, job_id)
-        submission.start()
-        watch = _RunWatch(group, redis_url, len(pages))
-        stack.callback(watch.close)
-        counts = _wait_final(submission, watch, options.stall_timeout, progress)
-        seconds = time.perf_counter() - started
-        submission.join()
-        submit_seconds = submission.seconds
-        progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
-        worker_cpu = group.cpu_seconds() - cpu_before
-        producer_cpu = _own_cpu_seconds() - own_before
-        group.sample_rss()
-        collector.settle()
-
-        records = collector.snapshot()
-        runtimes: dict[str, list[float]] = {}
-        for record in records:
-            if record.runtime is not None:
-                runtimes.setdefault(record.name.removeprefix("workers."), []).append(record.runtime)
-        from_start, from_enqueue, waits = _per_item(records, started_wall)
-        if len(from_start) == counts["final"]:
-            # Every item's last task was seen: the run ended when the last of them did,
-            # however late the polling above noticed.
-            seconds = min(seconds, max(from_start, default=seconds))
-        result = SluiceResult(
-            seconds=seconds,
-            submit_seconds=submit_seconds,
-            task_runtimes=runtimes,
-            stage_bodies=_stage_bodies(job_id),
-            states=counts["states"],
-            reasons=counts["reasons"],
-            latencies=from_start,
-            latencies_from_enqueue=from_enqueue,
-            queue_waits=waits,
-            items_timed=len(from_start),
-            worker_cpu_seconds=worker_cpu,
-            producer_cpu_seconds=producer_cpu,
-            worker_rss=[(group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())],
-            rss_along_run=watch.rss_along_run,
-            queue_bytes_per_item=watch.queue_bytes_per_item,
-            stored=stored_articles(store_url, job_id),
-            redis_url=redis_url,
-            store_url=store_url,
-        )
+        parts = []
+        for index, pages in enumerate(chunks):
+            parts.append(_run_part(pages, group, options, store_url, progress))
+            progress(f"  sluice, part {index + 1} of {len(chunks)}: {parts[-1].seconds:.1f} s")
+            if index < len(chunks) - 1:
+                between(index)
+        result = merge_parts(parts)
+        result.worker_rss = [
+            (group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())
+        ]
+        result.part_seconds = [part.seconds for part in parts]
+        result.part_articles = [len(pages) for pages in chunks]
     return result

@@ -54,6 +54,23 @@ def pace_by_tenth(finished: list[float]) -> list[float | None]:
     return pace
 
 
+def ratio_by_part(
+    sluice_articles: list[int],
+    sluice_seconds: list[float],
+    baseline_articles: list[int],
+    baseline_seconds: list[float],
+) -> list[float]:
+    """Each sluice part's articles/s over that of the two baseline parts around it (the
+    baseline runs one part more than sluice, before, between and after sluice's)."""
+    if len(baseline_seconds) != len(sluice_seconds) + 1:
+        return []
+    ratios = []
+    for n, (articles, seconds) in enumerate(zip(sluice_articles, sluice_seconds, strict=True)):
+        around = sum(baseline_articles[n : n + 2]) / max(1e-9, sum(baseline_seconds[n : n + 2]))
+        ratios.append(round(articles / max(1e-9, seconds) / around, 3))
+    return ratios
+
+
 def figures(
     setup: dict[str, Any],
     baseline: BaselineResult,
@@ -74,6 +91,7 @@ def figures(
             "processes": baseline.processes,
             "seconds": round(baseline.seconds, 3),
             "part_seconds": [round(s, 3) for s in baseline.part_seconds],
+            "part_articles": baseline.part_articles,
             "articles_per_second": round(base_rate, 3),
             "stages": _ms(baseline.stage_times),
             "articles": base_articles,
@@ -90,6 +108,8 @@ def figures(
         "sluice": {
             "seconds": round(sluice.seconds, 3),
             "submit_seconds": round(sluice.submit_seconds, 3),
+            "part_seconds": [round(s, 3) for s in sluice.part_seconds],
+            "part_articles": sluice.part_articles,
             "articles_per_second": round(sluice_rate, 3),
             "task_runtimes": _ms(sluice.task_runtimes),
             "stage_bodies": _ms(sluice.stage_bodies),
@@ -97,6 +117,15 @@ def figures(
             "cpu_slots": cpu_slots,
             "worker_cpu_s_per_article": _round(sluice.worker_cpu_seconds / articles),
             "producer_cpu_s_per_article": _round(sluice.producer_cpu_seconds / articles),
+            "worker_cpu_s_per_article_by_process": {
+                kind: _round(seconds / articles)
+                for kind, seconds in sorted(sluice.worker_cpu_by_kind.items())
+            },
+            "redis_cpu_s_per_article": (
+                None
+                if sluice.redis_cpu_seconds is None
+                else _round(sluice.redis_cpu_seconds / articles)
+            ),
             "busy_fraction": _round(cpu_busy / (sluice.seconds * cpu_slots)),
             "submit_to_stored": _latency(sluice.latencies),
             "pace_by_tenth": pace_by_tenth(sluice.latencies),
@@ -117,6 +146,9 @@ def figures(
             "store": sluice.store_url,
         },
         "ratio": round(sluice_rate / base_rate, 4),
+        "ratio_by_part": ratio_by_part(
+            sluice.part_articles, sluice.part_seconds, baseline.part_articles, baseline.part_seconds
+        ),
         # CPU time per article is less sensitive than wall time to other work on the machine.
         "cpu_ratio": round(
             (baseline.cpu_seconds / base_articles)
@@ -131,6 +163,10 @@ def _fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
     return f"{value:.1f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _states(states: dict[str, int], reasons: dict[str, int]) -> str:
@@ -152,7 +188,7 @@ def render(data: dict[str, Any]) -> str:
         "",
         f"baseline ({base['mode']}, {base['processes']} process(es), {base['articles']} "
         f"articles): {base['seconds']:.1f} s, {base['articles_per_second']:.2f} articles/s",
-        f"  in parts (before and after sluice): "
+        f"  in parts (before, between and after sluice's): "
         f"{' + '.join(f'{s:.1f} s' for s in base.get('part_seconds', [])) or '-'}",
         f"  final states: {_states(base['states'], base['reasons'])}",
         f"  spaCy model load: {', '.join(f'{s:.2f} s' for s in base['model_load_s']) or '-'}",
@@ -162,11 +198,12 @@ def render(data: dict[str, Any]) -> str:
         "",
         f"sluice ({data['sluice_workers']}): "
         f"{sl['seconds']:.1f} s, {sl['articles_per_second']:.2f} articles/s",
+        f"  in parts: {' + '.join(f'{s:.1f} s' for s in sl.get('part_seconds', [])) or '-'}",
         f"  submit (record items, save pages, enqueue): {sl['submit_seconds']:.2f} s",
         f"  final states: {_states(sl['states'], sl['reasons'])}",
         f"  submit to stored ({sl['items_timed']} items timed): "
         f"p50 {_fmt(sl['submit_to_stored']['p50_s'], ' s')}, "
-        f"p95 {_fmt(sl['submit_to_stored']['p95_s'], ' s')} from job start; "
+        f"p95 {_fmt(sl['submit_to_stored']['p95_s'], ' s')} from their part's start; "
         f"p50 {_fmt(sl['enqueue_to_stored']['p50_s'], ' s')}, "
         f"p95 {_fmt(sl['enqueue_to_stored']['p95_s'], ' s')} from each item's enqueue",
         f"  waiting in queues per item: p50 {_fmt(sl['queue_wait']['p50_s'], ' s')}, "
@@ -196,9 +233,15 @@ def render(data: dict[str, Any]) -> str:
         f"CPU seconds per article: baseline {base['cpu_s_per_article']:.3f} (all processes), "
         f"sluice workers {sl['worker_cpu_s_per_article']:.3f} "
         f"(+ {sl['producer_cpu_s_per_article']:.3f} in this process: submit, polling, events; "
-        "Redis not counted); baseline/sluice CPU per article: "
-        f"{data['cpu_ratio']:.2f}",
+        f"+ {_seconds(sl.get('redis_cpu_s_per_article'))} in the Redis server); "
+        f"baseline/sluice CPU per article: {data['cpu_ratio']:.2f}",
     ]
+    by_process = sl.get("worker_cpu_s_per_article_by_process") or {}
+    if by_process:
+        lines.append(
+            "  sluice workers by process: "
+            + ", ".join(f"{kind} {seconds:.4f}" for kind, seconds in by_process.items())
+        )
     if sl["worker_rss_kib"]:
         lines.append("")
         lines.append(
@@ -233,6 +276,12 @@ def render(data: dict[str, Any]) -> str:
             "",
             f"note: the baseline ran on the first {base['articles']} articles only; tagging costs "
             "differ a lot between articles, so the ratio compares different mixes",
+        ]
+    if data.get("ratio_by_part"):
+        lines += [
+            "",
+            "ratio of each sluice part to the baseline parts around it: "
+            + ", ".join(f"{r:.2f}" for r in data["ratio_by_part"]),
         ]
     lines += ["", f"ratio sluice/baseline: {data['ratio']:.2f}"]
     return "\n".join(lines)

@@ -127,20 +127,25 @@ def _rss_kib(pid: int) -> int | None:
     return None
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """CPU time of ``pid`` and of its children it has waited for (user + system)."""
+POOL_PROCESS = "pool process"
+
+
+def process_cpu_seconds(pid: int, *, waited_children: bool = True) -> float:
+    """CPU time of ``pid`` (user + system), with that of the children it has waited for
+    unless ``waited_children`` is false."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     # fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14-17.
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    counted = fields[11:15] if waited_children else fields[11:13]
+    return sum(int(v) for v in counted) / os.sysconf("SC_CLK_TCK")
 
 
 def _describe(pid: int) -> str:
-    """A short name for a worker process: the supervisor, a Celery worker and its queues,
-    or a pool process."""
+    """A short name for a worker process: the supervisor, or a Celery worker and its
+    queues."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             argv = handle.read().split(b"\0")
@@ -152,7 +157,7 @@ def _describe(pid: int) -> str:
     if "-Q" in words:
         pool = words[words.index("--pool") + 1] if "--pool" in words else "?"
         return f"celery {pool} -Q {words[words.index('-Q') + 1]}"
-    return "pool process"
+    return "?"
 
 
 class WorkerGroup:
@@ -190,14 +195,19 @@ class WorkerGroup:
         return "\n".join(p.read_text(errors="replace")[-chars:] for p in logs)
 
     def pids(self) -> list[int]:
-        """Every process of the group: the ``sluice worker`` processes and their descendants."""
+        """Every process of the group: the ``sluice worker`` processes and their descendants
+        (each named in ``labels`` the first time it is seen)."""
         children = _children()
         found: list[int] = []
-        pending = [p.pid for p in self.processes if p.poll() is None]
+        pending = [(p.pid, "") for p in self.processes if p.poll() is None]
         while pending:
-            pid = pending.pop()
+            pid, parent_label = pending.pop()
+            if pid not in self.labels:
+                # A pool process runs its Celery worker's command line: name it by its parent.
+                forked = parent_label.startswith("celery ")
+                self.labels[pid] = POOL_PROCESS if forked else _describe(pid)
             found.append(pid)
-            pending.extend(children.get(pid, []))
+            pending.extend((child, self.labels[pid]) for child in children.get(pid, []))
         return found
 
     def sample_rss(self) -> int:
@@ -207,8 +217,6 @@ class WorkerGroup:
             rss = _rss_kib(pid)
             if rss is None:
                 continue
-            if pid not in self.labels:
-                self.labels[pid] = _describe(pid)
             self.peak_rss[pid] = max(rss, self.peak_rss.get(pid, 0))
             total += rss
         return total
@@ -216,6 +224,17 @@ class WorkerGroup:
     def cpu_seconds(self) -> float:
         """CPU time used so far by every process of the group."""
         return sum(process_cpu_seconds(pid) for pid in self.pids())
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU time used so far, by kind of process (:func:`_describe`); pool processes that
+        were replaced (and waited for) count as pool processes too."""
+        kinds: dict[str, float] = {}
+        for pid in self.pids():
+            own = process_cpu_seconds(pid, waited_children=False)
+            reaped = process_cpu_seconds(pid) - own
+            for kind, seconds in ((self.labels[pid], own), (POOL_PROCESS, reaped)):
+                kinds[kind] = kinds.get(kind, 0.0) + seconds
+        return kinds
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM to each group (a warm shutdown), then SIGKILL to what is left."""

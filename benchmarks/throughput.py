@@ -6,10 +6,12 @@ Both runs take the same article set, built from a directory of gzipped HTML page
 (repeated, with a sentence of its own in each repeat, to reach ``--articles``):
 
 * baseline: extract, exact dedup, tag and store called directly, in this process or a
-  ``multiprocessing`` pool, storing into a fresh store; half its articles run before
-  sluice and half after, on the same pool;
+  ``multiprocessing`` pool, storing into a fresh store;
 * sluice: ``sluice worker`` processes, a Redis database reserved for the run and a fresh
-  store; every page is submitted as HTML and the run ends when every item is final.
+  store; every page is submitted as HTML and a part ends when every item of it is final.
+
+The two take turns on one pool and one cluster (``--parts``, :mod:`benchmarks.schedule`),
+so that both sample the same stretch of a machine whose speed drifts.
 
 The last line printed is ``ratio sluice/baseline: X.XX`` (articles per second).
 """
@@ -38,6 +40,7 @@ from benchmarks.corpus import REPO, build_pages, default_corpus, load_corpus
 from benchmarks.distributed import SluiceOptions, run_sluice
 from benchmarks.quality import compare, stored_articles
 from benchmarks.report import figures, render
+from benchmarks.schedule import interleave
 from benchmarks.services import fresh_store, isolated_redis
 from shared.settings import get_settings
 from workers.routing import STAGES
@@ -109,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the workers' SLUICE_CHAIN_STAGES (default all: each article goes from extract "
         "to store in one task, the throughput setup for workers serving every stage; off, the "
         "setting's default: one task per stage)",
+    )
+    p.add_argument(
+        "--parts",
+        type=int,
+        default=4,
+        help="sluice's articles run in this many parts, the baseline's before, between and "
+        "after them (default 4; 1 brackets one sluice run with two halves of the baseline)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     p.add_argument("--keep", action="store_true", help="keep the stores for inspection")
@@ -184,7 +194,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _progress(f"redis: {redis_url}")
         _progress(f"baseline: {args.baseline_procs} process(es)")
         baseline_pages = pages[: args.baseline_articles or len(pages)]
-        half = len(baseline_pages) // 2
+        chunks, portions = interleave(pages, baseline_pages, args.parts)
         baseline_dir = work_dir / "baseline"
         baseline_dir.mkdir()
         options = SluiceOptions(
@@ -201,14 +211,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             fresh_store(args.database_url, baseline_dir, args.keep) as baseline_url,
             Baseline(args.baseline_procs, baseline_url) as plain,
         ):
-            # Half the baseline before sluice and half after: a machine whose speed drifts
-            # during the run then moves both sides alike.
-            first = plain.run(baseline_pages[:half])
-            _progress(f"  baseline, first half: {first.seconds:.1f} s")
+            # The two sides take turns (benchmarks/schedule.py): a machine whose speed
+            # drifts during the run then moves both alike.
+            def baseline_part(index: int) -> None:
+                part = plain.run(portions[index])
+                _progress(
+                    f"  baseline, part {index + 1} of {len(portions)}: "
+                    f"{len(portions[index])} articles in {part.seconds:.1f} s"
+                )
+
+            baseline_part(0)
             _progress(f"sluice: {args.workers} worker(s), {per_worker} prefork processes each")
-            sluice = run_sluice(pages, options, work_dir, _progress)
-            second = plain.run(baseline_pages[half:])
-            _progress(f"  baseline, second half: {second.seconds:.1f} s")
+            sluice = run_sluice(
+                chunks, options, work_dir, _progress, between=lambda n: baseline_part(n + 1)
+            )
+            baseline_part(len(portions) - 1)
             baseline = plain.result()
             baseline_stored = stored_articles(baseline_url)
         sluice_subset = {

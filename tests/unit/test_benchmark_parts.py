@@ -1,0 +1,46 @@
+"""The throughput benchmark's sluice parts, merged into one run on sluice's own clock."""
+
+from __future__ import annotations
+
+from benchmarks.distributed import SluiceResult, merge_parts
+
+
+def _part(
+    seconds: float, finished: list[float], cpu: float, redis_cpu: float | None
+) -> SluiceResult:
+    return SluiceResult(
+        seconds=seconds,
+        submit_seconds=0.5,
+        task_runtimes={"extract": [0.1] * len(finished)},
+        stage_bodies={"tag": [0.08] * len(finished)},
+        states={"stored": len(finished)},
+        reasons={},
+        latencies=finished,
+        latencies_from_enqueue=finished,
+        queue_waits=[0.0] * len(finished),
+        items_timed=len(finished),
+        worker_cpu_seconds=cpu,
+        producer_cpu_seconds=0.1,
+        worker_cpu_by_kind={"pool process": cpu},
+        redis_cpu_seconds=redis_cpu,
+        rss_along_run=[(0.5, 100), (1.0, 200)],
+    )
+
+
+def test_parts_add_up_and_later_parts_finish_later() -> None:
+    merged = merge_parts([_part(10.0, [4.0, 10.0], 3.0, 0.2), _part(5.0, [2.0, 5.0], 2.0, 0.1)])
+    assert merged.seconds == 15.0
+    assert merged.latencies == [4.0, 10.0, 12.0, 15.0]  # the second part starts at 10 s
+    assert merged.states == {"stored": 4}
+    assert merged.task_runtimes == {"extract": [0.1] * 4}
+    assert merged.worker_cpu_seconds == 5.0
+    assert merged.worker_cpu_by_kind == {"pool process": 5.0}
+    assert merged.redis_cpu_seconds is not None and abs(merged.redis_cpu_seconds - 0.3) < 1e-9
+    # Memory at each tenth of all items: the first part's samples cover the first half.
+    assert merged.rss_along_run[4] == (0.5, 200) and merged.rss_along_run[9] == (1.0, 200)
+    assert merged.rss_along_run[1] == (0.2, 100)
+
+
+def test_redis_cpu_unknown_in_one_part_is_unknown_overall() -> None:
+    merged = merge_parts([_part(1.0, [1.0], 1.0, None), _part(1.0, [1.0], 1.0, 0.1)])
+    assert merged.redis_cpu_seconds is None
