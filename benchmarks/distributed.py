@@ -77,6 +77,8 @@ class SluiceResult:
     store_url: str = ""
     part_seconds: list[float] = field(default_factory=list)
     part_articles: list[int] = field(default_factory=list)
+    # When each item finished, in seconds of sluice's own clock (the parts end to end).
+    finished_at: list[float] = field(default_factory=list)
 
 
 def _configure(redis_url: str, store_url: str, data_dir: Path, chain_stages: str) -> dict[str, str]:
@@ -308,6 +310,7 @@ def _run_part(
             states=counts["states"],
             reasons=counts["reasons"],
             latencies=from_start,
+            finished_at=from_start,
             latencies_from_enqueue=from_enqueue,
             queue_waits=waits,
             items_timed=len(from_start),
@@ -341,14 +344,14 @@ def _nearest_tenths(samples: list[tuple[float, int]]) -> list[tuple[float, int]]
 
 
 def merge_parts(parts: list[SluiceResult]) -> SluiceResult:
-    """The parts' figures as one run over all their pages, timed on sluice's own clock: each
-    part's item times are shifted by the parts before it, and what ran between parts (the
-    baseline) is not counted."""
+    """The parts' figures as one run over all their pages, timed on sluice's own clock: the
+    parts end to end, without what ran between them (the baseline)."""
     total = SluiceResult(0.0, 0.0, {}, {}, {}, {}, [], [], [], 0, 0.0, 0.0)
     redis_cpu: list[float | None] = []
     for index, part in enumerate(parts):
         offset = total.seconds
-        total.latencies += [offset + t for t in part.latencies]
+        total.latencies += part.latencies
+        total.finished_at += [offset + t for t in part.finished_at or part.latencies]
         total.seconds += part.seconds
         total.submit_seconds += part.submit_seconds
         for stage, values in part.task_runtimes.items():

@@ -128,7 +128,7 @@ def figures(
             ),
             "busy_fraction": _round(cpu_busy / (sluice.seconds * cpu_slots)),
             "submit_to_stored": _latency(sluice.latencies),
-            "pace_by_tenth": pace_by_tenth(sluice.latencies),
+            "pace_by_tenth": pace_by_tenth(sluice.finished_at or sluice.latencies),
             "enqueue_to_stored": _latency(sluice.latencies_from_enqueue),
             "queue_wait": _latency(sluice.queue_waits),
             "items_timed": sluice.items_timed,

@@ -30,7 +30,8 @@ def _part(
 def test_parts_add_up_and_later_parts_finish_later() -> None:
     merged = merge_parts([_part(10.0, [4.0, 10.0], 3.0, 0.2), _part(5.0, [2.0, 5.0], 2.0, 0.1)])
     assert merged.seconds == 15.0
-    assert merged.latencies == [4.0, 10.0, 12.0, 15.0]  # the second part starts at 10 s
+    assert merged.latencies == [4.0, 10.0, 2.0, 5.0]  # from each one's part's start
+    assert merged.finished_at == [4.0, 10.0, 12.0, 15.0]  # the second part starts at 10 s
     assert merged.states == {"stored": 4}
     assert merged.task_runtimes == {"extract": [0.1] * 4}
     assert merged.worker_cpu_seconds == 5.0
