@@ -244,8 +244,11 @@ def render(data: dict[str, Any]) -> str:
         )
     if sl["worker_rss_kib"]:
         lines.append("")
+        # Pool processes are replaced as they go (SLUICE_WORKER_MAX_TASKS_PER_CHILD): in a
+        # long run the peaks below never all coexisted; the totals along the run did.
         lines.append(
-            f"worker memory, peak RSS (total {sl['worker_rss_total_kib'] / 1024:.0f} MiB):"
+            f"worker memory, peak RSS of each of the {len(sl['worker_rss_kib'])} processes "
+            "seen (replaced pool processes too):"
         )
         for row in sl["worker_rss_kib"]:
             lines.append(f"  {row['peak_kib'] / 1024:7.0f} MiB  {row['process']}")

@@ -1,8 +1,12 @@
-"""The throughput benchmark's sluice parts, merged into one run on sluice's own clock."""
+"""The throughput benchmark's sluice parts, merged into one run on sluice's own clock, and
+the report of such a run."""
 
 from __future__ import annotations
 
+from benchmarks.baseline import BaselineResult
 from benchmarks.distributed import SluiceResult, merge_parts
+from benchmarks.quality import compare
+from benchmarks.report import figures, render
 
 
 def _part(
@@ -45,3 +49,38 @@ def test_parts_add_up_and_later_parts_finish_later() -> None:
 def test_redis_cpu_unknown_in_one_part_is_unknown_overall() -> None:
     merged = merge_parts([_part(1.0, [1.0], 1.0, None), _part(1.0, [1.0], 1.0, 0.1)])
     assert merged.redis_cpu_seconds is None
+
+
+def test_the_report_of_a_run_in_parts_ends_with_the_ratio() -> None:
+    sluice = merge_parts([_part(10.0, [4.0, 10.0], 3.0, 0.2), _part(10.0, [2.0, 10.0], 2.0, 0.1)])
+    sluice.part_seconds, sluice.part_articles = [10.0, 10.0], [2, 2]
+    sluice.worker_rss = [("pool process", 400_000), ("pool process", 410_000)]
+    baseline = BaselineResult(
+        processes=2,
+        seconds=16.0,
+        stage_times={"extract": [0.1] * 4, "tag": [0.5] * 4},
+        states={"stored": 4},
+        reasons={},
+        latencies=[4.0] * 4,
+        cpu_seconds=4.0,
+        part_seconds=[4.0, 8.0, 4.0],
+        part_articles=[1, 2, 1],
+    )
+    setup = {
+        "corpus": "corpus",
+        "corpus_pages": 2,
+        "articles": 4,
+        "baseline_articles": 4,
+        "repeats": 2,
+        "cpus": 2,
+        "load_average": [0.1, 0.2],
+        "commit": "abc",
+        "sluice_workers": "1 x 'sluice worker'",
+    }
+    quality = compare({}, {}).as_dict()
+
+    lines = render(figures(setup, baseline, sluice, 2, quality)).splitlines()
+
+    assert "peak RSS of each of the 2 processes seen" in "\n".join(lines)
+    assert lines[-3] == "ratio of each sluice part to the baseline parts around it: 0.80, 0.80"
+    assert lines[-1] == "ratio sluice/baseline: 0.80"
