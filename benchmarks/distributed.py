@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 from sqlalchemy import select
@@ -328,7 +329,7 @@ def _run_part(
         )
 
 
-def _add(totals: dict[str, float], more: dict[str, float]) -> None:
+def _add(totals: dict[str, Any], more: dict[str, Any]) -> None:
     for key, value in more.items():
         totals[key] = totals.get(key, 0) + value
 
@@ -353,6 +354,8 @@ def merge_parts(parts: list[SluiceResult]) -> SluiceResult:
         total.latencies += part.latencies
         total.finished_at += [offset + t for t in part.finished_at or part.latencies]
         total.seconds += part.seconds
+        total.part_seconds.append(part.seconds)
+        total.part_articles.append(sum(part.states.values()))
         total.submit_seconds += part.submit_seconds
         for stage, values in part.task_runtimes.items():
             total.task_runtimes.setdefault(stage, []).extend(values)
@@ -418,6 +421,4 @@ def run_sluice(
         result.worker_rss = [
             (group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())
         ]
-        result.part_seconds = [part.seconds for part in parts]
-        result.part_articles = [len(pages) for pages in chunks]
     return result

@@ -34,6 +34,7 @@ def _part(
 def test_parts_add_up_and_later_parts_finish_later() -> None:
     merged = merge_parts([_part(10.0, [4.0, 10.0], 3.0, 0.2), _part(5.0, [2.0, 5.0], 2.0, 0.1)])
     assert merged.seconds == 15.0
+    assert (merged.part_seconds, merged.part_articles) == ([10.0, 5.0], [2, 2])
     assert merged.latencies == [4.0, 10.0, 2.0, 5.0]  # from each one's part's start
     assert merged.finished_at == [4.0, 10.0, 12.0, 15.0]  # the second part starts at 10 s
     assert merged.states == {"stored": 4}
@@ -53,7 +54,6 @@ def test_redis_cpu_unknown_in_one_part_is_unknown_overall() -> None:
 
 def test_the_report_of_a_run_in_parts_ends_with_the_ratio() -> None:
     sluice = merge_parts([_part(10.0, [4.0, 10.0], 3.0, 0.2), _part(10.0, [2.0, 10.0], 2.0, 0.1)])
-    sluice.part_seconds, sluice.part_articles = [10.0, 10.0], [2, 2]
     sluice.worker_rss = [("pool process", 400_000), ("pool process", 410_000)]
     baseline = BaselineResult(
         processes=2,
