@@ -98,9 +98,10 @@ def _pool_signals() -> None:
 class Baseline:
     """The baseline's processes, kept for several parts of the article set.
 
-    The benchmark runs one part before sluice and one after, so that a machine getting
-    faster or slower during the run moves both sides alike; the pool (and the spaCy model
-    each of its processes loaded) lives on between the parts, idle while sluice runs.
+    The benchmark runs its parts before, between and after sluice's (benchmarks/schedule.py),
+    so that a machine getting faster or slower during the run moves both sides alike; the
+    pool (and the spaCy model each of its processes loaded) lives on between the parts, idle
+    while sluice runs.
     """
 
     def __init__(self, processes: int, store_url: str) -> None:
