@@ -16,6 +16,7 @@ import feedparser
 from lxml import etree
 
 from shared.errors import PermanentError
+from shared.reasons import Reason
 from workers.stages.fetch import Fetcher
 
 __all__ = ["expand_feed", "expand_sitemap", "feed_links", "sitemap_locations"]
@@ -46,7 +47,7 @@ def feed_links(body: bytes, base_url: str) -> list[str]:
     """The entry links of an RSS or Atom document, absolute and in feed order."""
     parsed = feedparser.parse(body)
     if parsed.bozo and not parsed.entries:
-        raise PermanentError("bad_feed", str(parsed.get("bozo_exception", "unparseable feed")))
+        raise PermanentError(Reason.BAD_FEED, str(parsed.get("bozo_exception", "unparseable feed")))
     links: list[str] = []
     for entry in parsed.entries:
         link = entry.get("link")
@@ -68,9 +69,11 @@ def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
                 body = handle.read(_MAX_SITEMAP_BYTES + 1)
         except (OSError, EOFError, zlib.error) as exc:
-            raise PermanentError("bad_sitemap", f"broken gzip: {exc}") from exc
+            raise PermanentError(Reason.BAD_SITEMAP, f"broken gzip: {exc}") from exc
         if len(body) > _MAX_SITEMAP_BYTES:
-            raise PermanentError("bad_sitemap", f"over {_MAX_SITEMAP_BYTES} bytes uncompressed")
+            raise PermanentError(
+                Reason.BAD_SITEMAP, f"over {_MAX_SITEMAP_BYTES} bytes uncompressed"
+            )
     body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark hides the '<'
     if not body.lstrip().startswith(b"<"):
         # A text sitemap: one URL per line.
@@ -80,7 +83,7 @@ def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
     try:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as exc:
-        raise PermanentError("bad_sitemap", str(exc)) from exc
+        raise PermanentError(Reason.BAD_SITEMAP, str(exc)) from exc
     tag = etree.QName(root).localname
     locs = [
         (el.text or "").strip()

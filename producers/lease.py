@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import redis
 
 from shared.errors import RetryableError
+from shared.reasons import Reason
 from shared.redis_state import KEY_PREFIX
 
 __all__ = ["LEASE_SECONDS", "active_submissions", "submission_lease"]
@@ -69,7 +70,7 @@ def submission_lease(client: redis.Redis, job_id: str, *, exclusive: bool = Fals
     if exclusive and active_submissions(client, job_id, besides=token):
         client.zrem(key, token)
         raise RetryableError(
-            "submission_running", f"job {job_id} is being submitted by another producer"
+            Reason.SUBMISSION_RUNNING, f"job {job_id} is being submitted by another producer"
         )
     thread = threading.Thread(target=keep_renewing, name=f"lease-{job_id}", daemon=True)
     thread.start()

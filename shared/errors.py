@@ -9,11 +9,15 @@
      └── PermanentError     the item cannot succeed: 4xx, not HTML, nothing to extract.
                             Tasks record it as the item's final state, ``failed`` with its reason.
 
-Every error carries a short ``reason`` code (``http_404``, ``timeout``, ``extract_empty`` …)
-that is stored and counted, and a human ``detail``. Both travel in ``args`` so errors pickle.
+Every error carries its :class:`shared.reasons.Reason` (``http_404``, ``timeout``,
+``extract_empty`` …), stored and counted, and a human ``detail``. Both travel in ``args`` so
+errors pickle. Stages return outcomes (:mod:`shared.outcomes`); these errors are for helpers
+deep inside a stage, and the runner reads them as the matching outcome.
 """
 
 from __future__ import annotations
+
+from shared.reasons import Reason
 
 __all__ = ["PermanentError", "RetryableError", "SluiceError"]
 
@@ -21,7 +25,8 @@ __all__ = ["PermanentError", "RetryableError", "SluiceError"]
 class SluiceError(Exception):
     """Base of every error sluice raises on purpose."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: Reason | str, detail: str = "") -> None:
+        reason = Reason(reason)
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
@@ -36,9 +41,11 @@ class RetryableError(SluiceError):
     ``retry_after`` (seconds), when the server said so, is the least wait before the next try.
     """
 
-    def __init__(self, reason: str, detail: str = "", retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: Reason | str, detail: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(reason, detail)
-        self.args = (reason, detail, retry_after)
+        self.args = (self.reason, detail, retry_after)
         self.retry_after = retry_after
 
 

@@ -26,6 +26,7 @@ import httpcore
 import httpx
 
 from shared.errors import PermanentError, RetryableError
+from shared.reasons import Reason
 
 __all__ = [
     "AddressPolicy",
@@ -118,10 +119,10 @@ class AddressPolicy:
         private address is how rebinding attacks get in.
         """
         if not addresses:
-            raise PermanentError("dns_error", f"{host} has no address")
+            raise PermanentError(Reason.DNS_ERROR, f"{host} has no address")
         refused = [a for a in addresses if not self.permits(a)]
         if refused:
-            raise PermanentError("blocked_address", f"{host} resolves to {refused[0]}")
+            raise PermanentError(Reason.BLOCKED_ADDRESS, f"{host} resolves to {refused[0]}")
         return list(addresses)
 
 
@@ -210,7 +211,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         try:
             addresses = self.resolver(name, port)
         except (OSError, UnicodeError) as exc:
-            raise RetryableError("dns_error", f"cannot resolve {name}: {exc}") from exc
+            raise RetryableError(Reason.DNS_ERROR, f"cannot resolve {name}: {exc}") from exc
         vetted = self.policy.vet(name, addresses)
         last_error: Exception | None = None
         for address in vetted[:_MAX_ADDRESSES_TRIED]:
@@ -228,7 +229,7 @@ class GuardedBackend(httpcore.NetworkBackend):
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
-        raise PermanentError("blocked_address", "unix sockets are never fetched")
+        raise PermanentError(Reason.BLOCKED_ADDRESS, "unix sockets are never fetched")
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)

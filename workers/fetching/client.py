@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from shared.errors import PermanentError, RetryableError
+from shared.reasons import Reason
 from shared.settings import Settings
 from workers.fetching.addresses import (
     AddressPolicy,
@@ -100,7 +101,7 @@ def check_url(url: str) -> None:
     """Refuse (``unsupported_scheme``) anything but an http or https URL."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in _SCHEMES:
-        raise PermanentError("unsupported_scheme", f"{scheme or 'no scheme'} in {url[:200]}")
+        raise PermanentError(Reason.UNSUPPORTED_SCHEME, f"{scheme or 'no scheme'} in {url[:200]}")
 
 
 class Fetcher:
@@ -171,9 +172,11 @@ class Fetcher:
                 url = result.location
                 continue
             if isinstance(result, NotModified):  # pragma: no cover - no validators were sent
-                raise PermanentError("http_304", "not modified, but nothing was conditional")
+                raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
             return result
-        raise PermanentError("too_many_redirects", f"more than {self.settings.fetch_max_redirects}")
+        raise PermanentError(
+            Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.fetch_max_redirects}"
+        )
 
     def hop(
         self,
@@ -208,13 +211,13 @@ class Fetcher:
                     return NotModified(str(r.url), self._validators(r))
                 return self._read(r, deadline, allowed, max_bytes, truncate)
         except httpx.TimeoutException as exc:
-            raise RetryableError("timeout", f"{type(exc).__name__} for {url[:200]}") from exc
+            raise RetryableError(Reason.TIMEOUT, f"{type(exc).__name__} for {url[:200]}") from exc
         except httpx.DecodingError as exc:
-            raise PermanentError("bad_encoding", str(exc)) from exc
+            raise PermanentError(Reason.BAD_ENCODING, str(exc)) from exc
         except httpx.TransportError as exc:
-            raise RetryableError("connection_error", f"{type(exc).__name__}: {exc}") from exc
+            raise RetryableError(Reason.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}") from exc
         except httpx.InvalidURL as exc:
-            raise PermanentError("invalid_url", str(exc)[:300]) from exc
+            raise PermanentError(Reason.INVALID_URL, str(exc)[:300]) from exc
 
     @staticmethod
     def _validators(response: httpx.Response) -> dict[str, str]:
@@ -230,12 +233,12 @@ class Fetcher:
     ) -> FetchedPage:
         status = response.status_code
         if status >= 500 or status in _RETRYABLE_STATUS:
-            raise RetryableError(f"http_{status}", str(response.url), _retry_after(response))
+            raise RetryableError(Reason.http(status), str(response.url), _retry_after(response))
         if status != 200:
-            raise PermanentError(f"http_{status}", str(response.url))
+            raise PermanentError(Reason.http(status), str(response.url))
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if allowed != ANY_CONTENT_TYPE and content_type not in allowed:
-            raise PermanentError("not_html", content_type or "no content-type")
+            raise PermanentError(Reason.NOT_HTML, content_type or "no content-type")
         cap = self.settings.fetch_max_bytes if max_bytes is None else max_bytes
         body = bytearray()
         encoding = response.headers.get("content-encoding", "")
@@ -245,7 +248,7 @@ class Fetcher:
                 if truncate:
                     del body[cap:]
                     break
-                raise PermanentError("too_large", f"body over {cap} bytes")
+                raise PermanentError(Reason.TOO_LARGE, f"body over {cap} bytes")
         return FetchedPage(
             url=str(response.url),
             status=status,
@@ -262,7 +265,7 @@ class Fetcher:
         for chunk in response.iter_raw():
             received += len(chunk)
             if received > cap + 64 * 1024:
-                raise PermanentError("too_large", f"body over {cap} bytes as sent")
+                raise PermanentError(Reason.TOO_LARGE, f"body over {cap} bytes as sent")
             yield chunk
             if time.monotonic() > deadline:
-                raise RetryableError("timeout", "total fetch time exceeded")
+                raise RetryableError(Reason.TIMEOUT, "total fetch time exceeded")

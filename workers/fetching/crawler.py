@@ -17,6 +17,7 @@ import redis
 
 from shared.errors import PermanentError, RetryableError
 from shared.identity import canonicalize_url
+from shared.reasons import Reason
 from shared.settings import Settings
 from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect, check_url
 from workers.fetching.politeness import HostBudget
@@ -136,7 +137,7 @@ class Crawler:
             if hop.count >= self.settings.fetch_max_redirects:
                 self.redirects.forget(holder)
                 raise PermanentError(
-                    "too_many_redirects", f"more than {self.settings.fetch_max_redirects}"
+                    Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.fetch_max_redirects}"
                 )
             self.redirects.advance(holder, hop, result.location)
             # The next hop waits for its host's turn: one interval when it is the same host.

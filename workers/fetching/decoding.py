@@ -16,6 +16,7 @@ import brotli
 import zstandard
 
 from shared.errors import PermanentError
+from shared.reasons import Reason
 
 __all__ = ["ACCEPT_ENCODING", "PIECE", "decoded"]
 
@@ -107,7 +108,7 @@ def _decoder(coding: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
         return _brotli(chunks)
     if coding == "zstd":
         return _zstd(chunks)
-    raise PermanentError("bad_encoding", f"unsupported content-encoding {coding[:40]!r}")
+    raise PermanentError(Reason.BAD_ENCODING, f"unsupported content-encoding {coding[:40]!r}")
 
 
 def decoded(chunks: Iterable[bytes], content_encoding: str) -> Iterator[bytes]:
@@ -119,7 +120,7 @@ def decoded(chunks: Iterable[bytes], content_encoding: str) -> Iterator[bytes]:
     codings = [c.strip().lower() for c in content_encoding.split(",")]
     codings = [c for c in codings if c and c != "identity"]
     if len(codings) > _MAX_STACKED:
-        raise PermanentError("bad_encoding", f"{len(codings)} stacked content-encodings")
+        raise PermanentError(Reason.BAD_ENCODING, f"{len(codings)} stacked content-encodings")
     stream: Iterable[bytes] = chunks
     # Encodings are listed in the order they were applied, so undo them from the last.
     for coding in reversed(codings):
@@ -127,4 +128,4 @@ def decoded(chunks: Iterable[bytes], content_encoding: str) -> Iterator[bytes]:
     try:
         yield from stream
     except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
-        raise PermanentError("bad_encoding", f"{type(exc).__name__}: {exc}"[:300]) from exc
+        raise PermanentError(Reason.BAD_ENCODING, f"{type(exc).__name__}: {exc}"[:300]) from exc

@@ -21,6 +21,7 @@ import redis
 from protego import Protego
 
 from shared.errors import PermanentError, RetryableError
+from shared.reasons import Reason
 from shared.redis_state import KEY_PREFIX
 from shared.settings import Settings
 from workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage, Fetcher
@@ -186,8 +187,8 @@ class RobotsCache:
             return
         if robots.kind == DISALLOW_ALL:
             raise RetryableError(
-                "robots_disallowed",
+                Reason.ROBOTS_DISALLOWED,
                 f"{robots.detail}: {url[:200]}",
                 retry_after=float(self.settings.robots_error_ttl),
             )
-        raise PermanentError("robots_disallowed", f"disallowed by robots.txt: {url[:200]}")
+        raise PermanentError(Reason.ROBOTS_DISALLOWED, f"disallowed by robots.txt: {url[:200]}")

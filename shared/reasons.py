@@ -1,0 +1,103 @@
+"""Every reason an item can end with, in one enum: stored, counted, and listed by
+``sluice failures list --reasons``.
+
+A reason is a short code (``http_404``, ``extract_empty`` …) kept with the item and its
+failure. Code branches on members, never on string literals. HTTP statuses are reasons of
+their own (``http_<status>``): :meth:`Reason.http` makes them, and ``Reason("http_418")``
+accepts any three-digit status, so one member per status need not be spelled out.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+__all__ = ["HTTP_REASON_DESCRIPTION", "Reason"]
+
+_HTTP_STATUS = re.compile(r"http_[1-5]\d\d")
+
+HTTP_REASON_DESCRIPTION = (
+    "the server answered with that HTTP status (4xx: final at once; 429 and 5xx: retried, "
+    "then final)"
+)
+
+
+class Reason(StrEnum):
+    """Why an item ended as it did (or why a stage gave up on it)."""
+
+    description: str
+
+    def __new__(cls, value: str, description: str = "") -> Reason:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    # --- input ------------------------------------------------------------------------------
+    NO_URL = "no_url", "the item has neither a URL nor a text"
+    URL_TOO_LONG = "url_too_long", "the URL is longer than 2048 characters"
+    INVALID_URL = "invalid_url", "the URL cannot be parsed"
+    UNSUPPORTED_SCHEME = "unsupported_scheme", "only http and https are fetched"
+    BAD_FEED = "bad_feed", "a --feed document could not be parsed as a feed"
+    BAD_SITEMAP = "bad_sitemap", "a --sitemap document could not be parsed as a sitemap"
+    SUBMISSION_RUNNING = "submission_running", "another producer is submitting this job"
+
+    # --- fetch ------------------------------------------------------------------------------
+    DNS_ERROR = "dns_error", "the host name has no address"
+    BLOCKED_ADDRESS = "blocked_address", "the host resolves to a private or forbidden address"
+    CONNECTION_ERROR = "connection_error", "the connection failed (retried)"
+    TIMEOUT = "timeout", "the server was too slow (retried)"
+    TOO_MANY_REDIRECTS = "too_many_redirects", "more redirects than SLUICE_FETCH_MAX_REDIRECTS"
+    NOT_HTML = "not_html", "the answer is not an HTML page"
+    TOO_LARGE = "too_large", "the body is larger than SLUICE_FETCH_MAX_BYTES"
+    BAD_ENCODING = "bad_encoding", "the body or its content-encoding cannot be decoded"
+    ROBOTS_DISALLOWED = "robots_disallowed", "robots.txt does not allow the URL"
+    NOT_MODIFIED = "not_modified", "a re-fetch answered 304: the stored article is current"
+    FETCHED = "fetched", "the page was downloaded (a fetch outcome, not an ending)"
+
+    # --- extract, dedup, tag, store ---------------------------------------------------------
+    NO_PAGE = "no_page", "an extract task came without a page"
+    PAGE_MISSING = "page_missing", "the fetched page is no longer in the store"
+    EXTRACT_EMPTY = "extract_empty", "the page holds no article text long enough"
+    TOO_LARGE_TO_EXTRACT = (
+        "too_large_to_extract",
+        "the page is longer than SLUICE_EXTRACT_MAX_HTML_CHARS",
+    )
+    EMPTY_TEXT = "empty_text", "the article has no text to deduplicate or tag"
+    ALREADY_SUBMITTED = "already_submitted", "the same page was submitted before"
+    DEDUP_LAYOUT = "dedup_layout", "the dedup index was built with other settings"
+
+    # --- the task itself --------------------------------------------------------------------
+    TIME_LIMIT = "time_limit", "the stage ran past its time limit"
+    TOO_MANY_ATTEMPTS = (
+        "too_many_attempts",
+        "deliveries kept ending abnormally (worker killed) past SLUICE_MAX_ATTEMPTS",
+    )
+    INTERNAL_ERROR = "internal_error", "a bug in sluice: the worker log has the traceback"
+
+    @classmethod
+    def http(cls, status: int) -> Reason:
+        """The reason for an HTTP answer with ``status``."""
+        return cls(f"http_{status}")
+
+    @property
+    def is_http(self) -> bool:
+        return _HTTP_STATUS.fullmatch(self.value) is not None
+
+    @property
+    def is_client_error(self) -> bool:
+        """An HTTP 4xx answer."""
+        return self.is_http and self.value[5] == "4"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Reason | None:
+        if not (isinstance(value, str) and _HTTP_STATUS.fullmatch(value)):
+            return None
+        member = cls._value2member_map_.get(value)
+        if member is None:
+            member = str.__new__(cls, value)
+            member._name_ = value.upper()
+            member._value_ = value
+            member.description = HTTP_REASON_DESCRIPTION
+            cls._value2member_map_[value] = member
+        return member  # type: ignore[return-value]
