@@ -38,7 +38,8 @@ import redis  # noqa: E402
 from shared.article import Article  # noqa: E402
 from shared.fingerprints import fingerprint  # noqa: E402
 from shared.identity import article_id_for_url  # noqa: E402
-from workers.stages.dedup import DedupIndex, dedup  # noqa: E402
+from workers.dedup.index import DedupIndex  # noqa: E402
+from workers.stages.dedup import dedup  # noqa: E402
 
 __all__ = ["main"]
 

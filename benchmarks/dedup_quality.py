@@ -49,7 +49,8 @@ from shared.errors import PermanentError  # noqa: E402
 from shared.fingerprints import NearDupLayout, words  # noqa: E402
 from shared.identity import article_id_for_url  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
-from workers.stages.dedup import DedupIndex, dedup, layout_from_settings  # noqa: E402
+from workers.dedup.index import DedupIndex, layout_from_settings  # noqa: E402
+from workers.stages.dedup import dedup  # noqa: E402
 from workers.stages.extract import decode_html, extract  # noqa: E402
 
 __all__ = ["main"]

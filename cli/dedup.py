@@ -35,8 +35,8 @@ def run_rebuild(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from shared.redis_state import get_redis
-    from workers.stages.dedup import DedupIndex
-    from workers.stages.dedup_rebuild import rebuild_index
+    from workers.dedup.index import DedupIndex
+    from workers.dedup.rebuild import rebuild_index
 
     index = DedupIndex(get_redis())
     with Progress(console=console, transient=True, disable=args.json) as progress:

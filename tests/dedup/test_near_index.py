@@ -11,7 +11,8 @@ from shared.errors import PermanentError
 from shared.fingerprints import NearDupLayout
 from shared.identity import article_id_for_url, normalize_text
 from tests.dedup.texts import article_text, near_copies
-from workers.stages.dedup import DedupIndex, dedup
+from workers.dedup.index import DedupIndex
+from workers.stages.dedup import dedup
 
 LAYOUT = NearDupLayout()
 

@@ -12,7 +12,8 @@ from shared.article import Article
 from shared.identity import article_id_for_url
 from tests.dedup.texts import article_text, light_variants
 from tests.support.racing import race
-from workers.stages.dedup import DedupIndex, dedup
+from workers.dedup.index import DedupIndex
+from workers.stages.dedup import dedup
 
 RACERS = 10
 ROUNDS = 20

@@ -13,8 +13,9 @@ from shared.fingerprints import NearDupLayout
 from shared.identity import article_id_for_url
 from shared.jobs import ItemSpec, create_job, new_job_id
 from tests.dedup.texts import article_text, near_copies
-from workers.stages.dedup import DedupIndex, dedup
-from workers.stages.dedup_rebuild import rebuild_index
+from workers.dedup.index import DedupIndex
+from workers.dedup.rebuild import rebuild_index
+from workers.stages.dedup import dedup
 from workers.stages.store import store
 
 

@@ -11,7 +11,9 @@ import redis
 from shared.article import Article
 from shared.identity import article_id_for_url, text_fingerprint
 from tests.support.racing import race
-from workers.stages.dedup import DedupIndex, claimed_identities, dedup, identity_of, item_key
+from workers.dedup.index import DedupIndex
+from workers.dedup.keys import claimed_identities, identity_of
+from workers.stages.dedup import dedup
 
 TEXT = "The harbour master said the quay would reopen on Monday.\n\nEngineers checked it."
 SAME_TEXT_RESPACED = (
@@ -54,9 +56,9 @@ def test_different_text_is_another_original(index: DedupIndex) -> None:
 def test_resubmitted_page_is_claimed_by_its_owner(index: DedupIndex) -> None:
     url = "https://a.example/1"
     owner = _article("j1", 0, url)
-    assert index.decide(url, text_fingerprint(TEXT), item_key(owner), owner.id).is_original
+    assert index.decide(url, text_fingerprint(TEXT), owner.item_key, owner.id).is_original
     again = _article("j2", 0, url)
-    decision = index.decide(url, text_fingerprint(TEXT), item_key(again), again.id)
+    decision = index.decide(url, text_fingerprint(TEXT), again.item_key, again.id)
     assert (decision.verdict, decision.article_id) == ("claimed", owner.id)
     assert not decision.is_original
     assert dedup(again, index).duplicate_of == owner.id
@@ -140,7 +142,7 @@ def test_claimed_identities() -> None:
     assert claimed_identities(redirected) == {"https://a.example/1", "https://b.example/final"}
     assert claimed_identities(Article("j", 0, url="not a url")) == set()
     assert claimed_identities(Article("j", 0, text=TEXT)) == {"text:" + text_fingerprint(TEXT)}
-    assert item_key(Article("abc", 7)) == "abc:7"
+    assert Article("abc", 7).item_key == "abc:7"
 
 
 # --- a race between processes ----------------------------------------------------------------

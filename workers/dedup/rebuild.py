@@ -24,7 +24,8 @@ from shared.db.engine import read_scope
 from shared.db.schema import articles, items
 from shared.identity import text_fingerprint
 from shared.states import State
-from workers.stages.dedup import DedupIndex, claimed_identities
+from workers.dedup.index import DedupIndex
+from workers.dedup.keys import claimed_identities
 
 __all__ = ["RebuildReport", "rebuild_index"]
 
