@@ -28,10 +28,10 @@ from shared.errors import PermanentError
 from shared.fingerprints import fingerprint
 from shared.identity import article_id_for_url, canonicalize_url, text_fingerprint
 from shared.settings import get_settings
-from workers.stages.dedup import layout_from_settings
+from workers.dedup.index import layout_from_settings
+from workers.entities import load_model, tag_texts
 from workers.stages.extract import decode_html, extract
 from workers.stages.store import upsert_article
-from workers.stages.tag import load_model, tag_texts
 
 __all__ = ["Baseline", "BaselineResult"]
 

@@ -32,7 +32,7 @@ from shared.db.schema import articles
 from shared.jobs import job_counts, new_job_id
 from shared.queues import queue_keys
 from shared.settings import get_settings
-from workers.routing import CPU_STAGES, IO_STAGES
+from workers.pipeline import STAGES, Pool, by_pool
 
 __all__ = ["SluiceOptions", "SluiceResult", "merge_parts", "run_sluice"]
 
@@ -46,7 +46,7 @@ class SluiceOptions:
     database_url: str | None = None
     workers: int = 1
     concurrency: int | None = None
-    stages: tuple[str, ...] = ("fetch", "extract", "dedup", "tag", "store")
+    stages: tuple[str, ...] = STAGES
     stall_timeout: float = 300.0
     keep: bool = False
     chain_stages: str = "all"
@@ -92,7 +92,7 @@ def _configure(redis_url: str, store_url: str, data_dir: Path, chain_stages: str
     }
     os.environ.update(values)
     get_settings.cache_clear()
-    from workers.app import reconfigure
+    from workers.celery import reconfigure
 
     reconfigure()
     return {**os.environ, **values}
@@ -100,7 +100,7 @@ def _configure(redis_url: str, store_url: str, data_dir: Path, chain_stages: str
 
 def _wait_ready(group: WorkerGroup, nodes: int, stages: tuple[str, ...], timeout: float) -> None:
     """Wait until ``nodes`` Celery workers answer and together serve every stage."""
-    from workers.app import app
+    from workers.celery import app
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -133,7 +133,7 @@ class _RunWatch:
             self._next_share += 0.1
         if now - self._last_queue_look >= 2:
             self._last_queue_look = now
-            for stage in CPU_STAGES:
+            for stage in by_pool(Pool.PREFORK):
                 key = queue_keys(stage)[0]
                 length = self.redis.llen(key)
                 if length >= 10:
@@ -265,7 +265,7 @@ def _run_part(
 ) -> SluiceResult:
     """Submit ``pages`` as one job to the running workers, wait until every item is final,
     and measure it."""
-    from workers.app import app
+    from workers.celery import app
 
     redis_url = options.redis_url
     with contextlib.ExitStack() as stack:
@@ -405,8 +405,8 @@ def run_sluice(
             args += ["--concurrency", str(options.concurrency)]
         for _ in range(options.workers):
             group.start(*args)
-        kinds = any(s in IO_STAGES for s in options.stages) + any(
-            s in CPU_STAGES for s in options.stages
+        kinds = bool(by_pool(Pool.THREADS, options.stages)) + bool(
+            by_pool(Pool.PREFORK, options.stages)
         )
         _wait_ready(group, options.workers * kinds, options.stages, timeout=120)
         progress(f"  sluice: {len(group.pids())} worker processes ready")

@@ -144,7 +144,7 @@ def _run(
 
     from producers import submit_urls
     from shared.settings import get_settings
-    from workers.app import reconfigure
+    from workers.celery import reconfigure
 
     # Robots cache and budgets start afresh; the reservation key of the database stays.
     client = redis.Redis.from_url(redis_url)

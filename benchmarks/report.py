@@ -7,10 +7,11 @@ from typing import Any
 from benchmarks.baseline import BaselineResult
 from benchmarks.distributed import SluiceResult
 from benchmarks.stats import percentile, summary
+from workers.pipeline import STAGES
 
 __all__ = ["STAGE_ORDER", "figures", "pace_by_tenth", "render"]
 
-STAGE_ORDER = ("fetch", "extract", "dedup", "tag", "store")
+STAGE_ORDER = STAGES
 
 
 def _ms(samples: dict[str, list[float]]) -> dict[str, dict[str, Any]]:

@@ -27,7 +27,7 @@ from benchmarks.corpus import build_pages, default_corpus, load_corpus
 from benchmarks.distributed import _configure, _wait_final, _wait_ready
 from benchmarks.services import WorkerGroup, _children, _describe, fresh_store, isolated_redis
 from shared.db import upgrade_database
-from workers.routing import STAGES
+from workers.pipeline import STAGES
 
 __all__ = ["main", "memory_of"]
 

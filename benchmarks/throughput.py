@@ -43,7 +43,7 @@ from benchmarks.report import figures, render
 from benchmarks.schedule import interleave
 from benchmarks.services import fresh_store, isolated_redis
 from shared.settings import get_settings
-from workers.routing import STAGES
+from workers.pipeline import STAGES
 
 __all__ = ["main"]
 

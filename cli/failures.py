@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--job", help="only this job")
     ls.add_argument("--all", action="store_true", help="include failures already retried")
     ls.add_argument("--limit", type=int, default=100)
+    ls.add_argument(
+        "--reasons", action="store_true", help="list every reason code and what it means"
+    )
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_list)
     retry = actions.add_parser("retry", help="re-enqueue failed items at their stage")
@@ -36,9 +39,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     retry.set_defaults(func=run_retry)
 
 
+def reason_table() -> list[tuple[str, str]]:
+    """Every reason code an item can end with, and what it means."""
+    from shared.reasons import HTTP_REASON_DESCRIPTION, Reason
+
+    return [(r.value, r.description) for r in Reason] + [("http_<status>", HTTP_REASON_DESCRIPTION)]
+
+
+def _print_reasons(as_json: bool) -> int:
+    rows = reason_table()
+    if as_json:
+        print_json([{"reason": code, "meaning": meaning} for code, meaning in rows])
+        return 0
+    table = Table()
+    table.add_column("reason")
+    table.add_column("meaning")
+    for code, meaning in rows:
+        table.add_row(code, meaning)
+    console.print(table)
+    return 0
+
+
 def run_list(args: argparse.Namespace) -> int:
     from shared.failures import list_failures
 
+    if args.reasons:
+        return _print_reasons(args.json)
     rows = list_failures(
         args.reason, args.stage, args.job, pending_only=not args.all, limit=args.limit
     )
@@ -79,9 +105,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    from shared.article import label_of
     from shared.failures import list_failures, reopen_failures
     from workers.attempts import Attempts
-    from workers.routing import send_to
+    from workers.routing import publish
 
     if not (args.ids or args.reason or args.stage or args.job):
         console.print("[red]say which failures: IDs, --reason, --stage or --job")
@@ -91,7 +118,9 @@ def run_retry(args: argparse.Namespace) -> int:
     for failure in reopened:
         Attempts(failure.job_id, failure.item_id, failure.stage).done()
         payload = dict(failure.payload)
-        send_to(failure.stage, payload, f"job={failure.job_id} item={failure.item_id} retry")
+        publish(
+            failure.stage, payload, label_of(failure.job_id, failure.item_id, payload.get("id"))
+        )
     if args.json:
         print_json({"retried": [f.id for f in reopened]})
     else:

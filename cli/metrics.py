@@ -32,11 +32,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
-    from shared.metrics import CachedStoreFigures, StageLatency, build_registry
+    from shared.metrics.exporter import build_registry
+    from shared.metrics.latency import StageLatency
+    from shared.metrics.store_figures import CachedStoreFigures
     from shared.redis_state import get_redis
     from shared.settings import get_settings
-    from workers.app import app
-    from workers.routing import STAGES
+    from workers.celery import app
+    from workers.pipeline import STAGES
 
     settings = get_settings()
     registry = build_registry(

@@ -25,7 +25,7 @@ import redis
 
 from shared.queues import queue_depths
 from shared.redis_state import KEY_PREFIX
-from workers.routing import STAGES, task_name
+from workers.pipeline import STAGES, task_name
 
 __all__ = [
     "PipelineView",

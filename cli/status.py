@@ -67,7 +67,7 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
     from cli.pipeline import look_at_pipeline
     from producers.lease import active_submissions
     from shared.redis_state import get_redis
-    from workers.app import app
+    from workers.celery import app
 
     counts = job_counts(job)
     counts["duplicates"] = duplicate_counts(job)

@@ -39,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _wait_for_queues(timeout: float = 90.0) -> bool:
-    from workers.app import app
-    from workers.routing import STAGES
+    from workers.celery import app
+    from workers.pipeline import STAGES
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from shared.db import upgrade_database
     from shared.embedded_redis import resolve_redis_url
     from shared.settings import get_settings
-    from workers.app import reconfigure
+    from workers.celery import reconfigure
 
     data_dir = get_settings().data_dir
     redis_url, embedded = resolve_redis_url(data_dir / "valkey")

@@ -16,7 +16,7 @@ import sys
 import time
 
 from shared.settings import get_settings
-from workers.routing import CPU_STAGES, IO_STAGES, STAGES
+from workers.pipeline import STAGES, Pool, by_pool
 
 __all__ = ["add_parser", "celery_worker_commands", "run"]
 
@@ -76,8 +76,8 @@ def celery_worker_commands(
 ) -> list[list[str]]:
     """The ``celery worker`` command lines that serve ``stages``: one per pool kind."""
     settings = get_settings()
-    io = [s for s in stages if s in IO_STAGES]
-    cpu = [s for s in stages if s in CPU_STAGES]
+    io = by_pool(Pool.THREADS, stages)
+    cpu = by_pool(Pool.PREFORK, stages)
     base = [
         sys.executable,
         "-m",

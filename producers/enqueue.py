@@ -19,9 +19,10 @@ from shared.article import Article
 from shared.jobs import mark_enqueued
 from shared.redis_state import get_redis
 from shared.settings import get_settings
-from workers.routing import STAGES, send_to
+from workers.pipeline import STAGES
+from workers.routing import publish
 
-__all__ = ["EnqueueProgress", "ProgressCallback", "enqueue_articles", "label"]
+__all__ = ["EnqueueProgress", "ProgressCallback", "enqueue_articles"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,6 @@ class EnqueueProgress:
 
 
 ProgressCallback = Callable[[EnqueueProgress], None]
-
-
-def label(article: Article) -> str:
-    """What logs and Flower show for a message instead of its URL or text."""
-    return f"job={article.job_id} item={article.item_id}"
 
 
 def enqueue_articles(
@@ -96,7 +92,7 @@ def enqueue_articles(
 
 def _send_batch(stage: str, batch: list[Article]) -> None:
     """Send ``batch`` to ``stage`` in as few Redis round trips as kombu allows."""
-    from workers.app import app
+    from workers.celery import app
 
     with app.producer_or_acquire() as producer:
         # kombu >= 5.7 pipelines a batch's publishes (and drops them all if interrupted
@@ -106,4 +102,4 @@ def _send_batch(stage: str, batch: list[Article]) -> None:
         grouped = make_batch(max_size=16 * len(batch) + 16) if make_batch else nullcontext()
         with grouped:
             for article in batch:
-                send_to(stage, article.to_dict(), label(article), producer=producer)
+                publish(stage, article.to_dict(), article.label, producer=producer)

@@ -17,7 +17,7 @@ from producers.enqueue import ProgressCallback, enqueue_articles
 from producers.lease import submission_lease
 from shared.article import Article
 from shared.db import upgrade_database
-from shared.identity import article_id_for_text, article_id_for_url, canonicalize_url
+from shared.identity import article_id, canonicalize_url
 from shared.jobs import ItemSpec, create_job, new_job_id
 from shared.pages import save_page, save_pages
 from shared.redis_state import get_redis
@@ -94,11 +94,7 @@ def submit_text(
                 article.canonical_url = canonicalize_url(url)
             except ValueError:
                 article.canonical_url = None
-        article.id = (
-            article_id_for_url(article.canonical_url)
-            if article.canonical_url
-            else article_id_for_text(article.text)
-        )
+        article.id = article_id(article.canonical_url, article.text)
         return [article]
 
     return _submit(job_id, [ItemSpec("text", url or title)], "dedup", articles, description=title)
@@ -110,7 +106,7 @@ def _html_article(job_id: str, item_id: int, url: str | None, page_id: str) -> A
     if url:
         try:
             article.canonical_url = canonicalize_url(url)
-            article.id = article_id_for_url(article.canonical_url)
+            article.id = article_id(article.canonical_url)
         except ValueError:
             article.canonical_url = None
     return article

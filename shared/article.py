@@ -10,7 +10,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Article", "Entity"]
+__all__ = ["Article", "Entity", "label_of"]
+
+
+def label_of(job_id: object, item_id: object, article_id: object = None) -> str:
+    """How an item appears in logs and Flower: ids only, never its URL or text."""
+    return f"job={job_id} item={item_id} id={article_id or '-'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,15 @@ class Article:
     refetch: bool = False
     entities_truncated: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return label_of(self.job_id, self.item_id, self.id)
+
+    @property
+    def item_key(self) -> str:
+        """The submitted item this article is: ``<job>:<item>``."""
+        return f"{self.job_id}:{self.item_id}"
 
     @property
     def is_duplicate(self) -> bool:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from courlan import normalize_url
 
 __all__ = [
+    "article_id",
     "article_id_for_text",
     "article_id_for_url",
     "canonicalize_url",
@@ -66,3 +67,8 @@ def text_fingerprint(text: str) -> str:
 def article_id_for_text(text: str) -> str:
     """The article id of a URL-less text, from its content."""
     return _digest("text:" + normalize_text(text))
+
+
+def article_id(canonical_url: str | None, text: str = "") -> str:
+    """The id of an article: from its canonical URL when it has one, else from its text."""
+    return article_id_for_url(canonical_url) if canonical_url else article_id_for_text(text)

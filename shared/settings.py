@@ -208,13 +208,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    def time_limits(self, stage: str, *chained: str) -> tuple[float | None, int]:
-        """(soft, hard) time limits of ``stage``'s task in seconds, with room for the
-        ``chained`` stages it runs too."""
-        hard = sum(int(getattr(self, f"{name}_time_limit")) for name in (stage, *chained))
-        soft = hard * self.soft_time_limit_ratio if self.soft_time_limit_ratio > 0 else None
-        return soft, hard
-
     @property
     def effective_database_url(self) -> str:
         """The configured database URL, or the default SQLite file in the data directory."""

@@ -54,7 +54,7 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for name, value in values.items():
         monkeypatch.setenv(f"SLUICE_{name.upper()}", value)
     get_settings.cache_clear()
-    from workers.app import reconfigure
+    from workers.celery import reconfigure
 
     reconfigure()
 

@@ -27,7 +27,7 @@ from cli.main import build_parser
 from cli.worker import celery_worker_commands
 from shared.queues import queue_keys
 from shared.settings import Settings
-from workers.routing import IO_STAGES, STAGES
+from workers.pipeline import STAGES, stage, time_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -153,7 +153,7 @@ def test_one_service_per_stage_on_the_pool_that_suits_it(
         assert args.stages == [name]
         (command,) = celery_worker_commands(args.stages, args.concurrency)
         pool = command[command.index("--pool") + 1]
-        assert pool == ("threads" if name in IO_STAGES else "prefork"), name
+        assert pool == stage(name).pool.value, name
 
 
 def test_every_sluice_command_parses(app_services: dict[str, dict[str, Any]]) -> None:
@@ -254,7 +254,7 @@ def test_workers_may_finish_their_tasks_when_stopped(
     for name, svc in worker_services.items():
         settings = _settings_of(svc)
         longest = max(
-            settings.time_limits(stage)[1] for stage in parse_sluice(svc["command"]).stages
+            time_limits(settings, stage)[1] for stage in parse_sluice(svc["command"]).stages
         )
         assert _seconds(svc.get("stop_grace_period", "10s")) > longest, name
 

@@ -1,5 +1,6 @@
-"""sluice's Celery workers: ``celery -A workers worker -Q fetch`` finds :data:`app` here."""
+"""sluice's workers: the stages, the runner that turns their outcomes into Celery calls, and
+the Celery app (:mod:`workers.celery`, which ``celery -A workers`` finds by Celery's rules).
 
-from workers.app import app
-
-__all__ = ["app"]
+Importing this package builds nothing: the stage functions, the fetcher and the dedup index
+can be used without Celery.
+"""

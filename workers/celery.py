@@ -114,7 +114,7 @@ def _load_tagging_model(**_: Any) -> None:
     """
     if "tag" not in app.amqp.queues.consume_from:
         return
-    from workers.stages.tag import load_model
+    from workers.entities import load_model
 
     name = get_settings().spacy_model
     try:

@@ -1,4 +1,4 @@
-"""Tag stage: named entities with spaCy.
+"""Named entities with spaCy, for the tag stage (:mod:`workers.stages.tag`).
 
 The model is loaded once per worker process (:func:`load_model`), with only the
 components NER needs. Long texts are tagged in chunks cut at paragraph or sentence-ish

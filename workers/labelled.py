@@ -2,7 +2,7 @@
 
 Every message carries a label (``argsrepr``, e.g. ``job=… item=… id=…``) that stands in for
 its arguments in worker logs, task events and Flower, so submitted URLs and texts stay out
-of them (:func:`workers.routing.send_to`). Celery's ``Task.retry`` gets in the way twice:
+of them (:func:`workers.routing.publish`). Celery's ``Task.retry`` gets in the way twice:
 
 * it builds the new message from the request without that label, so the retried task
   would show the whole article;
@@ -20,6 +20,7 @@ from typing import Any
 
 from celery import Task
 
+from shared.article import label_of
 from shared.errors import SluiceError
 
 __all__ = ["LabelledTask", "label_for"]
@@ -29,10 +30,7 @@ def label_for(args: Any) -> str:
     """A label for a task's ``args`` (an article payload first) that names no URL or text."""
     payload = args[0] if isinstance(args, list | tuple) and args else None
     if isinstance(payload, dict) and "job_id" in payload:
-        return (
-            f"(job={payload.get('job_id')} item={payload.get('item_id')} "
-            f"id={payload.get('id') or '-'})"
-        )
+        return f"({label_of(payload.get('job_id'), payload.get('item_id'), payload.get('id'))})"
     return "(article)"
 
 

@@ -1,39 +1,54 @@
-"""Where each stage runs: task names ``workers.<stage>``, one queue per stage, all declared here."""
+"""Where each stage's task goes, from the pipeline table, and the one way sluice publishes.
+
+Task names are ``workers.<stage>`` and each goes to the queue named after its stage
+(:mod:`workers.pipeline`). Every message sluice sends, from a producer, a stage or the CLI,
+goes through :func:`publish`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CPU_STAGES", "IO_STAGES", "STAGES", "send_to", "task_name", "task_routes"]
+from workers.pipeline import PIPELINE, stage
 
-STAGES: tuple[str, ...] = ("fetch", "extract", "dedup", "tag", "store")
-IO_STAGES: tuple[str, ...] = ("fetch",)
-CPU_STAGES: tuple[str, ...] = ("extract", "dedup", "tag", "store")
-
-
-def task_name(stage: str) -> str:
-    return f"workers.{stage}"
+__all__ = ["publish", "task_routes"]
 
 
 def task_routes() -> dict[str, dict[str, str]]:
-    """Celery's ``task_routes``: each stage's task goes to the queue named after the stage."""
-    return {task_name(stage): {"queue": stage} for stage in STAGES}
+    """Celery's ``task_routes``: each stage's task goes to its stage's queue."""
+    return {row.task_name: {"queue": row.queue} for row in PIPELINE}
 
 
-def send_to(stage: str, payload: dict[str, Any], label: str = "", producer: Any = None) -> None:
-    """Enqueue ``payload`` (an article dict) for ``stage``.
+def publish(
+    name: str,
+    payload: dict[str, Any],
+    label: str,
+    *,
+    producer: Any = None,
+    countdown: float | None = None,
+    retries: int | None = None,
+) -> None:
+    """Enqueue ``payload`` (an article dict) for stage ``name``.
 
-    ``label`` replaces the arguments in logs and Flower, so user-submitted URLs and article
-    texts are not dumped into every log line. ``producer`` (a kombu producer, e.g. inside
-    its ``batch()``) sends through it instead of one taken from the pool.
+    ``label`` (:func:`shared.article.label_of`) replaces the arguments in logs and Flower, so
+    submitted URLs and texts are not dumped into every log line. ``producer`` (a kombu
+    producer, e.g. inside its ``batch()``) sends through it instead of one from the pool;
+    ``countdown`` delays the task, and ``retries`` keeps a retried task's count.
     """
-    from workers.app import app
+    from workers.celery import app  # the app is built only by those who send
 
+    row = stage(name)
+    options: dict[str, Any] = {}
+    if countdown is not None:
+        options["countdown"] = countdown
+    if retries is not None:
+        options["retries"] = retries
     app.send_task(
-        task_name(stage),
+        row.task_name,
         args=[payload],
-        queue=stage,
-        argsrepr=f"({label or 'article'})",
+        queue=row.queue,
+        argsrepr=f"({label})",
         kwargsrepr="{}",
         producer=producer,
+        **options,
     )

@@ -1,19 +1,25 @@
-"""Running one stage for one article inside a Celery task, and deciding how it ended.
+"""Running one stage for one article inside a Celery task, and turning its outcome into
+Celery calls: the only place that does.
 
-Outcomes of a stage body:
+A stage function returns an :data:`shared.outcomes.Outcome`:
 
-* it returns the next stage's name: the article is forwarded there;
-* it returns ``None``: the item reached its final state inside the stage;
-* :class:`RetryableError`: retried with exponential backoff and jitter, then dead-lettered
-  with its reason;
-* :class:`PermanentError`: dead-lettered with its reason at once;
-* the store or Redis unreachable: retried without limit (nothing is wrong with the item);
-* anything else is a bug: logged with its traceback and dead-lettered as ``internal_error``.
+* :class:`~shared.outcomes.Forward`: the article goes to the next stage of the pipeline
+  table (:mod:`workers.pipeline`), after its progress is recorded;
+* :class:`~shared.outcomes.Final`: the item's final state is recorded; a ``failed`` item is
+  dead-lettered with its reason;
+* :class:`~shared.outcomes.Retry`: retried with exponential backoff and jitter, then
+  dead-lettered with its reason;
+* :class:`~shared.outcomes.Defer`: the task runs again after the wait (a host not due yet).
 
-A *chained* stage (``SLUICE_CHAIN_STAGES``) runs inside the task of the stage before
-it, right after it, instead of being queued: it ends the same ways, except that a retry or
-an unreachable service hands the article to the chained stage's own queue, where its own
-task retries it.
+A :class:`~shared.errors.SluiceError` raised inside a stage is read as the matching outcome;
+the store or Redis unreachable is retried without limit (nothing is wrong with the item); a
+soft time limit ends as ``time_limit``; anything else is a bug, logged with its traceback and
+dead-lettered as ``internal_error``. Every outcome is counted by stage, kind and reason.
+
+A *chained* stage (``SLUICE_CHAIN_STAGES``) runs inside the task of the stage before it,
+right after it, instead of being queued: it ends the same ways, except that a retry, a
+deferral or an unreachable service hands the article to the chained stage's own queue,
+where its own task handles it.
 
 Every delivery is counted (:class:`workers.attempts.Attempts`): an item whose deliveries
 keep ending abnormally (worker killed, hard time limit) is dead-lettered after
@@ -23,10 +29,11 @@ keep ending abnormally (worker killed, hard time limit) is dead-lettered after
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 
 import redis
 from celery import Task
@@ -35,35 +42,37 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from shared.article import Article
-from shared.errors import PermanentError, RetryableError
+from shared.errors import SluiceError
 from shared.failures import record_failure
+from shared.jobs import advance_item, finish_item
 from shared.metrics.host_outcomes import count_fetch_outcome
-from shared.redis_state import get_redis
+from shared.metrics.stage_outcomes import count_outcome
+from shared.outcomes import Defer, Final, Forward, Outcome, Retry, failed, from_error
+from shared.reasons import Reason
 from shared.settings import get_settings
+from shared.states import State
 from workers.attempts import Attempts
-from workers.routing import send_to
-from workers.stages.dedup import DedupIndex, claimed_identities, item_key
+from workers.dedup.keys import claimed_identities
+from workers.pipeline import ends_inside, stage
+from workers.routing import publish
+from workers.stages.dedup import dedup_index
 
-__all__ = ["INFRASTRUCTURE_ERRORS", "backoff", "dead_letter", "label", "run_stage"]
+__all__ = ["INFRASTRUCTURE_ERRORS", "backoff", "body_of", "dead_letter", "run_stage"]
 
 log = logging.getLogger(__name__)
 
-StageBody = Callable[[Article], str | None]
-# Stages run inside the task before them, by name (workers.tasks.chained_bodies).
-Chain = Mapping[str, StageBody]
+StageBody = Callable[[Article], Outcome]
 
 # Failures of the services around the item, not of the item: always worth another try.
 INFRASTRUCTURE_ERRORS = (DatabaseError, redis.ConnectionError, redis.TimeoutError, BrokerError)
 
 
 @functools.cache
-def _dedup_index() -> DedupIndex:
-    return DedupIndex(get_redis())
-
-
-def label(article: Article) -> str:
-    """How an article appears in logs and Flower: ids only, never its URL or text."""
-    return f"job={article.job_id} item={article.item_id} id={article.id or '-'}"
+def body_of(name: str) -> StageBody:
+    """Stage ``name``'s function, imported from its row of the pipeline table."""
+    module, function = stage(name).body.split(":")
+    body: StageBody = getattr(importlib.import_module(module), function)
+    return body
 
 
 def backoff(retries: int, retry_after: float | None = None) -> float:
@@ -75,24 +84,24 @@ def backoff(retries: int, retry_after: float | None = None) -> float:
 
 
 def dead_letter(
-    article: Article, payload: dict, stage: str, reason: str, error: str, attempts: int = 1
+    article: Article, payload: dict, name: str, reason: Reason, error: str, attempts: int = 1
 ) -> None:
     """Record the item's failure (final state ``failed``) and free what it had claimed."""
-    log.info("%s failed at %s: %s", label(article), stage, reason)
+    log.info("%s failed at %s: %s", article.label, name, reason)
     record_failure(
         article.job_id,
         article.item_id,
-        stage,
+        name,
         reason,
         error,
         payload,
         attempts,
         article_id=article.id or None,
     )
-    count_fetch_outcome(article, stage, reason)
-    index = _dedup_index()
+    count_fetch_outcome(article, name, reason)
+    index = dedup_index()
     for identity in claimed_identities(article):
-        index.release(identity, item_key(article))
+        index.release(identity, article.item_key)
 
 
 def _retry(task: Task, countdown: float, **options: object) -> Exception:
@@ -110,79 +119,139 @@ def _retry(task: Task, countdown: float, **options: object) -> Exception:
         return Reject(rejected.reason, requeue=True)
 
 
+def _outcome(article: Article, name: str) -> Outcome:
+    """Run stage ``name`` on ``article``; errors become the outcomes they stand for, except
+    an unreachable service, which the caller handles."""
+    try:
+        return body_of(name)(article)
+    except SluiceError as exc:
+        return from_error(exc)
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except SoftTimeLimitExceeded:
+        return failed(Reason.TIME_LIMIT, "soft time limit exceeded")
+    except Exception as exc:
+        log.exception("%s crashed in %s", article.label, name)
+        return failed(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+
+
 def _execute(
     task: Task,
     article: Article,
     payload: dict,
-    stage: str,
-    body: StageBody,
+    name: str,
     attempts: Attempts | None,
-    chain: Chain,
+    chain: Collection[str],
 ) -> None:
-    """Run ``body`` and end it as the module describes; ``attempts`` is ``None`` for a
-    chained stage, which has no delivery of its own to retry."""
+    """Run stage ``name`` and act on its outcome; ``attempts`` is ``None`` for a chained
+    stage, which has no delivery of its own to retry."""
     started = time.perf_counter()
     try:
-        next_stage = body(article)
-    except (RetryableError, *INFRASTRUCTURE_ERRORS) as exc:
-        if attempts is None:
-            log.info("%s: chained %s handed to its queue: %s", label(article), stage, exc)
-            send_to(stage, payload, label(article))
-            return
-        if not isinstance(exc, RetryableError):
+        outcome = _outcome(article, name)
+    except INFRASTRUCTURE_ERRORS as exc:
+        if attempts is not None:
             raise
+        log.info("%s: chained %s handed to its queue: %s", article.label, name, exc)
+        publish(name, payload, article.label)
+        return
+    count_outcome(name, outcome)
+    if isinstance(outcome, Forward):
+        _forward(task, article, name, outcome, chain, time.perf_counter() - started)
+    elif isinstance(outcome, Final):
+        _finish(article, payload, name, outcome)
+    elif attempts is None:  # a chained stage's retry or deferral is its own task's business
+        log.info("%s: chained %s handed to its queue: %s", article.label, name, outcome)
+        publish(name, payload, article.label)
+    elif isinstance(outcome, Retry):
         tries = task.request.retries + 1
         if task.request.retries < get_settings().fetch_max_retries:
             attempts.retrying()
-            raise _retry(task, backoff(task.request.retries, exc.retry_after)) from None
-        dead_letter(
-            article, payload, stage, exc.reason, f"gave up after {tries} tries: {exc}", tries
-        )
-        return
-    except PermanentError as exc:
-        dead_letter(article, payload, stage, exc.reason, exc.detail)
-        return
-    except SoftTimeLimitExceeded:
-        dead_letter(article, payload, stage, "time_limit", "soft time limit exceeded")
-        return
-    except Exception as exc:
-        log.exception("%s crashed in %s", label(article), stage)
-        dead_letter(article, payload, stage, "internal_error", f"{type(exc).__name__}: {exc}")
-        return
-    if next_stage is None:
-        return
-    article.timings[stage] = round(time.perf_counter() - started, 4)
-    chained = chain.get(next_stage)
-    if chained is None:
-        send_to(next_stage, article.to_dict(), label(article))
+            raise _retry(task, backoff(task.request.retries, outcome.retry_after)) from None
+        error = f"gave up after {tries} tries: {outcome.reason}: {outcome.detail}"
+        dead_letter(article, payload, name, outcome.reason, error, tries)
     else:
-        _execute(task, article, article.to_dict(), next_stage, chained, None, chain)
+        _defer(task, article, name, outcome)
 
 
-def run_stage(
-    task: Task, payload: dict, stage: str, body: StageBody, chain: Chain | None = None
+def _forward(
+    task: Task,
+    article: Article,
+    name: str,
+    outcome: Forward,
+    chain: Collection[str],
+    took: float,
 ) -> None:
-    """Run ``body`` on the article in ``payload`` as the ``stage`` task, at least once, and
-    then the stages of ``chain`` it leads to."""
+    row = stage(name)
+    to = outcome.to or row.successors[0]
+    if to not in row.successors:
+        raise ValueError(f"{name} cannot forward to {to}: not in the pipeline table")
+    # When every stage after this one runs in this task, the store records the final state
+    # a moment later and a progress update on the way would be a wasted write.
+    if row.progress is not None and not ends_inside(name, chain):
+        advance_item(article.job_id, article.item_id, row.progress, article_id=article.id)
+    article.timings[name] = round(took, 4)
+    if to in chain:
+        _execute(task, article, article.to_dict(), to, None, chain)
+    else:
+        publish(to, article.to_dict(), article.label)
+
+
+def _finish(article: Article, payload: dict, name: str, outcome: Final) -> None:
+    if outcome.state is State.FAILED:
+        reason = outcome.reason or Reason.INTERNAL_ERROR
+        dead_letter(article, payload, name, reason, outcome.detail)
+    elif not outcome.recorded:
+        finish_item(
+            article.job_id,
+            article.item_id,
+            outcome.state,
+            reason=outcome.reason,
+            article_id=article.id,
+            duplicate_of=outcome.duplicate_of,
+        )
+
+
+def _defer(task: Task, article: Article, name: str, outcome: Defer) -> None:
+    """Publish the task again to run in ``outcome.wait`` seconds, keeping its retry count.
+
+    The countdown stays under a quarter of the visibility timeout, so a deferred message is
+    never redelivered as if lost; a task due later simply defers again.
+    """
+    settings = get_settings()
+    longest = min(settings.fetch_defer_max, settings.visibility_timeout / 4)
+    publish(
+        name,
+        article.to_dict(),
+        article.label,
+        countdown=min(outcome.wait, longest) + 0.02,  # a hair late, never early
+        retries=task.request.retries or 0,
+    )
+
+
+def run_stage(task: Task, payload: dict, name: str, chain: Collection[str] = ()) -> None:
+    """Run stage ``name`` on the article in ``payload`` as its task, at least once, and then
+    the stages of ``chain`` it leads to."""
     article = Article.from_dict(payload)
-    attempts = Attempts(article.job_id, article.item_id, stage)
+    attempts = Attempts(article.job_id, article.item_id, name)
     try:
         started = attempts.start()
         if started > get_settings().max_attempts:
             error = attempts.last_error() or "the worker died or the task was killed"
-            reason = "time_limit" if error.startswith("time_limit") else "too_many_attempts"
+            reason = (
+                Reason.TIME_LIMIT if error.startswith("time_limit") else Reason.TOO_MANY_ATTEMPTS
+            )
             dead_letter(
                 article,
                 payload,
-                stage,
+                name,
                 reason,
                 f"{started - 1} deliveries ended abnormally; last: {error}",
                 started - 1,
             )
         else:
-            _execute(task, article, payload, stage, body, attempts, chain or {})
+            _execute(task, article, payload, name, attempts, chain)
         attempts.done()
     except INFRASTRUCTURE_ERRORS as exc:
-        log.warning("%s: %s unavailable, retrying: %s", label(article), stage, exc)
+        log.warning("%s: %s unavailable, retrying: %s", article.label, name, exc)
         attempts.retrying()
         raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from None

@@ -13,7 +13,7 @@ import redis
 from shared.db import upgrade_database
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
-from workers.routing import STAGES
+from workers.pipeline import STAGES
 
 # Quick retries and no per-host budget, so a small job finishes in seconds.
 FAST = {

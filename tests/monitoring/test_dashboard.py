@@ -12,8 +12,10 @@ from flower.events import get_prometheus_metrics
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from shared.metrics import CachedStoreFigures, StageLatency, build_registry
-from workers.routing import STAGES
+from shared.metrics.exporter import build_registry
+from shared.metrics.latency import StageLatency
+from shared.metrics.store_figures import CachedStoreFigures
+from workers.pipeline import STAGES
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 _METRIC = re.compile(r"\b(?:sluice|flower)_[A-Za-z0-9_]+")

@@ -17,7 +17,7 @@ from tests.monitoring.browser import chromium, dump_dom, screenshot
 from tests.monitoring.processes import get, running_flower
 from tests.support.cluster import Cluster
 from tests.support.web import Response, WebServer
-from workers.routing import STAGES
+from workers.pipeline import STAGES
 
 pytestmark = pytest.mark.integration
 

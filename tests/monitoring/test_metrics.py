@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.article import Article
 from shared.db import upgrade_database
 from shared.jobs import ItemSpec, create_job, finish_item
-from shared.metrics import FETCHED, count_fetch_outcome, read_fetch_outcomes
+from shared.metrics.host_outcomes import FETCHED, count_fetch_outcome, read_fetch_outcomes
 from shared.settings import get_settings
 from shared.states import State
 from tests.monitoring.conftest import unique_text
@@ -22,7 +22,7 @@ from tests.monitoring.processes import get, running_metrics
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
-from workers.routing import STAGES
+from workers.pipeline import STAGES
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from shared.queues import queue_keys
-from workers.routing import STAGES
+from workers.pipeline import STAGES
 
 
 def _clear_queues(client: redis.Redis) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from celery import Celery
 
-__all__ = ["Cluster", "run_sluice"]
+from workers.pipeline import STAGES
 
-STAGES = ("fetch", "extract", "dedup", "tag", "store")
+__all__ = ["Cluster", "run_sluice"]
 
 
 def run_sluice(

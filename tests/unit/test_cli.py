@@ -13,7 +13,7 @@ import pytest
 from cli.main import build_parser, main
 from cli.worker import celery_worker_commands
 from shared.settings import get_settings
-from workers.routing import CPU_STAGES, STAGES
+from workers.pipeline import STAGES, Pool, by_pool
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -109,7 +109,7 @@ def test_cpu_stages_run_on_prefork() -> None:
 
 
 def test_prefork_defaults_to_one_process_per_core() -> None:
-    (command,) = celery_worker_commands(list(CPU_STAGES))
+    (command,) = celery_worker_commands(by_pool(Pool.PREFORK))
     expected = get_settings().worker_concurrency or os.cpu_count() or 1
     assert _option(command, "--concurrency") == str(expected)
 
@@ -121,7 +121,7 @@ def test_both_kinds_give_two_commands() -> None:
     assert (_option(threads, "-Q"), _option(threads, "--pool")) == ("fetch", "threads")
     assert _option(threads, "--concurrency") == "12"
     assert (_option(processes, "-Q"), _option(processes, "--pool")) == (
-        ",".join(CPU_STAGES),
+        ",".join(by_pool(Pool.PREFORK)),
         "prefork",
     )
     assert _option(processes, "--concurrency") == "2"

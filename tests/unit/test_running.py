@@ -3,7 +3,7 @@ when the next stage is chained; and how a chained stage ends when it cannot fini
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -13,9 +13,15 @@ from shared.article import Article
 from shared.errors import PermanentError, RetryableError
 from shared.failures import list_failures
 from shared.jobs import ItemSpec, create_job, new_job_id
+from shared.outcomes import Final, Forward, Outcome, failed
 from shared.queues import decode_message, queue_keys
+from shared.reasons import Reason
 from shared.redis_state import get_redis
+from shared.states import State
+from workers import running
 from workers.running import run_stage
+
+Body = Callable[[Article], Outcome]
 
 
 class _Task:
@@ -48,13 +54,21 @@ def _queued(client: redis.Redis) -> list[dict]:
     return [m[1][0] for m in messages if m]
 
 
-def _extract(article: Article) -> str:
+def _extract(article: Article) -> Outcome:
     article.title = "extracted"
-    return "dedup"
+    return Forward()
 
 
-def test_next_stage_is_queued_when_not_chained(article: Article, dedup_queue: redis.Redis) -> None:
-    run_stage(_Task(), article.to_dict(), "extract", _extract, chain={})
+def _with_bodies(monkeypatch: pytest.MonkeyPatch, **bodies: Body) -> None:
+    """The runner finds these stage functions instead of those the pipeline table names."""
+    monkeypatch.setattr(running, "body_of", lambda name: bodies[name])
+
+
+def test_next_stage_is_queued_when_not_chained(
+    article: Article, dedup_queue: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_bodies(monkeypatch, extract=_extract)
+    run_stage(_Task(), article.to_dict(), "extract", chain=())
 
     (queued,) = _queued(dedup_queue)
     assert queued["title"] == "extracted"
@@ -62,33 +76,40 @@ def test_next_stage_is_queued_when_not_chained(article: Article, dedup_queue: re
 
 
 def test_chained_stage_runs_in_the_same_task_and_nothing_is_queued(
-    article: Article, dedup_queue: redis.Redis
+    article: Article, dedup_queue: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[Article] = []
 
-    def dedup(chained: Article) -> None:
+    def dedup(chained: Article) -> Outcome:
         seen.append(chained)
+        return Forward("store")
 
-    run_stage(_Task(), article.to_dict(), "extract", _extract, chain={"dedup": dedup})
+    def store(_: Article) -> Outcome:
+        seen.append(_)
+        return Final(State.STORED, recorded=True)
 
-    assert [a.title for a in seen] == ["extracted"]
-    assert "extract" in seen[0].timings
+    _with_bodies(monkeypatch, extract=_extract, dedup=dedup, store=store)
+    run_stage(_Task(), article.to_dict(), "extract", chain=("dedup", "store"))
+
+    assert [a.title for a in seen] == ["extracted", "extracted"]
+    assert "extract" in seen[0].timings and "dedup" in seen[1].timings
     assert _queued(dedup_queue) == []
 
 
 @pytest.mark.parametrize(
     "error",
-    [RetryableError("busy", "try later"), redis.ConnectionError("Redis went away")],
+    [RetryableError(Reason.TIMEOUT, "try later"), redis.ConnectionError("Redis went away")],
     ids=["retryable", "service-unreachable"],
 )
 def test_chained_stage_that_cannot_finish_now_goes_to_its_own_queue(
-    article: Article, dedup_queue: redis.Redis, error: Exception
+    article: Article, dedup_queue: redis.Redis, error: Exception, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dedup(chained: Article) -> None:
+    def dedup(chained: Article) -> Outcome:
         chained.duplicate_of = "half-done"
         raise error
 
-    run_stage(_Task(), article.to_dict(), "extract", _extract, chain={"dedup": dedup})
+    _with_bodies(monkeypatch, extract=_extract, dedup=dedup)
+    run_stage(_Task(), article.to_dict(), "extract", chain=("dedup",))
 
     (queued,) = _queued(dedup_queue)
     assert queued["title"] == "extracted"
@@ -96,13 +117,17 @@ def test_chained_stage_that_cannot_finish_now_goes_to_its_own_queue(
     assert list_failures(job_id=article.job_id) == []
 
 
+@pytest.mark.parametrize("returned", [True, False], ids=["returned", "raised"])
 def test_chained_stage_that_fails_is_dead_lettered_under_its_own_name(
-    article: Article, dedup_queue: redis.Redis
+    article: Article, dedup_queue: redis.Redis, monkeypatch: pytest.MonkeyPatch, returned: bool
 ) -> None:
-    def dedup(_: Article) -> None:
-        raise PermanentError("empty_text", "nothing to deduplicate")
+    def dedup(_: Article) -> Outcome:
+        if returned:
+            return failed(Reason.EMPTY_TEXT, "nothing to deduplicate")
+        raise PermanentError(Reason.EMPTY_TEXT, "nothing to deduplicate")
 
-    run_stage(_Task(), article.to_dict(), "extract", _extract, chain={"dedup": dedup})
+    _with_bodies(monkeypatch, extract=_extract, dedup=dedup)
+    run_stage(_Task(), article.to_dict(), "extract", chain=("dedup",))
 
     (failure,) = list_failures(job_id=article.job_id)
     assert (failure.stage, failure.reason) == ("dedup", "empty_text")

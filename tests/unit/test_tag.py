@@ -10,7 +10,7 @@ import pytest
 
 from shared.article import Article
 from shared.settings import Settings
-from workers.stages.tag import chunk_spans, load_model, tag, tag_texts
+from workers.entities import chunk_spans, load_model, tag, tag_texts
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -1,4 +1,4 @@
-"""workers.stages.tag_ahead: tagging the articles waiting in the tag queue along with one's own.
+"""workers.tag_ahead: tagging the articles waiting in the tag queue along with one's own.
 
 Messages are sent to the ``tag`` queue of a real Redis by a real Celery producer, as the
 dedup stage sends them; the model is the configured spaCy model.
@@ -15,8 +15,8 @@ from celery import Celery
 
 from shared.article import Article
 from shared.settings import Settings
-from workers.stages.tag import load_model, tag
-from workers.stages.tag_ahead import TagAhead, entry_key, tag_with_lookahead, waiting_articles
+from workers.entities import load_model, tag
+from workers.tag_ahead import TagAhead, entry_key, tag_with_lookahead, waiting_articles
 
 if TYPE_CHECKING:
     from spacy.language import Language

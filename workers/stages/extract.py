@@ -1,7 +1,7 @@
 """Extract stage: the main text and metadata of a page, with trafilatura.
 
 A page with no usable text is a normal outcome, not a crash: it ends as
-``PermanentError("extract_empty")``.
+``PermanentError(Reason.EXTRACT_EMPTY)``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ from charset_normalizer import from_bytes
 
 from shared.article import Article
 from shared.errors import PermanentError
-from shared.identity import article_id_for_text, article_id_for_url, canonicalize_url
+from shared.identity import article_id, canonicalize_url
+from shared.outcomes import Forward, Outcome, failed
+from shared.pages import load_page
+from shared.reasons import Reason
+from shared.settings import get_settings
 
-__all__ = ["decode_html", "extract", "extract_html"]
+__all__ = ["decode_html", "extract", "extract_html", "run"]
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.I)
 
@@ -89,12 +93,12 @@ def extract(
     time grows with page size, and such pages are not articles.
     """
     if max_html_chars is not None and len(html) > max_html_chars:
-        raise PermanentError("too_large_to_extract", f"{len(html)} characters of HTML")
+        raise PermanentError(Reason.TOO_LARGE_TO_EXTRACT, f"{len(html)} characters of HTML")
     fields = extract_html(html, article.canonical_url or article.url) or {}
     # Measured without the headline, so a long title cannot carry a page over min_chars.
     text = _without_title((fields.get("text") or "").strip(), fields.get("title"))
     if len(text) < min_chars:
-        raise PermanentError("extract_empty", f"{len(text)} characters of main text")
+        raise PermanentError(Reason.EXTRACT_EMPTY, f"{len(text)} characters of main text")
     article.text = text
     for name in ("title", "author", "date", "sitename", "language", "description"):
         value = fields.get(name)
@@ -104,9 +108,18 @@ def extract(
         with contextlib.suppress(ValueError):
             article.canonical_url = canonicalize_url(fields["url"])  # type: ignore[arg-type]
     if not article.id:
-        article.id = (
-            article_id_for_url(article.canonical_url)
-            if article.canonical_url
-            else article_id_for_text(article.text)
-        )
+        article.id = article_id(article.canonical_url, article.text)
     return article
+
+
+def run(article: Article) -> Outcome:
+    """The extract stage: the fetched (or ingested) page's text and metadata."""
+    if article.page_id is None:
+        return failed(Reason.NO_PAGE, "nothing to extract from")
+    page = load_page(article.page_id)
+    if page is None:
+        return failed(Reason.PAGE_MISSING, f"page {article.page_id} is not in the store")
+    settings = get_settings()
+    html = decode_html(page.body, page.encoding)
+    extract(article, html, settings.extract_min_chars, settings.extract_max_html_chars)
+    return Forward()

@@ -9,12 +9,21 @@ shared by the cluster, conditional re-fetches, one request per call
 
 from __future__ import annotations
 
+import functools
+
 from shared.article import Article
 from shared.errors import PermanentError
-from shared.identity import article_id_for_url, canonicalize_url
+from shared.identity import article_id, canonicalize_url
+from shared.metrics.host_outcomes import count_fetch_outcome
+from shared.outcomes import Defer, Final, Forward, Outcome
 from shared.pages import save_page
+from shared.reasons import Reason
+from shared.redis_state import get_redis
+from shared.settings import get_settings
+from shared.states import State
 from workers.fetching.client import FetchedPage, Fetcher
 from workers.fetching.crawler import Crawler, Deferred, Unchanged
+from workers.stages.dedup import dedup_index
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -26,6 +35,7 @@ __all__ = [
     "fetch",
     "fetch_politely",
     "identify",
+    "run",
 ]
 
 
@@ -37,15 +47,15 @@ MAX_URL_LENGTH = 2048
 def identify(article: Article) -> Article:
     """Set the canonical URL and the article id from the submitted URL, before fetching."""
     if not article.url:
-        raise PermanentError("no_url", "nothing to fetch")
+        raise PermanentError(Reason.NO_URL, "nothing to fetch")
     if len(article.url) > MAX_URL_LENGTH:
-        raise PermanentError("url_too_long", f"{len(article.url)} characters")
+        raise PermanentError(Reason.URL_TOO_LONG, f"{len(article.url)} characters")
     try:
         canonical = canonicalize_url(article.url)
     except ValueError as exc:
-        raise PermanentError("invalid_url", str(exc)[:300]) from exc
+        raise PermanentError(Reason.INVALID_URL, str(exc)[:300]) from exc
     article.canonical_url = canonical
-    article.id = article.id or article_id_for_url(canonical)
+    article.id = article.id or article_id(canonical)
     return article
 
 
@@ -54,7 +64,7 @@ def _keep(article: Article, page: FetchedPage) -> Article:
     try:
         article.canonical_url = canonicalize_url(page.url)
     except ValueError as exc:
-        raise PermanentError("invalid_url", str(exc)[:300]) from exc
+        raise PermanentError(Reason.INVALID_URL, str(exc)[:300]) from exc
     article.page_id = save_page(page.body, page.url, page.content_type, page.encoding)
     return article
 
@@ -76,9 +86,33 @@ def fetch_politely(article: Article, crawler: Crawler) -> Article | Deferred | U
     identify(article)
     visit = crawler.visit(
         article.url,  # type: ignore[arg-type]
-        f"{article.job_id}:{article.item_id}",
+        article.item_key,
         conditional=article.refetch,
     )
     if isinstance(visit, Deferred | Unchanged):
         return visit
     return _keep(article, visit)
+
+
+@functools.cache
+def _crawler() -> Crawler:
+    settings = get_settings()
+    return Crawler(Fetcher(settings), get_redis(), settings)
+
+
+def run(article: Article) -> Outcome:
+    """The fetch stage: claim the page for this item, then one polite step of fetching it."""
+    identify(article)
+    claim = dedup_index().claim(
+        article.canonical_url or "", article.item_key, article.id, takeover=article.refetch
+    )
+    if not claim.is_original:
+        return Final(State.DUPLICATE, Reason.ALREADY_SUBMITTED, duplicate_of=claim.article_id)
+    visit = fetch_politely(article, _crawler())
+    if isinstance(visit, Deferred):
+        return Defer(visit.wait)
+    if isinstance(visit, Unchanged):
+        count_fetch_outcome(article, "fetch", Reason.NOT_MODIFIED)
+        return Final(State.UNCHANGED, Reason.NOT_MODIFIED)
+    count_fetch_outcome(article, "fetch", Reason.FETCHED)
+    return Forward()

@@ -13,9 +13,10 @@ from shared.article import Article
 from shared.db.engine import insert_for, session_scope
 from shared.db.schema import articles, entities
 from shared.jobs import finish_item
+from shared.outcomes import Final, Outcome
 from shared.states import State
 
-__all__ = ["store", "upsert_article"]
+__all__ = ["run", "store", "upsert_article"]
 
 _UPDATABLE = (
     "job_id",
@@ -97,3 +98,8 @@ def store(article: Article, database_url: str | None = None) -> State:
             conn=conn,
         )
     return final
+
+
+def run(article: Article) -> Outcome:
+    """The store stage: the article and its item's final state, in one transaction."""
+    return Final(store(article), recorded=True)

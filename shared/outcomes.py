@@ -1,0 +1,67 @@
+"""How a stage ended for one article: the one type every stage function returns.
+
+* :class:`Forward`: go on to the next stage (the pipeline table's first successor, or the
+  one named);
+* :class:`Final`: the item reached a final state, with its reason (``failed`` items are
+  dead-lettered with their detail);
+* :class:`Retry`: a transient fault; try the stage again later, then give up with the reason;
+* :class:`Defer`: not now (the host is not due); run the stage again after ``wait`` seconds.
+
+The runner (:mod:`workers.running`) alone turns an outcome into Celery calls and counts it.
+Helpers deep inside a stage may raise :class:`shared.errors.PermanentError` or
+:class:`shared.errors.RetryableError` instead; the runner reads those as ``Final(failed)``
+and ``Retry``. Any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import PermanentError, RetryableError, SluiceError
+from shared.reasons import Reason
+from shared.states import State
+
+__all__ = ["Defer", "Final", "Forward", "Outcome", "Retry", "failed", "from_error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    state: State
+    reason: Reason | None = None
+    detail: str = ""
+    duplicate_of: str | None = None
+    # The stage wrote the final state itself, in its own transaction (the store stage).
+    recorded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    reason: Reason
+    detail: str = ""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    wait: float
+
+
+Outcome = Forward | Final | Retry | Defer
+
+
+def failed(reason: Reason, detail: str = "") -> Final:
+    return Final(State.FAILED, reason, detail)
+
+
+def from_error(error: SluiceError) -> Final | Retry:
+    """The outcome a stage's :class:`SluiceError` stands for."""
+    reason = Reason(error.reason)
+    if isinstance(error, RetryableError):
+        return Retry(reason, error.detail, error.retry_after)
+    assert isinstance(error, PermanentError), error
+    return failed(reason, error.detail)

@@ -1,0 +1,163 @@
+"""The shape of the code itself: a core that does not need Celery, no import cycles, one
+pipeline table, and reasons from one enum."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.outcomes import Outcome
+from shared.reasons import Reason
+from workers import pipeline
+from workers.routing import task_routes
+from workers.running import body_of
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("workers", "producers", "shared", "cli")
+
+# What must import, and work, with Celery absent: the stages, the fetcher, the dedup index,
+# the store and the producers' recording of items.
+CELERY_FREE = (
+    "workers",
+    "workers.pipeline",
+    *(row.body.split(":")[0] for row in pipeline.PIPELINE),
+    "workers.fetching.client",
+    "workers.fetching.crawler",
+    "workers.dedup.index",
+    "workers.dedup.rebuild",
+    "shared.outcomes",
+    "shared.jobs",
+    "producers.submit",
+)
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PRODUCT:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+def _top_level_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The product modules ``path`` imports when it is imported (not inside functions)."""
+    imported: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` blocks are not run
+            continue
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        imported.update(name for name in names if name in modules)
+    return imported
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (module -> modules it imports), or None."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return None
+        for imported in sorted(graph[name]):
+            if imported != name and not name.startswith(imported + "."):
+                cycle = visit(imported, [*path, name])
+                if cycle:
+                    return cycle
+        done.add(name)
+        return None
+
+    for name in sorted(graph):
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return None
+
+
+def test_no_import_cycles() -> None:
+    modules = _modules()
+    graph = {name: _top_level_imports(path, modules) for name, path in modules.items()}
+    for name in list(graph):  # importing a.b.c runs a and a.b first
+        parts = name.split(".")
+        graph[name] |= {".".join(parts[:n]) for n in range(1, len(parts))} & set(graph)
+    assert _find_cycle(graph) is None
+    assert graph["workers.celery"] >= {"workers.routing"}  # the graph is really read
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert _find_cycle(graph) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a.b": {"a"}, "a": set()}) is None
+
+
+def test_the_core_imports_without_celery() -> None:
+    script = (
+        "import importlib, sys\n"
+        "sys.modules['celery'] = None  # any `import celery` now fails\n"
+        f"for name in {list(CELERY_FREE)!r}:\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_importing_workers_builds_no_celery_app() -> None:
+    script = "import sys, workers, workers.pipeline; assert 'celery' not in sys.modules"
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("row", pipeline.PIPELINE, ids=lambda row: row.name)
+def test_every_row_names_a_stage_function(row: pipeline.Stage) -> None:
+    body = body_of(row.name)
+    assert callable(body)
+    assert body.__annotations__.get("return") in ("Outcome", Outcome)
+    assert set(row.successors) <= set(pipeline.STAGES)
+    assert task_routes()[row.task_name] == {"queue": row.queue}
+
+
+def test_the_table_is_one_path_from_fetch_to_store() -> None:
+    first, *_, last = pipeline.STAGES
+    assert (first, last) == ("fetch", "store")
+    for earlier, later in zip(pipeline.STAGES, pipeline.STAGES[1:], strict=False):
+        assert pipeline.stage(earlier).successors[0] == later
+
+
+def test_no_reason_is_a_free_string() -> None:
+    """Errors are raised with a Reason member, never a string literal."""
+    offenders = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("PermanentError", "RetryableError", "failed", "Retry")
+                and node.args
+                and isinstance(node.args[0], ast.Constant | ast.JoinedStr)
+            ):
+                offenders.append(f"{name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_reasons_are_unique_and_described() -> None:
+    values = [reason.value for reason in Reason]
+    assert len(values) == len(set(values))
+    assert all(reason.description for reason in Reason)
+    assert Reason("http_404") is Reason.http(404)
+    assert Reason.http(404).is_client_error and not Reason.http(503).is_client_error
+    with pytest.raises(ValueError):
+        Reason("no_such_reason")
