@@ -59,7 +59,30 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     reconfigure()
 
 
-@pytest.fixture(scope="session", autouse=True)
+UNIT_TESTS = Path(__file__).parent / "unit"
+# Where unit tests find "Redis" and "the store": nothing listens on port 9 (discard), and
+# the database's directory does not exist, so a unit test that reaches a service fails.
+_NO_SERVICES = {
+    "redis_url": "redis://127.0.0.1:9/0",
+    "database_url": "sqlite:////nonexistent/sluice-unit-tests-use-no-store.db",
+}
+
+
+@pytest.fixture(autouse=True)
+def _services(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run with no Redis and no database; every other test gets the session's."""
+    if not request.path.is_relative_to(UNIT_TESTS):
+        request.getfixturevalue("sluice_env")
+        yield
+        return
+    monkeypatch = pytest.MonkeyPatch()
+    _configure(monkeypatch, **_NO_SERVICES)
+    yield
+    monkeypatch.undo()
+    _configure(monkeypatch)  # back to the session's services, if any
+
+
+@pytest.fixture(scope="session")
 def sluice_env(
     redis_url: str, sqlite_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
