@@ -41,10 +41,18 @@ from shared.metrics.host_outcomes import count_fetch_outcome
 from shared.redis_state import get_redis
 from shared.settings import get_settings
 from workers.attempts import Attempts
+from workers.item_failed import ItemFailed
 from workers.routing import send_to
 from workers.stages.dedup import DedupIndex, claimed_identities, item_key
 
-__all__ = ["INFRASTRUCTURE_ERRORS", "backoff", "dead_letter", "label", "run_stage"]
+__all__ = [
+    "INFRASTRUCTURE_ERRORS",
+    "ItemFailed",
+    "backoff",
+    "dead_letter",
+    "label",
+    "run_stage",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +84,12 @@ def backoff(retries: int, retry_after: float | None = None) -> float:
 
 def dead_letter(
     article: Article, payload: dict, stage: str, reason: str, error: str, attempts: int = 1
-) -> None:
-    """Record the item's failure (final state ``failed``) and free what it had claimed."""
+) -> ItemFailed:
+    """Record the item's failure (final state ``failed``) and free what it had claimed.
+
+    Returns the :class:`ItemFailed` that :func:`run_stage` raises once the delivery is done
+    with, so that Celery records the task as failed.
+    """
     log.info("%s failed at %s: %s", label(article), stage, reason)
     record_failure(
         article.job_id,
@@ -93,6 +105,7 @@ def dead_letter(
     index = _dedup_index()
     for identity in claimed_identities(article):
         index.release(identity, item_key(article))
+    return ItemFailed(reason, stage, label(article))
 
 
 def _retry(task: Task, countdown: float, **options: object) -> Exception:
@@ -118,9 +131,10 @@ def _execute(
     body: StageBody,
     attempts: Attempts | None,
     chain: Chain,
-) -> None:
+) -> ItemFailed | None:
     """Run ``body`` and end it as the module describes; ``attempts`` is ``None`` for a
-    chained stage, which has no delivery of its own to retry."""
+    chained stage, which has no delivery of its own to retry. Returns the failure of an item
+    it dead-lettered."""
     started = time.perf_counter()
     try:
         next_stage = body(article)
@@ -128,42 +142,44 @@ def _execute(
         if attempts is None:
             log.info("%s: chained %s handed to its queue: %s", label(article), stage, exc)
             send_to(stage, payload, label(article))
-            return
+            return None
         if not isinstance(exc, RetryableError):
             raise
         tries = task.request.retries + 1
         if task.request.retries < get_settings().fetch_max_retries:
             attempts.retrying()
             raise _retry(task, backoff(task.request.retries, exc.retry_after)) from None
-        dead_letter(
+        return dead_letter(
             article, payload, stage, exc.reason, f"gave up after {tries} tries: {exc}", tries
         )
-        return
     except PermanentError as exc:
-        dead_letter(article, payload, stage, exc.reason, exc.detail)
-        return
+        return dead_letter(article, payload, stage, exc.reason, exc.detail)
     except SoftTimeLimitExceeded:
-        dead_letter(article, payload, stage, "time_limit", "soft time limit exceeded")
-        return
+        return dead_letter(article, payload, stage, "time_limit", "soft time limit exceeded")
     except Exception as exc:
         log.exception("%s crashed in %s", label(article), stage)
-        dead_letter(article, payload, stage, "internal_error", f"{type(exc).__name__}: {exc}")
-        return
+        return dead_letter(
+            article, payload, stage, "internal_error", f"{type(exc).__name__}: {exc}"
+        )
     if next_stage is None:
-        return
+        return None
     article.timings[stage] = round(time.perf_counter() - started, 4)
     chained = chain.get(next_stage)
     if chained is None:
         send_to(next_stage, article.to_dict(), label(article))
-    else:
-        _execute(task, article, article.to_dict(), next_stage, chained, None, chain)
+        return None
+    return _execute(task, article, article.to_dict(), next_stage, chained, None, chain)
 
 
 def run_stage(
     task: Task, payload: dict, stage: str, body: StageBody, chain: Chain | None = None
 ) -> None:
     """Run ``body`` on the article in ``payload`` as the ``stage`` task, at least once, and
-    then the stages of ``chain`` it leads to."""
+    then the stages of ``chain`` it leads to.
+
+    An item that ends ``failed`` is recorded first; then :class:`ItemFailed` is raised, the
+    one way a task fails on purpose: Celery acknowledges it and does not retry it.
+    """
     article = Article.from_dict(payload)
     attempts = Attempts(article.job_id, article.item_id, stage)
     try:
@@ -171,7 +187,7 @@ def run_stage(
         if started > get_settings().max_attempts:
             error = attempts.last_error() or "the worker died or the task was killed"
             reason = "time_limit" if error.startswith("time_limit") else "too_many_attempts"
-            dead_letter(
+            failed = dead_letter(
                 article,
                 payload,
                 stage,
@@ -180,9 +196,11 @@ def run_stage(
                 started - 1,
             )
         else:
-            _execute(task, article, payload, stage, body, attempts, chain or {})
+            failed = _execute(task, article, payload, stage, body, attempts, chain or {})
         attempts.done()
     except INFRASTRUCTURE_ERRORS as exc:
         log.warning("%s: %s unavailable, retrying: %s", label(article), stage, exc)
         attempts.retrying()
         raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from None
+    if failed is not None:
+        raise failed

@@ -15,7 +15,7 @@ from shared.failures import list_failures
 from shared.jobs import ItemSpec, create_job, new_job_id
 from shared.queues import decode_message, queue_keys
 from shared.redis_state import get_redis
-from workers.running import run_stage
+from workers.running import ItemFailed, run_stage
 
 
 class _Task:
@@ -102,9 +102,21 @@ def test_chained_stage_that_fails_is_dead_lettered_under_its_own_name(
     def dedup(_: Article) -> None:
         raise PermanentError("empty_text", "nothing to deduplicate")
 
-    run_stage(_Task(), article.to_dict(), "extract", _extract, chain={"dedup": dedup})
+    with pytest.raises(ItemFailed) as failed:
+        run_stage(_Task(), article.to_dict(), "extract", _extract, chain={"dedup": dedup})
 
+    assert (failed.value.reason, failed.value.stage) == ("empty_text", "dedup")
+    assert article.job_id in str(failed.value) and "nothing to" not in str(failed.value)
     (failure,) = list_failures(job_id=article.job_id)
     assert (failure.stage, failure.reason) == ("dedup", "empty_text")
     assert failure.payload["title"] == "extracted"
     assert _queued(dedup_queue) == []
+
+
+def test_item_failed_pickles_with_its_reason() -> None:
+    """The prefork pool pickles the error back to the worker's main process."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ItemFailed("http_404", "fetch", "job=j item=0 id=-")))
+    assert (error.reason, error.stage, error.label) == ("http_404", "fetch", "job=j item=0 id=-")
+    assert repr(error).startswith("ItemFailed('http_404'")
