@@ -1,4 +1,5 @@
-"""sluice's Celery workers: ``celery -A workers worker -Q fetch`` finds :data:`app` here."""
+"""sluice's Celery workers: ``celery -A workers worker`` (every stage, or ``-Q fetch`` for
+some) finds :data:`app` here."""
 
 from workers.app import app
 

@@ -16,6 +16,7 @@ Choices made here:
 * Per-stage soft and hard time limits come from settings (``workers.tasks``); prefork
   processes are recycled by task count and memory.
 * Task events are always sent, so Flower sees every stage.
+* Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from celery.signals import worker_init
 
 from shared.settings import Settings, get_settings
 from workers.queue_order import strategy as queue_order_strategy
-from workers.routing import task_routes
+from workers.routing import task_queues, task_routes
 
 __all__ = ["app", "celery_config", "reconfigure"]
 
@@ -60,6 +61,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         "task_ignore_result": True,
         "task_routes": task_routes(),
+        # Declared, so that plain `celery -A workers worker` consumes every stage's queue.
+        "task_queues": task_queues(),
         "task_default_queue": "fetch",
         # At least once: acknowledge after the task ran; a task whose worker process died
         # goes back to the queue (workers.attempts bounds how often).

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CPU_STAGES", "IO_STAGES", "STAGES", "send_to", "task_name", "task_routes"]
+from kombu import Queue
+
+__all__ = [
+    "CPU_STAGES",
+    "IO_STAGES",
+    "STAGES",
+    "send_to",
+    "task_name",
+    "task_queues",
+    "task_routes",
+]
 
 STAGES: tuple[str, ...] = ("fetch", "extract", "dedup", "tag", "store")
 IO_STAGES: tuple[str, ...] = ("fetch",)
@@ -18,6 +28,12 @@ def task_name(stage: str) -> str:
 def task_routes() -> dict[str, dict[str, str]]:
     """Celery's ``task_routes``: each stage's task goes to the queue named after the stage."""
     return {task_name(stage): {"queue": stage} for stage in STAGES}
+
+
+def task_queues() -> tuple[Queue, ...]:
+    """Celery's ``task_queues``: every stage's queue, so that a worker started without
+    ``-Q`` serves them all (``-Q`` still picks some)."""
+    return tuple(Queue(stage, routing_key=stage) for stage in STAGES)
 
 
 def send_to(stage: str, payload: dict[str, Any], label: str = "", producer: Any = None) -> None:

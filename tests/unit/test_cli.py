@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import build_parser, main
-from cli.worker import celery_worker_commands
+from cli.worker import celery_worker_commands, node_names
 from shared.settings import get_settings
 from workers.routing import CPU_STAGES, STAGES
 
@@ -129,3 +130,12 @@ def test_both_kinds_give_two_commands() -> None:
         assert _option(command, "--loglevel") == "debug"
         assert _option(command, "-n").startswith("box1-")
     assert _option(threads, "-n") != _option(processes, "-n")  # node names must differ
+
+
+def test_node_names_are_stable_and_carry_no_pid() -> None:
+    host = socket.gethostname()
+    threads, processes = celery_worker_commands(list(STAGES))
+    assert node_names([threads, processes]) == [f"fetch@{host}", f"extract-dedup-tag-store@{host}"]
+    assert celery_worker_commands(list(STAGES)) == [threads, processes]  # the same every time
+    (named,) = celery_worker_commands(["tag"], name="box1")
+    assert node_names([named]) == [f"box1-tag@{host}"]
