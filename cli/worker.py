@@ -158,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
     commands = celery_worker_commands(
         args.stages, args.concurrency, args.fetch_concurrency, args.loglevel, args.name
     )
+    from shared.redis_state import get_redis
+
+    get_redis().ping()  # an unreachable Redis: one line and exit 3 (cli.errors), not a hang
     clashes = live_clashes(node_names(commands))
     if clashes:
         print(

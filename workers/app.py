@@ -100,8 +100,15 @@ def reconfigure() -> None:
 
 @worker_init.connect
 def _prepare_database(**_: Any) -> None:
-    """Every worker brings the database to the newest schema before taking tasks."""
+    """Every worker refuses a split broker, then brings the database to the newest schema
+    before taking tasks."""
+    from shared.broker_url import broker_conflict
     from shared.db import upgrade_database
+
+    conflict = broker_conflict(get_settings().redis_url)
+    if conflict is not None:
+        logging.getLogger(__name__).critical("%s", conflict)
+        raise SystemExit(f"sluice: {conflict}")
 
     upgrade_database()
 

@@ -139,3 +139,18 @@ def test_node_names_are_stable_and_carry_no_pid() -> None:
     assert celery_worker_commands(list(STAGES)) == [threads, processes]  # the same every time
     (named,) = celery_worker_commands(["tag"], name="box1")
     assert node_names([named]) == [f"box1-tag@{host}"]
+
+
+def test_broker_urls_compared_as_servers_and_passwords_masked() -> None:
+    from shared.broker_url import broker_conflict, mask_url, same_redis
+
+    assert same_redis("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/0")
+    assert same_redis("redis://LOCALHOST/0", "redis://localhost:6379/0")
+    assert not same_redis("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1")
+    assert not same_redis("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0")
+    assert mask_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
+    assert mask_url("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:***@h/db"
+    assert broker_conflict("redis://h/0", {}) is None
+    assert broker_conflict("redis://h/0", {"CELERY_BROKER_URL": "redis://h:6379/0"}) is None
+    line = broker_conflict("redis://:pw@h/0", {"CELERY_BROKER_URL": "redis://:pw@g/0"})
+    assert line is not None and "pw" not in line and "CELERY_BROKER_URL" in line
