@@ -30,18 +30,24 @@ __all__ = [
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_REDIS = 3
-EXIT_DATABASE = 4
-EXIT_SCHEMA = 5
+EXIT_TIMEOUT = 3  # cli.submit's --wait --timeout
+EXIT_NOTHING = 4  # cli.submit: nothing to submit
+EXIT_REDIS = 5
+EXIT_DATABASE = 6
+EXIT_SCHEMA = 7
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
     0: "success",
     EXIT_FAILED: "the work ended badly: items failed, a job did not finish, workers did not start",
     EXIT_USAGE: "bad usage or configuration: an unknown job, a bad option, CELERY_BROKER_URL "
     "disagreeing with SLUICE_REDIS_URL, a worker name already in use",
+    EXIT_TIMEOUT: "submit --wait: the job was not final before --timeout",
+    EXIT_NOTHING: "submit: nothing to submit (no URL found)",
     EXIT_REDIS: "Redis (SLUICE_REDIS_URL) unreachable",
     EXIT_DATABASE: "the database (SLUICE_DATABASE_URL) unreachable",
     EXIT_SCHEMA: "the PostgreSQL database has no sluice schema: run 'sluice db upgrade'",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
 
@@ -91,10 +97,11 @@ def report(args: argparse.Namespace, code: int, kind: str, line: str) -> int:
 def _bring_sqlite_up_to_date(args: argparse.Namespace) -> None:
     """A SQLite store is brought to the newest schema on first use, by any command: it is
     a file on this machine that sluice owns. A PostgreSQL one is shared and is migrated
-    only on purpose (``sluice db upgrade``; workers and ``sluice up`` do it as they start)."""
+    only on purpose (``sluice db upgrade``; workers and ``sluice up`` do it as they start).
+    ``sluice metrics`` only observes: it reports a store without schema as down instead."""
     from shared.settings import get_settings
 
-    if getattr(args, "command", None) == "db":
+    if getattr(args, "command", None) in ("db", "metrics"):
         return
     url = get_settings().effective_database_url
     if url.startswith("sqlite"):
