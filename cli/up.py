@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
         from shared.embedded_redis import redis_answers
 
-        if not redis_answers(redis_url):  # cli.errors turns this into one line, exit 3
+        if not redis_answers(redis_url):  # cli.errors turns this into one line, exit 5
             raise redis.ConnectionError("no answer to PING")
     os.environ["SLUICE_REDIS_URL"] = redis_url
     if not args.no_demo:

@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from shared.redis_state import get_redis
 
-    get_redis().ping()  # an unreachable Redis: one line and exit 3 (cli.errors), not a hang
+    get_redis().ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
     clashes = live_clashes(node_names(commands))
     if clashes:
         print(

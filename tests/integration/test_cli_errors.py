@@ -39,7 +39,7 @@ def test_version_and_exit_codes_in_help(tmp_path: Path) -> None:
     result = run_sluice(_env(tmp_path), "--version", timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "sluice 0.1.0"
     shown = run_sluice(_env(tmp_path), "--help", timeout=60).stdout
-    for code in range(6):
+    for code in (0, 1, 2, 3, 4, 5, 6, 7, 130):
         assert f"\n  {code}  " in shown, shown
 
 
@@ -64,30 +64,30 @@ def test_v_and_q_set_the_log_level_on_every_command(tmp_path: Path) -> None:
         ("up", "--no-demo", "--no-flower"),
     ],
 )
-def test_unreachable_redis_is_one_line_and_exit_3(tmp_path: Path, args: tuple[str, ...]) -> None:
+def test_unreachable_redis_is_one_line_and_exit_5(tmp_path: Path, args: tuple[str, ...]) -> None:
     result = run_sluice(_env(tmp_path, SLUICE_REDIS_URL=CLOSED), *args, stdin="x", timeout=120)
-    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.returncode == 5, result.stdout + result.stderr
     line = _one_line(result)
     assert line.startswith(f"sluice {args[0]}: Redis unreachable at {MASKED}"), line
     assert "hunter2" not in result.stdout + result.stderr
 
 
-def test_status_json_with_redis_unreachable_exits_3_with_a_json_error(tmp_path: Path) -> None:
+def test_status_json_with_redis_unreachable_exits_5_with_a_json_error(tmp_path: Path) -> None:
     result = run_sluice(_env(tmp_path, SLUICE_REDIS_URL=CLOSED), "status", "--json", timeout=60)
-    assert result.returncode == 3
+    assert result.returncode == 5
     assert json.loads(result.stdout)["pipeline"] is None  # the store's counts are still shown
     error = json.loads(_one_line(result))
     assert error == {
         "error": "redis_unreachable",
         "message": f"Redis unreachable at {MASKED}",
-        "exit_code": 3,
+        "exit_code": 5,
     }
 
 
-def test_unreachable_database_is_one_line_and_exit_4(tmp_path: Path) -> None:
+def test_unreachable_database_is_one_line_and_exit_6(tmp_path: Path) -> None:
     url = "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/test"
     result = run_sluice(_env(tmp_path, SLUICE_DATABASE_URL=url), "articles", "list", timeout=60)
-    assert result.returncode == 4, result.stdout + result.stderr
+    assert result.returncode == 6, result.stdout + result.stderr
     line = _one_line(result)
     masked = "postgresql+psycopg://postgres:***@127.0.0.1:1/test"
     assert line.startswith(f"sluice articles: database unreachable at {masked}"), line
@@ -125,7 +125,7 @@ def test_postgres_without_schema_names_the_command_to_run(
 ) -> None:
     env = _env(tmp_path, SLUICE_DATABASE_URL=empty_postgres)
     result = run_sluice(env, "failures", "list", timeout=60)
-    assert result.returncode == 5, result.stdout + result.stderr
+    assert result.returncode == 7, result.stdout + result.stderr
     assert _one_line(result) == (
         f"sluice failures: the database at {empty_postgres} has no sluice schema: "
         "run 'sluice db upgrade'"
