@@ -112,3 +112,37 @@ def test_celery_worker_with_q_serves_only_those_stages(cluster: Cluster) -> None
     cluster.wait_ready(stages=("extract", "store"))
     (queues,) = _queues_by_node(cluster.redis_url).values()
     assert queues == {"extract", "store"}
+
+
+def test_flower_shows_one_worker_after_a_restart(cluster: Cluster, tmp_path: Path) -> None:
+    """The restarted worker is the same row in Flower, not an offline twin beside a new one."""
+    import json
+    import time
+
+    from tests.monitoring.processes import get, running_flower
+
+    host = socket.gethostname()
+
+    def flower_workers(url: str) -> dict[str, bool]:
+        status, body = get(f"{url}/workers?json=1")
+        assert status == 200, body
+        return {w["hostname"]: bool(w.get("status")) for w in json.loads(body)["data"]}
+
+    def wait_online(url: str) -> dict[str, bool]:
+        deadline = time.monotonic() + 30
+        seen = flower_workers(url)
+        while not any(seen.values()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            seen = flower_workers(url)
+        return seen
+
+    env = {k: v for k, v in cluster.env.items() if not k.startswith(("SLUICE_FLOWER", "FLOWER_"))}
+    with running_flower(env, tmp_path / "flower.log") as url:
+        first = cluster.start_worker("--stages", "fetch")
+        cluster.wait_ready(stages=("fetch",))
+        assert wait_online(url) == {f"fetch@{host}": True}
+        _stop(cluster, first)
+        cluster.start_worker("--stages", "fetch")
+        cluster.wait_ready(stages=("fetch",))
+        time.sleep(3)  # a heartbeat or two from the new process
+        assert wait_online(url) == {f"fetch@{host}": True}
