@@ -5,10 +5,47 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from cli import articles, db, dedup, failures, flower, metrics, status, submit, up, verify, worker
+from cli.errors import EXIT_CODES, run_command
 
 __all__ = ["build_parser", "main"]
+
+
+def _version() -> str:
+    try:
+        return version("sluice")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: given before or after the command, neither place resets the other.
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="log more: -v info, -vv debug (default: warnings)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="log less: errors only",
+    )
+
+
+def log_level(verbose: int, quiet: int) -> int:
+    """The root log level for ``-v``/``-q`` counts: WARNING by default."""
+    levels = [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]
+    return levels[max(0, min(len(levels) - 1, 2 - verbose + quiet))]
+
+
+def _epilog() -> str:
+    return "exit codes:\n" + "\n".join(f"  {code}  {what}" for code, what in EXIT_CODES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sluice",
         description="Distributed article processing: fetch → extract → dedup → tag → store. "
         "Settings come from SLUICE_* environment variables (see the README).",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sluice {_version()}")
+    _add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (
         up,
@@ -32,13 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
         dedup,
     ):
         module.add_parser(sub)
+    _add_verbosity_below(parser)
     return parser
 
 
+def _add_verbosity_below(parser: argparse.ArgumentParser) -> None:
+    """``-v``/``-q`` on every command and subcommand (``sluice failures list -v``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _add_verbosity(command)
+                _add_verbosity_below(command)
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    level = log_level(getattr(args, "verbose", 0), getattr(args, "quiet", 0))
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    return run_command(args, args.func)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from cli.errors import EXIT_REDIS, mask_url, report
 from cli.output import console, err_console, print_json
 from shared.jobs import job_counts, job_exists
 from shared.queries import duplicate_counts
@@ -199,8 +200,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.job and not job_exists(args.job):
-        console.print(f"[red]no job {args.job}")
-        return EXIT_USAGE
+        return report(args, EXIT_USAGE, "no_such_job", f"no job {args.job}")
     if args.watch is not None:
         if args.watch <= 0:
             err_console.print("[red]--watch takes a positive number of seconds")
@@ -211,4 +211,9 @@ def run(args: argparse.Namespace) -> int:
         print_json(counts)
     else:
         console.print(render(counts))
+    if counts.get("broker_error"):
+        from shared.settings import get_settings
+
+        url = mask_url(get_settings().redis_url)
+        return report(args, EXIT_REDIS, "redis_unreachable", f"Redis unreachable at {url}")
     return 0

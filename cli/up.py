@@ -100,6 +100,13 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir = get_settings().data_dir
     redis_url, embedded = resolve_redis_url(data_dir / "valkey")
+    if embedded is None:
+        import redis
+
+        from shared.embedded_redis import redis_answers
+
+        if not redis_answers(redis_url):  # cli.errors turns this into one line, exit 5
+            raise redis.ConnectionError("no answer to PING")
     os.environ["SLUICE_REDIS_URL"] = redis_url
     if not args.no_demo:
         # The demo site is on loopback, which the fetcher refuses unless allowed.

@@ -4,6 +4,13 @@ Fetch is I/O-bound and runs on a thread pool with many slots; the other stages a
 CPU-bound and run on prefork, one process per core. Asking for both starts one Celery
 worker for each kind and supervises them: a signal to this process reaches both, and if
 one exits the other is stopped.
+
+Node names are stable: ``<stages>@<host>`` (``fetch@host``, ``extract-dedup-tag-store@host``),
+with ``--name`` as a prefix. A worker restarted on the same machine for the same stages is
+the same node to Flower and to Celery's control commands, so no offline twin lingers.
+Celery requires node names to be unique in a cluster (replies from two nodes of one name
+are confused, and it only warns, ``DuplicateNodenameWarning``); so a worker whose name a
+live node already answers to is refused at start: give the second one ``--name``.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import time
 from shared.settings import get_settings
 from workers.pipeline import STAGES, Pool, by_pool
 
-__all__ = ["add_parser", "celery_worker_commands", "run"]
+__all__ = ["add_parser", "celery_worker_commands", "live_clashes", "node_names", "run"]
+
+EXIT_USAGE = 2
 
 
 def _stages(value: str) -> list[str]:
@@ -58,7 +67,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="threads for fetch when it runs beside CPU stages (default SLUICE_FETCH_CONCURRENCY)",
     )
     p.add_argument("--loglevel", "-l", default="info")
-    p.add_argument("--name", default=None, help="node name prefix (default: the stage group)")
+    p.add_argument(
+        "--name",
+        default=None,
+        help="node name prefix, for a second worker of the same stages on one machine "
+        "(default: none; names are <stages>@<host>)",
+    )
     p.set_defaults(func=run)
 
 
@@ -92,7 +106,6 @@ def celery_worker_commands(
         "-E",
     ]
     commands = []
-    pid = os.getpid()
     if io:
         threads = (concurrency if not cpu else None) or fetch_concurrency
         commands.append(
@@ -105,7 +118,7 @@ def celery_worker_commands(
                 "--concurrency",
                 str(threads or settings.fetch_concurrency),
                 "-n",
-                f"{_node(name, 'fetch')}-{pid}@%h",
+                f"{_node(name, 'fetch')}@%h",
             ]
         )
     if cpu:
@@ -120,16 +133,42 @@ def celery_worker_commands(
                 "--concurrency",
                 str(processes),
                 "-n",
-                f"{_node(name, '-'.join(cpu))}-{pid}@%h",
+                f"{_node(name, '-'.join(cpu))}@%h",
             ]
         )
     return commands
+
+
+def node_names(commands: list[list[str]]) -> list[str]:
+    """The node names ``commands`` start, with ``%h`` filled in as Celery does."""
+    from celery.utils.nodenames import host_format
+
+    return [host_format(command[command.index("-n") + 1]) for command in commands]
+
+
+def live_clashes(names: list[str], timeout: float = 1.0) -> list[str]:
+    """Those of ``names`` that a running node already answers to."""
+    from workers.celery import app
+
+    replies = app.control.ping(destination=names, timeout=timeout) or []
+    return sorted({node for reply in replies for node in reply} & set(names))
 
 
 def run(args: argparse.Namespace) -> int:
     commands = celery_worker_commands(
         args.stages, args.concurrency, args.fetch_concurrency, args.loglevel, args.name
     )
+    from shared.redis_state import get_redis
+
+    get_redis().ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
+    clashes = live_clashes(node_names(commands))
+    if clashes:
+        print(
+            f"sluice worker: a running worker is already named {', '.join(clashes)}; "
+            "Celery needs unique node names: start this one with --name",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if len(commands) == 1:
         os.execv(commands[0][0], commands[0])
     return supervise(commands)

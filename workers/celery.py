@@ -16,6 +16,7 @@ Choices made here:
 * Per-stage soft and hard time limits come from settings (``workers.tasks``); prefork
   processes are recycled by task count and memory.
 * Task events are always sent, so Flower sees every stage.
+* Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from celery.signals import worker_init
 
 from shared.settings import Settings, get_settings
 from workers.queue_order import strategy as queue_order_strategy
-from workers.routing import task_routes
+from workers.routing import task_queues, task_routes
 
 __all__ = ["app", "celery_config", "reconfigure"]
 
@@ -60,6 +61,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         "task_ignore_result": True,
         "task_routes": task_routes(),
+        # Declared, so that plain `celery -A workers worker` consumes every stage's queue.
+        "task_queues": task_queues(),
         "task_default_queue": "fetch",
         # At least once: acknowledge after the task ran; a task whose worker process died
         # goes back to the queue (workers.attempts bounds how often).
@@ -97,8 +100,15 @@ def reconfigure() -> None:
 
 @worker_init.connect
 def _prepare_database(**_: Any) -> None:
-    """Every worker brings the database to the newest schema before taking tasks."""
+    """Every worker refuses a split broker, then brings the database to the newest schema
+    before taking tasks."""
+    from shared.broker_url import broker_conflict
     from shared.db import upgrade_database
+
+    conflict = broker_conflict(get_settings().redis_url)
+    if conflict is not None:
+        logging.getLogger(__name__).critical("%s", conflict)
+        raise SystemExit(f"sluice: {conflict}")
 
     upgrade_database()
 

@@ -22,6 +22,7 @@ from celery import Task
 
 from shared.article import label_of
 from shared.errors import SluiceError
+from workers.item_failed import ItemFailed
 
 __all__ = ["LabelledTask", "label_for"]
 
@@ -40,6 +41,9 @@ class LabelledTask(Task):
     # workers.running decides when to give up (SLUICE_FETCH_MAX_RETRIES, unlimited for an
     # unavailable store or broker); Celery's default of 3 would raise first.
     max_retries = None
+    # A dead-lettered item fails its task on purpose: logged as an expected failure, one
+    # line without a traceback, while Flower and the task-failed event still show it.
+    throws = (ItemFailed,)
 
     def signature_from_request(
         self,

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu import Queue
+
 from workers.pipeline import PIPELINE, stage
 
-__all__ = ["publish", "task_routes"]
+__all__ = ["publish", "task_queues", "task_routes"]
 
 
 def task_routes() -> dict[str, dict[str, str]]:
     """Celery's ``task_routes``: each stage's task goes to its stage's queue."""
     return {row.task_name: {"queue": row.queue} for row in PIPELINE}
+
+
+def task_queues() -> tuple[Queue, ...]:
+    """Celery's ``task_queues``: every stage's queue, so that a worker started without
+    ``-Q`` serves them all (``-Q`` still picks some)."""
+    return tuple(Queue(row.queue, routing_key=row.queue) for row in PIPELINE)
 
 
 def publish(

@@ -21,6 +21,10 @@ right after it, instead of being queued: it ends the same ways, except that a re
 deferral or an unreachable service hands the article to the chained stage's own queue,
 where its own task handles it.
 
+An item that ends ``failed`` is recorded first; then :class:`ItemFailed` is raised, the one
+way a task fails on purpose, so that Celery records a failed task (Flower's failures, the
+``task-failed`` event) while it acknowledges the message and does not retry it.
+
 Every delivery is counted (:class:`workers.attempts.Attempts`): an item whose deliveries
 keep ending abnormally (worker killed, hard time limit) is dead-lettered after
 ``SLUICE_MAX_ATTEMPTS`` instead of looping.
@@ -53,11 +57,19 @@ from shared.settings import get_settings
 from shared.states import State
 from workers.attempts import Attempts
 from workers.dedup.keys import claimed_identities
+from workers.item_failed import ItemFailed
 from workers.pipeline import ends_inside, stage
 from workers.routing import publish
 from workers.stages.dedup import dedup_index
 
-__all__ = ["INFRASTRUCTURE_ERRORS", "backoff", "body_of", "dead_letter", "run_stage"]
+__all__ = [
+    "INFRASTRUCTURE_ERRORS",
+    "ItemFailed",
+    "backoff",
+    "body_of",
+    "dead_letter",
+    "run_stage",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +97,12 @@ def backoff(retries: int, retry_after: float | None = None) -> float:
 
 def dead_letter(
     article: Article, payload: dict, name: str, reason: Reason, error: str, attempts: int = 1
-) -> None:
-    """Record the item's failure (final state ``failed``) and free what it had claimed."""
+) -> ItemFailed:
+    """Record the item's failure (final state ``failed``) and free what it had claimed.
+
+    Returns the :class:`ItemFailed` that :func:`run_stage` raises once the delivery is done
+    with.
+    """
     log.info("%s failed at %s: %s", article.label, name, reason)
     record_failure(
         article.job_id,
@@ -102,6 +118,7 @@ def dead_letter(
     index = dedup_index()
     for identity in claimed_identities(article):
         index.release(identity, article.item_key)
+    return ItemFailed(reason, name, article.label)
 
 
 def _retry(task: Task, countdown: float, **options: object) -> Exception:
@@ -142,9 +159,10 @@ def _execute(
     name: str,
     attempts: Attempts | None,
     chain: Collection[str],
-) -> None:
+) -> ItemFailed | None:
     """Run stage ``name`` and act on its outcome; ``attempts`` is ``None`` for a chained
-    stage, which has no delivery of its own to retry."""
+    stage, which has no delivery of its own to retry. Returns the failure of an item it
+    dead-lettered."""
     started = time.perf_counter()
     try:
         outcome = _outcome(article, name)
@@ -153,13 +171,13 @@ def _execute(
             raise
         log.info("%s: chained %s handed to its queue: %s", article.label, name, exc)
         publish(name, payload, article.label)
-        return
+        return None
     count_outcome(name, outcome)
     if isinstance(outcome, Forward):
-        _forward(task, article, name, outcome, chain, time.perf_counter() - started)
-    elif isinstance(outcome, Final):
-        _finish(article, payload, name, outcome)
-    elif attempts is None:  # a chained stage's retry or deferral is its own task's business
+        return _forward(task, article, name, outcome, chain, time.perf_counter() - started)
+    if isinstance(outcome, Final):
+        return _finish(article, payload, name, outcome)
+    if attempts is None:  # a chained stage's retry or deferral is its own task's business
         log.info("%s: chained %s handed to its queue: %s", article.label, name, outcome)
         publish(name, payload, article.label)
     elif isinstance(outcome, Retry):
@@ -168,9 +186,10 @@ def _execute(
             attempts.retrying()
             raise _retry(task, backoff(task.request.retries, outcome.retry_after)) from None
         error = f"gave up after {tries} tries: {outcome.reason}: {outcome.detail}"
-        dead_letter(article, payload, name, outcome.reason, error, tries)
+        return dead_letter(article, payload, name, outcome.reason, error, tries)
     else:
         _defer(task, article, name, outcome)
+    return None
 
 
 def _forward(
@@ -180,7 +199,7 @@ def _forward(
     outcome: Forward,
     chain: Collection[str],
     took: float,
-) -> None:
+) -> ItemFailed | None:
     row = stage(name)
     to = outcome.to or row.successors[0]
     if to not in row.successors:
@@ -191,16 +210,16 @@ def _forward(
         advance_item(article.job_id, article.item_id, row.progress, article_id=article.id)
     article.timings[name] = round(took, 4)
     if to in chain:
-        _execute(task, article, article.to_dict(), to, None, chain)
-    else:
-        publish(to, article.to_dict(), article.label)
+        return _execute(task, article, article.to_dict(), to, None, chain)
+    publish(to, article.to_dict(), article.label)
+    return None
 
 
-def _finish(article: Article, payload: dict, name: str, outcome: Final) -> None:
+def _finish(article: Article, payload: dict, name: str, outcome: Final) -> ItemFailed | None:
     if outcome.state is State.FAILED:
         reason = outcome.reason or Reason.INTERNAL_ERROR
-        dead_letter(article, payload, name, reason, outcome.detail)
-    elif not outcome.recorded:
+        return dead_letter(article, payload, name, reason, outcome.detail)
+    if not outcome.recorded:
         finish_item(
             article.job_id,
             article.item_id,
@@ -209,6 +228,7 @@ def _finish(article: Article, payload: dict, name: str, outcome: Final) -> None:
             article_id=article.id,
             duplicate_of=outcome.duplicate_of,
         )
+    return None
 
 
 def _defer(task: Task, article: Article, name: str, outcome: Defer) -> None:
@@ -230,7 +250,8 @@ def _defer(task: Task, article: Article, name: str, outcome: Defer) -> None:
 
 def run_stage(task: Task, payload: dict, name: str, chain: Collection[str] = ()) -> None:
     """Run stage ``name`` on the article in ``payload`` as its task, at least once, and then
-    the stages of ``chain`` it leads to."""
+    the stages of ``chain`` it leads to; raises :class:`ItemFailed` for an item that ended
+    ``failed``."""
     article = Article.from_dict(payload)
     attempts = Attempts(article.job_id, article.item_id, name)
     try:
@@ -240,7 +261,7 @@ def run_stage(task: Task, payload: dict, name: str, chain: Collection[str] = ())
             reason = (
                 Reason.TIME_LIMIT if error.startswith("time_limit") else Reason.TOO_MANY_ATTEMPTS
             )
-            dead_letter(
+            failed = dead_letter(
                 article,
                 payload,
                 name,
@@ -249,9 +270,11 @@ def run_stage(task: Task, payload: dict, name: str, chain: Collection[str] = ())
                 started - 1,
             )
         else:
-            _execute(task, article, payload, name, attempts, chain)
+            failed = _execute(task, article, payload, name, attempts, chain)
         attempts.done()
     except INFRASTRUCTURE_ERRORS as exc:
         log.warning("%s: %s unavailable, retrying: %s", article.label, name, exc)
         attempts.retrying()
         raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from None
+    if failed is not None:
+        raise failed

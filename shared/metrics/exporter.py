@@ -3,11 +3,13 @@
 * ``sluice_queue_messages{stage}``: messages waiting in each stage's queue (Redis lists);
   ``sluice_unacked_messages``: messages workers hold, running or due later (countdowns).
 * ``sluice_items{state,reason}``: items per state, and per reason for final ones;
-  ``sluice_articles_stored_total``: items stored, a counter to ``rate()``;
+  ``sluice_articles_stored``: items stored as articles, a level read from the store (a row
+  count, not a counter: ``deriv()`` it for articles stored per second);
   ``sluice_duplicate_ratio``: duplicates among the items that ended with an article.
 * ``sluice_fetch_outcomes_total{outcome}``: fetches ended per outcome, over all hosts;
-  ``sluice_fetch_outcomes_by_host{host,outcome}``: the same for the busiest hosts, the rest
-  as ``other`` (a host can move in and out of the top, so this is a gauge, not a counter).
+  ``sluice_fetch_outcomes_by_host_total{host,outcome}``: the same for the busiest hosts
+  only, each a true counter; a host leaving the top loses its series, so these do not sum
+  to the totals (host ``other`` counts only the hosts past the Redis cap).
 * ``sluice_stage_duration_seconds{stage}``: task runtimes per stage (:mod:`.latency`).
 * ``sluice_exporter_source_up{source}``: whether Redis and the store answered this scrape.
 
@@ -119,9 +121,10 @@ class PipelineCollector(Collector):
         for outcome, count in sorted(outcomes.totals.items()):
             totals.add_metric([outcome], count)
         yield totals
-        by_host = GaugeMetricFamily(
+        by_host = CounterMetricFamily(
             "sluice_fetch_outcomes_by_host",
-            "Fetches that ended per outcome, for the busiest hosts; the rest as host 'other'.",
+            "Fetches that ended per outcome, for the busiest hosts only (and host 'other': "
+            "hosts past the cap on hosts counted).",
             labels=["host", "outcome"],
         )
         for (host, outcome), count in sorted(outcomes.by_host.items()):
@@ -138,9 +141,9 @@ class PipelineCollector(Collector):
         for (state, reason), count in sorted(figures.items.items()):
             per_state.add_metric([state, reason], count)
         yield per_state
-        yield CounterMetricFamily(
+        yield GaugeMetricFamily(
             "sluice_articles_stored",
-            "Items stored as articles (not duplicates); rate() gives articles stored per second.",
+            "Items stored as articles (not duplicates), counted in the store.",
             value=figures.in_state(State.STORED),
         )
         yield GaugeMetricFamily(

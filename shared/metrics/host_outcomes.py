@@ -4,8 +4,9 @@ Each fetch that ends (a page kept, a 304, or a final failure with its reason) ad
 two Redis hashes with a single script call: the total per outcome, and the count per
 ``(host, outcome)``. The second is capped at ``SLUICE_METRICS_MAX_HOST_FIELDS`` fields, so
 a crawl over millions of hosts cannot grow it without bound: once full, new hosts are
-counted under ``other``. The exporter shows the busiest hosts by name and folds the rest
-into ``other`` as well (:func:`read_fetch_outcomes`), which bounds the metric's cardinality.
+counted under ``other``. The exporter shows only the busiest hosts by name, and that
+``other`` (:func:`read_fetch_outcomes`), which bounds the metric's cardinality. The rest are
+left out rather than folded into ``other``: each series then only ever grows, a counter.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ class FetchOutcomes:
 
 
 def read_fetch_outcomes(client: redis.Redis, top: int) -> FetchOutcomes:
-    """The counts, with only the ``top`` busiest hosts by name and the rest as ``other``."""
+    """The counts, per (host, outcome) only for the ``top`` busiest hosts and Redis's own
+    ``other``; every value only grows as fetches end."""
     with client.pipeline(transaction=False) as pipe:
         pipe.hgetall(TOTALS_KEY)
         pipe.hgetall(HOSTS_KEY)
@@ -110,8 +112,9 @@ def read_fetch_outcomes(client: redis.Redis, top: int) -> FetchOutcomes:
             volume[host] += int(value)
     busiest = sorted(volume, key=lambda host: (-volume[host], host))
     named = set(busiest[:top])
-    by_host: dict[tuple[str, str], int] = {}
-    for (host, outcome), value in counts.items():
-        key = (host if host in named else OTHER, outcome)
-        by_host[key] = by_host.get(key, 0) + value
+    by_host = {
+        (host, outcome): value
+        for (host, outcome), value in counts.items()
+        if host in named or host == OTHER
+    }
     return FetchOutcomes(totals=totals, by_host=by_host)

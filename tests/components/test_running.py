@@ -19,7 +19,7 @@ from shared.reasons import Reason
 from shared.redis_state import get_redis
 from shared.states import State
 from workers import running
-from workers.running import run_stage
+from workers.running import ItemFailed, run_stage
 
 Body = Callable[[Article], Outcome]
 
@@ -127,9 +127,21 @@ def test_chained_stage_that_fails_is_dead_lettered_under_its_own_name(
         raise PermanentError(Reason.EMPTY_TEXT, "nothing to deduplicate")
 
     _with_bodies(monkeypatch, extract=_extract, dedup=dedup)
-    run_stage(_Task(), article.to_dict(), "extract", chain=("dedup",))
+    with pytest.raises(ItemFailed) as raised:
+        run_stage(_Task(), article.to_dict(), "extract", chain=("dedup",))
 
+    assert (raised.value.reason, raised.value.stage) == ("empty_text", "dedup")
+    assert article.job_id in str(raised.value) and "nothing to" not in str(raised.value)
     (failure,) = list_failures(job_id=article.job_id)
     assert (failure.stage, failure.reason) == ("dedup", "empty_text")
     assert failure.payload["title"] == "extracted"
     assert _queued(dedup_queue) == []
+
+
+def test_item_failed_pickles_with_its_reason() -> None:
+    """The prefork pool pickles the error back to the worker's main process."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ItemFailed("http_404", "fetch", "job=j item=0 id=-")))
+    assert (error.reason, error.stage, error.label) == ("http_404", "fetch", "job=j item=0 id=-")
+    assert repr(error).startswith("ItemFailed('http_404'")

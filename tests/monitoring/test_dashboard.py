@@ -86,8 +86,8 @@ def test_dashboard_shows_every_pipeline_metric() -> None:
         "sluice_items",
         "sluice_duplicate_ratio",
         "sluice_fetch_outcomes_total",
-        "sluice_fetch_outcomes_by_host",
+        "sluice_fetch_outcomes_by_host_total",
         "sluice_stage_duration_seconds_bucket",
-        "sluice_articles_stored_total",
+        "sluice_articles_stored",
     ):
         assert name in queried, name

@@ -50,8 +50,15 @@ def test_no_submitted_url_in_worker_logs_or_events(workers: Cluster, web: WebSer
         ).scalar_one()
     assert detail.startswith("fetch: gave up after 5 tries"), detail
     kinds = {event["type"] for event in events}
-    # Every path a label could be lost on was taken: sent, received, retried, succeeded.
-    assert {"task-sent", "task-received", "task-retried", "task-succeeded"} <= kinds, kinds
+    # Every path a label could be lost on was taken: sent, received, retried, succeeded,
+    # failed (each dead-lettered item fails its task, with its reason code).
+    assert {"task-sent", "task-received", "task-retried", "task-succeeded", "task-failed"} <= kinds
+    failed = [e["exception"] for e in events if e["type"] == "task-failed"]
+    assert len(failed) == 2, failed
+    assert {e.split(" id=")[0] for e in failed} == {
+        f"ItemFailed('http_503', 'fetch', 'job={job_id} item=1",
+        f"ItemFailed('http_404', 'fetch', 'job={job_id} item=2",
+    }, failed
     shown = [event.get("args", "") for event in events if "args" in event]
     leaked = [args for args in shown if not args.startswith("(job=")]
     assert shown and not leaked, leaked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import build_parser, main
-from cli.worker import celery_worker_commands
+from cli.worker import celery_worker_commands, node_names
 from shared.settings import get_settings
 from workers.pipeline import STAGES, Pool, by_pool
 
@@ -129,3 +130,27 @@ def test_both_kinds_give_two_commands() -> None:
         assert _option(command, "--loglevel") == "debug"
         assert _option(command, "-n").startswith("box1-")
     assert _option(threads, "-n") != _option(processes, "-n")  # node names must differ
+
+
+def test_node_names_are_stable_and_carry_no_pid() -> None:
+    host = socket.gethostname()
+    threads, processes = celery_worker_commands(list(STAGES))
+    assert node_names([threads, processes]) == [f"fetch@{host}", f"extract-dedup-tag-store@{host}"]
+    assert celery_worker_commands(list(STAGES)) == [threads, processes]  # the same every time
+    (named,) = celery_worker_commands(["tag"], name="box1")
+    assert node_names([named]) == [f"box1-tag@{host}"]
+
+
+def test_broker_urls_compared_as_servers_and_passwords_masked() -> None:
+    from shared.broker_url import broker_conflict, mask_url, same_redis
+
+    assert same_redis("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/0")
+    assert same_redis("redis://LOCALHOST/0", "redis://localhost:6379/0")
+    assert not same_redis("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1")
+    assert not same_redis("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0")
+    assert mask_url("redis://:pw@h:1/0") == "redis://:***@h:1/0"
+    assert mask_url("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:***@h/db"
+    assert broker_conflict("redis://h/0", {}) is None
+    assert broker_conflict("redis://h/0", {"CELERY_BROKER_URL": "redis://h:6379/0"}) is None
+    line = broker_conflict("redis://:pw@h/0", {"CELERY_BROKER_URL": "redis://:pw@g/0"})
+    assert line is not None and "pw" not in line and "CELERY_BROKER_URL" in line

@@ -1,0 +1,127 @@
+"""Errors a person can read: one line naming the service and its URL, and an exit code.
+
+Every ``sluice`` command runs through :func:`run_command`. Redis or the database being
+unreachable, a PostgreSQL store without sluice's schema, or a broker setting that disagrees
+with ``SLUICE_REDIS_URL`` end the command with one line on stderr (JSON there with
+``--json``) and one of the exit codes below, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from shared.broker_url import broker_conflict, mask_url, same_redis
+
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_DATABASE",
+    "EXIT_FAILED",
+    "EXIT_REDIS",
+    "EXIT_SCHEMA",
+    "EXIT_USAGE",
+    "broker_conflict",
+    "mask_url",
+    "run_command",
+    "same_redis",
+]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3  # cli.submit's --wait --timeout
+EXIT_NOTHING = 4  # cli.submit: nothing to submit
+EXIT_REDIS = 5
+EXIT_DATABASE = 6
+EXIT_SCHEMA = 7
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = {
+    0: "success",
+    EXIT_FAILED: "the work ended badly: items failed, a job did not finish, workers did not start",
+    EXIT_USAGE: "bad usage or configuration: an unknown job, a bad option, CELERY_BROKER_URL "
+    "disagreeing with SLUICE_REDIS_URL, a worker name already in use",
+    EXIT_TIMEOUT: "submit --wait: the job was not final before --timeout",
+    EXIT_NOTHING: "submit: nothing to submit (no URL found)",
+    EXIT_REDIS: "Redis (SLUICE_REDIS_URL) unreachable",
+    EXIT_DATABASE: "the database (SLUICE_DATABASE_URL) unreachable",
+    EXIT_SCHEMA: "the PostgreSQL database has no sluice schema: run 'sluice db upgrade'",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _classify(exc: BaseException) -> tuple[int, str, str] | None:
+    """(exit code, kind, line) for an error of a service, or ``None`` for anything else."""
+    import redis
+    from kombu.exceptions import OperationalError as BrokerError
+    from sqlalchemy.exc import DBAPIError
+
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | BrokerError):
+        return (
+            EXIT_REDIS,
+            "redis_unreachable",
+            f"Redis unreachable at {mask_url(settings.redis_url)}: {_first_line(exc)}",
+        )
+    if isinstance(exc, DBAPIError):
+        url = mask_url(settings.effective_database_url)
+        message = _first_line(exc.orig if exc.orig is not None else exc)
+        if "no such table" in message or ("does not exist" in message and "relation" in message):
+            return (
+                EXIT_SCHEMA,
+                "database_schema_missing",
+                f"the database at {url} has no sluice schema: run 'sluice db upgrade'",
+            )
+        return EXIT_DATABASE, "database_unreachable", f"database unreachable at {url}: {message}"
+    return None
+
+
+def report(args: argparse.Namespace, code: int, kind: str, line: str) -> int:
+    """Print ``line`` as the command's one error (JSON with ``--json``) and return ``code``."""
+    if getattr(args, "json", False):
+        error = {"error": kind, "message": line, "exit_code": code}
+        sys.stderr.write(json.dumps(error) + "\n")
+    else:
+        sys.stderr.write(f"sluice {getattr(args, 'command', '')}: {line}\n".replace("  ", " "))
+    return code
+
+
+def _bring_sqlite_up_to_date(args: argparse.Namespace) -> None:
+    """A SQLite store is brought to the newest schema on first use, by any command: it is
+    a file on this machine that sluice owns. A PostgreSQL one is shared and is migrated
+    only on purpose (``sluice db upgrade``; workers and ``sluice up`` do it as they start).
+    ``sluice metrics`` only observes: it reports a store without schema as down instead."""
+    from shared.settings import get_settings
+
+    if getattr(args, "command", None) in ("db", "metrics"):
+        return
+    url = get_settings().effective_database_url
+    if url.startswith("sqlite"):
+        from shared.db import upgrade_database
+
+        upgrade_database(url)
+
+
+def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], int | None]) -> int:
+    """Run ``func(args)``, turning a broker conflict or an unreachable service into one line."""
+    from shared.settings import get_settings
+
+    conflict = broker_conflict(get_settings().redis_url)
+    if conflict is not None:
+        return report(args, EXIT_USAGE, "broker_conflict", conflict)
+    try:
+        _bring_sqlite_up_to_date(args)
+        return int(func(args) or 0)
+    except Exception as exc:
+        classified = _classify(exc)
+        if classified is None:
+            raise
+        return report(args, *classified)
