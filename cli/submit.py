@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cli.output import err_console, print_json
+from cli.output import err_console, print_json, text
 from cli.waiting import EnqueueDisplay, wait_for_job
 from shared.errors import SluiceError
 from shared.jobs import job_counts, job_exists, new_job_id
@@ -117,14 +117,14 @@ def _resume(args: argparse.Namespace) -> int:
         err_console.print("[red]--resume takes no other input: it sends what JOB recorded")
         return EXIT_BAD_INPUT
     if not job_exists(job_id):
-        err_console.print(f"[red]no job {job_id}")
+        err_console.print(text(f"no job {job_id}", "red"))
         return EXIT_BAD_INPUT
     display = EnqueueDisplay(show=not args.json)
     try:
         with display:
             resumed = resume_job(job_id, refetch=args.refetch, progress=display)
     except SluiceError as exc:
-        err_console.print(f"[red]cannot resume: {exc.detail or exc}")
+        err_console.print(text(f"cannot resume: {exc.detail or exc}", "red"))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return _interrupted(job_id)
