@@ -15,6 +15,7 @@ from shared.identity import article_id_for_url, canonicalize_url
 from shared.pages import save_page
 from workers.fetching.client import FetchedPage, Fetcher
 from workers.fetching.crawler import Crawler, Deferred, Unchanged
+from workers.fetching.urls import check_url
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -44,6 +45,7 @@ def identify(article: Article) -> Article:
         canonical = canonicalize_url(article.url)
     except ValueError as exc:
         raise PermanentError("invalid_url", str(exc)[:300]) from exc
+    check_url(article.url)
     article.canonical_url = canonical
     article.id = article.id or article_id_for_url(canonical)
     return article
