@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from cli.output import err_console, print_json, text
+from cli.exit_codes import EXIT_INPUT_FILE
+from cli.inputs import InputFileError, read_lines, read_text
+from cli.output import err_console, print_json
+from cli.output import text as text_of
 from cli.waiting import EnqueueDisplay, wait_for_job
 from shared.errors import SluiceError
 from shared.jobs import job_counts, job_exists, new_job_id
@@ -75,17 +77,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     opts.add_argument("--wait", action="store_true", help="wait until every item is final")
     opts.add_argument("--timeout", type=float, default=None, help="give up waiting after S seconds")
     opts.add_argument("--json", action="store_true", help="print the result as JSON")
+    opts.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="encoding of --file and --text (default: byte order mark, UTF-8, else detected)",
+    )
     p.set_defaults(func=run)
 
 
-def _read_lines(path: str) -> list[str]:
-    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    with handle:
-        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
-
-
-def _read_text(path: str) -> str:
-    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+def _read_inputs(args: argparse.Namespace) -> tuple[list[str], str | None, bytes | None]:
+    """The URLs of --file, the --text and the --html; raises :class:`InputFileError`."""
+    urls: list[str] = []
+    for path in args.file:
+        urls.extend(read_lines(path, args.encoding))
+    text = read_text(args.text, args.encoding) if args.text else None
+    html = None
+    if args.html:
+        try:
+            html = Path(args.html).read_bytes()
+        except OSError as exc:
+            raise InputFileError(
+                "unreadable_file", f"cannot read {args.html}: {exc.strerror or exc}"
+            ) from exc
+    return urls, text, html
 
 
 def _interrupted(job_id: str) -> int:
@@ -117,14 +131,14 @@ def _resume(args: argparse.Namespace) -> int:
         err_console.print("[red]--resume takes no other input: it sends what JOB recorded")
         return EXIT_BAD_INPUT
     if not job_exists(job_id):
-        err_console.print(text(f"no job {job_id}", "red"))
+        err_console.print(text_of(f"no job {job_id}", "red"))
         return EXIT_BAD_INPUT
     display = EnqueueDisplay(show=not args.json)
     try:
         with display:
             resumed = resume_job(job_id, refetch=args.refetch, progress=display)
     except SluiceError as exc:
-        err_console.print(text(f"cannot resume: {exc.detail or exc}", "red"))
+        err_console.print(text_of(f"cannot resume: {exc.detail or exc}", "red"))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return _interrupted(job_id)
@@ -144,9 +158,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume:
         return _resume(args)
-    urls = list(args.urls)
-    for path in args.file:
-        urls.extend(_read_lines(path))
+    try:
+        file_urls, text, html = _read_inputs(args)
+    except InputFileError as exc:
+        err_console.print(text_of(f"{exc.reason}: {exc}", "red"), soft_wrap=True)
+        return EXIT_INPUT_FILE
+    urls = list(args.urls) + file_urls
     if args.feed or args.sitemap:
         fetcher = Fetcher(get_settings())
         try:
@@ -165,8 +182,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_NOTHING
 
-    text = _read_text(args.text) if args.text else None
-    html = Path(args.html).read_bytes() if args.html else None
     job_id = args.job or new_job_id()
     display = EnqueueDisplay(show=not args.json)
     try:
