@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import astuple
 from pathlib import Path
 
-from cli.exit_codes import EXIT_INPUT_FILE
+from cli.exit_codes import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED
 from cli.inputs import InputFileError, read_lines, read_text
 from cli.output import err_console, print_json
 from cli.output import text as text_of
@@ -153,7 +154,9 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from producers import expand_feed, expand_sitemap, submit_html, submit_text, submit_urls
+    from producers import submit_html, submit_text, submit_urls
+    from producers.expansion import Problem, expand_sources
+    from producers.submit import record_failed_sources
     from workers.stages.fetch import Fetcher
 
     if args.resume:
@@ -164,18 +167,25 @@ def run(args: argparse.Namespace) -> int:
         err_console.print(text_of(f"{exc.reason}: {exc}", "red"), soft_wrap=True)
         return EXIT_INPUT_FILE
     urls = list(args.urls) + file_urls
+    problems: list[Problem] = []
     if args.feed or args.sitemap:
         fetcher = Fetcher(get_settings())
         try:
-            for feed in args.feed:
-                urls.extend(expand_feed(feed, fetcher))
-            for sitemap in args.sitemap:
-                urls.extend(expand_sitemap(sitemap, fetcher))
-        except SluiceError as exc:
-            err_console.print(f"[red]could not expand feed or sitemap: {exc}")
-            return 2
+            expansion = expand_sources(args.feed, args.sitemap, fetcher, get_settings())
         finally:
             fetcher.close()
+        urls.extend(expansion.urls)
+        problems = expansion.problems
+        for problem in problems:
+            line = f"{problem.kind} {problem.source}: {problem.reason}: {problem.detail}"
+            err_console.print(text_of(line[:500], "yellow"), soft_wrap=True)
+        if problems and not (urls or args.text or args.html):
+            job_id = args.job or new_job_id()
+            record_failed_sources(job_id, [astuple(p) for p in problems])
+            err_console.print(text_of(f"job {job_id}: no source could be read", "red"))
+            if args.json:
+                print_json({"job": job_id, "sources_failed": len(problems)})
+            return EXIT_BAD_INPUT
     if not (urls or args.text or args.html):
         err_console.print(
             "[red]nothing to submit[/] (give URLs, --file, --feed, --sitemap, --text or --html)"
@@ -192,13 +202,18 @@ def run(args: argparse.Namespace) -> int:
                 submit_text(text, title=args.title, url=args.url, job_id=job_id)
             if html is not None:
                 submit_html(html, url=args.url, job_id=job_id)
+        record_failed_sources(job_id, [astuple(p) for p in problems])
     except KeyboardInterrupt:
         return _interrupted(job_id)
     _report_pauses(display)
 
     if not args.json:
         print(job_id, flush=True)
-    return _finish(args, job_id, {})
+    extra = {"sources_failed": len(problems)} if problems else {}
+    code = _finish(args, job_id, extra)
+    if problems and code in (0, EXIT_FAILED_ITEMS):
+        return EXIT_SOME_SOURCES_FAILED
+    return code
 
 
 def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, int]) -> int:

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     fetch_content_types: str = "text/html,application/xhtml+xml"
     fetch_concurrency: int = 16
 
+    # --- expanding --feed and --sitemap -----------------------------------------------------
+    expand_max_depth: int = Field(3, ge=0, description="Sitemap index nesting followed.")
+    expand_max_requests: int = Field(
+        100, ge=1, description="Feed and sitemap documents fetched per submission."
+    )
+    expand_max_urls: int = Field(50_000, ge=1, description="Page URLs kept per submission.")
+
     # --- fetch politeness and safety --------------------------------------------------------
     fetch_host_rate: float = Field(
         1.0, description="Requests per second to one host, across the cluster; 0: no limit."
