@@ -7,6 +7,10 @@ whoever reaches it, so it starts only with basic auth, whose user and password c
 
 Flower's ``/metrics`` (Prometheus) and ``/healthcheck`` answer without credentials even
 then: they are meant for scrapers and probes.
+
+Flower is started with ``--conf`` naming sluice's own empty config file
+(:mod:`cli.flower_conf`), so a ``flowerconfig.py`` in the working directory cannot turn the
+basic auth off or move the address.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import ipaddress
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from shared.settings import Settings, get_settings
 
@@ -57,6 +62,10 @@ def is_loopback(address: str) -> bool:
         return False  # a host name: it may resolve to anything
 
 
+# sluice's own (empty) Flower config: a stray flowerconfig.py in the cwd is never read.
+FLOWER_CONF = str(Path(__file__).with_name("flower_conf.py"))
+
+
 def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
     return [
         sys.executable,
@@ -67,6 +76,7 @@ def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
         "flower",
         f"--address={address}",
         f"--port={port}",
+        f"--conf={FLOWER_CONF}",
     ]
 
 
