@@ -41,11 +41,11 @@ def identify(article: Article) -> Article:
         raise PermanentError("no_url", "nothing to fetch")
     if len(article.url) > MAX_URL_LENGTH:
         raise PermanentError("url_too_long", f"{len(article.url)} characters")
+    check_url(article.url)  # before canonicalizing: javascript: is a scheme, not a bad URL
     try:
         canonical = canonicalize_url(article.url)
     except ValueError as exc:
         raise PermanentError("invalid_url", str(exc)[:300]) from exc
-    check_url(article.url)
     article.canonical_url = canonical
     article.id = article.id or article_id_for_url(canonical)
     return article
