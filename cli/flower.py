@@ -88,9 +88,14 @@ def flower_environment(
     Raises :class:`FlowerAuthError` when ``address`` is not loopback and no credentials are
     set, or when they cannot be passed to Flower intact.
     """
-    env = dict(os.environ if base is None else base)
-    # Only the settings say who may log in; a stray FLOWER_BASIC_AUTH would bypass the guard.
-    env.pop(_FLOWER_AUTH_VARIABLE, None)
+    # Only sluice's settings configure Flower: Flower reads every option from a FLOWER_*
+    # variable too (FLOWER_BASIC_AUTH, FLOWER_AUTH, FLOWER_UNAUTHENTICATED_API …), and a
+    # stray one would bypass the guard.
+    env = {
+        k: v
+        for k, v in (os.environ if base is None else base).items()
+        if not k.upper().startswith("FLOWER_")
+    }
     user = settings.flower_user
     password = settings.flower_password.get_secret_value()
     if bool(user) != bool(password):
@@ -113,10 +118,11 @@ def flower_environment(
 
 
 def run(args: argparse.Namespace) -> int:
-    if os.environ.get(_FLOWER_AUTH_VARIABLE):
+    stray = sorted(k for k in os.environ if k.upper().startswith("FLOWER_"))
+    if stray:
         print(
-            f"sluice flower: ignoring {_FLOWER_AUTH_VARIABLE}; "
-            "set SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD instead",
+            f"sluice flower: ignoring {', '.join(stray)}; Flower is configured by sluice's "
+            "settings only (SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD for its login)",
             file=sys.stderr,
         )
     try:

@@ -52,6 +52,12 @@ def test_loopback_needs_no_credentials() -> None:
     assert env == {"PATH": "/bin"}  # and a stray FLOWER_BASIC_AUTH does not sneak in
 
 
+def test_no_stray_flower_variable_reaches_flower() -> None:
+    base = {"PATH": "/bin", "FLOWER_UNAUTHENTICATED_API": "true", "FLOWER_AUTH": ".*"}
+    env = flower_environment("0.0.0.0", _settings(*CREDENTIALS), base)
+    assert env == {"PATH": "/bin", "FLOWER_BASIC_AUTH": "operator:s3cret:with-colon"}
+
+
 def test_credentials_reach_flower_through_its_variable() -> None:
     env = flower_environment("0.0.0.0", _settings(*CREDENTIALS), {})
     assert env == {"FLOWER_BASIC_AUTH": "operator:s3cret:with-colon"}
