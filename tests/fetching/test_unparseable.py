@@ -35,7 +35,8 @@ HTML = b"<html><body><p>page</p></body></html>"
         ("http://a..example/a", "invalid_url"),
         ("javascript:alert(1)", "unsupported_scheme"),
         ("file:///etc/passwd", "unsupported_scheme"),
-        ("//127.0.0.2/a", "unsupported_scheme"),
+        ("//127.0.0.2/a", "invalid_url"),
+        ("/relative", "invalid_url"),
     ],
 )
 def test_unfetchable_urls_are_refused_before_any_lookup(url: str, reason: str) -> None:

@@ -42,6 +42,8 @@ def check_url(url: str) -> None:
     except ValueError as exc:
         raise _invalid(url, str(exc)) from exc
     scheme = parts.scheme.lower()
+    if not scheme:
+        raise _invalid(url, "not an absolute URL")
     if scheme not in _SCHEMES:
         raise PermanentError(UNSUPPORTED_SCHEME, f"{scheme or 'no scheme'} in {url[:200]}")
     netloc_host = parts.netloc.rpartition("@")[2]
