@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from rich.table import Table
+from rich.text import Text
 
-from cli.output import console, print_json
+from cli.output import console, print_json, text
 from shared.queries import get_article, list_articles
 
 __all__ = ["add_parser"]
@@ -36,11 +37,11 @@ def run_list(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["id"],
-            (row["title"] or "")[:70],
-            row["sitename"] or "",
-            row["date"] or "",
-            row["duplicate_of"] or "",
+            text(row["id"]),
+            text((row["title"] or "")[:70]),
+            text(row["sitename"]),
+            text(row["date"]),
+            text(row["duplicate_of"]),
             "" if row["similarity"] is None else f"{row['similarity']:.3f}",
         )
     console.print(table)
@@ -50,7 +51,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     article = get_article(args.article)
     if article is None:
-        console.print(f"[red]no article {args.article}")
+        console.print(Text.assemble(("no article ", "red"), text(args.article, "red")))
         return 2
     if args.json:
         print_json(article)
@@ -69,15 +70,16 @@ def run_show(args: argparse.Namespace) -> int:
         "similarity",
     ):
         if article.get(key) is not None:
-            console.print(f"[bold]{key}[/]: {article[key]}")
+            console.print(Text.assemble((key, "bold"), ": ", text(article[key])))
     console.print()
-    console.print(article["text"][:2000] + ("…" if len(article["text"]) > 2000 else ""))
+    body = article["text"][:2000] + ("…" if len(article["text"]) > 2000 else "")
+    console.print(text(body, multiline=True))
     if article["entities"]:
         table = Table(title="entities")
         for column in ("text", "label", "start", "end"):
             table.add_column(column)
         for e in article["entities"]:
-            table.add_row(e["text"], e["label"], str(e["start"]), str(e["end"]))
+            table.add_row(text(e["text"]), text(e["label"]), str(e["start"]), str(e["end"]))
         console.print(table)
     if article["duplicates"]:
         table = Table(title=f"duplicates ({len(article['duplicates'])})")
@@ -85,6 +87,6 @@ def run_show(args: argparse.Namespace) -> int:
             table.add_column(column)
         for d in article["duplicates"]:
             similarity = "" if d["similarity"] is None else f"{d['similarity']:.3f}"
-            table.add_row(d["id"], similarity, d["url"] or "")
+            table.add_row(text(d["id"]), similarity, text(d["url"]))
         console.print(table)
     return 0

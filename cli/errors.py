@@ -19,8 +19,10 @@ __all__ = [
     "EXIT_CODES",
     "EXIT_DATABASE",
     "EXIT_FAILED",
+    "EXIT_INPUT_FILE",
     "EXIT_REDIS",
     "EXIT_SCHEMA",
+    "EXIT_SOME_SOURCES_FAILED",
     "EXIT_USAGE",
     "broker_conflict",
     "mask_url",
@@ -35,6 +37,8 @@ EXIT_NOTHING = 4  # cli.submit: nothing to submit
 EXIT_REDIS = 5
 EXIT_DATABASE = 6
 EXIT_SCHEMA = 7
+EXIT_INPUT_FILE = 8  # cli.submit: --file, --text or --html cannot be read or decoded
+EXIT_SOME_SOURCES_FAILED = 9  # cli.submit: some feeds or sitemaps failed; the rest went in
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
@@ -47,6 +51,9 @@ EXIT_CODES = {
     EXIT_REDIS: "Redis (SLUICE_REDIS_URL) unreachable",
     EXIT_DATABASE: "the database (SLUICE_DATABASE_URL) unreachable",
     EXIT_SCHEMA: "the PostgreSQL database has no sluice schema: run 'sluice db upgrade'",
+    EXIT_INPUT_FILE: "submit: an input file (--file, --text, --html) cannot be read or decoded",
+    EXIT_SOME_SOURCES_FAILED: "submit: some --feed/--sitemap sources failed or hit a limit; "
+    "the rest was submitted",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

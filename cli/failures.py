@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from cli.output import console, print_json
+from cli.output import console, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -93,12 +93,12 @@ def run_list(args: argparse.Namespace) -> int:
     for f in rows:
         table.add_row(
             str(f.id),
-            f.job_id,
+            text(f.job_id),
             str(f.item_id),
-            f.stage,
-            f.reason,
+            text(f.stage),
+            text(f.reason),
             str(f.attempts),
-            (f.error or "")[:80],
+            text((f.error or "")[:80]),
         )
     console.print(table)
     return 0

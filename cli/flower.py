@@ -7,6 +7,10 @@ whoever reaches it, so it starts only with basic auth, whose user and password c
 
 Flower's ``/metrics`` (Prometheus) and ``/healthcheck`` answer without credentials even
 then: they are meant for scrapers and probes.
+
+Flower is started with ``--conf`` naming sluice's own empty config file
+(:mod:`cli.flower_conf`), so a ``flowerconfig.py`` in the working directory cannot turn the
+basic auth off or move the address.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import ipaddress
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from shared.settings import Settings, get_settings
 
@@ -57,6 +62,10 @@ def is_loopback(address: str) -> bool:
         return False  # a host name: it may resolve to anything
 
 
+# sluice's own (empty) Flower config: a stray flowerconfig.py in the cwd is never read.
+FLOWER_CONF = str(Path(__file__).with_name("flower_conf.py"))
+
+
 def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
     return [
         sys.executable,
@@ -67,6 +76,7 @@ def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
         "flower",
         f"--address={address}",
         f"--port={port}",
+        f"--conf={FLOWER_CONF}",
     ]
 
 
@@ -78,9 +88,14 @@ def flower_environment(
     Raises :class:`FlowerAuthError` when ``address`` is not loopback and no credentials are
     set, or when they cannot be passed to Flower intact.
     """
-    env = dict(os.environ if base is None else base)
-    # Only the settings say who may log in; a stray FLOWER_BASIC_AUTH would bypass the guard.
-    env.pop(_FLOWER_AUTH_VARIABLE, None)
+    # Only sluice's settings configure Flower: Flower reads every option from a FLOWER_*
+    # variable too (FLOWER_BASIC_AUTH, FLOWER_AUTH, FLOWER_UNAUTHENTICATED_API …), and a
+    # stray one would bypass the guard.
+    env = {
+        k: v
+        for k, v in (os.environ if base is None else base).items()
+        if not k.upper().startswith("FLOWER_")
+    }
     user = settings.flower_user
     password = settings.flower_password.get_secret_value()
     if bool(user) != bool(password):
@@ -103,10 +118,11 @@ def flower_environment(
 
 
 def run(args: argparse.Namespace) -> int:
-    if os.environ.get(_FLOWER_AUTH_VARIABLE):
+    stray = sorted(k for k in os.environ if k.upper().startswith("FLOWER_"))
+    if stray:
         print(
-            f"sluice flower: ignoring {_FLOWER_AUTH_VARIABLE}; "
-            "set SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD instead",
+            f"sluice flower: ignoring {', '.join(stray)}; Flower is configured by sluice's "
+            "settings only (SLUICE_FLOWER_USER and SLUICE_FLOWER_PASSWORD for its login)",
             file=sys.stderr,
         )
     try:

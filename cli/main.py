@@ -7,10 +7,14 @@ import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from cli import articles, db, dedup, failures, flower, metrics, status, submit, up, verify, worker
+from pydantic import ValidationError
+
 from cli.errors import EXIT_CODES, run_command
+from shared.settings import get_settings, setting_problem
 
 __all__ = ["build_parser", "main"]
+
+EXIT_BAD_SETTING = 2
 
 
 def _version() -> str:
@@ -49,6 +53,21 @@ def _epilog() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Imported here: loading the commands reads the settings, which main checks first.
+    from cli import (
+        articles,
+        db,
+        dedup,
+        failures,
+        flower,
+        metrics,
+        status,
+        submit,
+        up,
+        verify,
+        worker,
+    )
+
     parser = argparse.ArgumentParser(
         prog="sluice",
         description="Distributed article processing: fetch → extract → dedup → tag → store. "
@@ -87,6 +106,11 @@ def _add_verbosity_below(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        get_settings()  # every setting with a format is parsed here, before any work
+    except ValidationError as exc:
+        print(f"sluice: {setting_problem(exc)}", file=sys.stderr)
+        return EXIT_BAD_SETTING
     args = build_parser().parse_args(argv)
     level = log_level(getattr(args, "verbose", 0), getattr(args, "quiet", 0))
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

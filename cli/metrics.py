@@ -25,12 +25,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "articles stored. Flower's own /metrics covers workers and task events.",
     )
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default loopback)")
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="needed to bind anything but loopback: the figures carry no credentials check",
+    )
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
+
+    from cli.flower import is_loopback
+
+    if not is_loopback(args.address) and not args.public:
+        print(
+            f"sluice metrics: refusing to serve on {args.address or 'every address'} without "
+            "--public: anyone who reaches it sees the pipeline's figures and host names",
+            file=sys.stderr,
+        )
+        return 2
 
     from shared.metrics.exporter import build_registry
     from shared.metrics.latency import StageLatency

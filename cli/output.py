@@ -1,19 +1,54 @@
-"""Printing for the CLI: JSON for machines, rich tables for people."""
+"""Printing for the CLI: JSON for machines, rich tables for people.
+
+Strings that come from pages, producers or the store are data: they go to rich as
+:class:`rich.text.Text` (never parsed as markup) with control characters escaped, so a
+title holding ``[/quote]`` or a terminal escape prints as the characters it is.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
-__all__ = ["console", "err_console", "print_json"]
+__all__ = ["clean", "console", "err_console", "print_json", "text"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
+# C0 (tab and newline kept for multi-line texts), DEL, C1, and the bidi overrides that can
+# make a line read differently from what it holds.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# In JSON, C0 is escaped by the encoder already; DEL, C1 and bidi overrides are not.
+_CONTROL_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def clean(value: object, *, multiline: bool = False) -> str:
+    """``value`` as a string with control characters shown as ``\\xNN`` escapes.
+
+    With ``multiline``, newlines and tabs are kept (an article's text); otherwise they are
+    escaped too, so one value stays on one line of a table.
+    """
+    pattern = _CONTROL if multiline else _CONTROL_LINE
+    return pattern.sub(_escape, "" if value is None else str(value))
+
+
+def text(value: object, style: str = "", *, multiline: bool = False) -> Text:
+    """``value`` as rich text that is printed as is: no markup, controls escaped."""
+    return Text(clean(value, multiline=multiline), style=style)
+
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    out = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write(_CONTROL_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", out))
     sys.stdout.write("\n")

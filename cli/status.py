@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.errors import EXIT_REDIS, mask_url, report
-from cli.output import console, err_console, print_json
+from cli.output import clean, console, err_console, print_json, text
 from shared.jobs import job_counts, job_exists
 from shared.queries import duplicate_counts
 from shared.states import FINAL_STATES, State
@@ -100,7 +100,7 @@ def _duration(seconds: float | None) -> str:
 
 def _items_table(counts: dict[str, Any]) -> Table:
     job = counts["job"]
-    table = Table(title=f"job {job}" if job else "all jobs")
+    table = Table(title=Text("job " + clean(job)) if job else "all jobs")
     table.add_column("state")
     table.add_column("items", justify="right")
     for state in State:
@@ -124,7 +124,7 @@ def _reasons_table(reasons: dict[str, int]) -> Table:
     table.add_column("reason")
     table.add_column("items", justify="right")
     for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        table.add_row(reason, f"{n:,}")
+        table.add_row(text(reason), f"{n:,}")
     return table
 
 
@@ -176,7 +176,7 @@ def render(counts: dict[str, Any]) -> RenderableType:
     if counts["pipeline"] is not None:
         parts.append(_pipeline_table(counts["pipeline"]))
     else:
-        parts.append(Text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
+        parts.append(text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
     return Group(*parts)
 
 

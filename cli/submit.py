@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from dataclasses import astuple
 from pathlib import Path
 
+from cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED
+from cli.inputs import InputFileError, read_lines, read_text
 from cli.output import err_console, print_json
+from cli.output import text as text_of
 from cli.waiting import EnqueueDisplay, wait_for_job
 from shared.errors import SluiceError
 from shared.jobs import job_counts, job_exists, new_job_id
@@ -75,17 +78,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     opts.add_argument("--wait", action="store_true", help="wait until every item is final")
     opts.add_argument("--timeout", type=float, default=None, help="give up waiting after S seconds")
     opts.add_argument("--json", action="store_true", help="print the result as JSON")
+    opts.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="encoding of --file and --text (default: byte order mark, UTF-8, else detected)",
+    )
     p.set_defaults(func=run)
 
 
-def _read_lines(path: str) -> list[str]:
-    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    with handle:
-        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
-
-
-def _read_text(path: str) -> str:
-    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+def _read_inputs(args: argparse.Namespace) -> tuple[list[str], str | None, bytes | None]:
+    """The URLs of --file, the --text and the --html; raises :class:`InputFileError`."""
+    urls: list[str] = []
+    for path in args.file:
+        urls.extend(read_lines(path, args.encoding))
+    text = read_text(args.text, args.encoding) if args.text else None
+    html = None
+    if args.html:
+        try:
+            html = Path(args.html).read_bytes()
+        except OSError as exc:
+            raise InputFileError(
+                "unreadable_file", f"cannot read {args.html}: {exc.strerror or exc}"
+            ) from exc
+    return urls, text, html
 
 
 def _interrupted(job_id: str) -> int:
@@ -117,14 +132,14 @@ def _resume(args: argparse.Namespace) -> int:
         err_console.print("[red]--resume takes no other input: it sends what JOB recorded")
         return EXIT_BAD_INPUT
     if not job_exists(job_id):
-        err_console.print(f"[red]no job {job_id}")
+        err_console.print(text_of(f"no job {job_id}", "red"))
         return EXIT_BAD_INPUT
     display = EnqueueDisplay(show=not args.json)
     try:
         with display:
             resumed = resume_job(job_id, refetch=args.refetch, progress=display)
     except SluiceError as exc:
-        err_console.print(f"[red]cannot resume: {exc.detail or exc}")
+        err_console.print(text_of(f"cannot resume: {exc.detail or exc}", "red"))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return _interrupted(job_id)
@@ -139,34 +154,44 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from producers import expand_feed, expand_sitemap, submit_html, submit_text, submit_urls
+    from producers import submit_html, submit_text, submit_urls
+    from producers.expansion import Problem, expand_sources
+    from producers.submit import record_failed_sources
     from workers.stages.fetch import Fetcher
 
     if args.resume:
         return _resume(args)
-    urls = list(args.urls)
-    for path in args.file:
-        urls.extend(_read_lines(path))
+    try:
+        file_urls, text, html = _read_inputs(args)
+    except InputFileError as exc:
+        err_console.print(text_of(f"{exc.reason}: {exc}", "red"), soft_wrap=True)
+        return EXIT_INPUT_FILE
+    urls = list(args.urls) + file_urls
+    problems: list[Problem] = []
     if args.feed or args.sitemap:
         fetcher = Fetcher(get_settings())
         try:
-            for feed in args.feed:
-                urls.extend(expand_feed(feed, fetcher))
-            for sitemap in args.sitemap:
-                urls.extend(expand_sitemap(sitemap, fetcher))
-        except SluiceError as exc:
-            err_console.print(f"[red]could not expand feed or sitemap: {exc}")
-            return 2
+            expansion = expand_sources(args.feed, args.sitemap, fetcher, get_settings())
         finally:
             fetcher.close()
+        urls.extend(expansion.urls)
+        problems = expansion.problems
+        for problem in problems:
+            line = f"{problem.kind} {problem.source}: {problem.reason}: {problem.detail}"
+            err_console.print(text_of(line[:500], "yellow"), soft_wrap=True)
+        if problems and not (urls or args.text or args.html):
+            job_id = args.job or new_job_id()
+            record_failed_sources(job_id, [astuple(p) for p in problems])
+            err_console.print(text_of(f"job {job_id}: no source could be read", "red"))
+            if args.json:
+                print_json({"job": job_id, "sources_failed": len(problems)})
+            return EXIT_BAD_INPUT
     if not (urls or args.text or args.html):
         err_console.print(
             "[red]nothing to submit[/] (give URLs, --file, --feed, --sitemap, --text or --html)"
         )
         return EXIT_NOTHING
 
-    text = _read_text(args.text) if args.text else None
-    html = Path(args.html).read_bytes() if args.html else None
     job_id = args.job or new_job_id()
     display = EnqueueDisplay(show=not args.json)
     try:
@@ -177,13 +202,18 @@ def run(args: argparse.Namespace) -> int:
                 submit_text(text, title=args.title, url=args.url, job_id=job_id)
             if html is not None:
                 submit_html(html, url=args.url, job_id=job_id)
+        record_failed_sources(job_id, [astuple(p) for p in problems])
     except KeyboardInterrupt:
         return _interrupted(job_id)
     _report_pauses(display)
 
     if not args.json:
         print(job_id, flush=True)
-    return _finish(args, job_id, {})
+    extra = {"sources_failed": len(problems)} if problems else {}
+    code = _finish(args, job_id, extra)
+    if problems and code in (0, EXIT_FAILED_ITEMS):
+        return EXIT_SOME_SOURCES_FAILED
+    return code
 
 
 def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, int]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.output import console, print_json
+from cli.output import console, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from shared.jobs import job_counts, job_exists
 
     if not job_exists(args.job):
-        console.print(f"[red]no job {args.job}")
+        console.print(text(f"no job {args.job}", "red"))
         return 2
     counts = job_counts(args.job)
     whole = counts["final"] == counts["submitted"] and counts["missing"] == 0

@@ -18,12 +18,12 @@ from producers.lease import submission_lease
 from shared.article import Article
 from shared.db import upgrade_database
 from shared.identity import article_id, canonicalize_url
-from shared.jobs import ItemSpec, create_job, new_job_id
+from shared.jobs import ItemSpec, create_job, finish_item, new_job_id
 from shared.pages import save_page, save_pages
 from shared.redis_state import get_redis
 from shared.states import State
 
-__all__ = ["submit_html", "submit_pages", "submit_text", "submit_urls"]
+__all__ = ["record_failed_sources", "submit_html", "submit_pages", "submit_text", "submit_urls"]
 
 
 @functools.cache
@@ -158,3 +158,16 @@ def submit_pages(
 
     specs = [ItemSpec("html", url) for _, url in page_list]
     return _submit(job_id, specs, "extract", articles, description=description, progress=progress)
+
+
+def record_failed_sources(job_id: str, problems: Sequence[tuple[str, str, str, str]]) -> None:
+    """Record each ``(kind, source, reason, detail)`` that an expansion could not read in
+    full as an item of the job, ``failed`` with its reason, so ``sluice status`` shows it."""
+    if not problems:
+        return
+    _database_ready()
+    first = create_job(
+        job_id, [ItemSpec(kind, source) for kind, source, _, _ in problems], state=State.RECORDED
+    )
+    for offset, (_, _, reason, detail) in enumerate(problems):
+        finish_item(job_id, first + offset, State.FAILED, reason=reason, detail=detail)

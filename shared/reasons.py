@@ -41,6 +41,11 @@ class Reason(StrEnum):
     BAD_FEED = "bad_feed", "a --feed document could not be parsed as a feed"
     BAD_SITEMAP = "bad_sitemap", "a --sitemap document could not be parsed as a sitemap"
     SUBMISSION_RUNNING = "submission_running", "another producer is submitting this job"
+    EXPAND_LIMIT = (
+        "expand_limit",
+        "a feed or sitemap expansion reached SLUICE_EXPAND_MAX_DEPTH, _REQUESTS or _URLS",
+    )
+    UNREADABLE_FILE = "unreadable_file", "an input file cannot be read (not stored)"
 
     # --- fetch ------------------------------------------------------------------------------
     DNS_ERROR = "dns_error", "the host name has no address"
@@ -52,6 +57,11 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large", "the body is larger than SLUICE_FETCH_MAX_BYTES"
     BAD_ENCODING = "bad_encoding", "the body or its content-encoding cannot be decoded"
     ROBOTS_DISALLOWED = "robots_disallowed", "robots.txt does not allow the URL"
+    ROBOTS_REDIRECT_BLOCKED = (
+        "robots_redirect_blocked",
+        "robots.txt redirects somewhere it cannot be fetched from (cached as unavailable)",
+    )
+    BAD_REDIRECT = "bad_redirect", "a redirect's Location cannot be fetched"
     NOT_MODIFIED = "not_modified", "a re-fetch answered 304: the stored article is current"
     FETCHED = "fetched", "the page was downloaded (a fetch outcome, not an ending)"
 

@@ -7,14 +7,22 @@ Each process reads the settings once (:func:`get_settings`) and builds its stage
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_REDIS_URL", "Settings", "default_data_dir", "get_settings"]
+__all__ = [
+    "DEFAULT_REDIS_URL",
+    "Settings",
+    "default_data_dir",
+    "get_settings",
+    "setting_problem",
+]
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -23,6 +31,56 @@ def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/sluice``, falling back to ``~/.local/share/sluice``."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "sluice"
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Sizes, timeouts and intervals: parsed at start, so a bad one stops the process there.
+_POSITIVE = (
+    "fetch_connect_timeout",
+    "fetch_read_timeout",
+    "fetch_total_timeout",
+    "fetch_max_bytes",
+    "fetch_concurrency",
+    "robots_max_bytes",
+    "visibility_timeout",
+    "max_attempts",
+    "fetch_time_limit",
+    "extract_time_limit",
+    "dedup_time_limit",
+    "tag_time_limit",
+    "store_time_limit",
+    "tag_chunk_chars",
+    "extract_max_html_chars",
+    "tag_max_chars",
+)
+_NOT_NEGATIVE = (
+    "fetch_max_redirects",
+    "fetch_max_retries",
+    "fetch_retry_backoff",
+    "fetch_retry_backoff_max",
+    "fetch_host_rate",
+    "fetch_crawl_delay_max",
+    "fetch_slowdown_max",
+    "fetch_retry_after_max",
+    "fetch_defer_max",
+    "fetch_validators_ttl",
+    "robots_ttl",
+    "robots_error_ttl",
+    "worker_concurrency",
+    "soft_time_limit_ratio",
+    "extract_min_chars",
+)
+
+
+def setting_problem(exc: ValidationError) -> str:
+    """One line naming the first bad ``SLUICE_*`` variable, its value and what is wrong."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error.get("loc") else ""
+    message = error["msg"].removeprefix("Value error, ")
+    if not name:
+        return f"invalid settings: {message}"
+    value = "***" if "password" in name else repr(error.get("input"))[:120]
+    return f"invalid setting SLUICE_{name.upper()}={value}: {message}"
 
 
 class Settings(BaseSettings):
@@ -51,6 +109,13 @@ class Settings(BaseSettings):
     fetch_retry_backoff_max: float = 300.0
     fetch_content_types: str = "text/html,application/xhtml+xml"
     fetch_concurrency: int = 16
+
+    # --- expanding --feed and --sitemap -----------------------------------------------------
+    expand_max_depth: int = Field(3, ge=0, description="Sitemap index nesting followed.")
+    expand_max_requests: int = Field(
+        100, ge=1, description="Feed and sitemap documents fetched per submission."
+    )
+    expand_max_urls: int = Field(50_000, ge=1, description="Page URLs kept per submission.")
 
     # --- fetch politeness and safety --------------------------------------------------------
     fetch_host_rate: float = Field(
@@ -198,6 +263,60 @@ class Settings(BaseSettings):
     queue_poll_seconds: float = Field(
         0.25, gt=0, description="How often a paused producer looks at the queues again."
     )
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not a network (CIDR such as 10.0.0.0/8)") from exc
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in _REDIS_SCHEMES or not (parts.netloc or parts.path):
+            raise ValueError("not a redis://, rediss:// or unix:// URL")
+        parts.port  # noqa: B018 -- raises ValueError for a bad port
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(value)
+            except ArgumentError as exc:
+                raise ValueError("not an SQLAlchemy database URL") from exc
+        return value
+
+    @field_validator("fetch_content_types")
+    @classmethod
+    def _content_types(cls, value: str) -> str:
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            if entry.count("/") != 1 or any(c.isspace() for c in entry):
+                raise ValueError(f"{entry!r} is not a content type such as text/html")
+        return value
+
+    @field_validator(*_POSITIVE)
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be above 0")
+        return value
+
+    @field_validator(*_NOT_NEGATIVE)
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
 
     @model_validator(mode="after")
     def _water_marks_ordered(self) -> Settings:

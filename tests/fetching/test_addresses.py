@@ -68,10 +68,10 @@ def test_one_refused_address_refuses_the_name() -> None:
     assert info.value.reason == "blocked_address"
 
 
-def _expect_blocked(fetcher, url: str) -> None:  # type: ignore[no-untyped-def]
+def _expect_blocked(fetcher, url: str, reason: str = "blocked_address") -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PermanentError) as info:
         fetcher.get(url)
-    assert info.value.reason == "blocked_address"
+    assert info.value.reason == reason
 
 
 def test_allowed_address_is_fetched_and_loopback_is_not(
@@ -88,22 +88,24 @@ def test_allowed_address_is_fetched_and_loopback_is_not(
 
 
 @pytest.mark.parametrize(
-    "spelling",
+    ("spelling", "reason"),
     [
-        "http://localhost:{port}/x",
-        "http://2130706433:{port}/x",  # 127.0.0.1 as one decimal number
-        "http://0x7f.1:{port}/x",
-        "http://[::1]:{port}/x",
-        "http://[::ffff:127.0.0.1]:{port}/x",
-        "http://0.0.0.0:{port}/x",
+        ("http://localhost:{port}/x", "blocked_address"),
+        # Numeric hosts other than a dotted quad are refused before any lookup.
+        ("http://2130706433:{port}/x", "invalid_url"),  # 127.0.0.1 as one decimal number
+        ("http://0x7f.1:{port}/x", "invalid_url"),
+        ("http://0177.0.0.1:{port}/x", "invalid_url"),
+        ("http://[::1]:{port}/x", "blocked_address"),
+        ("http://[::ffff:127.0.0.1]:{port}/x", "blocked_address"),
+        ("http://0.0.0.0:{port}/x", "blocked_address"),
     ],
 )
 def test_loopback_in_disguise_is_refused(
-    web: WebServer, make_fetcher: MakeFetcher, spelling: str
+    web: WebServer, make_fetcher: MakeFetcher, spelling: str, reason: str
 ) -> None:
     port = web.base_url.rsplit(":", 1)[1]
     before = len(web.hits)
-    _expect_blocked(make_fetcher(), spelling.format(port=port))
+    _expect_blocked(make_fetcher(), spelling.format(port=port), reason)
     assert len(web.hits) == before
 
 

@@ -39,7 +39,12 @@ def get(url: str, auth: tuple[str, str] | None = None, timeout: float = 10) -> t
 
 @contextmanager
 def running_sluice(
-    env: dict[str, str], log: Path, args: list[str], ready_path: str, timeout: float = 60
+    env: dict[str, str],
+    log: Path,
+    args: list[str],
+    ready_path: str,
+    timeout: float = 60,
+    cwd: Path | None = None,
 ) -> Iterator[str]:
     """Run ``sluice ARGS --port P`` and yield its loopback URL once ``ready_path`` answers."""
     port = free_port()
@@ -50,6 +55,7 @@ def running_sluice(
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=cwd,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -79,10 +85,10 @@ def running_sluice(
 
 
 def running_flower(
-    env: dict[str, str], log: Path, address: str = "127.0.0.1"
+    env: dict[str, str], log: Path, address: str = "127.0.0.1", cwd: Path | None = None
 ) -> AbstractContextManager[str]:
     """``sluice flower --address ADDRESS``, ready once its health check answers."""
-    return running_sluice(env, log, ["flower", "--address", address], "/healthcheck")
+    return running_sluice(env, log, ["flower", "--address", address], "/healthcheck", cwd=cwd)
 
 
 def running_metrics(env: dict[str, str], log: Path) -> AbstractContextManager[str]:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from cli.flower import FlowerAuthError, flower_environment, is_loopback
 from shared.settings import Settings
 from tests.monitoring.conftest import unique_text
-from tests.monitoring.processes import get, running_flower
+from tests.monitoring.processes import get, running_flower, running_sluice
 from tests.support.cluster import Cluster, run_sluice
 
 CREDENTIALS = ("operator", "s3cret:with-colon")
@@ -50,6 +50,12 @@ def test_is_loopback(address: str, loopback: bool) -> None:
 def test_loopback_needs_no_credentials() -> None:
     env = flower_environment("127.0.0.1", _settings(), {"PATH": "/bin", "FLOWER_BASIC_AUTH": "a:b"})
     assert env == {"PATH": "/bin"}  # and a stray FLOWER_BASIC_AUTH does not sneak in
+
+
+def test_no_stray_flower_variable_reaches_flower() -> None:
+    base = {"PATH": "/bin", "FLOWER_UNAUTHENTICATED_API": "true", "FLOWER_AUTH": ".*"}
+    env = flower_environment("0.0.0.0", _settings(*CREDENTIALS), base)
+    assert env == {"PATH": "/bin", "FLOWER_BASIC_AUTH": "operator:s3cret:with-colon"}
 
 
 def test_credentials_reach_flower_through_its_variable() -> None:
@@ -128,3 +134,24 @@ def test_flower_beyond_loopback_asks_for_a_password_but_serves_metrics(
             time.sleep(0.5)
         assert stored >= 1
         assert online >= {"fetch", "extract"}
+
+
+@pytest.mark.integration
+def test_a_stray_flowerconfig_cannot_turn_the_password_off(
+    pipeline: Cluster, tmp_path: Path
+) -> None:
+    (tmp_path / "flowerconfig.py").write_text("basic_auth = []\nauth = '.*'\n")
+    env = _flower_env(pipeline, *CREDENTIALS)
+    with running_flower(env, tmp_path / "flower.log", address="0.0.0.0", cwd=tmp_path) as url:
+        assert get(f"{url}/workers")[0] == 401
+        assert get(f"{url}/workers", auth=CREDENTIALS)[0] == 200
+
+
+@pytest.mark.integration
+def test_metrics_beyond_loopback_needs_public(pipeline: Cluster, tmp_path: Path) -> None:
+    refused = run_sluice(pipeline.env, "metrics", "--address", "0.0.0.0", timeout=60)
+    assert refused.returncode == 2
+    assert "--public" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    args = ["metrics", "--address", "0.0.0.0", "--public"]
+    with running_sluice(pipeline.env, tmp_path / "metrics.log", args, "/metrics") as url:
+        assert get(f"{url}/metrics")[0] == 200

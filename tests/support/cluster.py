@@ -91,6 +91,12 @@ class Cluster:
     ) -> subprocess.CompletedProcess[str]:
         return run_sluice(self.env, *args, timeout=timeout, stdin=stdin)
 
+    def run_with(
+        self, env: dict[str, str], *args: str, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the CLI with ``env`` instead of the cluster's own (e.g. a wider terminal)."""
+        return run_sluice(env, *args, timeout=timeout)
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in self._logs if p.exists())
 

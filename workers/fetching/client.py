@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
@@ -33,13 +33,13 @@ from workers.fetching.addresses import (
     system_resolver,
 )
 from workers.fetching.decoding import ACCEPT_ENCODING, decoded
+from workers.fetching.urls import check_url
 
 __all__ = ["ANY_CONTENT_TYPE", "FetchedPage", "Fetcher", "NotModified", "Redirect", "check_url"]
 
 ANY_CONTENT_TYPE = ("*/*",)
 _RETRYABLE_STATUS = frozenset({408, 429})
 _REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
-_SCHEMES = frozenset({"http", "https"})
 _VALIDATORS = ("etag", "last-modified")
 
 
@@ -97,11 +97,20 @@ def _charset(response: httpx.Response) -> str | None:
     return name.lower()
 
 
-def check_url(url: str) -> None:
-    """Refuse (``unsupported_scheme``) anything but an http or https URL."""
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in _SCHEMES:
-        raise PermanentError(Reason.UNSUPPORTED_SCHEME, f"{scheme or 'no scheme'} in {url[:200]}")
+def _location(base: str, header: str) -> str:
+    """The absolute target of a redirect, or ``bad_redirect`` when it cannot be fetched."""
+    try:
+        location = urljoin(base, header.strip())
+        check_url(location)
+    except ValueError as exc:
+        raise PermanentError(Reason.BAD_REDIRECT, f"Location {header[:200]!r}: {exc}") from exc
+    except PermanentError as exc:
+        if exc.reason != Reason.INVALID_URL:
+            raise  # unsupported_scheme keeps its own reason
+        raise PermanentError(
+            Reason.BAD_REDIRECT, f"Location {header[:200]!r}: {exc.detail}"
+        ) from exc
+    return location
 
 
 class Fetcher:
@@ -204,8 +213,7 @@ class Fetcher:
             with deadline_scope(deadline), self.client.stream("GET", url, headers=headers) as r:
                 status = r.status_code
                 if status in _REDIRECT_STATUS and r.headers.get("location"):
-                    location = urljoin(str(r.url), r.headers["location"].strip())
-                    check_url(location)
+                    location = _location(str(r.url), r.headers["location"])
                     return Redirect(str(r.url), status, location)
                 if status == 304 and conditional:
                     return NotModified(str(r.url), self._validators(r))
@@ -214,9 +222,13 @@ class Fetcher:
             raise RetryableError(Reason.TIMEOUT, f"{type(exc).__name__} for {url[:200]}") from exc
         except httpx.DecodingError as exc:
             raise PermanentError(Reason.BAD_ENCODING, str(exc)) from exc
+        except httpx.RemoteProtocolError as exc:
+            if "location header" in str(exc).lower():  # httpx parses Location itself
+                raise PermanentError(Reason.BAD_REDIRECT, str(exc)[:300]) from exc
+            raise RetryableError(Reason.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}") from exc
         except httpx.TransportError as exc:
             raise RetryableError(Reason.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}") from exc
-        except httpx.InvalidURL as exc:
+        except (httpx.InvalidURL, UnicodeError) as exc:
             raise PermanentError(Reason.INVALID_URL, str(exc)[:300]) from exc
 
     @staticmethod

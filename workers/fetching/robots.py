@@ -24,13 +24,16 @@ from shared.errors import PermanentError, RetryableError
 from shared.reasons import Reason
 from shared.redis_state import KEY_PREFIX
 from shared.settings import Settings
-from workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage, Fetcher
+from workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage, Fetcher, Redirect
 
 __all__ = ["Robots", "RobotsCache", "agent_token", "origin_of", "robots_url"]
 
 ALLOW_ALL = "allow"
 DISALLOW_ALL = "disallow"
 RULES = "rules"
+
+# robots.txt redirected to an address the guard refuses: cached as unavailable (RFC 9309
+# §2.3.1.3 lets a crawler treat a redirect it will not follow as a missing file).
 
 _LOCAL_SECONDS = 60.0
 _LOCAL_ENTRIES = 4096
@@ -89,11 +92,13 @@ def classify(fetch: Callable[[str], FetchedPage], url: str) -> Robots:
     try:
         page = fetch(robots_url(url))
     except PermanentError as exc:
-        if exc.reason == "blocked_address":
-            raise
+        if exc.reason in ("blocked_address", "invalid_url"):
+            raise  # the origin itself: its pages would end the same way
         if exc.reason.startswith("http_4") or exc.reason in (
             "too_many_redirects",
             "unsupported_scheme",
+            "bad_redirect",
+            Reason.ROBOTS_REDIRECT_BLOCKED,
         ):
             return Robots(ALLOW_ALL, f"robots.txt unavailable ({exc.reason})")
         return Robots(DISALLOW_ALL, f"robots.txt unreadable ({exc.reason})")
@@ -155,15 +160,29 @@ class RobotsCache:
         self.client.delete(self._key(origin_of(url)) + ":lock")
 
     def fetch(self, url: str) -> Robots:
-        """Fetch, classify and cache ``url``'s robots.txt; raises only ``blocked_address``."""
+        """Fetch, classify and cache ``url``'s robots.txt, whatever it answers.
+
+        Raises only ``blocked_address`` or ``invalid_url`` for the origin itself (its
+        pages end the same way); a redirect elsewhere, even to a blocked address, is an
+        answer, and cached like the others.
+        """
+
+        limit = self.settings.robots_max_bytes
 
         def get(target: str) -> FetchedPage:
-            return self.fetcher.get(
-                target,
-                ANY_CONTENT_TYPE,
-                max_bytes=self.settings.robots_max_bytes,
-                truncate=True,
-            )
+            first = self.fetcher.hop(target, ANY_CONTENT_TYPE, max_bytes=limit, truncate=True)
+            if isinstance(first, FetchedPage):
+                return first
+            if not isinstance(first, Redirect):  # pragma: no cover - nothing was conditional
+                raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
+            try:
+                return self.fetcher.get(
+                    first.location, ANY_CONTENT_TYPE, max_bytes=limit, truncate=True
+                )
+            except PermanentError as exc:
+                if exc.reason == "blocked_address":
+                    raise PermanentError(Reason.ROBOTS_REDIRECT_BLOCKED, exc.detail) from exc
+                raise
 
         robots = classify(get, url)
         settings = self.settings

@@ -23,6 +23,7 @@ from shared.settings import get_settings
 from shared.states import State
 from workers.fetching.client import FetchedPage, Fetcher
 from workers.fetching.crawler import Crawler, Deferred, Unchanged
+from workers.fetching.urls import check_url
 from workers.stages.dedup import dedup_index
 
 __all__ = [
@@ -50,6 +51,7 @@ def identify(article: Article) -> Article:
         raise PermanentError(Reason.NO_URL, "nothing to fetch")
     if len(article.url) > MAX_URL_LENGTH:
         raise PermanentError(Reason.URL_TOO_LONG, f"{len(article.url)} characters")
+    check_url(article.url)  # before canonicalizing: javascript: is a scheme, not a bad URL
     try:
         canonical = canonicalize_url(article.url)
     except ValueError as exc:

@@ -1,0 +1,113 @@
+"""Expanding several feeds and sitemaps at once: what could be read is kept, the rest reported.
+
+Each source that fails (not found, unparseable, a blocked address …) becomes a
+:class:`Problem` with its reason, and the other sources go on. A sitemap index is walked
+breadth first within three limits, all settings: ``SLUICE_EXPAND_MAX_DEPTH`` (index
+nesting), ``SLUICE_EXPAND_MAX_REQUESTS`` (documents fetched per expansion) and
+``SLUICE_EXPAND_MAX_URLS`` (page URLs kept). Reaching one is a problem too
+(``expand_limit``), never a silent cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from producers.feeds import FEED_TYPES, SITEMAP_TYPES, feed_links, sitemap_locations
+from shared.errors import SluiceError
+from shared.reasons import Reason
+from shared.settings import Settings
+from workers.stages.fetch import Fetcher
+
+__all__ = ["Expansion", "Problem", "expand_sources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A source (feed, sitemap or child sitemap) that could not be read in full."""
+
+    kind: str  # feed | sitemap
+    source: str
+    reason: str
+    detail: str
+
+
+@dataclass
+class Expansion:
+    urls: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    requests: int = 0
+
+
+def _limit(expansion: Expansion, kind: str, source: str, detail: str) -> None:
+    expansion.problems.append(Problem(kind, source, Reason.EXPAND_LIMIT, detail))
+
+
+def _feed(url: str, fetcher: Fetcher, out: Expansion) -> None:
+    out.requests += 1
+    try:
+        page = fetcher.get(url, content_types=FEED_TYPES)
+        out.urls.extend(feed_links(page.body, page.url))
+    except SluiceError as exc:
+        out.problems.append(Problem("feed", url, exc.reason, exc.detail))
+
+
+def _sitemap(url: str, fetcher: Fetcher, settings: Settings, out: Expansion) -> None:
+    seen: set[str] = set()
+    frontier = [(url, 0)]
+    while frontier:
+        current, depth = frontier.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        if out.requests >= settings.expand_max_requests:
+            left = len(frontier) + 1
+            _limit(
+                out,
+                "sitemap",
+                current,
+                f"SLUICE_EXPAND_MAX_REQUESTS={settings.expand_max_requests} "
+                f"reached: {left} sitemaps not fetched",
+            )
+            return
+        out.requests += 1
+        try:
+            page = fetcher.get(current, content_types=SITEMAP_TYPES)
+            found, children = sitemap_locations(page.body)
+        except SluiceError as exc:
+            out.problems.append(Problem("sitemap", current, exc.reason, exc.detail))
+            continue
+        out.urls.extend(found)
+        if children and depth >= settings.expand_max_depth:
+            _limit(
+                out,
+                "sitemap",
+                current,
+                f"SLUICE_EXPAND_MAX_DEPTH={settings.expand_max_depth} "
+                f"reached: {len(children)} child sitemaps not followed",
+            )
+            continue
+        frontier.extend((urljoin(page.url, child), depth + 1) for child in children)
+
+
+def expand_sources(
+    feeds: list[str], sitemaps: list[str], fetcher: Fetcher, settings: Settings
+) -> Expansion:
+    """The page URLs of every feed and sitemap, and a :class:`Problem` for each that failed."""
+    out = Expansion()
+    for url in feeds:
+        _feed(url, fetcher, out)
+    for url in sitemaps:
+        _sitemap(url, fetcher, settings, out)
+    urls = list(dict.fromkeys(out.urls))
+    cap = settings.expand_max_urls
+    if len(urls) > cap:
+        _limit(
+            out,
+            "sitemap" if sitemaps else "feed",
+            (sitemaps or feeds)[0],
+            f"SLUICE_EXPAND_MAX_URLS={cap} reached: {len(urls) - cap} URLs not submitted",
+        )
+        urls = urls[:cap]
+    out.urls = urls
+    return out
