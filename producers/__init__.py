@@ -1,15 +1,17 @@
 """Producers: submit URLs, feeds, sitemaps, raw texts and raw HTML to the pipeline."""
 
 from producers.enqueue import EnqueueProgress
-from producers.feeds import expand_feed, expand_sitemap
+from producers.expansion import Expansion, expand_sources
+from producers.feeds import expand_feed
 from producers.resume import Resumed, resume_job
 from producers.submit import submit_html, submit_pages, submit_text, submit_urls
 
 __all__ = [
     "EnqueueProgress",
+    "Expansion",
     "Resumed",
     "expand_feed",
-    "expand_sitemap",
+    "expand_sources",
     "resume_job",
     "submit_html",
     "submit_pages",

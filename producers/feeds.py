@@ -19,7 +19,7 @@ from shared.errors import PermanentError
 from shared.reasons import Reason
 from workers.stages.fetch import Fetcher
 
-__all__ = ["expand_feed", "expand_sitemap", "feed_links", "sitemap_locations"]
+__all__ = ["expand_feed", "feed_links", "sitemap_locations"]
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -93,21 +93,3 @@ def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
     if tag == "sitemapindex":
         return [], locs
     return locs, []
-
-
-def expand_sitemap(url: str, fetcher: Fetcher, max_depth: int = 3) -> list[str]:
-    """Download the sitemap at ``url``, following sitemap indexes, and return page URLs."""
-    pages: list[str] = []
-    seen: set[str] = set()
-    frontier = [(url, 0)]
-    while frontier:
-        current, depth = frontier.pop(0)
-        if current in seen:
-            continue
-        seen.add(current)
-        page = fetcher.get(current, content_types=SITEMAP_TYPES)
-        found, children = sitemap_locations(page.body)
-        pages.extend(found)
-        if depth < max_depth:
-            frontier.extend((urljoin(page.url, child), depth + 1) for child in children)
-    return list(dict.fromkeys(pages))

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 import producers.feeds
-from producers.feeds import expand_feed, expand_sitemap, feed_links, sitemap_locations
+from producers.expansion import expand_sources
+from producers.feeds import expand_feed, feed_links, sitemap_locations
 from shared.errors import PermanentError
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from tests.support.web import Response, WebServer
 from workers.stages.fetch import Fetcher
 
@@ -260,7 +261,9 @@ def test_expand_sitemap_follows_the_index(web: WebServer, prefix: str, fetcher: 
             content_type="text/plain",
         ),
     )
-    assert expand_sitemap(web.url(f"{prefix}/sitemap.xml"), fetcher) == [
+    found = expand_sources([], [web.url(f"{prefix}/sitemap.xml")], fetcher, get_settings())
+    assert found.problems == []
+    assert found.urls == [
         "https://news.example/a.html",
         "https://news.example/b.html",
         "https://news.example/c.html",
@@ -270,5 +273,6 @@ def test_expand_sitemap_follows_the_index(web: WebServer, prefix: str, fetcher: 
 def test_expand_sitemap_survives_a_cycle(web: WebServer, prefix: str, fetcher: Fetcher) -> None:
     web.route(f"{prefix}/a.xml", Response(body=_index("b.xml"), content_type="text/xml"))
     web.route(f"{prefix}/b.xml", Response(body=_index("a.xml"), content_type="text/xml"))
-    assert expand_sitemap(web.url(f"{prefix}/a.xml"), fetcher) == []
+    found = expand_sources([], [web.url(f"{prefix}/a.xml")], fetcher, get_settings())
+    assert (found.urls, found.problems) == ([], [])
     assert web.hits.count(f"{prefix}/a.xml") == 1
