@@ -30,6 +30,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from shared.metrics.host_outcomes import FetchOutcomes, read_fetch_outcomes
+from shared.metrics.stage_outcomes import read_outcomes
 from shared.metrics.store_figures import CachedStoreFigures, StoreFigures
 from shared.queues import queue_depths
 from shared.states import State
@@ -83,6 +84,7 @@ class PipelineCollector(Collector):
         try:
             yield from self._queues()
             yield from self._fetch_outcomes(self._hosts.get())
+            yield self._stage_outcomes()
         except redis.RedisError as exc:
             log.warning("redis unavailable for metrics: %s", exc)
             redis_ok = False
@@ -110,6 +112,17 @@ class PipelineCollector(Collector):
             "Messages reserved by workers and not yet acknowledged (running or due later).",
             value=unacked,
         )
+
+    def _stage_outcomes(self) -> Metric:
+        counted = CounterMetricFamily(
+            "sluice_stage_outcomes",
+            "Stage runs by how they ended: outcome forward (reason: the stage forwarded to, or "
+            "empty for the next), final (reason: the item's reason or state), retry or defer.",
+            labels=["stage", "outcome", "reason"],
+        )
+        for stage, kind, reason, count in sorted(read_outcomes(self._client)):
+            counted.add_metric([stage, kind, reason], count)
+        return counted
 
     @staticmethod
     def _fetch_outcomes(outcomes: FetchOutcomes) -> Iterator[Metric]:

@@ -226,3 +226,10 @@ def test_stage_latency_and_fetch_outcomes_from_real_workers(
     assert grew("sluice_fetch_outcomes_by_host_total", host="127.0.0.1", outcome="http_404") == 1
     assert grew("sluice_articles_stored") == 1
     assert grew("sluice_items", state="failed", reason="http_404") == 1
+    # The runner counts every stage's outcome by kind and reason.
+    stage_outcome = "sluice_stage_outcomes_total"
+    assert grew(stage_outcome, stage="fetch", outcome="forward", reason="") == 1
+    assert grew(stage_outcome, stage="fetch", outcome="final", reason="http_404") == 1
+    assert grew(stage_outcome, stage="extract", outcome="forward", reason="") == 1
+    assert grew(stage_outcome, stage="dedup", outcome="forward", reason="") == 1
+    assert grew(stage_outcome, stage="store", outcome="final", reason="stored") == 1
