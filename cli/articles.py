@@ -7,7 +7,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from cli.output import console, print_json, text
+from cli.output import clean, console, print_json, text
 from shared.queries import get_article, list_articles
 
 __all__ = ["add_parser"]
@@ -51,8 +51,9 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     article = get_article(args.article)
     if article is None:
-        console.print(Text.assemble(("no article ", "red"), text(args.article, "red")))
-        return 2
+        from cli.errors import EXIT_USAGE, report
+
+        return report(args, EXIT_USAGE, "no_such_article", f"no article {clean(args.article)}")
     if args.json:
         print_json(article)
         return 0

@@ -111,8 +111,10 @@ def run_retry(args: argparse.Namespace) -> int:
     from workers.routing import publish
 
     if not (args.ids or args.reason or args.stage or args.job):
-        console.print("[red]say which failures: IDs, --reason, --stage or --job")
-        return 2
+        from cli.errors import EXIT_USAGE, report
+
+        line = "say which failures: IDs, --reason, --stage or --job"
+        return report(args, EXIT_USAGE, "usage", line)
     selected = list_failures(args.reason, args.stage, args.job, ids=args.ids or None)
     reopened = reopen_failures(selected)
     for failure in reopened:

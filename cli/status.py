@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.errors import EXIT_REDIS, mask_url, report
-from cli.output import clean, console, err_console, print_json, text
+from cli.output import clean, console, print_json, text
 from shared.jobs import job_counts, job_exists
 from shared.queries import duplicate_counts
 from shared.states import FINAL_STATES, State
@@ -203,8 +203,7 @@ def run(args: argparse.Namespace) -> int:
         return report(args, EXIT_USAGE, "no_such_job", f"no job {args.job}")
     if args.watch is not None:
         if args.watch <= 0:
-            err_console.print("[red]--watch takes a positive number of seconds")
-            return EXIT_USAGE
+            return report(args, EXIT_USAGE, "usage", "--watch takes a positive number of seconds")
         return _watch(args)
     counts = gather(args.job, args.inspect_timeout)
     if args.json:

@@ -6,9 +6,9 @@ import argparse
 from dataclasses import astuple
 from pathlib import Path
 
-from cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED
+from cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
 from cli.inputs import InputFileError, read_lines, read_text
-from cli.output import err_console, print_json
+from cli.output import clean, err_console, print_json
 from cli.output import text as text_of
 from cli.waiting import EnqueueDisplay, wait_for_job
 from shared.errors import SluiceError
@@ -129,18 +129,17 @@ def _resume(args: argparse.Namespace) -> int:
 
     job_id = args.resume
     if args.urls or args.file or args.feed or args.sitemap or args.text or args.html or args.job:
-        err_console.print("[red]--resume takes no other input: it sends what JOB recorded")
-        return EXIT_BAD_INPUT
+        line = "--resume takes no other input: it sends what JOB recorded"
+        return report(args, EXIT_BAD_INPUT, "usage", line)
     if not job_exists(job_id):
-        err_console.print(text_of(f"no job {job_id}", "red"))
-        return EXIT_BAD_INPUT
+        return report(args, EXIT_BAD_INPUT, "no_such_job", f"no job {clean(job_id)}")
     display = EnqueueDisplay(show=not args.json)
     try:
         with display:
             resumed = resume_job(job_id, refetch=args.refetch, progress=display)
     except SluiceError as exc:
-        err_console.print(text_of(f"cannot resume: {exc.detail or exc}", "red"))
-        return EXIT_BAD_INPUT
+        line = f"cannot resume: {clean(exc.detail or exc)}"
+        return report(args, EXIT_BAD_INPUT, str(exc.reason), line)
     except KeyboardInterrupt:
         return _interrupted(job_id)
     _report_pauses(display)
@@ -164,8 +163,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         file_urls, text, html = _read_inputs(args)
     except InputFileError as exc:
-        err_console.print(text_of(f"{exc.reason}: {exc}", "red"), soft_wrap=True)
-        return EXIT_INPUT_FILE
+        return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc}"))
     urls = list(args.urls) + file_urls
     problems: list[Problem] = []
     if args.feed or args.sitemap:
@@ -187,10 +185,8 @@ def run(args: argparse.Namespace) -> int:
                 print_json({"job": job_id, "sources_failed": len(problems)})
             return EXIT_BAD_INPUT
     if not (urls or args.text or args.html):
-        err_console.print(
-            "[red]nothing to submit[/] (give URLs, --file, --feed, --sitemap, --text or --html)"
-        )
-        return EXIT_NOTHING
+        line = "nothing to submit (give URLs, --file, --feed, --sitemap, --text or --html)"
+        return report(args, EXIT_NOTHING, "nothing_to_submit", line)
 
     job_id = args.job or new_job_id()
     display = EnqueueDisplay(show=not args.json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.output import console, print_json, text
+from cli.output import clean, console, print_json
 
 __all__ = ["add_parser"]
 
@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from shared.jobs import job_counts, job_exists
 
     if not job_exists(args.job):
-        console.print(text(f"no job {args.job}", "red"))
-        return 2
+        from cli.errors import EXIT_USAGE, report
+
+        return report(args, EXIT_USAGE, "no_such_job", f"no job {clean(args.job)}")
     counts = job_counts(args.job)
     whole = counts["final"] == counts["submitted"] and counts["missing"] == 0
     if args.json:

@@ -158,3 +158,31 @@ def test_a_split_broker_url_is_refused_by_sluice_and_by_plain_celery(
         assert run_sluice(same, "failures", "list", timeout=60).returncode == 0
     finally:
         redis_provider.release(ours)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "kind"),
+    [
+        (["articles", "show", "no-such-article", "--json"], 2, "no_such_article"),
+        (["verify", "no-such-job", "--json"], 2, "no_such_job"),
+        (["failures", "retry", "--json"], 2, "usage"),
+        (["status", "--watch", "0", "--json"], 2, "usage"),
+        (["submit", "--resume", "no-such-job", "--json"], 2, "no_such_job"),
+        (["submit", "--file", "/nonexistent/urls.txt", "--json"], 8, "unreadable_file"),
+        (["submit", "--json"], 4, "nothing_to_submit"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_errors_with_json_are_json_on_stderr(
+    tmp_path: Path, args: list[str], code: int, kind: str
+) -> None:
+    redis_url = RedisProvider()
+    try:
+        url = redis_url.acquire()
+        result = run_sluice(_env(tmp_path, SLUICE_REDIS_URL=url), *args, timeout=60)
+    finally:
+        redis_url.close()
+    assert result.returncode == code, result.stdout + result.stderr
+    assert result.stdout == ""
+    error = json.loads(_one_line(result))
+    assert (error["error"], error["exit_code"]) == (kind, code), error
