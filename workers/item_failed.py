@@ -16,6 +16,7 @@ class ItemFailed(Exception):
     """The item ended ``failed`` with ``reason`` at ``stage``; ``label`` names it by ids."""
 
     def __init__(self, reason: str, stage: str, label: str = "") -> None:
+        reason = str(reason)  # a plain string in the event, not a Reason's repr
         super().__init__(reason, stage, label)  # in args, so the error pickles
         self.reason = reason
         self.stage = stage

@@ -61,12 +61,15 @@ class LabelledTask(Task):
         extra_options.setdefault("kwargsrepr", getattr(request, "kwargsrepr", None) or "{}")
         return super().signature_from_request(request, args, kwargs, queue, **extra_options)
 
-    def retry(self, *args: Any, throw: bool = True, **kwargs: Any) -> Any:
+    def retry(
+        self, *args: Any, throw: bool = True, reason: str | None = None, **kwargs: Any
+    ) -> Any:
+        """``reason``: what is retried, when no error is being handled (a Retry outcome)."""
         cause = sys.exc_info()[1]  # the error being handled, whose retry this is
         retry = super().retry(*args, throw=False, **kwargs)
-        if isinstance(cause, SluiceError):
+        if reason is None and isinstance(cause, SluiceError):
             reason = cause.reason
-        else:  # an unavailable store or broker: its message may hold a query's values
+        elif reason is None:  # an unavailable store or broker: its message may hold values
             reason = type(cause).__name__ if cause is not None else "retry"
         retry.message = f"Retry {retry.humanize()}: {reason}"
         retry.args = (retry.message, None, retry.when)  # what events and logs show

@@ -184,7 +184,8 @@ def _execute(
         tries = task.request.retries + 1
         if task.request.retries < get_settings().fetch_max_retries:
             attempts.retrying()
-            raise _retry(task, backoff(task.request.retries, outcome.retry_after)) from None
+            countdown = backoff(task.request.retries, outcome.retry_after)
+            raise _retry(task, countdown, reason=str(outcome.reason)) from None
         error = f"gave up after {tries} tries: {outcome.reason}: {outcome.detail}"
         return dead_letter(article, payload, name, outcome.reason, error, tries)
     else:

@@ -177,17 +177,22 @@ def test_a_deferral_countdown_stays_well_under_the_visibility_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A countdown past the visibility timeout would make Redis hand the message out twice."""
+    from types import SimpleNamespace
+
+    from shared.outcomes import Defer
     from shared.settings import get_settings
-    from workers import tasks
+    from workers import running
+    from workers.celery import app
 
     monkeypatch.setenv("SLUICE_FETCH_DEFER_MAX", "100000")
     monkeypatch.setenv("SLUICE_VISIBILITY_TIMEOUT", "3600")
     get_settings.cache_clear()
     sent: list[dict] = []
-    monkeypatch.setattr(tasks.app, "send_task", lambda *a, **kw: sent.append(kw))
+    monkeypatch.setattr(app, "send_task", lambda *a, **kw: sent.append(kw))
+    task = SimpleNamespace(request=SimpleNamespace(retries=0))
     try:
-        tasks._defer(Article("j", 1, url="http://127.0.0.2/a"), wait=50_000)
-        tasks._defer(Article("j", 2, url="http://127.0.0.2/b"), wait=2.0)
+        running._defer(task, Article("j", 1, url="http://127.0.0.2/a"), "fetch", Defer(50_000))
+        running._defer(task, Article("j", 2, url="http://127.0.0.2/b"), "fetch", Defer(2.0))
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()

@@ -125,7 +125,7 @@ def test_flower_beyond_loopback_asks_for_a_password_but_serves_metrics(
                 if labels["task"] == "workers.store" and labels["type"] == "task-succeeded"
             )
             online = {
-                labels["worker"].split("-")[0]
+                labels["worker"].split("@", 1)[0].rsplit("-", 1)[-1]  # [name-]stage@host
                 for labels, value in _metric_samples(metrics, "flower_worker_online")
                 if value == 1
             }

@@ -38,7 +38,8 @@ REASONS = {"fetch": "http_404", "extract": "extract_empty"}
 
 
 def _stage_of(worker: str) -> str:
-    return worker.split("-", 1)[0]
+    """The stage of a one-stage worker's node name, ``[prefix-]stage@host``."""
+    return worker.split("@", 1)[0].rsplit("-", 1)[-1]
 
 
 def _processed(flower_url: str) -> dict[str, tuple[int, int]]:
