@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from benchmarks.corpus import REPO
 from shared.db.engine import get_engine
 from shared.embedded_redis import EmbeddedRedis, redis_answers, resolve_redis_url
-from shared.redis_reservations import release, reserve
+from tests.support.redis_reservations import release, reserve
 
 __all__ = ["WorkerGroup", "fresh_store", "isolated_redis", "process_cpu_seconds"]
 

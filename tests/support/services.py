@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from shared.embedded_redis import EmbeddedRedis, redis_answers
-from shared.redis_reservations import release, reserve
+from tests.support.redis_reservations import release, reserve
 
 __all__ = ["RedisProvider", "postgres_database"]
 
