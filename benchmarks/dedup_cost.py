@@ -26,20 +26,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import numpy as np
+import redis
 
-import numpy as np  # noqa: E402
-import redis  # noqa: E402
-
-from shared.article import Article  # noqa: E402
-from shared.fingerprints import fingerprint  # noqa: E402
-from shared.identity import article_id_for_url  # noqa: E402
-from workers.dedup.index import DedupIndex  # noqa: E402
-from workers.stages.dedup import dedup  # noqa: E402
+from shared.article import Article
+from shared.fingerprints import fingerprint
+from shared.identity import article_id_for_url
+from workers.dedup.index import DedupIndex
+from workers.stages.dedup import dedup
 
 __all__ = ["main"]
 

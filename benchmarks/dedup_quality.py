@@ -37,25 +37,23 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import redis
+from lxml import html as lxml_html
 
-import redis  # noqa: E402
-from lxml import html as lxml_html  # noqa: E402
-
-from shared.article import Article  # noqa: E402
-from shared.errors import PermanentError  # noqa: E402
-from shared.fingerprints import NearDupLayout, words  # noqa: E402
-from shared.identity import article_id_for_url  # noqa: E402
-from shared.settings import get_settings  # noqa: E402
-from workers.dedup.index import DedupIndex, layout_from_settings  # noqa: E402
-from workers.stages.dedup import dedup  # noqa: E402
-from workers.stages.extract import decode_html, extract  # noqa: E402
+from benchmarks.corpus import default_corpus
+from shared.article import Article
+from shared.errors import PermanentError
+from shared.fingerprints import NearDupLayout, words
+from shared.identity import article_id_for_url
+from shared.settings import get_settings
+from tests.support.services import BENCHMARK_DATABASES, redis_database
+from workers.dedup.index import DedupIndex, layout_from_settings
+from workers.stages.dedup import dedup
+from workers.stages.extract import decode_html, extract
 
 __all__ = ["main"]
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "scrapinghub-aeb"
+DEFAULT_CORPUS = default_corpus().parent
 SHARE_TARGET = 0.8
 MAX_LEFTOVER = 0.05  # share of a template's own article shingles allowed to stay on its page
 _WHITESPACE = re.compile(r"\s+")
@@ -381,15 +379,6 @@ def decide_round(
     return tally
 
 
-def _isolated_redis(url: str | None) -> tuple[str, object | None]:
-    if url:
-        return url, None
-    from tests.support.services import RedisProvider
-
-    provider = RedisProvider()
-    return provider.acquire(), provider
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -402,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bands", type=int, help="default: the setting")
     parser.add_argument("--rows", type=int, help="default: the setting")
     parser.add_argument(
-        "--redis-url", help="a Redis database to use (its sluice dedup keys are deleted)"
+        "--redis-url", help="Redis server (a free database on it is reserved for the run)"
     )
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
@@ -427,10 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         f"corpus: {len(sources)} pages, {sum(s.text is not None for s in sources)} extracted, "
         f"{sum(bool(s.body) for s in sources)} usable as templates"
     )
-    url, provider = _isolated_redis(args.redis_url)
-    client = redis.Redis.from_url(url)
     totals = {t: Tally() for t in thresholds}
-    try:
+    with redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url:
+        client = redis.Redis.from_url(redis_url)
         rng = random.Random(args.seed)
         for round_ in range(args.rounds):
             indexed, queries = build_queries(sources, rng)
@@ -443,11 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             for threshold in thresholds:
                 layout = replace(base, threshold=threshold)
                 totals[threshold].add(decide_round(client, layout, indexed, extracted, round_))
-    finally:
-        DedupIndex(client).clear()
         client.close()
-        if provider is not None:
-            provider.close()  # type: ignore[attr-defined]
 
     print(
         f"layout: {base.stamp}; {args.rounds} rounds, seed {args.seed}, "
