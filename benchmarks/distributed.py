@@ -23,7 +23,7 @@ import redis
 from sqlalchemy import select
 
 from benchmarks.corpus import BenchPage
-from benchmarks.events import EventCollector, TaskRecord
+from benchmarks.events import TaskRecord, task_records
 from benchmarks.processes import ProcessWatch
 from benchmarks.quality import Stored, stored_articles
 from shared.db import upgrade_database
@@ -33,6 +33,7 @@ from shared.jobs import job_counts, new_job_id
 from shared.queues import queue_keys
 from shared.settings import get_settings
 from tests.support.cluster import Cluster
+from tests.support.events import recorded_events, settle
 from tests.support.services import fresh_store
 from workers.pipeline import STAGES, Pool, by_pool
 
@@ -248,14 +249,10 @@ def _run_part(
 ) -> SluiceResult:
     """Submit ``pages`` as one job to the running workers, wait until every item is final,
     and measure it."""
-    from workers.celery import app
-
     redis_url = options.redis_url
     with contextlib.ExitStack() as stack:
         job_id = new_job_id()
-        collector = EventCollector(app, job_id)
-        collector.start()
-        stack.callback(collector.stop)
+        events = stack.enter_context(recorded_events(redis_url))
 
         cpu_before, own_before = processes.cpu_seconds(), _own_cpu_seconds()
         kinds_before, redis_before = processes.cpu_by_kind(), _redis_cpu_seconds(redis_url)
@@ -274,9 +271,9 @@ def _run_part(
         kinds = {k: s - kinds_before.get(k, 0.0) for k, s in processes.cpu_by_kind().items()}
         redis_after = _redis_cpu_seconds(redis_url)
         processes.sample_rss()
-        collector.settle()
+        settle(events, quiet=0.5, timeout=10)  # the last tasks' events may still come
 
-        records = collector.snapshot()
+        records = task_records(list(events), job_id)
         runtimes: dict[str, list[float]] = {}
         for record in records:
             if record.runtime is not None:
