@@ -30,6 +30,7 @@ from collections.abc import Iterator
 import numpy as np
 import redis
 
+from benchmarks.stats import percentile
 from shared.article import Article
 from shared.fingerprints import fingerprint
 from shared.identity import article_id_for_url
@@ -187,7 +188,7 @@ def _timed(article: Article, index: DedupIndex) -> tuple[float, float]:
 
 
 def _ms(values: list[float], q: float) -> float:
-    return 1000 * float(np.quantile(values, q))
+    return 1000 * (percentile(values, q) or 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:
