@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.corpus import BenchPage
-from benchmarks.services import process_cpu_seconds
+from benchmarks.processes import process_cpu_seconds
 from shared.article import Article, Entity
 from shared.db import upgrade_database
 from shared.db.engine import get_engine, session_scope

@@ -26,20 +26,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import numpy as np
+import redis
 
-import numpy as np  # noqa: E402
-import redis  # noqa: E402
-
-from shared.article import Article  # noqa: E402
-from shared.fingerprints import fingerprint  # noqa: E402
-from shared.identity import article_id_for_url  # noqa: E402
-from workers.dedup.index import DedupIndex  # noqa: E402
-from workers.stages.dedup import dedup  # noqa: E402
+from benchmarks.stats import percentile
+from shared.article import Article
+from shared.fingerprints import fingerprint
+from shared.identity import article_id_for_url
+from workers.dedup.index import DedupIndex
+from workers.stages.dedup import dedup
 
 __all__ = ["main"]
 
@@ -192,7 +188,7 @@ def _timed(article: Article, index: DedupIndex) -> tuple[float, float]:
 
 
 def _ms(values: list[float], q: float) -> float:
-    return 1000 * float(np.quantile(values, q))
+    return 1000 * (percentile(values, q) or 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:

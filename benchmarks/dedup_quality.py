@@ -27,7 +27,6 @@ corpus is absent).
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import re
@@ -37,25 +36,23 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import redis
+from lxml import html as lxml_html
 
-import redis  # noqa: E402
-from lxml import html as lxml_html  # noqa: E402
-
-from shared.article import Article  # noqa: E402
-from shared.errors import PermanentError  # noqa: E402
-from shared.fingerprints import NearDupLayout, words  # noqa: E402
-from shared.identity import article_id_for_url  # noqa: E402
-from shared.settings import get_settings  # noqa: E402
-from workers.dedup.index import DedupIndex, layout_from_settings  # noqa: E402
-from workers.stages.dedup import dedup  # noqa: E402
-from workers.stages.extract import decode_html, extract  # noqa: E402
+from benchmarks.corpus import default_corpus, load_corpus
+from shared.article import Article
+from shared.errors import PermanentError
+from shared.fingerprints import NearDupLayout, words
+from shared.identity import article_id_for_url
+from shared.settings import get_settings
+from tests.support.services import BENCHMARK_DATABASES, redis_database
+from workers.dedup.index import DedupIndex, layout_from_settings
+from workers.stages.dedup import dedup
+from workers.stages.extract import decode_html, extract
 
 __all__ = ["main"]
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "scrapinghub-aeb"
+DEFAULT_CORPUS = default_corpus().parent
 SHARE_TARGET = 0.8
 MAX_LEFTOVER = 0.05  # share of a template's own article shingles allowed to stay on its page
 _WHITESPACE = re.compile(r"\s+")
@@ -121,16 +118,17 @@ def word_share(a: str, b: str) -> float:
 
 
 def load_sources(corpus: Path) -> list[Source]:
+    """The corpus pages that have a ground-truth article body."""
     truth = json.loads((corpus / "ground-truth.json").read_text())
-    sources = []
-    for name in sorted(truth):
-        path = corpus / "html" / f"{name}.html.gz"
-        if not path.is_file():
-            continue
-        paragraphs = [p.strip() for p in truth[name]["articleBody"].split("\n") if p.strip()]
-        html = decode_html(gzip.decompress(path.read_bytes()))
-        sources.append(Source(name, truth[name].get("url") or "", html, paragraphs))
-    return sources
+    return [
+        Source(page.name, page.url, decode_html(page.body), _paragraphs(truth[page.name]))
+        for page in load_corpus(corpus / "html")
+        if page.name in truth
+    ]
+
+
+def _paragraphs(truth: dict[str, str]) -> list[str]:
+    return [p.strip() for p in truth["articleBody"].split("\n") if p.strip()]
 
 
 def _body_paths(html: str, paragraphs: list[str]) -> list | None:
@@ -215,9 +213,7 @@ def _extract(html: str, url: str, item: int, min_chars: int) -> Article | None:
 def prepare(sources: list[Source], min_chars: int) -> None:
     """Extract every page as it is, and find which pages can serve as templates."""
     for number, source in enumerate(sources):
-        article = _extract(
-            source.html, source.url or f"https://corpus.invalid/{source.name}", number, min_chars
-        )
+        article = _extract(source.html, source.url, number, min_chars)
         if article is not None:
             source.text, source.headline = article.text, article.title or ""
         source.body = _body_paths(source.html, source.paragraphs)
@@ -249,7 +245,7 @@ def build_queries(sources: list[Source], rng: random.Random) -> tuple[list[Sourc
         template = rng.choice([t for t in templates if t.name != source.name])
         paragraphs, headline, edits = light_edits(source.paragraphs, source.headline, rng)
         share = word_share(" ".join(source.paragraphs), " ".join(paragraphs))
-        expected = article_id_for_url(_url_of(source))
+        expected = article_id_for_url(source.url)
         html = transplant(template, paragraphs, headline)
         queries.append(
             Query("positive", source.name, html, expected, share, edits, source.text or "")
@@ -265,10 +261,6 @@ def build_queries(sources: list[Source], rng: random.Random) -> tuple[list[Sourc
         queries.append(Query("negative-same-layout", source.name, html, None, edits=edits))
     rng.shuffle(queries)
     return indexed, queries
-
-
-def _url_of(source: Source) -> str:
-    return source.url or f"https://corpus.invalid/{source.name}"
 
 
 @dataclass
@@ -329,7 +321,7 @@ def decide_round(
     tally = Tally()
     names: dict[str, str] = {}
     for number, source in enumerate(indexed):
-        url = _url_of(source)
+        url = source.url
         names[article_id_for_url(url)] = f"indexed {source.name[:10]}"
         original = Article(
             "quality",
@@ -381,15 +373,6 @@ def decide_round(
     return tally
 
 
-def _isolated_redis(url: str | None) -> tuple[str, object | None]:
-    if url:
-        return url, None
-    from tests.support.services import RedisProvider
-
-    provider = RedisProvider()
-    return provider.acquire(), provider
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -398,11 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--thresholds", default="", help="comma-separated thresholds (default: the setting)"
     )
-    parser.add_argument("--shingle-words", type=int, help="default: the setting")
-    parser.add_argument("--bands", type=int, help="default: the setting")
-    parser.add_argument("--rows", type=int, help="default: the setting")
     parser.add_argument(
-        "--redis-url", help="a Redis database to use (its sluice dedup keys are deleted)"
+        "--redis-url", help="Redis server (a free database on it is reserved for the run)"
     )
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
@@ -411,13 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dedup_quality: no corpus at {args.corpus}; skipped")
         return 0
     settings = get_settings()
-    base = layout_from_settings(settings)
-    base = replace(
-        base,
-        shingle_words=args.shingle_words or base.shingle_words,
-        bands=args.bands or base.bands,
-        rows=args.rows or base.rows,
-    )
+    base = layout_from_settings(settings)  # other layouts: SLUICE_DEDUP_* variables
     thresholds = [float(t) for t in args.thresholds.split(",") if t] or [base.threshold]
 
     started = time.perf_counter()
@@ -427,10 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         f"corpus: {len(sources)} pages, {sum(s.text is not None for s in sources)} extracted, "
         f"{sum(bool(s.body) for s in sources)} usable as templates"
     )
-    url, provider = _isolated_redis(args.redis_url)
-    client = redis.Redis.from_url(url)
     totals = {t: Tally() for t in thresholds}
-    try:
+    with redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url:
+        client = redis.Redis.from_url(redis_url)
         rng = random.Random(args.seed)
         for round_ in range(args.rounds):
             indexed, queries = build_queries(sources, rng)
@@ -443,11 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             for threshold in thresholds:
                 layout = replace(base, threshold=threshold)
                 totals[threshold].add(decide_round(client, layout, indexed, extracted, round_))
-    finally:
-        DedupIndex(client).clear()
         client.close()
-        if provider is not None:
-            provider.close()  # type: ignore[attr-defined]
 
     print(
         f"layout: {base.stamp}; {args.rounds} rounds, seed {args.seed}, "

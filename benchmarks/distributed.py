@@ -23,24 +23,27 @@ import redis
 from sqlalchemy import select
 
 from benchmarks.corpus import BenchPage
-from benchmarks.events import EventCollector, TaskRecord
+from benchmarks.events import TaskRecord, task_records
+from benchmarks.processes import ProcessWatch
 from benchmarks.quality import Stored, stored_articles
-from benchmarks.services import WorkerGroup, fresh_store
 from shared.db import upgrade_database
 from shared.db.engine import read_scope
 from shared.db.schema import articles
 from shared.jobs import job_counts, new_job_id
 from shared.queues import queue_keys
 from shared.settings import get_settings
+from tests.support.cluster import Cluster
+from tests.support.events import recorded_events, settle
+from tests.support.services import fresh_store
 from workers.pipeline import STAGES, Pool, by_pool
 
-__all__ = ["SluiceOptions", "SluiceResult", "merge_parts", "run_sluice"]
+__all__ = ["SluiceOptions", "SluiceResult", "cluster_for", "merge_parts", "run_sluice"]
 
 
 @dataclass(frozen=True)
 class SluiceOptions:
     """How to run the cluster: services to use and workers to start. ``redis_url`` names a
-    Redis database reserved for the run (see :func:`benchmarks.services.isolated_redis`)."""
+    Redis database reserved for the run (see :func:`tests.support.services.redis_database`)."""
 
     redis_url: str
     database_url: str | None = None
@@ -82,43 +85,24 @@ class SluiceResult:
     finished_at: list[float] = field(default_factory=list)
 
 
-def _configure(redis_url: str, store_url: str, data_dir: Path, chain_stages: str) -> dict[str, str]:
-    """Point this process (the producer) at the run's services; the workers' environment."""
-    values = {
-        "SLUICE_REDIS_URL": redis_url,
-        "SLUICE_DATABASE_URL": store_url,
-        "SLUICE_DATA_DIR": str(data_dir),
-        "SLUICE_CHAIN_STAGES": chain_stages,
-    }
-    os.environ.update(values)
+def cluster_for(redis_url: str, store_url: str, data_dir: Path, chain_stages: str) -> Cluster:
+    """Workers (not started yet) on the run's services, and this process (the producer)
+    pointed at the same services."""
+    cluster = Cluster(redis_url, store_url, data_dir, {"SLUICE_CHAIN_STAGES": chain_stages})
+    os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("SLUICE_")})
     get_settings.cache_clear()
     from workers.celery import reconfigure
 
     reconfigure()
-    return {**os.environ, **values}
-
-
-def _wait_ready(group: WorkerGroup, nodes: int, stages: tuple[str, ...], timeout: float) -> None:
-    """Wait until ``nodes`` Celery workers answer and together serve every stage."""
-    from workers.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = app.control.inspect(timeout=0.5).active_queues() or {}
-        served = {q["name"] for queues in replies.values() for q in queues}
-        if len(replies) >= nodes and set(stages) <= served:
-            return
-        group.check_alive()
-        time.sleep(0.3)
-    raise TimeoutError(f"workers not ready after {timeout:.0f} s:\n{group.log_tail()}")
+    return cluster
 
 
 class _RunWatch:
     """What the run looks like while it goes: workers' memory as items finish, and how many
     bytes of Redis memory a queued message takes in each stage's queue."""
 
-    def __init__(self, group: WorkerGroup, redis_url: str, total: int) -> None:
-        self.group = group
+    def __init__(self, processes: ProcessWatch, redis_url: str, total: int) -> None:
+        self.processes = processes
         self.redis = redis.Redis.from_url(redis_url)
         self.total = total
         self.rss_along_run: list[tuple[float, int]] = []
@@ -127,7 +111,7 @@ class _RunWatch:
         self._last_queue_look = 0.0
 
     def look(self, final: int, now: float) -> None:
-        current = self.group.sample_rss()
+        current = self.processes.sample_rss()
         while self._next_share <= 1.0 + 1e-9 and final >= self._next_share * self.total:
             self.rss_along_run.append((round(self._next_share, 1), current))
             self._next_share += 0.1
@@ -178,7 +162,7 @@ def _wait_final(
     progress: Callable[[str], None],
 ) -> dict:
     """Poll the job until every item is final, watching the run on the way."""
-    group = watch.group
+    cluster = watch.processes.cluster
     total = len(submission.pages)
     began = last_change = last_report = time.monotonic()
     last_final = -1
@@ -195,12 +179,12 @@ def _wait_final(
         elif now - last_change > stall_timeout:
             raise TimeoutError(
                 f"no item finished for {stall_timeout:.0f} s "
-                f"({counts['final']}/{total} final):\n{group.log_tail()}"
+                f"({counts['final']}/{total} final):\n{cluster.logs()}"
             )
         if now - last_report >= 5:
             progress(f"  sluice: {counts['final']}/{total} items final")
             last_report = now
-        group.check_alive()
+        cluster.check_alive()
         # Counting a job's items is a query over all of them, and this process shares the
         # cores with the workers: long runs are polled less often. The run's end comes from
         # task events, not from here.
@@ -258,42 +242,38 @@ def _per_item(records: list[TaskRecord], started: float) -> tuple[list[float], .
 
 def _run_part(
     pages: list[BenchPage],
-    group: WorkerGroup,
+    processes: ProcessWatch,
     options: SluiceOptions,
     store_url: str,
     progress: Callable[[str], None],
 ) -> SluiceResult:
     """Submit ``pages`` as one job to the running workers, wait until every item is final,
     and measure it."""
-    from workers.celery import app
-
     redis_url = options.redis_url
     with contextlib.ExitStack() as stack:
         job_id = new_job_id()
-        collector = EventCollector(app, job_id)
-        collector.start()
-        stack.callback(collector.stop)
+        events = stack.enter_context(recorded_events(redis_url))
 
-        cpu_before, own_before = group.cpu_seconds(), _own_cpu_seconds()
-        kinds_before, redis_before = group.cpu_by_kind(), _redis_cpu_seconds(redis_url)
+        cpu_before, own_before = processes.cpu_seconds(), _own_cpu_seconds()
+        kinds_before, redis_before = processes.cpu_by_kind(), _redis_cpu_seconds(redis_url)
         started_wall, started = time.time(), time.perf_counter()
         submission = _Submission(pages, job_id)
         submission.start()
-        watch = _RunWatch(group, redis_url, len(pages))
+        watch = _RunWatch(processes, redis_url, len(pages))
         stack.callback(watch.close)
         counts = _wait_final(submission, watch, options.stall_timeout, progress)
         seconds = time.perf_counter() - started
         submission.join()
         submit_seconds = submission.seconds
         progress(f"  sluice: {len(pages)} pages submitted in {submit_seconds:.1f} s")
-        worker_cpu = group.cpu_seconds() - cpu_before
+        worker_cpu = processes.cpu_seconds() - cpu_before
         producer_cpu = _own_cpu_seconds() - own_before
-        kinds = {k: s - kinds_before.get(k, 0.0) for k, s in group.cpu_by_kind().items()}
+        kinds = {k: s - kinds_before.get(k, 0.0) for k, s in processes.cpu_by_kind().items()}
         redis_after = _redis_cpu_seconds(redis_url)
-        group.sample_rss()
-        collector.settle()
+        processes.sample_rss()
+        settle(events, quiet=0.5, timeout=10)  # the last tasks' events may still come
 
-        records = collector.snapshot()
+        records = task_records(list(events), job_id)
         runtimes: dict[str, list[float]] = {}
         for record in records:
             if record.runtime is not None:
@@ -395,30 +375,30 @@ def run_sluice(
     workers idle); measure, and stop the cluster again."""
     with contextlib.ExitStack() as stack:
         store_url = stack.enter_context(fresh_store(options.database_url, work_dir, options.keep))
-        env = _configure(options.redis_url, store_url, work_dir, options.chain_stages)
+        cluster = cluster_for(options.redis_url, store_url, work_dir, options.chain_stages)
         upgrade_database(store_url)
 
-        group = WorkerGroup(env, work_dir)
-        stack.callback(group.stop)
+        stack.callback(cluster.stop)
         args = ["--stages", ",".join(options.stages)]
         if options.concurrency:
             args += ["--concurrency", str(options.concurrency)]
         for _ in range(options.workers):
-            group.start(*args)
+            cluster.start_worker(*args)
         kinds = bool(by_pool(Pool.THREADS, options.stages)) + bool(
             by_pool(Pool.PREFORK, options.stages)
         )
-        _wait_ready(group, options.workers * kinds, options.stages, timeout=120)
-        progress(f"  sluice: {len(group.pids())} worker processes ready")
+        cluster.wait_ready(options.stages, timeout=120, nodes=options.workers * kinds)
+        processes = ProcessWatch(cluster)
+        progress(f"  sluice: {len(processes.pids())} worker processes ready")
 
         parts = []
         for index, pages in enumerate(chunks):
-            parts.append(_run_part(pages, group, options, store_url, progress))
+            parts.append(_run_part(pages, processes, options, store_url, progress))
             progress(f"  sluice, part {index + 1} of {len(chunks)}: {parts[-1].seconds:.1f} s")
             if index < len(chunks) - 1:
                 between(index)
         result = merge_parts(parts)
         result.worker_rss = [
-            (group.labels[pid], rss) for pid, rss in sorted(group.peak_rss.items())
+            (processes.labels[pid], rss) for pid, rss in sorted(processes.peak_rss.items())
         ]
     return result

@@ -1,6 +1,6 @@
 """Memory of each stage's worker processes after real work: what to plan per process.
 
-    python benchmarks/stage_memory.py [--articles N] [--concurrency C] [--redis-url URL]
+    python -m benchmarks.stage_memory [--articles N] [--concurrency C] [--redis-url URL]
 
 Starts one ``sluice worker --stages STAGE`` per stage (as docker-compose.yml does) on a
 Redis database reserved for the run and a fresh SQLite store, submits the corpus pages
@@ -14,63 +14,36 @@ USS is what one more process adds.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import argparse
 import tempfile
 import time
+from pathlib import Path
 
 from benchmarks.corpus import build_pages, default_corpus, load_corpus
-from benchmarks.distributed import _configure, _wait_final, _wait_ready
-from benchmarks.services import WorkerGroup, _children, _describe, fresh_store, isolated_redis
+from benchmarks.distributed import _RunWatch, _Submission, _wait_final, cluster_for
+from benchmarks.processes import ProcessWatch, memory_of
 from shared.db import upgrade_database
+from shared.jobs import new_job_id
+from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
 from workers.pipeline import STAGES
 
-__all__ = ["main", "memory_of"]
+__all__ = ["main"]
 
 
-def memory_of(pid: int) -> dict[str, int] | None:
-    """RSS, PSS, USS and peak RSS of ``pid`` in MiB (``None`` once it is gone)."""
-    try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-        status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return None
-    kib = {}
-    for line in rollup + status:
-        parts = line.split()
-        if len(parts) >= 2 and parts[1].isdigit():
-            kib[parts[0].rstrip(":")] = int(parts[1])
-    return {
-        "rss": kib["Rss"] // 1024,
-        "pss": kib["Pss"] // 1024,
-        "uss": (kib["Private_Clean"] + kib["Private_Dirty"]) // 1024,
-        "peak": kib["VmHWM"] // 1024,
-    }
-
-
-def _report(group: WorkerGroup, stages: dict[int, str]) -> None:
-    children = _children()
+def _report(processes: ProcessWatch) -> None:
     print(f"{'stage':8} {'process':34} {'RSS':>6} {'PSS':>6} {'USS':>6} {'peak':>6}  (MiB)")
-    for index, process in enumerate(group.processes):
-        pending = [process.pid]
-        while pending:
-            pid = pending.pop(0)
-            pending.extend(children.get(pid, []))
+    for stage, process in zip(STAGES, processes.cluster.processes, strict=True):
+        for pid in processes.tree(process.pid):
             figures = memory_of(pid)
-            if figures is None:
-                continue
-            print(
-                f"{stages[index]:8} {_describe(pid)[:34]:34} {figures['rss']:6} "
-                f"{figures['pss']:6} {figures['uss']:6} {figures['peak']:6}"
-            )
+            if figures is not None:
+                print(
+                    f"{stage:8} {processes.labels[pid][:34]:34} {figures['rss']:6} "
+                    f"{figures['pss']:6} {figures['uss']:6} {figures['peak']:6}"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=181, help="pages to process")
     parser.add_argument("--concurrency", type=int, default=2, help="processes per CPU stage")
     parser.add_argument("--corpus", type=Path, default=default_corpus())
@@ -81,37 +54,36 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pages = build_pages(load_corpus(args.corpus), args.articles)
 
-    from producers import submit_pages
-
     with tempfile.TemporaryDirectory(prefix="sluice-memory-") as tmp:
         work = Path(tmp)
         with (
-            isolated_redis(args.redis_url, work) as redis_url,
-            fresh_store(None, work, keep=False) as store_url,
+            redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url,
+            fresh_store(None, work) as store_url,
         ):
             upgrade_database(store_url)
-            env = _configure(redis_url, store_url, work)
-            group = WorkerGroup(env, work)
-            stages = {}
+            cluster = cluster_for(redis_url, store_url, work, chain_stages="off")
+            processes = ProcessWatch(cluster)
             try:
-                for index, stage in enumerate(STAGES):
-                    group.start("--stages", stage, "--concurrency", str(args.concurrency))
-                    stages[index] = stage
-                _wait_ready(group, len(STAGES), STAGES, timeout=120)
+                for stage in STAGES:
+                    cluster.start_worker("--stages", stage, "--concurrency", str(args.concurrency))
+                cluster.wait_ready(STAGES, timeout=120, nodes=len(STAGES))
                 print("idle, after start:")
-                _report(group, stages)
+                _report(processes)
                 started = time.monotonic()
-                job_id = submit_pages([(page.body, page.url) for page in pages])
-                counts = _wait_final(job_id, group, stall_timeout=300, progress=print)
+                submission = _Submission(pages, new_job_id())
+                submission.start()
+                watch = _RunWatch(processes, redis_url, len(pages))
+                counts = _wait_final(submission, watch, stall_timeout=300, progress=print)
+                watch.close()
                 print(
                     f"\n{counts['final']} items final in {time.monotonic() - started:.1f} s "
                     f"({counts['states']}); after the work:"
                 )
-                _report(group, stages)
+                _report(processes)
             finally:
-                group.stop()
+                cluster.stop()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Throughput of sluice against a plain loop over the same stage functions.
 
-    python benchmarks/throughput.py [--articles N] [--json FILE] [--keep] ...
+    python -m benchmarks.throughput [--articles N] [--json FILE] [--keep] ...
 
 Both runs take the same article set, built from a directory of gzipped HTML pages
 (repeated, with a sentence of its own in each repeat, to reach ``--articles``):
@@ -18,11 +18,6 @@ The last line printed is ``ratio sluice/baseline: X.XX`` (articles per second).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import argparse
 import contextlib
 import json
@@ -30,9 +25,11 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from benchmarks.baseline import Baseline
@@ -41,8 +38,8 @@ from benchmarks.distributed import SluiceOptions, run_sluice
 from benchmarks.quality import compare, stored_articles
 from benchmarks.report import figures, render
 from benchmarks.schedule import interleave
-from benchmarks.services import fresh_store, isolated_redis
 from shared.settings import get_settings
+from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
 from workers.pipeline import STAGES
 
 __all__ = ["main"]
@@ -58,7 +55,7 @@ def _progress(line: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     cores = os.cpu_count() or 1
     p = argparse.ArgumentParser(
-        prog="python benchmarks/throughput.py",
+        prog="python -m benchmarks.throughput",
         description="Process the same pages with a plain loop over sluice's stage functions "
         "and with the distributed pipeline (real workers, Redis, a fresh store), and compare "
         "articles per second.",
@@ -97,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-url",
         default=None,
         help="Redis server to use (a free database 1-15 on it is reserved for the run); default "
-        "as 'sluice up': SLUICE_REDIS_URL, 127.0.0.1:6379, else an embedded Valkey",
+        "as the tests': SLUICE_TEST_REDIS_URL, 127.0.0.1:6379, else an embedded Valkey",
     )
     p.add_argument(
         "--database-url",
@@ -189,7 +186,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cores = os.cpu_count() or 1
     per_worker = args.concurrency or get_settings().worker_concurrency or cores
     load_before = os.getloadavg()[0]
-    with _work_dir(args.keep) as work_dir, isolated_redis(args.redis_url, work_dir) as redis_url:
+    with (
+        _work_dir(args.keep) as work_dir,
+        redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url,
+    ):
         # Redis is reserved first, so that a run without one fails before the long baseline.
         _progress(f"redis: {redis_url}")
         _progress(f"baseline: {args.baseline_procs} process(es)")

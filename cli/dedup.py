@@ -9,7 +9,7 @@ from cli.output import console, print_json
 __all__ = ["add_parser"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("dedup", help="maintain the cluster-wide dedup index")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     rebuild = actions.add_parser(

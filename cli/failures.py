@@ -11,7 +11,7 @@ from cli.output import console, print_json, text
 __all__ = ["add_parser"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "failures",
         help="list failed items or retry them",

@@ -40,7 +40,7 @@ class FlowerAuthError(ValueError):
     """Flower would be reachable beyond this machine without (valid) credentials."""
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "flower",
         help="run Flower, the Celery monitor",
@@ -132,4 +132,3 @@ def run(args: argparse.Namespace) -> int:
         return 2
     command = flower_command(args.address, args.port)
     os.execve(command[0], command, env)
-    return 0  # not reached

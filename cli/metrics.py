@@ -16,7 +16,7 @@ __all__ = ["DEFAULT_PORT", "add_parser", "run"]
 DEFAULT_PORT = 9808
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "metrics",
         help="serve pipeline metrics for Prometheus",

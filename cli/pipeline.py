@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -127,8 +127,11 @@ def tasks_started(now: WorkerSnapshot, then: Mapping[str, Any], window: float) -
 
 def _remember(client: redis.Redis, snapshot: WorkerSnapshot, at: float) -> dict[str, Any] | None:
     """Store this look; return the oldest earlier look of the last minute (None if none)."""
-    earlier = client.zrangebyscore(
-        _SAMPLES_KEY, at - _WINDOW, at - _MIN_WINDOW, start=0, num=1, withscores=True
+    earlier = cast(
+        list[tuple[bytes, float]],
+        client.zrangebyscore(
+            _SAMPLES_KEY, at - _WINDOW, at - _MIN_WINDOW, start=0, num=1, withscores=True
+        ),
     )
     entry = json.dumps({"at": at, "totals": snapshot.totals})
     with client.pipeline(transaction=False) as pipe:
@@ -138,7 +141,8 @@ def _remember(client: redis.Redis, snapshot: WorkerSnapshot, at: float) -> dict[
         pipe.execute()
     if not earlier:
         return None
-    return json.loads(earlier[0][0])
+    remembered: dict[str, Any] = json.loads(earlier[0][0])
+    return remembered
 
 
 def look_at_pipeline(

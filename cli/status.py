@@ -29,7 +29,7 @@ __all__ = ["add_parser", "gather", "run"]
 EXIT_USAGE = 2  # no such job, or a bad option
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "status",
         help="items per state, and per stage: queue depth, workers, throughput",

@@ -24,7 +24,7 @@ EXIT_NOTHING = 4
 EXIT_INTERRUPTED = 130
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "submit",
         help="submit URLs, feeds, sitemaps or texts",

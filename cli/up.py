@@ -23,7 +23,7 @@ from cli.output import console
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "up",
         help="start Redis (embedded if needed), workers and Flower, and run the demo",
@@ -52,7 +52,7 @@ def _wait_for_queues(timeout: float = 90.0) -> bool:
     return False
 
 
-def _start(command: list[str], log_path: Path) -> subprocess.Popen:
+def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -11,7 +11,7 @@ __all__ = ["add_parser"]
 EXIT_INCOMPLETE = 1
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "verify",
         help="check that every item of a job reached exactly one final state",

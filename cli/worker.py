@@ -40,7 +40,7 @@ def _stages(value: str) -> list[str]:
     return stages
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "worker",
         help="run workers for some or all stages",

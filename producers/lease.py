@@ -17,12 +17,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import redis
 
 from shared.errors import RetryableError
 from shared.reasons import Reason
-from shared.redis_state import KEY_PREFIX
+from shared.redis_state import KEY_PREFIX, as_text
 
 __all__ = ["LEASE_SECONDS", "active_submissions", "submission_lease"]
 
@@ -37,8 +38,8 @@ def _key(job_id: str) -> str:
 
 def active_submissions(client: redis.Redis, job_id: str, *, besides: str | None = None) -> int:
     """Producers holding a live lease on ``job_id`` (not counting the lease ``besides``)."""
-    live = client.zrangebyscore(_key(job_id), time.time(), "+inf")
-    return sum(1 for member in live if member.decode() != besides)
+    live = cast(list[bytes], client.zrangebyscore(_key(job_id), time.time(), "+inf"))
+    return sum(1 for member in live if as_text(member) != besides)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def _redis_key(url: str) -> tuple:
+def _redis_key(url: str) -> tuple[str, str, int, str, str, str]:
     parts = urlsplit(url)
     db = (parts.path or "/0").strip("/") or "0"
     return (

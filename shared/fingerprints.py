@@ -114,7 +114,8 @@ def shingle_hashes(text: str, size: int) -> np.ndarray:
 
 @functools.cache
 def _permutations(num_perm: int) -> np.ndarray:
-    return MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME).permutations
+    permutations: np.ndarray = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME).permutations
+    return permutations
 
 
 def fingerprint(text: str, layout: NearDupLayout) -> Fingerprint:

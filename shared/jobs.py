@@ -25,7 +25,6 @@ __all__ = [
     "finish_item",
     "job_counts",
     "job_exists",
-    "latest_job_id",
     "list_items",
     "mark_enqueued",
     "new_job_id",
@@ -173,13 +172,6 @@ def _run(stmt: Any, conn: Connection | None) -> None:
 def job_exists(job_id: str) -> bool:
     with read_scope() as conn:
         return conn.execute(select(jobs.c.id).where(jobs.c.id == job_id)).first() is not None
-
-
-def latest_job_id() -> str | None:
-    with read_scope() as conn:
-        return conn.execute(
-            select(jobs.c.id).order_by(jobs.c.created_at.desc(), jobs.c.id).limit(1)
-        ).scalar()
 
 
 def job_counts(job_id: str | None = None) -> dict[str, Any]:

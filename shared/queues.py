@@ -42,7 +42,7 @@ def queue_depths(client: redis.Redis, stages: Iterable[str]) -> dict[str, int]:
     }
 
 
-def decode_message(raw: bytes) -> tuple[dict[str, Any], list[Any]] | None:
+def decode_message(raw: bytes | str) -> tuple[dict[str, Any], list[Any]] | None:
     """A queued task message's headers and positional arguments, or ``None`` if ``raw`` is
     not a Celery task message."""
     try:

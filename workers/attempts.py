@@ -14,7 +14,7 @@ import contextlib
 
 import redis
 
-from shared.redis_state import KEY_PREFIX, get_redis
+from shared.redis_state import KEY_PREFIX, as_text, get_redis
 
 __all__ = ["Attempts"]
 
@@ -56,4 +56,4 @@ class Attempts:
 
     def last_error(self) -> str | None:
         value = self.client.hget(self.key, f"{self.stage}:error")
-        return value.decode() if value else None
+        return as_text(value) if value else None

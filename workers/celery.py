@@ -98,7 +98,7 @@ def reconfigure() -> None:
     app.conf.update(celery_config(get_settings()))
 
 
-@worker_init.connect
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _prepare_database(**_: Any) -> None:
     """Every worker refuses a split broker, then brings the database to the newest schema
     before taking tasks."""
@@ -113,7 +113,7 @@ def _prepare_database(**_: Any) -> None:
     upgrade_database()
 
 
-@worker_init.connect
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _load_tagging_model(**_: Any) -> None:
     """A worker that serves tag loads its spaCy model before it starts its pool.
 

@@ -35,7 +35,7 @@ def label_for(args: Any) -> str:
     return "(article)"
 
 
-class LabelledTask(Task):
+class LabelledTask(Task):  # type: ignore[misc]  # Celery ships no types: Task is Any
     """A Celery task whose retries keep the request's label and drop the error's details."""
 
     # workers.running decides when to give up (SLUICE_FETCH_MAX_RETRIES, unlimited for an

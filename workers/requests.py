@@ -30,7 +30,7 @@ def _attempts(request: Request) -> Attempts | None:
         return None
 
 
-class StageRequest(Request):
+class StageRequest(Request):  # type: ignore[misc]  # Celery ships no types: Request is Any
     def on_timeout(self, soft: bool, timeout: float) -> None:
         if not soft and self.task.acks_late:
             attempts = _attempts(self)

@@ -38,6 +38,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Collection
+from typing import Any
 
 import redis
 from celery import Task
@@ -90,13 +91,18 @@ def body_of(name: str) -> StageBody:
 def backoff(retries: int, retry_after: float | None = None) -> float:
     """Seconds before try ``retries + 1``: exponential, with jitter, at least ``retry_after``."""
     settings = get_settings()
-    delay = min(settings.fetch_retry_backoff_max, settings.fetch_retry_backoff * 2**retries)
+    delay = min(settings.fetch_retry_backoff_max, settings.fetch_retry_backoff * 2.0**retries)
     delay *= random.uniform(0.5, 1.5)
     return max(delay, retry_after or 0.0)
 
 
 def dead_letter(
-    article: Article, payload: dict, name: str, reason: Reason, error: str, attempts: int = 1
+    article: Article,
+    payload: dict[str, Any],
+    name: str,
+    reason: Reason,
+    error: str,
+    attempts: int = 1,
 ) -> ItemFailed:
     """Record the item's failure (final state ``failed``) and free what it had claimed.
 
@@ -130,10 +136,12 @@ def _retry(task: Task, countdown: float, **options: object) -> Exception:
     Callers raise it ``from None``: the ``task-retried`` event carries the traceback, and
     the error being retried may name the URL.
     """
+    retry: Exception  # Celery is untyped: its retry() and Reject are Any to mypy
     try:
-        return task.retry(countdown=countdown, throw=False, **options)
+        retry = task.retry(countdown=countdown, throw=False, **options)
     except Reject as rejected:
-        return Reject(rejected.reason, requeue=True)
+        retry = Reject(rejected.reason, requeue=True)
+    return retry
 
 
 def _outcome(article: Article, name: str) -> Outcome:
@@ -155,7 +163,7 @@ def _outcome(article: Article, name: str) -> Outcome:
 def _execute(
     task: Task,
     article: Article,
-    payload: dict,
+    payload: dict[str, Any],
     name: str,
     attempts: Attempts | None,
     chain: Collection[str],
@@ -216,7 +224,9 @@ def _forward(
     return None
 
 
-def _finish(article: Article, payload: dict, name: str, outcome: Final) -> ItemFailed | None:
+def _finish(
+    article: Article, payload: dict[str, Any], name: str, outcome: Final
+) -> ItemFailed | None:
     if outcome.state is State.FAILED:
         reason = outcome.reason or Reason.INTERNAL_ERROR
         return dead_letter(article, payload, name, reason, outcome.detail)
@@ -249,7 +259,7 @@ def _defer(task: Task, article: Article, name: str, outcome: Defer) -> None:
     )
 
 
-def run_stage(task: Task, payload: dict, name: str, chain: Collection[str] = ()) -> None:
+def run_stage(task: Task, payload: dict[str, Any], name: str, chain: Collection[str] = ()) -> None:
     """Run stage ``name`` on the article in ``payload`` as its task, at least once, and then
     the stages of ``chain`` it leads to; raises :class:`ItemFailed` for an item that ended
     ``failed``."""
@@ -262,7 +272,7 @@ def run_stage(task: Task, payload: dict, name: str, chain: Collection[str] = ())
             reason = (
                 Reason.TIME_LIMIT if error.startswith("time_limit") else Reason.TOO_MANY_ATTEMPTS
             )
-            failed = dead_letter(
+            failed: ItemFailed | None = dead_letter(
                 article,
                 payload,
                 name,

@@ -29,14 +29,14 @@ def _stage_task(name: str) -> Task:
     worker start for the stages it runs too: :func:`configure_chain`)."""
     soft, hard = time_limits(get_settings(), name)
 
-    @app.task(
+    @app.task(  # type: ignore[untyped-decorator]  # Celery ships no types
         name=f"workers.{name}",
         bind=True,
         soft_time_limit=soft,
         time_limit=hard,
         Request="workers.requests:StageRequest",
     )
-    def task(self: Task, payload: dict) -> None:
+    def task(self: Task, payload: dict[str, Any]) -> None:
         run_stage(self, payload, name, chain)
 
     return task
@@ -58,7 +58,7 @@ def configure_chain(served: frozenset[str] | set[str]) -> frozenset[str]:
     return chain
 
 
-@worker_init.connect
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _configure_worker(**_: Any) -> None:
     """Runs once the worker knows its queues and before it consumes: Celery reads a task's
     limits when it starts the worker's consumer."""

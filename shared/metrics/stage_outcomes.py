@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import redis
 
 from shared.outcomes import Defer, Final, Forward, Outcome, Retry
-from shared.redis_state import KEY_PREFIX, get_redis
+from shared.redis_state import KEY_PREFIX, as_text, get_redis
 
 __all__ = ["OUTCOMES_KEY", "count_outcome", "kind_and_reason", "read_outcomes"]
 
@@ -51,5 +51,5 @@ def count_outcome(stage: str, outcome: Outcome, client: redis.Redis | None = Non
 def read_outcomes(client: redis.Redis) -> Iterator[tuple[str, str, str, int]]:
     """Every ``(stage, kind, reason, count)`` counted so far."""
     for field, count in client.hgetall(OUTCOMES_KEY).items():
-        stage, kind, reason = field.decode().split(_SEPARATOR, 2)
+        stage, kind, reason = as_text(field).split(_SEPARATOR, 2)
         yield stage, kind, reason, int(count)

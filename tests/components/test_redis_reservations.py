@@ -1,4 +1,4 @@
-"""shared.redis_reservations: a dead holder's database is taken over, never a live one's."""
+"""tests.support.redis_reservations: a dead holder's database is taken over, never a live one's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 
 import redis
 
-from shared.redis_reservations import LOCK_KEY, release, reserve
+from tests.support.redis_reservations import LOCK_KEY, release, reserve
 from tests.support.services import RedisProvider
 
 

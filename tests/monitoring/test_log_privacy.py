@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from shared.db import upgrade_database
 from shared.db.engine import get_engine
 from shared.db.schema import items, jobs
-from tests.monitoring.events import recorded_events, settle
 from tests.support.cluster import Cluster
+from tests.support.events import recorded_events, settle
 from tests.support.web import Response, WebServer
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,5 @@
-"""Real worker processes for the integration tests, started with ``sluice worker``."""
+"""Real worker processes for the integration tests and the benchmarks, started with
+``sluice worker``."""
 
 from __future__ import annotations
 
@@ -51,10 +52,10 @@ class Cluster:
         self.redis_url = redis_url
         self.database_url = database_url
         self.data_dir = data_dir
-        self.processes: list[subprocess.Popen] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[Path] = []
 
-    def start_worker(self, *args: str) -> subprocess.Popen:
+    def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``sluice worker ARGS`` with its output in the data directory."""
         log = self.data_dir / f"worker-{len(self.processes)}.log"
         self._logs.append(log)
@@ -69,22 +70,29 @@ class Cluster:
         self.processes.append(process)
         return process
 
-    def wait_ready(self, stages: tuple[str, ...] = STAGES, timeout: float = 60) -> None:
+    def wait_ready(
+        self, stages: tuple[str, ...] = STAGES, timeout: float = 60, nodes: int = 1
+    ) -> None:
+        """Wait until at least ``nodes`` Celery workers answer and together serve ``stages``."""
         app = Celery(broker=self.redis_url)
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
                 replies = app.control.inspect(timeout=0.5).active_queues() or {}
                 served = {q["name"] for queues in replies.values() for q in queues}
-                if set(stages) <= served:
+                if len(replies) >= nodes and set(stages) <= served:
                     return
-                dead = [p for p in self.processes if p.poll() is not None]
-                if dead:
-                    raise RuntimeError(f"worker exited early:\n{self.logs()}")
+                self.check_alive()
                 time.sleep(0.3)
         finally:
             app.close()
         raise TimeoutError(f"workers not ready for {stages}:\n{self.logs()}")
+
+    def check_alive(self) -> None:
+        """Raise if a worker has exited, with the workers' logs."""
+        dead = [p for p in self.processes if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"a worker exited (code {dead[0].returncode}):\n{self.logs()}")
 
     def sluice(
         self, *args: str, timeout: float = 180, stdin: str | None = None

@@ -1,28 +1,40 @@
-"""Real Redis and real databases for the tests, isolated per test session.
+"""Real Redis and real databases for the tests and the benchmarks, isolated per run.
 
-Redis: ``SLUICE_TEST_REDIS_URL`` if set, else the server on 127.0.0.1:6379, else an
-embedded Valkey server. Each caller gets a database number of its own, claimed with a
-lock key, so concurrent test runs on one machine do not steal each other's tasks.
+Redis: a given server, else ``SLUICE_TEST_REDIS_URL`` if set, else the server on
+127.0.0.1:6379, else an embedded Valkey server. Each caller gets a database number of its
+own, claimed with a lock key, so concurrent runs on one machine do not steal each other's
+tasks.
 
 Databases: a temporary SQLite file always; PostgreSQL when ``SLUICE_TEST_DATABASE_URL``
-is set, as a freshly created database that is dropped afterwards.
+(or a benchmark's ``--database-url``) is set, as a freshly created database that is
+dropped afterwards.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from shared.embedded_redis import EmbeddedRedis, redis_answers
-from shared.redis_reservations import release, reserve
+from tests.support.redis_reservations import release, reserve
 
-__all__ = ["RedisProvider", "postgres_database"]
+__all__ = [
+    "BENCHMARK_DATABASES",
+    "RedisProvider",
+    "fresh_store",
+    "postgres_database",
+    "redis_database",
+]
+
+# Benchmarks take Redis databases from 15 down, test sessions from 1 up.
+BENCHMARK_DATABASES = range(15, 0, -1)
 
 _RESERVE_SECONDS = 3 * 3600
 
@@ -30,9 +42,10 @@ _RESERVE_SECONDS = 3 * 3600
 class RedisProvider:
     """Hands out Redis database URLs, each empty and reserved for one user."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: str | None = None, databases: Sequence[int] = range(1, 16)) -> None:
         self._embedded: EmbeddedRedis | None = None
-        base = os.environ.get("SLUICE_TEST_REDIS_URL")
+        self._databases = databases
+        base = base or os.environ.get("SLUICE_TEST_REDIS_URL")
         if not base:
             base = "redis://127.0.0.1:6379"
             if not redis_answers(base + "/0"):
@@ -45,9 +58,9 @@ class RedisProvider:
         self._token = uuid.uuid4().hex
 
     def acquire(self) -> str:
-        reserved = reserve(self.base, self._token, _RESERVE_SECONDS)
+        reserved = reserve(self.base, self._token, _RESERVE_SECONDS, self._databases)
         if reserved is None:
-            raise RuntimeError("no free Redis database (1-15) for the tests")
+            raise RuntimeError(f"no free Redis database (1-15) on {self.base}")
         client, db = reserved
         url = f"{self.base}/{db}"
         self._held[url] = client
@@ -67,8 +80,34 @@ class RedisProvider:
 
 
 @contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database next to ``admin_url``'s; dropped on exit."""
+def redis_database(
+    base: str | None = None, databases: Sequence[int] = range(1, 16)
+) -> Iterator[str]:
+    """The URL of an empty Redis database reserved until exit (see :class:`RedisProvider`)."""
+    provider = RedisProvider(base, databases)
+    try:
+        yield provider.acquire()
+    finally:
+        provider.close()
+
+
+@contextmanager
+def fresh_store(database_url: str | None, directory: Path, keep: bool = False) -> Iterator[str]:
+    """A store nothing else uses: a new SQLite file in ``directory``, or, given a PostgreSQL
+    ``database_url``, a new database on that server (dropped on exit unless ``keep``)."""
+    if not database_url:
+        yield f"sqlite:///{directory / 'sluice.db'}"
+        return
+    if make_url(database_url).get_backend_name() != "postgresql":
+        raise ValueError("a fresh store takes a PostgreSQL URL; SQLite is the default")
+    with postgres_database(database_url, keep=keep) as url:
+        yield url
+
+
+@contextmanager
+def postgres_database(admin_url: str, keep: bool = False) -> Iterator[str]:
+    """A new, empty PostgreSQL database next to ``admin_url``'s; dropped on exit unless
+    ``keep``."""
     name = f"sluice_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -81,6 +120,7 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 
         for key in [k for k in _engines if k[1] == url]:
             _engines.pop(key).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -150,7 +150,7 @@ def deadline_scope(deadline: float) -> Iterator[None]:
 
 
 def _bounded(timeout: float | None) -> float | None:
-    deadline = getattr(_deadline, "value", None)
+    deadline: float | None = getattr(_deadline, "value", None)
     if deadline is None:
         return timeout
     remaining = deadline - time.monotonic()

@@ -92,8 +92,12 @@ class _ChunkReader:
 
 def _zstd(chunks: Iterable[bytes]) -> Iterator[bytes]:
     decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
+    # zstandard's stubs ask for IO[bytes], but any object with read() will do.
     with decompressor.stream_reader(
-        _ChunkReader(chunks), read_size=PIECE, read_across_frames=True, closefd=False
+        _ChunkReader(chunks),  # type: ignore[arg-type]
+        read_size=PIECE,
+        read_across_frames=True,
+        closefd=False,
     ) as reader:
         while out := reader.read(PIECE):
             yield out

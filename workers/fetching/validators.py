@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import redis
+from redis.typing import EncodableT, FieldT
 
-from shared.redis_state import KEY_PREFIX
+from shared.redis_state import KEY_PREFIX, as_text
 
 __all__ = ["ValidatorStore"]
 
@@ -22,7 +23,9 @@ class ValidatorStore:
 
     def save(self, canonical_url: str, headers: dict[str, str]) -> None:
         """Keep the ``etag`` and ``last-modified`` of a 200 (forget them if it had none)."""
-        values = {k: v for k, v in headers.items() if k in ("etag", "last-modified") and v}
+        values: dict[FieldT, EncodableT] = {
+            k: v for k, v in headers.items() if k in ("etag", "last-modified") and v
+        }
         key = self._key(canonical_url)
         pipe = self.client.pipeline()
         pipe.delete(key)
@@ -36,7 +39,7 @@ class ValidatorStore:
         etag, modified = self.client.hmget(self._key(canonical_url), "etag", "last-modified")
         headers: dict[str, str] = {}
         if etag:
-            headers["If-None-Match"] = etag.decode()
+            headers["If-None-Match"] = as_text(etag)
         if modified:
-            headers["If-Modified-Since"] = modified.decode()
+            headers["If-Modified-Since"] = as_text(modified)
         return headers

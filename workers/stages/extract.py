@@ -11,6 +11,7 @@ import re
 
 import trafilatura
 from charset_normalizer import from_bytes
+from trafilatura.settings import Document
 
 from shared.article import Article
 from shared.errors import PermanentError
@@ -61,7 +62,7 @@ def extract_html(html: str, url: str | None = None) -> dict[str, str | None] | N
         include_tables=False,
         deduplicate=False,
     )
-    if document is None:
+    if not isinstance(document, Document):  # None: no article found
         return None
     return {
         "text": document.text,

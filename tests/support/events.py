@@ -1,4 +1,5 @@
-"""Every Celery event a cluster sends while a test runs, as the monitors receive them."""
+"""Every Celery event a cluster sends while a test or a benchmark runs, as monitors receive
+them."""
 
 from __future__ import annotations
 

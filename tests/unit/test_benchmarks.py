@@ -1,12 +1,13 @@
-"""The throughput benchmark's sluice parts, merged into one run on sluice's own clock, and
-the report of such a run."""
+"""The throughput benchmark's own logic: its turns, its parts merged on sluice's clock, and
+the report's pace and ratio figures."""
 
 from __future__ import annotations
 
 from benchmarks.baseline import BaselineResult
 from benchmarks.distributed import SluiceResult, merge_parts
 from benchmarks.quality import compare
-from benchmarks.report import figures, render
+from benchmarks.report import figures, pace_by_tenth, ratio_by_part, render
+from benchmarks.schedule import interleave
 
 
 def _part(
@@ -31,6 +32,14 @@ def _part(
     )
 
 
+def test_inner_baseline_portions_are_twice_the_outer_ones() -> None:
+    chunks, portions = interleave(range(2000), range(2000), 4)
+    assert [len(c) for c in chunks] == [500] * 4
+    assert [len(p) for p in portions] == [250, 500, 500, 500, 250]
+    # Every page once, in order.
+    assert [n for c in chunks for n in c] == [n for p in portions for n in p] == list(range(2000))
+
+
 def test_parts_add_up_and_later_parts_finish_later() -> None:
     merged = merge_parts([_part(10.0, [4.0, 10.0], 3.0, 0.2), _part(5.0, [2.0, 5.0], 2.0, 0.1)])
     assert merged.seconds == 15.0
@@ -47,9 +56,18 @@ def test_parts_add_up_and_later_parts_finish_later() -> None:
     assert merged.rss_along_run[1] == (0.2, 100)
 
 
-def test_redis_cpu_unknown_in_one_part_is_unknown_overall() -> None:
-    merged = merge_parts([_part(1.0, [1.0], 1.0, None), _part(1.0, [1.0], 1.0, 0.1)])
-    assert merged.redis_cpu_seconds is None
+def test_a_run_that_slows_down_shows_it_in_its_last_tenths() -> None:
+    # 50 items at 10/s, then 50 at 5/s; finish times arrive in any order.
+    finished = [n / 10 for n in range(1, 51)] + [5 + n / 5 for n in range(1, 51)]
+    pace = pace_by_tenth(list(reversed(finished)))
+    assert pace[:5] == [10.0] * 5
+    assert pace[5:] == [5.0] * 5
+
+
+def test_each_sluice_part_is_compared_with_the_baseline_parts_around_it() -> None:
+    # Baseline: 10/s, then 5/s, then 5/s; sluice: 9/s, then 4/s.
+    ratios = ratio_by_part([90, 40], [10.0, 10.0], [50, 50, 25], [5.0, 10.0, 5.0])
+    assert ratios == [round(9 / (100 / 15), 3), round(4 / 5, 3)]
 
 
 def test_the_report_of_a_run_in_parts_ends_with_the_ratio() -> None:
