@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     fetch_retry_backoff_max: float = 300.0
     fetch_content_types: str = "text/html,application/xhtml+xml"
     fetch_concurrency: int = 16
+    warc_max_bytes: int = Field(
+        200 * 1024**3, ge=1, description="Largest remote archive read by submit --warc (bytes)."
+    )
 
     # --- expanding --feed and --sitemap -----------------------------------------------------
     expand_max_depth: int = Field(3, ge=0, description="Sitemap index nesting followed.")
