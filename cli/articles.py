@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from cli import search
 from cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
 from shared.queries import get_article, iter_articles, list_articles
 
@@ -20,7 +21,7 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("articles", help="list or show stored articles")
+    p = sub.add_parser("articles", help="list, show or search stored articles")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ls = actions.add_parser("list", help="stored articles, newest first (duplicates included)")
     ls.add_argument("--job", help="only this job's articles")
@@ -37,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     show.add_argument("article", metavar="ID_OR_URL")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
+    search.add_parser(actions)
 
 
 def _stream_json(rows: Iterator[dict[str, Any]]) -> None:
