@@ -14,9 +14,11 @@ from cli.inputs import InputFileError, read_lines, read_text
 from cli.output import clean, err_console, print_json
 from cli.output import text as text_of
 from cli.waiting import EnqueueDisplay, wait_for_job
-from producers.filters import RecordFilter
+from producers.filters import RecordFilter, record_skipped
 from shared.errors import SluiceError
 from shared.jobs import job_counts, job_exists, new_job_id
+from shared.language import detect_language
+from shared.reasons import Reason
 from shared.settings import get_settings
 
 __all__ = ["add_parser", "run"]
@@ -87,6 +89,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--since", metavar="DATE", help="keep records or feed entries dated at or after DATE"
     )
     door.add_argument("--until", metavar="DATE", help="keep those dated at or before DATE")
+    door.add_argument(
+        "--language",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="keep only articles whose detected language is CODE (ISO 639-1; repeatable, "
+        "or comma-separated)",
+    )
     opts = p.add_argument_group("options")
     opts.add_argument("--job", help="add to this job instead of starting a new one")
     opts.add_argument(
@@ -224,10 +234,18 @@ def run(args: argparse.Namespace) -> int:
         return report(args, EXIT_NOTHING, "nothing_to_submit", line)
 
     job_id = args.job or new_job_id()
+    languages = sorted(
+        {c.strip().lower() for v in args.language for c in v.split(",") if c.strip()}
+    )
+    urls, left_out = _at_the_door(urls, door)
+    if text is not None and languages and detect_language(text) not in languages:
+        left_out.append((args.url or args.title, Reason.FILTERED_LANGUAGE))
+        text = None
     display = EnqueueDisplay(show=not args.json)
     ingest = IngestDisplay(show=not args.json)
     try:
         with display, ingest:
+            record_skipped(job_id, "url", left_out)
             if args.warc:
                 ingest_warcs(
                     args.warc,
@@ -235,13 +253,20 @@ def run(args: argparse.Namespace) -> int:
                     record_filter=door if door.active else None,
                     progress=ingest,
                     enqueue_progress=display,
+                    languages=languages,
                 )
             if urls:
-                submit_urls(urls, job_id=job_id, refetch=args.refetch, progress=display)
+                submit_urls(
+                    urls,
+                    job_id=job_id,
+                    refetch=args.refetch,
+                    progress=display,
+                    languages=languages,
+                )
             if text is not None:
                 submit_text(text, title=args.title, url=args.url, job_id=job_id)
             if html is not None:
-                submit_html(html, url=args.url, job_id=job_id)
+                submit_html(html, url=args.url, job_id=job_id, languages=languages)
         record_failed_sources(job_id, [astuple(p) for p in problems])
     except KeyboardInterrupt:
         return _interrupted(job_id)
@@ -269,6 +294,23 @@ def run(args: argparse.Namespace) -> int:
     if problems and code in (0, EXIT_FAILED_ITEMS):
         return EXIT_SOME_SOURCES_FAILED
     return code
+
+
+def _at_the_door(
+    urls: list[str], door: RecordFilter
+) -> tuple[list[str], list[tuple[str | None, Reason]]]:
+    """The URLs ``door`` keeps, and those it leaves out with their reason. A feed entry's
+    link carries the entry's date, which ``--since``/``--until`` read."""
+    if not door.active:
+        return urls, []
+    kept, left_out = [], []
+    for url in urls:
+        reason = door.url_reason(url) or door.date_reason(getattr(url, "date", None))
+        if reason is None:
+            kept.append(url)
+        else:
+            left_out.append((str(url), reason))
+    return kept, left_out
 
 
 def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, Any]) -> int:

@@ -125,6 +125,7 @@ class _Ingestion:
         self.progress = progress
         self.enqueue_progress = enqueue_progress
         self.state = IngestProgress(job_id, self.key)
+        self.languages: list[str] = []
         self._last_report = 0.0
 
     def _row(self) -> dict[str, object] | None:
@@ -228,7 +229,7 @@ class _Ingestion:
         self.state.position = offset
         self.state.done = done
         send = [
-            _html_article(self.job_id, first + n, spec.source, spec.page_id)
+            _html_article(self.job_id, first + n, spec.source, spec.page_id, self.languages)
             for n, spec in enumerate(specs)
             if spec.page_id is not None
         ]
@@ -262,8 +263,10 @@ def _ingest_one(
     record_filter: RecordFilter | None,
     progress: IngestCallback | None,
     enqueue_progress: ProgressCallback | None,
+    languages: Sequence[str] = (),
 ) -> None:
     ingestion = _Ingestion(job_id, source, record_filter, progress, enqueue_progress)
+    ingestion.languages = list(languages)
     if not is_remote(source):
         try:
             open_at, size = _local(source)
@@ -313,6 +316,7 @@ def ingest_warcs(
     progress: IngestCallback | None = None,
     enqueue_progress: ProgressCallback | None = None,
     hold_lease: bool = True,
+    languages: Sequence[str] = (),
 ) -> str:
     """Read each archive (path or URL) into ``job_id`` (a new job by default); returns it.
 
@@ -324,7 +328,7 @@ def ingest_warcs(
     lease = submission_lease(get_redis(), job_id) if hold_lease else contextlib.nullcontext()
     with lease:
         for source in sources:
-            _ingest_one(job_id, source, record_filter, progress, enqueue_progress)
+            _ingest_one(job_id, source, record_filter, progress, enqueue_progress, languages)
     return job_id
 
 
