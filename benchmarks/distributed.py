@@ -287,11 +287,11 @@ def _run_part(
         collector.start()
         stack.callback(collector.stop)
 
+        warc = (options.warc_dir or Path(".")) / f"{job_id}.warc.gz" if options.warc else None
+        submission = _Submission(pages, job_id, warc)  # the WARC is written before the clock
         cpu_before, own_before = group.cpu_seconds(), _own_cpu_seconds()
         kinds_before, redis_before = group.cpu_by_kind(), _redis_cpu_seconds(redis_url)
         started_wall, started = time.time(), time.perf_counter()
-        warc = (options.warc_dir or Path(".")) / f"{job_id}.warc.gz" if options.warc else None
-        submission = _Submission(pages, job_id, warc)
         submission.start()
         watch = _RunWatch(group, redis_url, len(pages))
         stack.callback(watch.close)

@@ -1,4 +1,4 @@
-"""Full-text search over stored articles, and an index for entity filters.
+"""Full-text search over stored articles, an index for entity filters, one for paging.
 
 PostgreSQL: a stored generated ``tsvector`` column (title weighted A, text B; the ``simple``
 configuration, which stems no language, as articles come in many) with a GIN index.
@@ -54,9 +54,12 @@ def upgrade() -> None:
     for statement in _POSTGRESQL if bind.dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)
     op.execute("CREATE INDEX ix_entities_label_text ON entities (label, lower(text))")
+    # articles list pages newest first by keyset on (created_at, id).
+    op.create_index("ix_articles_created", "articles", ["created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_articles_created", "articles")
     op.execute("DROP INDEX ix_entities_label_text")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_articles_search")
