@@ -202,7 +202,8 @@ class _Ingestion:
             for r, skip in zip(batch.records, skips, strict=True)
             if skip is None and not r.too_large
         ]
-        ids = iter(save_pages([(r.body, r.url, r.content_type, r.charset) for r in wanted]))
+        pages = [(r.body, r.url, r.content_type, r.charset) for r in wanted]
+        ids = iter(save_pages(pages, fetched_at=[r.date for r in wanted]))
         specs = [
             _spec(r, None if (skip or r.too_large) else next(ids), skip)
             for r, skip in zip(batch.records, skips, strict=True)

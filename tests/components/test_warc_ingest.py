@@ -10,16 +10,20 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import select
 
 from producers.filters import RecordFilter
 from producers.resume import resume_job
 from producers.warc import IngestProgress, ingest_warcs
 from producers.warc_records import End, read_records
+from shared.db.engine import read_scope
+from shared.db.schema import pages
 from shared.jobs import list_items
 from shared.queues import decode_message, queue_keys
 from shared.settings import get_settings
@@ -76,7 +80,7 @@ def _hostile() -> list[bytes]:
         record("https://news.test/1.html", b"", rec_type="revisit"),
         record("https://news.test/a.pdf", b"%PDF-1.4", content_type="application/pdf"),
         truncated("https://news.test/cut.html", article_html(90)),
-        _page(2),
+        _page(2, date="2026-11-30T07:30:00Z"),
         wrong_length("https://news.test/long.html", article_html(91), 300),
         _page(3),
         no_http_headers("https://news.test/bare.html", article_html(92)),
@@ -117,6 +121,13 @@ def test_an_archive_with_hostile_records_is_read_to_its_end(
         "no_http_headers": 1,
     }
     assert last.records == 13 and last.items == 7
+    with read_scope() as conn:  # the page keeps its capture time: the record's WARC-Date
+        when = conn.execute(
+            select(pages.c.fetched_at).where(
+                pages.c.id == sent["https://news.test/2.html"]["page_id"]
+            )
+        ).scalar_one()
+    assert when.replace(tzinfo=UTC) == datetime(2026, 11, 30, 7, 30, tzinfo=UTC)
 
 
 def test_a_tarball_is_no_archive_and_says_so(database_url: str, tmp_path: Path) -> None:
