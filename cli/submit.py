@@ -103,7 +103,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--resume",
         metavar="JOB",
         help="send the items an interrupted submission to JOB recorded but never enqueued "
-        "(texts and pages among them end failed as not_enqueued)",
+        "(WARC records are sent and their archives read on from the kept offset; texts and "
+        "pages end failed as not_enqueued)",
     )
     opts.add_argument(
         "--refetch",
