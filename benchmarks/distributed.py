@@ -53,6 +53,8 @@ class SluiceOptions:
     stall_timeout: float = 300.0
     keep: bool = False
     chain_stages: str = "all"
+    warc: bool = False  # submit each part as a WARC file (sluice submit --warc) instead
+    warc_dir: Path | None = None
 
 
 @dataclass
@@ -135,21 +137,32 @@ class _Submission(threading.Thread):
     """``producers.submit_pages`` in the background: with backpressure it returns only once
     the last batch is queued, and the run is watched from its start meanwhile."""
 
-    def __init__(self, pages: list[BenchPage], job_id: str) -> None:
+    def __init__(self, pages: list[BenchPage], job_id: str, warc: Path | None = None) -> None:
         super().__init__(name="benchmark-submit", daemon=True)
         self.pages = pages
         self.job_id = job_id
         self.seconds = 0.0
         self.error: BaseException | None = None
+        self.warc = warc
+        if warc is not None:  # written before the clock starts: a crawl hands over its WARC
+            from benchmarks.warcs import write_warc
+
+            write_warc(warc, ((p.url, p.body) for p in pages))
 
     def run(self) -> None:
         from producers import submit_pages
+        from producers.warc import ingest_warcs
 
         started = time.perf_counter()
         try:
-            submit_pages(
-                ((p.body, p.url) for p in self.pages), job_id=self.job_id, description="benchmark"
-            )
+            if self.warc is not None:
+                ingest_warcs([str(self.warc)], job_id=self.job_id)
+            else:
+                submit_pages(
+                    ((p.body, p.url) for p in self.pages),
+                    job_id=self.job_id,
+                    description="benchmark",
+                )
         except BaseException as exc:  # re-raised by the watching thread
             self.error = exc
         self.seconds = time.perf_counter() - started
@@ -254,10 +267,11 @@ def _run_part(
         job_id = new_job_id()
         events = stack.enter_context(recorded_events(redis_url))
 
+        warc = (options.warc_dir or Path(".")) / f"{job_id}.warc.gz" if options.warc else None
+        submission = _Submission(pages, job_id, warc)  # the WARC is written before the clock
         cpu_before, own_before = processes.cpu_seconds(), _own_cpu_seconds()
         kinds_before, redis_before = processes.cpu_by_kind(), _redis_cpu_seconds(redis_url)
         started_wall, started = time.time(), time.perf_counter()
-        submission = _Submission(pages, job_id)
         submission.start()
         watch = _RunWatch(processes, redis_url, len(pages))
         stack.callback(watch.close)

@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="sluice's articles run in this many parts, the baseline's before, between and "
         "after them (default 4; 1 brackets one sluice run with two halves of the baseline)",
     )
+    p.add_argument(
+        "--warc",
+        action="store_true",
+        help="sluice reads each part from a WARC file written from its pages (submit --warc) "
+        "instead of taking the pages as HTML; the baseline gets the same pages",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     p.add_argument("--keep", action="store_true", help="keep the stores for inspection")
     p.add_argument(
@@ -206,6 +212,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stall_timeout=args.stall_timeout,
             keep=args.keep,
             chain_stages=args.chain,
+            warc=args.warc,
+            warc_dir=work_dir,
         )
         with (
             fresh_store(args.database_url, baseline_dir, args.keep) as baseline_url,
@@ -243,7 +251,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "commit": _commit(),
             "sluice_workers": f"{args.workers} x 'sluice worker --stages {','.join(stages)}', "
-            f"{per_worker} prefork processes each, SLUICE_CHAIN_STAGES={args.chain}",
+            f"{per_worker} prefork processes each, SLUICE_CHAIN_STAGES={args.chain}"
+            + (", pages read from WARC files (submit --warc)" if args.warc else ""),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         return figures(setup, baseline, sluice, args.workers * per_worker, quality.as_dict())

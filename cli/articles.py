@@ -3,35 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from cli.output import clean, console, print_json, text
-from shared.queries import get_article, list_articles
+from cli import search
+from cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
+from shared.queries import get_article, iter_articles, list_articles
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("articles", help="list or show stored articles")
+    p = sub.add_parser("articles", help="list, show or search stored articles")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ls = actions.add_parser("list", help="stored articles, newest first (duplicates included)")
     ls.add_argument("--job", help="only this job's articles")
-    ls.add_argument("--limit", type=int, default=100)
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="at most N (default: all with --json, read in pages; a page of 100 in the table)",
+    )
+    ls.add_argument("--after", metavar="ID", help="start after this article (the next page)")
+    ls.add_argument("--json", action="store_true", help="a JSON array, streamed page by page")
     ls.set_defaults(func=run_list)
     show = actions.add_parser("show", help="one article with its entities and duplicates")
     show.add_argument("article", metavar="ID_OR_URL")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
+    search.add_parser(actions)
+
+
+def _stream_json(rows: Iterator[dict[str, Any]]) -> None:
+    """A JSON array written as the rows come, so memory stays one page. The first page is
+    read before anything is written: an unreachable store leaves stdout empty."""
+    first = next(rows, None)
+    out = sys.stdout
+    out.write("[")
+    for n, row in enumerate(itertools.chain([first] if first else [], rows)):
+        line = json.dumps(row, default=str, ensure_ascii=False)
+        out.write(("," if n else "") + "\n  " + _CONTROL_JSON.sub(_escape, line))
+    out.write("\n]\n" if first else "]\n")
+    out.flush()
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def run_list(args: argparse.Namespace) -> int:
-    rows = list_articles(args.job, args.limit)
     if args.json:
-        print_json(rows)
+        if args.after:
+            _stream_json(iter(list_articles(args.job, args.limit, args.after)))
+        else:
+            _stream_json(iter_articles(args.job, args.limit))
         return 0
+    limit = args.limit or 100
+    rows = list_articles(args.job, limit + 1, args.after)
+    more = len(rows) > limit
+    rows = rows[:limit]
     table = Table()
     for column in ("id", "title", "sitename", "date", "duplicate_of", "similarity"):
         table.add_column(column)
@@ -45,6 +82,8 @@ def run_list(args: argparse.Namespace) -> int:
             "" if row["similarity"] is None else f"{row['similarity']:.3f}",
         )
     console.print(table)
+    if more:
+        err_console.print(f"more: sluice articles list --after {rows[-1]['id']}")
     return 0
 
 

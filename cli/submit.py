@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import astuple
 from pathlib import Path
+from typing import Any
 
 from cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
+from cli.ingesting import IngestDisplay, describe_ingest
 from cli.inputs import InputFileError, read_lines, read_text
 from cli.output import clean, err_console, print_json
 from cli.output import text as text_of
 from cli.waiting import EnqueueDisplay, wait_for_job
+from producers.filters import RecordFilter, record_skipped
 from shared.errors import SluiceError
 from shared.jobs import job_counts, job_exists, new_job_id
+from shared.language import detect_language
+from shared.reasons import Reason
 from shared.settings import get_settings
 
 __all__ = ["add_parser", "run"]
@@ -57,18 +63,48 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="URL",
         help="sitemap or sitemap index: its page URLs are submitted",
     )
+    src.add_argument(
+        "--warc",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATH_OR_URL",
+        help="WARC or ARC archives (plain or gzip): their HTML responses go to extract",
+    )
     src.add_argument("--text", metavar="FILE", help="a raw text file ('-' for stdin)")
     src.add_argument("--html", metavar="FILE", help="a saved HTML page, extracted as is")
     meta = p.add_argument_group("for --text and --html")
     meta.add_argument("--title", help="title of the --text")
     meta.add_argument("--url", help="URL the --text or --html came from")
+    door = p.add_argument_group("filters (left-out items end skipped, with the filter's reason)")
+    door.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="keep only URLs on this host or its subdomains (repeatable)",
+    )
+    door.add_argument("--url-pattern", metavar="REGEX", help="keep only URLs this regex finds")
+    door.add_argument(
+        "--since", metavar="DATE", help="keep records or feed entries dated at or after DATE"
+    )
+    door.add_argument("--until", metavar="DATE", help="keep those dated at or before DATE")
+    door.add_argument(
+        "--language",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="keep only articles whose detected language is CODE (ISO 639-1; repeatable, "
+        "or comma-separated)",
+    )
     opts = p.add_argument_group("options")
     opts.add_argument("--job", help="add to this job instead of starting a new one")
     opts.add_argument(
         "--resume",
         metavar="JOB",
         help="send the items an interrupted submission to JOB recorded but never enqueued "
-        "(texts and pages among them end failed as not_enqueued)",
+        "(WARC records are sent and their archives read on from the kept offset; texts and "
+        "pages end failed as not_enqueued)",
     )
     opts.add_argument(
         "--refetch",
@@ -128,15 +164,19 @@ def _resume(args: argparse.Namespace) -> int:
     from producers import resume_job
 
     job_id = args.resume
-    if args.urls or args.file or args.feed or args.sitemap or args.text or args.html or args.job:
+    inputs = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
+    if any(inputs) or args.job:
         line = "--resume takes no other input: it sends what JOB recorded"
         return report(args, EXIT_BAD_INPUT, "usage", line)
     if not job_exists(job_id):
         return report(args, EXIT_BAD_INPUT, "no_such_job", f"no job {clean(job_id)}")
     display = EnqueueDisplay(show=not args.json)
+    ingest = IngestDisplay(show=not args.json)
     try:
-        with display:
-            resumed = resume_job(job_id, refetch=args.refetch, progress=display)
+        with display, ingest:
+            resumed = resume_job(
+                job_id, refetch=args.refetch, progress=display, ingest_progress=ingest
+            )
     except SluiceError as exc:
         line = f"cannot resume: {clean(exc.detail or exc)}"
         return report(args, EXIT_BAD_INPUT, str(exc.reason), line)
@@ -147,6 +187,7 @@ def _resume(args: argparse.Namespace) -> int:
         err_console.print(
             f"job {job_id}: {resumed.enqueued:,} items enqueued"
             + (f", {resumed.failed:,} failed as not_enqueued" if resumed.failed else "")
+            + (f", {resumed.archives} archives read on" if resumed.archives else "")
         )
         print(job_id, flush=True)
     return _finish(args, job_id, {"enqueued": resumed.enqueued, "failed": resumed.failed})
@@ -156,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
     from producers import submit_html, submit_text, submit_urls
     from producers.expansion import Problem, expand_sources
     from producers.submit import record_failed_sources
+    from producers.warc import ingest_warcs
     from workers.stages.fetch import Fetcher
 
     if args.resume:
@@ -165,6 +207,10 @@ def run(args: argparse.Namespace) -> int:
     except InputFileError as exc:
         return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc}"))
     urls = list(args.urls) + file_urls
+    try:
+        door = RecordFilter.from_options(args.domain, args.url_pattern, args.since, args.until)
+    except (ValueError, re.error) as exc:
+        return report(args, EXIT_BAD_INPUT, "usage", f"bad filter: {clean(str(exc))}")
     problems: list[Problem] = []
     if args.feed or args.sitemap:
         fetcher = Fetcher(get_settings())
@@ -177,42 +223,99 @@ def run(args: argparse.Namespace) -> int:
         for problem in problems:
             line = f"{problem.kind} {problem.source}: {problem.reason}: {problem.detail}"
             err_console.print(text_of(line[:500], "yellow"), soft_wrap=True)
-        if problems and not (urls or args.text or args.html):
+        if problems and not (urls or args.warc or args.text or args.html):
             job_id = args.job or new_job_id()
             record_failed_sources(job_id, [astuple(p) for p in problems])
             err_console.print(text_of(f"job {job_id}: no source could be read", "red"))
             if args.json:
                 print_json({"job": job_id, "sources_failed": len(problems)})
             return EXIT_BAD_INPUT
-    if not (urls or args.text or args.html):
-        line = "nothing to submit (give URLs, --file, --feed, --sitemap, --text or --html)"
+    if not (urls or args.warc or args.text or args.html):
+        line = "nothing to submit (give URLs, --file, --feed, --sitemap, --warc, --text or --html)"
         return report(args, EXIT_NOTHING, "nothing_to_submit", line)
 
     job_id = args.job or new_job_id()
+    languages = sorted(
+        {c.strip().lower() for v in args.language for c in v.split(",") if c.strip()}
+    )
+    urls, left_out = _at_the_door(urls, door)
+    if text is not None and languages and detect_language(text) not in languages:
+        left_out.append((args.url or args.title, Reason.FILTERED_LANGUAGE))
+        text = None
     display = EnqueueDisplay(show=not args.json)
+    ingest = IngestDisplay(show=not args.json)
     try:
-        with display:
+        with display, ingest:
+            record_skipped(job_id, "url", left_out)
+            if args.warc:
+                ingest_warcs(
+                    args.warc,
+                    job_id=job_id,
+                    record_filter=door if door.active else None,
+                    progress=ingest,
+                    enqueue_progress=display,
+                    languages=languages,
+                )
             if urls:
-                submit_urls(urls, job_id=job_id, refetch=args.refetch, progress=display)
+                submit_urls(
+                    urls,
+                    job_id=job_id,
+                    refetch=args.refetch,
+                    progress=display,
+                    languages=languages,
+                )
             if text is not None:
                 submit_text(text, title=args.title, url=args.url, job_id=job_id)
             if html is not None:
-                submit_html(html, url=args.url, job_id=job_id)
+                submit_html(html, url=args.url, job_id=job_id, languages=languages)
         record_failed_sources(job_id, [astuple(p) for p in problems])
     except KeyboardInterrupt:
         return _interrupted(job_id)
     _report_pauses(display)
 
+    extra: dict[str, Any] = {"sources_failed": len(problems)} if problems else {}
+    if ingest.last:
+        extra["archives"] = [
+            {
+                "source": p.source,
+                "position": p.position,
+                "records": p.records,
+                "items": p.items,
+                "skipped": p.skipped,
+                "done": p.done,
+            }
+            for p in ingest.last.values()
+        ]
+        if not args.json:
+            for p in ingest.last.values():
+                err_console.print(text_of(f"{p.source}: {describe_ingest(p)}"), soft_wrap=True)
     if not args.json:
         print(job_id, flush=True)
-    extra = {"sources_failed": len(problems)} if problems else {}
     code = _finish(args, job_id, extra)
     if problems and code in (0, EXIT_FAILED_ITEMS):
         return EXIT_SOME_SOURCES_FAILED
     return code
 
 
-def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, int]) -> int:
+def _at_the_door(
+    urls: list[str], door: RecordFilter
+) -> tuple[list[str], list[tuple[str | None, Reason]]]:
+    """The URLs ``door`` keeps, and those it leaves out with their reason. A feed entry's
+    link carries the entry's date, which ``--since``/``--until`` read."""
+    if not door.active:
+        return urls, []
+    kept: list[str] = []
+    left_out: list[tuple[str | None, Reason]] = []
+    for url in urls:
+        reason = door.url_reason(url) or door.date_reason(getattr(url, "date", None))
+        if reason is None:
+            kept.append(url)
+        else:
+            left_out.append((str(url), reason))
+    return kept, left_out
+
+
+def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, Any]) -> int:
     """Print the result (or wait for the job with --wait) and pick the exit code."""
     if not args.wait:
         if args.json:
@@ -220,7 +323,7 @@ def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, int]) -> int
         return 0
     counts, finished = wait_for_job(job_id, args.timeout, show_progress=not args.json)
     if args.json:
-        print_json(counts)
+        print_json({**counts, **{k: v for k, v in extra.items() if k == "archives"}})
     else:
         for reason, n in sorted(counts["reasons"].items()):
             err_console.print(f"  {reason}: {n}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -19,7 +21,7 @@ from shared.errors import PermanentError
 from shared.reasons import Reason
 from workers.stages.fetch import Fetcher
 
-__all__ = ["expand_feed", "feed_links", "sitemap_locations"]
+__all__ = ["EntryLink", "expand_feed", "feed_links", "sitemap_locations"]
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -52,8 +54,31 @@ def feed_links(body: bytes, base_url: str) -> list[str]:
     for entry in parsed.entries:
         link = entry.get("link")
         if link:
-            links.append(urljoin(base_url, link))
+            links.append(EntryLink(urljoin(base_url, link), _entry_date(entry)))
     return links
+
+
+class EntryLink(str):
+    """A feed entry's link that also carries the entry's date (for ``--since``/``--until``)."""
+
+    date: datetime | None
+
+    def __new__(cls, url: str, date: datetime | None = None) -> EntryLink:
+        link = super().__new__(cls, url)
+        link.date = date
+        return link
+
+
+def _entry_date(entry: Any) -> datetime | None:
+    """The entry's published (else updated) time, in UTC, if the feed gives one."""
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        year, month, day, hour, minute, second = parsed[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def expand_feed(url: str, fetcher: Fetcher) -> list[str]:

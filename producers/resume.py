@@ -1,6 +1,8 @@
 """Finishing an interrupted submission: send the items it recorded but never enqueued.
 
-A URL item carries all it needs in the store (its URL), so it is sent to fetch now. A text
+A URL item carries all it needs in the store (its URL), so it is sent to fetch now; a WARC
+record's item names its page, kept in the store, so it is sent to extract, and the job's
+archives left half read are read on from their kept offsets. A text
 or HTML item's content travelled only in its message (a text) or cannot be told apart from
 other versions of its page, so it cannot be rebuilt: it ends ``failed`` with reason
 ``not_enqueued`` rather than staying pending for ever. Refused while a producer still holds
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 
 from producers.enqueue import ProgressCallback, enqueue_articles
 from producers.lease import submission_lease
+from producers.submit import _html_article
+from producers.warc import IngestCallback, resume_ingestions
 from shared.article import Article
 from shared.jobs import finish_item, list_items
 from shared.redis_state import get_redis
@@ -30,10 +34,15 @@ class Resumed:
     job_id: str
     enqueued: int
     failed: int
+    archives: int = 0  # archives read on from their kept offsets
 
 
 def resume_job(
-    job_id: str, *, refetch: bool = False, progress: ProgressCallback | None = None
+    job_id: str,
+    *,
+    refetch: bool = False,
+    progress: ProgressCallback | None = None,
+    ingest_progress: IngestCallback | None = None,
 ) -> Resumed:
     """Send ``job_id``'s items left ``recorded`` by an interrupted submission.
 
@@ -44,7 +53,12 @@ def resume_job(
     with submission_lease(get_redis(), job_id, exclusive=True):
         unsent = list_items(job_id, [State.RECORDED.value])
         urls = [item for item in unsent if item["kind"] == "url" and item["source"]]
-        lost = [item for item in unsent if not (item["kind"] == "url" and item["source"])]
+        pages = [item for item in unsent if item["kind"] != "url" and item["page_id"]]
+        lost = [
+            item
+            for item in unsent
+            if not (item["kind"] == "url" and item["source"]) and not item["page_id"]
+        ]
         for item in lost:
             finish_item(
                 job_id,
@@ -59,4 +73,10 @@ def resume_job(
             for item in urls
         )
         sent = enqueue_articles(job_id, "fetch", articles, len(urls), progress)
-    return Resumed(job_id, sent, len(lost))
+        in_hand = [
+            _html_article(job_id, item["item_id"], item["source"], item["page_id"])
+            for item in pages
+        ]
+        sent += enqueue_articles(job_id, "extract", in_hand, len(in_hand), progress)
+        archives = resume_ingestions(job_id, progress=ingest_progress, enqueue_progress=progress)
+    return Resumed(job_id, sent, len(lost), archives)

@@ -56,6 +56,7 @@ def submit_urls(
     refetch: bool = False,
     description: str | None = None,
     progress: ProgressCallback | None = None,
+    languages: Sequence[str] = (),
 ) -> str:
     """Queue each URL for fetching; returns the job id.
 
@@ -69,7 +70,13 @@ def submit_urls(
 
     def articles(first: int) -> Iterable[Article]:
         return (
-            Article(job_id=job_id, item_id=first + offset, url=url, refetch=refetch)
+            Article(
+                job_id=job_id,
+                item_id=first + offset,
+                url=url,
+                refetch=refetch,
+                languages=list(languages),
+            )
             for offset, url in enumerate(url_list)
         )
 
@@ -100,9 +107,13 @@ def submit_text(
     return _submit(job_id, [ItemSpec("text", url or title)], "dedup", articles, description=title)
 
 
-def _html_article(job_id: str, item_id: int, url: str | None, page_id: str) -> Article:
+def _html_article(
+    job_id: str, item_id: int, url: str | None, page_id: str, languages: Sequence[str] = ()
+) -> Article:
     """An item whose page is in the store: its identity comes from ``url`` when valid."""
-    article = Article(job_id=job_id, item_id=item_id, url=url, page_id=page_id)
+    article = Article(
+        job_id=job_id, item_id=item_id, url=url, page_id=page_id, languages=list(languages)
+    )
     if url:
         try:
             article.canonical_url = canonicalize_url(url)
@@ -117,6 +128,7 @@ def submit_html(
     *,
     url: str | None = None,
     job_id: str | None = None,
+    languages: Sequence[str] = (),
 ) -> str:
     """Queue a page's HTML for extraction (no fetch); returns the job id.
 
@@ -127,7 +139,8 @@ def submit_html(
 
     def articles(first: int) -> list[Article]:
         encoding = "utf-8" if isinstance(html, str) else None
-        return [_html_article(job_id, first, url, save_page(body, url, "text/html", encoding))]
+        page = save_page(body, url, "text/html", encoding)
+        return [_html_article(job_id, first, url, page, languages)]
 
     return _submit(job_id, [ItemSpec("html", url)], "extract", articles)
 

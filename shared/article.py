@@ -62,6 +62,8 @@ class Article:
     refetch: bool = False
     entities_truncated: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    # ``--language``: keep the article only if its detected language is one of these.
+    languages: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:

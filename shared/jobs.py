@@ -35,10 +35,19 @@ _NOT_FINAL = [s.value for s in State if s not in FINAL_STATES]
 
 @dataclass(frozen=True, slots=True)
 class ItemSpec:
-    """One thing to submit: ``kind`` is ``url``, ``text`` or ``html``."""
+    """One thing to submit: ``kind`` is ``url``, ``text``, ``html`` or ``warc`` (a record).
+
+    ``page_id`` names a page already in the store (a WARC record's), so the item can still
+    be sent after an interruption. With ``state`` (a final one) and ``reason`` the item is
+    recorded as already ended: a filtered or unusable record.
+    """
 
     kind: str
     source: str | None
+    page_id: str | None = None
+    state: State | None = None
+    reason: str | None = None
+    detail: str | None = None
 
 
 def new_job_id() -> str:
@@ -51,35 +60,40 @@ def create_job(
     description: str | None = None,
     *,
     state: State = State.QUEUED,
+    conn: Connection | None = None,
 ) -> int:
     """Record a job (or add to it) with its items in ``state``, before anything is enqueued.
 
     Producers that send in batches record ``recorded`` and call :func:`mark_enqueued` after
     each batch is sent. Returns the item id of the first new item; the others follow in order.
+    With ``conn`` it runs inside the caller's transaction.
     """
-    with session_scope() as conn:
-        existing = conn.execute(select(jobs.c.total).where(jobs.c.id == job_id)).scalar()
-        first_item = existing or 0
-        if existing is None:
-            conn.execute(insert(jobs).values(id=job_id, total=len(specs), description=description))
-        else:
-            conn.execute(
-                update(jobs).where(jobs.c.id == job_id).values(total=existing + len(specs))
-            )
-        for start in range(0, len(specs), 5000):
-            conn.execute(
-                insert(items),
-                [
-                    {
-                        "job_id": job_id,
-                        "item_id": first_item + start + n,
-                        "kind": spec.kind,
-                        "source": spec.source,
-                        "state": state.value,
-                    }
-                    for n, spec in enumerate(specs[start : start + 5000])
-                ],
-            )
+    if conn is None:
+        with session_scope() as own:
+            return create_job(job_id, specs, description, state=state, conn=own)
+    existing = conn.execute(select(jobs.c.total).where(jobs.c.id == job_id)).scalar()
+    first_item = existing or 0
+    if existing is None:
+        conn.execute(insert(jobs).values(id=job_id, total=len(specs), description=description))
+    else:
+        conn.execute(update(jobs).where(jobs.c.id == job_id).values(total=existing + len(specs)))
+    for start in range(0, len(specs), 5000):
+        conn.execute(
+            insert(items),
+            [
+                {
+                    "job_id": job_id,
+                    "item_id": first_item + start + n,
+                    "kind": spec.kind,
+                    "source": spec.source,
+                    "state": (spec.state or state).value,
+                    "page_id": spec.page_id,
+                    "reason": spec.reason,
+                    "detail": spec.detail,
+                }
+                for n, spec in enumerate(specs[start : start + 5000])
+            ],
+        )
     return first_item
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import zstandard
 from sqlalchemy import select
@@ -56,16 +57,21 @@ def save_page(
 
 
 def save_pages(
-    batch: Sequence[tuple[bytes, str | None, str | None, str | None]], chunk: int = 200
+    batch: Sequence[tuple[bytes, str | None, str | None, str | None]],
+    chunk: int = 200,
+    *,
+    fetched_at: Sequence[datetime | None] | None = None,
 ) -> list[str]:
     """Store many ``(body, url, content_type, encoding)`` pages, ``chunk`` per transaction;
-    returns their ids in order. The bulk form of :func:`save_page`."""
+    returns their ids in order. The bulk form of :func:`save_page`. ``fetched_at`` gives
+    when each page was captured (a WARC record's date; ``None``: now)."""
     compressor = zstandard.ZstdCompressor(level=_LEVEL)
     ids = [page_id(body) for body, *_ in batch]
     for start in range(0, len(batch), chunk):
         rows: dict[str, dict[str, object]] = {}
-        for pid, (body, url, content_type, encoding) in zip(
-            ids[start : start + chunk], batch[start : start + chunk], strict=True
+        for n, (pid, (body, url, content_type, encoding)) in enumerate(
+            zip(ids[start : start + chunk], batch[start : start + chunk], strict=True),
+            start,
         ):
             rows[pid] = {
                 "id": pid,
@@ -75,6 +81,8 @@ def save_pages(
                 "size": len(body),
                 "body": compressor.compress(body),
             }
+            if fetched_at is not None:
+                rows[pid]["fetched_at"] = fetched_at[n] or datetime.now(UTC)
         with session_scope() as conn:
             conn.execute(insert_for(conn, pages).on_conflict_do_nothing(), list(rows.values()))
     return ids

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from shared.db.engine import read_scope
 from shared.db.schema import articles, entities
 from shared.identity import canonicalize_url
 
-__all__ = ["duplicate_counts", "get_article", "list_articles"]
+__all__ = ["duplicate_counts", "get_article", "iter_articles", "list_articles"]
 
 _SUMMARY = (
     articles.c.id,
@@ -27,13 +28,41 @@ _SUMMARY = (
 )
 
 
-def list_articles(job_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Stored articles (duplicates included), newest first."""
-    query = select(*_SUMMARY).order_by(articles.c.created_at.desc(), articles.c.id).limit(limit)
+def list_articles(
+    job_id: str | None = None, limit: int | None = 100, after: str | None = None
+) -> list[dict[str, Any]]:
+    """Stored articles (duplicates included), newest first: ``limit`` of them (``None``: all)
+    after the article ``after`` in that order (a cursor: pass the last id of a page)."""
+    query = select(*_SUMMARY).order_by(articles.c.created_at.desc(), articles.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
     if job_id:
         query = query.where(articles.c.job_id == job_id)
+    if after:
+        then = select(articles.c.created_at).where(articles.c.id == after).scalar_subquery()
+        query = query.where(
+            or_(
+                articles.c.created_at < then,
+                and_(articles.c.created_at == then, articles.c.id < after),
+            )
+        )
     with read_scope() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def iter_articles(
+    job_id: str | None = None, limit: int | None = None, page_size: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Like :func:`list_articles`, but every one (or ``limit``), read a page at a time."""
+    after, left = None, limit
+    while left is None or left > 0:
+        size = page_size if left is None else min(page_size, left)
+        page = list_articles(job_id, size, after)
+        yield from page
+        if len(page) < size:
+            return
+        after = page[-1]["id"]
+        left = None if left is None else left - len(page)
 
 
 def _entities(conn: Connection, article_id: str) -> list[dict[str, Any]]:

@@ -46,6 +46,17 @@ class Reason(StrEnum):
         "a feed or sitemap expansion reached SLUICE_EXPAND_MAX_DEPTH, _REQUESTS or _URLS",
     )
     UNREADABLE_FILE = "unreadable_file", "an input file cannot be read (not stored)"
+    NOT_WARC = "not_warc", "a --warc source holds no WARC or ARC record (a tarball, say)"
+    FILTERED_DOMAIN = "filtered_domain", "skipped: the URL is on none of the --domain hosts"
+    FILTERED_URL = "filtered_url", "skipped: the URL does not match --url-pattern"
+    FILTERED_DATE = (
+        "filtered_date",
+        "skipped: the record's or entry's date is outside --since/--until",
+    )
+    FILTERED_LANGUAGE = (
+        "filtered_language",
+        "skipped: the detected language is not one of --language",
+    )
 
     # --- fetch ------------------------------------------------------------------------------
     DNS_ERROR = "dns_error", "the host name has no address"

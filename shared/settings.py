@@ -153,6 +153,9 @@ class FetchSettings(BaseModel):
     fetch_retry_backoff_max: float = 300.0
     fetch_content_types: str = "text/html,application/xhtml+xml"
     fetch_concurrency: int = 16
+    warc_max_bytes: int = Field(
+        200 * 1024**3, ge=1, description="Largest remote archive read by submit --warc (bytes)."
+    )
 
     # politeness and safety
     fetch_host_rate: float = Field(

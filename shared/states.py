@@ -18,10 +18,15 @@ class State(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     UNCHANGED = "unchanged"
+    # Left out on purpose at submission (a --language, --domain or --since filter, a WARC
+    # record that is no page): its reason says why. Not a failure.
+    SKIPPED = "skipped"
     FAILED = "failed"
 
 
-FINAL_STATES = frozenset({State.STORED, State.DUPLICATE, State.UNCHANGED, State.FAILED})
+FINAL_STATES = frozenset(
+    {State.STORED, State.DUPLICATE, State.UNCHANGED, State.SKIPPED, State.FAILED}
+)
 
 _RANK = {
     State.RECORDED: -1,

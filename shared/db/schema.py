@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -20,7 +21,16 @@ from sqlalchemy import (
     func,
 )
 
-__all__ = ["articles", "entities", "failures", "items", "jobs", "metadata", "pages"]
+__all__ = [
+    "articles",
+    "entities",
+    "failures",
+    "ingestions",
+    "items",
+    "jobs",
+    "metadata",
+    "pages",
+]
 
 metadata = MetaData()
 
@@ -47,6 +57,8 @@ items = Table(
     Column("article_id", String(32)),
     Column("duplicate_of", String(32)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Pages in the store already (WARC records): an interrupted submission can still send it.
+    Column("page_id", String(64)),
     Index("ix_items_job_state", "job_id", "state"),
 )
 
@@ -116,4 +128,19 @@ failures = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("retried_at", DateTime(timezone=True)),
     UniqueConstraint("job_id", "item_id", name="uq_failure_item"),
+)
+
+# One row per archive (WARC/ARC) a job reads: how far it got, so an interrupted ingestion
+# resumes at ``offset`` (the first record not yet recorded as an item) and never twice.
+ingestions = Table(
+    "ingestions",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
+    Column("source", Text, primary_key=True),
+    Column("offset", BigInteger, nullable=False, default=0),
+    Column("records", BigInteger, nullable=False, default=0),
+    Column("items", BigInteger, nullable=False, default=0),
+    Column("skipped", JSON, nullable=False, default=dict),
+    Column("done", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -16,10 +16,12 @@ from trafilatura.settings import Document
 from shared.article import Article
 from shared.errors import PermanentError
 from shared.identity import article_id, canonicalize_url
-from shared.outcomes import Forward, Outcome, failed
+from shared.language import detect_language
+from shared.outcomes import Final, Forward, Outcome, failed
 from shared.pages import load_page
 from shared.reasons import Reason
 from shared.settings import get_settings
+from shared.states import State
 
 __all__ = ["decode_html", "extract", "extract_html", "run"]
 
@@ -123,4 +125,9 @@ def run(article: Article) -> Outcome:
     settings = get_settings()
     html = decode_html(page.body, page.encoding)
     extract(article, html, settings.extract_min_chars, settings.extract_max_html_chars)
+    if article.languages:
+        detected = detect_language(article.text)
+        article.language = article.language or detected
+        if detected not in article.languages:
+            return Final(State.SKIPPED, Reason.FILTERED_LANGUAGE, f"detected {detected}")
     return Forward()

@@ -1,0 +1,105 @@
+"""Filters at the door: which submitted items to leave out, and the reason each one gets.
+
+``--domain`` and ``--url-pattern`` look at the item's URL, ``--since`` and ``--until`` at
+its date (a WARC record's ``WARC-Date``, a feed entry's published or updated date); an item
+with no date passes a date filter. An item left out is still recorded, ``skipped`` with
+``filtered_domain``, ``filtered_url`` or ``filtered_date``, so a producer sees what was left
+out and why. ``--language`` needs the page's text: extract applies it (``filtered_language``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from shared.reasons import Reason
+
+__all__ = ["RecordFilter", "parse_date", "record_skipped"]
+
+
+class _Dated(Protocol):
+    url: str | None
+    date: datetime | None
+
+
+def parse_date(value: str) -> datetime:
+    """``2026-11-30`` or a full ISO 8601 time; naive values are UTC. Raises ``ValueError``."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _host(url: str | None) -> str:
+    try:
+        return (urlsplit(url or "").hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """What to keep: ``domains`` (a host or any of its subdomains), a URL regex, a window."""
+
+    domains: tuple[str, ...] = ()
+    url_pattern: re.Pattern[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.domains or self.url_pattern or self.since or self.until)
+
+    def url_reason(self, url: str | None) -> Reason | None:
+        if self.domains:
+            host = _host(url)
+            if not any(host == d or host.endswith("." + d) for d in self.domains):
+                return Reason.FILTERED_DOMAIN
+        if self.url_pattern is not None and not self.url_pattern.search(url or ""):
+            return Reason.FILTERED_URL
+        return None
+
+    def date_reason(self, date: datetime | None) -> Reason | None:
+        if date is None:
+            return None
+        if date.tzinfo is None:
+            date = date.replace(tzinfo=UTC)
+        if (self.since and date < self.since) or (self.until and date > self.until):
+            return Reason.FILTERED_DATE
+        return None
+
+    def reason(self, item: _Dated) -> Reason | None:
+        """Why ``item`` is left out, or ``None`` when it is kept."""
+        return self.url_reason(item.url) or self.date_reason(item.date)
+
+    @classmethod
+    def from_options(
+        cls,
+        domains: list[str] | None = None,
+        url_pattern: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> RecordFilter:
+        """From the command line's values; raises ``ValueError`` on a bad date or pattern."""
+        return cls(
+            domains=tuple(d.strip().lower().strip(".") for d in domains or () if d.strip()),
+            url_pattern=re.compile(url_pattern) if url_pattern else None,
+            since=parse_date(since) if since else None,
+            until=parse_date(until) if until else None,
+        )
+
+
+def record_skipped(job_id: str, kind: str, left_out: list[tuple[str | None, Reason]]) -> None:
+    """Record each ``(source, reason)`` a filter left out as an item ``skipped`` of the job."""
+    if not left_out:
+        return
+    from producers.submit import _database_ready
+    from shared.jobs import ItemSpec, create_job
+    from shared.states import State
+
+    _database_ready()
+    create_job(
+        job_id,
+        [ItemSpec(kind, source, state=State.SKIPPED, reason=reason) for source, reason in left_out],
+    )

@@ -1,0 +1,184 @@
+"""Stored articles as rows of a stable, versioned schema, read in pages of constant size.
+
+Schema ``sluice-article/1`` (every row carries it in ``schema``). Its fields keep their
+names and meanings for as long as the version stays; a change to either makes version 2:
+
+==================  ======================================================================
+``schema``          ``"sluice-article/1"``
+``id``              the article's stable id (from its canonical URL, else its text)
+``url``             the URL it was submitted or archived under (may be null)
+``canonical_url``   that URL canonicalized (may be null)
+``title``           headline (may be null)
+``author``          as extracted (may be null)
+``published``       publication date as extracted, ``YYYY-MM-DD`` (may be null)
+``site``            the site's name as extracted (may be null)
+``language``        detected language, ISO 639-1 (may be null)
+``description``     the page's description (may be null)
+``text``            the main text
+``job``             the job that stored it last
+``duplicate_of``    the original's id when this is a duplicate, else null
+``similarity``      similarity to that original (1.0: exact), else null
+``stored_at``       when it was first stored, ISO 8601 UTC
+``entities``        with ``--entities``: a list of ``{text, label, start, end}`` (character
+                    offsets into ``text``); without it the field is absent
+==================  ======================================================================
+
+Rows come in ``id`` order, read by keyset (``id > last``) in pages of :data:`PAGE_SIZE`, so
+memory does not grow with the number of rows and the export needs no long transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from shared.db.engine import read_scope
+from shared.db.schema import articles, entities
+
+__all__ = ["FIELDS", "PAGE_SIZE", "SCHEMA", "ExportFilter", "export_rows"]
+
+SCHEMA = "sluice-article/1"
+FIELDS = (
+    "schema",
+    "id",
+    "url",
+    "canonical_url",
+    "title",
+    "author",
+    "published",
+    "site",
+    "language",
+    "description",
+    "text",
+    "job",
+    "duplicate_of",
+    "similarity",
+    "stored_at",
+)
+PAGE_SIZE = 1000
+
+_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.canonical_url,
+    articles.c.title,
+    articles.c.author,
+    articles.c.date,
+    articles.c.sitename,
+    articles.c.language,
+    articles.c.description,
+    articles.c.text,
+    articles.c.job_id,
+    articles.c.duplicate_of,
+    articles.c.similarity,
+    articles.c.created_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """Which articles: ``duplicates`` is ``include``, ``exclude`` or ``only``; ``since`` and
+    ``until`` bound the publication date (``YYYY-MM-DD``, inclusive)."""
+
+    job: str | None = None
+    since: str | None = None
+    until: str | None = None
+    language: str | None = None
+    site: str | None = None
+    duplicates: str = "include"
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.job:
+            query = query.where(articles.c.job_id == self.job)
+        if self.since:
+            query = query.where(articles.c.date >= self.since)
+        if self.until:
+            # A date with a time after it ("2026-01-31T10:00") still belongs to that day.
+            query = query.where(articles.c.date < self.until + "~")
+        if self.language:
+            query = query.where(func.lower(articles.c.language) == self.language.lower())
+        if self.site:
+            site = self.site.lower()
+            query = query.where(
+                or_(
+                    func.lower(articles.c.sitename) == site,
+                    articles.c.canonical_url.like(f"%://{site}/%"),
+                    articles.c.canonical_url.like(f"%://www.{site}/%"),
+                )
+            )
+        if self.duplicates == "exclude":
+            query = query.where(articles.c.duplicate_of.is_(None))
+        elif self.duplicates == "only":
+            query = query.where(articles.c.duplicate_of.is_not(None))
+        return query
+
+
+def _row(values: Any) -> dict[str, Any]:
+    stored = values.created_at
+    return {
+        "schema": SCHEMA,
+        "id": values.id,
+        "url": values.url,
+        "canonical_url": values.canonical_url,
+        "title": values.title,
+        "author": values.author,
+        "published": values.date,
+        "site": values.sitename,
+        "language": values.language,
+        "description": values.description,
+        "text": values.text,
+        "job": values.job_id,
+        "duplicate_of": values.duplicate_of,
+        "similarity": values.similarity,
+        "stored_at": stored.isoformat() if stored is not None else None,
+    }
+
+
+def _entities(conn: Any, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    rows = conn.execute(
+        select(
+            entities.c.article_id,
+            entities.c.text,
+            entities.c.label,
+            entities.c.start_char,
+            entities.c.end_char,
+        )
+        .where(entities.c.article_id.in_(ids))
+        .order_by(entities.c.article_id, entities.c.start_char, entities.c.end_char)
+    )
+    for article_id, text, label, start, end in rows:
+        found[article_id].append({"text": text, "label": label, "start": start, "end": end})
+    return found
+
+
+def export_pages(
+    where: ExportFilter, *, with_entities: bool = False, page_size: int = PAGE_SIZE
+) -> Iterator[list[dict[str, Any]]]:
+    """The matching articles as schema rows, a page (list) at a time, in ``id`` order."""
+    last: str | None = None
+    while True:
+        query = where.apply(select(*_COLUMNS)).order_by(articles.c.id).limit(page_size)
+        if last is not None:
+            query = query.where(articles.c.id > last)
+        with read_scope() as conn:
+            page = [_row(values) for values in conn.execute(query)]
+            if with_entities and page:
+                found = _entities(conn, [row["id"] for row in page])
+                for row in page:
+                    row["entities"] = found[row["id"]]
+        if not page:
+            return
+        yield page
+        if len(page) < page_size:
+            return
+        last = page[-1]["id"]
+
+
+def export_rows(where: ExportFilter, *, with_entities: bool = False) -> Iterator[dict[str, Any]]:
+    """The matching articles as schema rows, one at a time."""
+    for page in export_pages(where, with_entities=with_entities):
+        yield from page

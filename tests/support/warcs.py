@@ -1,0 +1,138 @@
+"""WARC files built inside the tests, with warcio's writer, hostile records included."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterable
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+__all__ = [
+    "article_html",
+    "no_http_headers",
+    "record",
+    "truncated",
+    "warc",
+    "warc_bytes",
+    "wrong_length",
+]
+
+_WORDS = [
+    "council",
+    "harbour",
+    "ferry",
+    "vote",
+    "budget",
+    "river",
+    "bridge",
+    "winter",
+    "schools",
+    "market",
+    "station",
+    "tram",
+    "mayor",
+    "drought",
+    "reservoir",
+    "farmers",
+    "orchard",
+    "museum",
+    "archive",
+    "festival",
+    "library",
+]
+
+
+def article_html(n: int, *, title: str | None = None, extra: str = "") -> str:
+    """A news page of its own (``n`` picks the words), long enough for extraction."""
+    words = [_WORDS[(n * 7 + i * 3) % len(_WORDS)] for i in range(400)]
+    paragraphs = "".join(
+        f"<p>{' '.join(words[i : i + 40]).capitalize()} number {n} part {i}.</p>"
+        for i in range(0, 400, 40)
+    )
+    title = title or f"Story {n} about the {words[0]} and the {words[1]}"
+    return (
+        f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+        f"<nav>Home | News</nav><article><h1>{title}</h1>{extra}{paragraphs}</article>"
+        "<footer>All rights reserved</footer></body></html>"
+    )
+
+
+def record(
+    url: str,
+    body: bytes | str,
+    *,
+    content_type: str = "text/html; charset=utf-8",
+    rec_type: str = "response",
+    status: str = "200 OK",
+    date: str | None = None,
+    gzipped: bool = True,
+) -> bytes:
+    """One WARC record (one gzip member when ``gzipped``) as bytes."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzipped)
+    headers = None
+    if rec_type in ("response", "revisit"):
+        headers = StatusAndHeaders(
+            status,
+            [("Content-Type", content_type), ("Content-Length", str(len(data)))],
+            protocol="HTTP/1.1",
+        )
+    warc_headers = {"WARC-Date": date} if date else None
+    made = writer.create_warc_record(
+        url,
+        rec_type,
+        payload=io.BytesIO(data),
+        http_headers=headers,
+        warc_content_type="application/http; msgtype=response" if headers else content_type,
+        warc_headers_dict=warc_headers,
+    )
+    writer.write_record(made)
+    return out.getvalue()
+
+
+def truncated(url: str, body: str) -> bytes:
+    """A gzip member cut in its middle: a record whose compressed bytes end early."""
+    whole = record(url, body)
+    return whole[: len(whole) // 2]
+
+
+def wrong_length(url: str, body: str, delta: int, *, gzipped: bool = True) -> bytes:
+    """A record whose WARC ``Content-Length`` is off by ``delta`` bytes."""
+    plain = record(url, body, gzipped=False)
+    head, sep, rest = plain.partition(b"\r\n\r\n")
+    lines = []
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            line = b"Content-Length: %d" % (int(line.split(b":")[1]) + delta)
+        lines.append(line)
+    fixed = b"\r\n".join(lines) + sep + rest
+    return gzip.compress(fixed) if gzipped else fixed
+
+
+def no_http_headers(url: str, body: str) -> bytes:
+    """A ``response`` record whose block is the bare page, with no HTTP status or headers."""
+    data = body.encode("utf-8")
+    head = (
+        "WARC/1.0\r\nWARC-Type: response\r\n"
+        f"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{len(data):012d}>\r\n"
+        "WARC-Date: 2026-11-30T10:00:00Z\r\n"
+        f"WARC-Target-URI: {url}\r\n"
+        "Content-Type: application/http; msgtype=response\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    return gzip.compress(head + data + b"\r\n\r\n")
+
+
+def warc_bytes(parts: Iterable[bytes]) -> bytes:
+    return b"".join(parts)
+
+
+def warc(path: object, parts: Iterable[bytes]) -> str:
+    """Write ``parts`` (records, hostile or not) one after the other to ``path``."""
+    with open(str(path), "wb") as out:
+        for part in parts:
+            out.write(part)
+    return str(path)
