@@ -19,12 +19,11 @@ from producers.submit import _html_article
 from producers.warc import IngestCallback, resume_ingestions
 from shared.article import Article
 from shared.jobs import finish_item, list_items
+from shared.reasons import Reason
 from shared.redis_state import get_redis
 from shared.states import State
 
 __all__ = ["Resumed", "resume_job"]
-
-NOT_ENQUEUED = "not_enqueued"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,7 @@ def resume_job(
                 job_id,
                 item["item_id"],
                 State.FAILED,
-                reason=NOT_ENQUEUED,
+                reason=Reason.NOT_ENQUEUED,
                 detail="its submission was interrupted before it was queued and its "
                 f"{item['kind']} was not kept: submit it again",
             )

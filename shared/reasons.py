@@ -41,6 +41,10 @@ class Reason(StrEnum):
     BAD_FEED = "bad_feed", "a --feed document could not be parsed as a feed"
     BAD_SITEMAP = "bad_sitemap", "a --sitemap document could not be parsed as a sitemap"
     SUBMISSION_RUNNING = "submission_running", "another producer is submitting this job"
+    NOT_ENQUEUED = (
+        "not_enqueued",
+        "submit --resume could not send a recorded item again: its text or page was not kept",
+    )
     EXPAND_LIMIT = (
         "expand_limit",
         "a feed or sitemap expansion reached SLUICE_EXPAND_MAX_DEPTH, _REQUESTS or _URLS",
