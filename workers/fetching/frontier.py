@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -183,19 +182,18 @@ class Frontier:
         return int(self.client.hlen(self._key("items")))
 
     def stats(self, top: int = 10) -> FrontierStats:
-        """What the frontier holds now (one round trip)."""
-        now = time.time()
+        """What the frontier holds now (two round trips)."""
+        seconds, micros = self.client.time()
+        now_ms = seconds * 1000 + micros // 1000
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.time()
             pipe.hlen(self._key("items"))
             pipe.zcard(self._key("sizes"))
             pipe.zcard(self._key("leases"))
             pipe.zcard(self._key("delayed"))
             pipe.zrange(self._key("arrive"), 0, 0, withscores=True)
             pipe.zrevrange(self._key("sizes"), 0, max(0, top - 1), withscores=True)
-            pipe.zcount(self._key("due"), "-inf", int(now * 1000))
-            clock, items, hosts, in_flight, delayed, oldest, busiest, due = pipe.execute()
-        now_ms = clock[0] * 1000 + clock[1] // 1000
+            pipe.zcount(self._key("due"), "-inf", now_ms)
+            items, hosts, in_flight, delayed, oldest, busiest, due = pipe.execute()
         return FrontierStats(
             items=int(items),
             hosts=int(hosts),

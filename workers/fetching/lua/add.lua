@@ -8,8 +8,10 @@ for i = 2, #ARGV, 4 do
   if redis.call('HSETNX', ITEMS, item, payload) == 1 then
     added = added + 1
     redis.call('ZADD', ARRIVE, now, item)
-    -- Higher priority first, then first in, first out.
-    enqueue(item, host, (9 - priority) * 1e13 + now, now)
+    -- Higher priority first, then first in, first out (by arrival number, not by clock:
+    -- a batch arrives within one millisecond).
+    local seq = redis.call('INCR', P .. 'fr:arrivals')
+    enqueue(item, host, (9 - priority) * 1e14 + seq, now)
   end
 end
 return added
