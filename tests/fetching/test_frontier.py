@@ -132,3 +132,24 @@ def test_release_is_bounded_by_room(redis_client: redis.Redis) -> None:
     leases, _ = frontier.release(0, LEASE_MS, 5)
     assert len(leases) == 5
     assert frontier.stats().due_now == 15
+
+
+def test_the_end_of_a_request_ends_the_hosts_turn(redis_client: redis.Redis) -> None:
+    """A fetch worker's budget frees the host in the same script that closes the request,
+    so the next URL is due at the gate without waiting for the page to be stored; the
+    item's lease stays until it is handed on."""
+    frontier = Frontier(redis_client)
+    budget = HostBudget(redis_client, rate=10.0, ends_turns=True)  # 100 ms
+    _add(frontier, "t.test", ["t1", "t2"])
+    (lease,), _ = frontier.release(0, LEASE_MS, 10)
+    assert budget.start("t.test") == 0.0
+    budget.finished("t.test")
+    leases, wait = frontier.release(0, LEASE_MS, 10)
+    assert leases == [] and 0.05 <= wait <= 0.1  # due at the gate
+    assert frontier.stats().in_flight == 1  # t1 is still being handed on
+    time.sleep(wait + 0.005)
+    assert [x.item for x in frontier.release(0, LEASE_MS, 10)[0]] == ["t2"]
+    assert frontier.finish(lease.item, lease.token)
+    # The producer's budget (feeds and sitemaps) holds no turn and frees none.
+    HostBudget(redis_client, rate=10.0).finished("t.test")
+    assert frontier.stats().in_flight == 1

@@ -70,7 +70,10 @@ class Crawler:
         self.fetcher = fetcher
         self.settings = settings
         self.budget = HostBudget(
-            client, settings.fetch_host_rate, slowdown_max=settings.fetch_slowdown_max
+            client,
+            settings.fetch_host_rate,
+            slowdown_max=settings.fetch_slowdown_max,
+            ends_turns=True,
         )
         self.robots = RobotsCache(client, fetcher, settings)
         self.validators = ValidatorStore(client, settings.fetch_validators_ttl)

@@ -39,6 +39,22 @@ redis.call('HSET', KEYS[1], 'next', now + interval, 'began', now)
 return 0
 """
 
+# Appended to the two scripts that end a request: with KEYS[2..5] (the frontier's busy hash,
+# due set, the host's queue and the pumps' wake list) and ARGV[5] the host, the host's turn
+# in the crawl frontier (workers.fetching.frontier) ends in the same call, and the host is
+# due again at its gate. The producer's requests, which hold no turn, pass no such keys.
+_FREE_TURN = """
+local function free_turn(now)
+  if #KEYS < 5 then return end
+  if redis.call('HDEL', KEYS[2], ARGV[5]) == 1 and redis.call('ZCARD', KEYS[4]) > 0 then
+    local gate = tonumber(redis.call('HGET', KEYS[1], 'next')) or 0
+    redis.call('ZADD', KEYS[3], 'NX', math.max(gate, now), ARGV[5])
+    redis.call('LPUSH', KEYS[5], '1')
+    redis.call('LTRIM', KEYS[5], 0, 0)
+  end
+end
+"""
+
 # KEYS[1] host hash. ARGV[1] base interval ms, ARGV[2] Retry-After ms (-1: none),
 # ARGV[3] longest slowdown ms, ARGV[4] host state TTL s. Returns the gate's delay in ms.
 _SLOW_DOWN = """
@@ -54,6 +70,7 @@ if tonumber(ARGV[2]) >= 0 then pause = tonumber(ARGV[2]) end
 local opens = math.max(nxt, now + pause)
 redis.call('HSET', KEYS[1], 'next', opens, 'slow', slow)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+free_turn(now)
 return opens - now
 """
 
@@ -84,6 +101,7 @@ end
 local opens = now + math.max(tonumber(ARGV[1]), slow)
 if opens > nxt then redis.call('HSET', KEYS[1], 'next', opens) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+free_turn(now)
 return slow
 """
 
@@ -91,7 +109,8 @@ _HOST_TTL = 7 * 86400
 
 
 class HostBudget:
-    """The cluster-wide per-host request budget. ``rate`` is requests per second (0: none)."""
+    """The cluster-wide per-host request budget. ``rate`` is requests per second (0: none);
+    ``ends_turns``: the requests run on crawl-frontier turns, which end with them."""
 
     def __init__(
         self,
@@ -100,17 +119,31 @@ class HostBudget:
         *,
         slowdown_max: float = 120.0,
         prefix: str = KEY_PREFIX,
+        ends_turns: bool = False,
     ) -> None:
         self.client = client
+        # A fetch worker's requests run on a turn of the crawl frontier: ending one frees the
+        # host there, in the same script, so its next URL is released without a round trip.
+        self.ends_turns = ends_turns
         self.base_ms = round(1000 / rate) if rate > 0 else 0
         self.slowdown_max_ms = int(slowdown_max * 1000)
         self.prefix = prefix
         self._start = client.register_script(_START)
-        self._slow_down = client.register_script(_SLOW_DOWN)
-        self._finished = client.register_script(_FINISHED)
+        self._slow_down = client.register_script(_FREE_TURN + _SLOW_DOWN)
+        self._finished = client.register_script(_FREE_TURN + _FINISHED)
 
     def _host_key(self, host: str) -> str:
         return f"{self.prefix}polite:{host}"
+
+    def _keys(self, host: str, turn: bool) -> tuple[list[str], list[object]]:
+        """The keys (and the host argument) of a script ending a request; with ``turn``,
+        those of the frontier too, so the host's turn ends with it."""
+        keys = [self._host_key(host)]
+        if not turn:
+            return keys, []
+        frontier = f"{self.prefix}fr:"
+        keys += [f"{frontier}busy", f"{frontier}due", f"{frontier}q:{host}", f"{frontier}wake"]
+        return keys, [host]
 
     def interval(self, crawl_delay: float = 0.0) -> int:
         """The gap in ms between two requests to a host with this ``Crawl-delay``."""
@@ -126,13 +159,15 @@ class HostBudget:
 
     def slow_down(self, host: str, retry_after: float | None = None) -> float:
         """``host`` answered 429 or 503: pause it and widen its interval. Returns the pause."""
+        keys, host_arg = self._keys(host, self.ends_turns)
         opens_in = self._slow_down(
-            keys=[self._host_key(host)],
+            keys=keys,
             args=[
                 self.base_ms,
                 -1 if retry_after is None else int(retry_after * 1000),
                 self.slowdown_max_ms,
                 _HOST_TTL,
+                *host_arg,
             ],
         )
         return int(opens_in) / 1000
@@ -145,9 +180,10 @@ class HostBudget:
         ``normal`` (an answer other than 429/503) narrows a slowdown by a quarter. Returns
         what is left of the slowdown (s).
         """
+        keys, host_arg = self._keys(host, self.ends_turns)
         left = self._finished(
-            keys=[self._host_key(host)],
-            args=[self.interval(crawl_delay), "1" if normal else "0", _HOST_TTL],
+            keys=keys,
+            args=[self.interval(crawl_delay), "1" if normal else "0", _HOST_TTL, "", *host_arg],
         )
         return int(left) / 1000
 
