@@ -6,7 +6,9 @@ leased item as an ordinary fetch task. Hosts are released a little ahead of thei
 (``SLUICE_FRONTIER_LOOKAHEAD``) to cover the trip through the queue; the task waits out the
 rest at the gate. The fetch queue is kept to about two tasks per slot of this worker, so it
 only ever holds work that is due. When nothing is due the pump blocks on Redis until the
-earliest due time or until a finished fetch wakes it: it never spins.
+earliest due time or until a finished fetch wakes it (a wait of a moment, for a host due
+soon, is slept in the thread: Redis ends blocking timeouts only at its next tick), so it
+never spins.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # Longest the pump blocks between looks at the frontier, whatever it was told.
 _MAX_WAIT = 1.0
+# Shorter waits are slept in the pump; longer ones block on Redis, woken by any finished fetch.
+_PRECISE = 0.2
 
 
 def lease_ms() -> int:
@@ -85,5 +89,11 @@ class Pump(threading.Thread):
             return len(leases)
         if wait < 0:
             wait = _MAX_WAIT
-        self.frontier.wait_for_work(min(_MAX_WAIT, max(0.0, wait - self.lookahead_ms / 1000)))
+        pause = min(_MAX_WAIT, max(0.0, wait - self.lookahead_ms / 1000))
+        if pause < _PRECISE:
+            # Redis ends a blocking call's timeout only at its next cron tick (tens of ms
+            # late): a host due within moments is waited for here, to the millisecond.
+            self._stopping.wait(pause)
+        else:
+            self.frontier.wait_for_work(pause)
         return 0
