@@ -111,8 +111,13 @@ def _serve(hosts: int) -> Iterator[list[_HostServer]]:
     try:
         yield servers
     finally:
+        # Each shutdown waits for its server's next poll (0.5 s): all at once, not in turn.
+        stopping = [threading.Thread(target=s.shutdown) for s in servers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in servers:
-            server.shutdown()
             server.server_close()
 
 
@@ -181,6 +186,9 @@ def _run(
         "SLUICE_DATA_DIR": str(work_dir),
         "SLUICE_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",
         "SLUICE_FETCH_HOST_RATE": str(rate),
+        # Only fetch is served here: the extract queue only grows, and with the high-water
+        # mark on it the producer would wait for it forever once paused.
+        "SLUICE_QUEUE_HIGH_WATER": "0",
     }
     os.environ.update({k: v for k, v in env.items() if k.startswith("SLUICE_")})
     get_settings.cache_clear()
