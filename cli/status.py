@@ -27,6 +27,7 @@ from shared.states import FINAL_STATES, State
 __all__ = ["add_parser", "gather", "run"]
 
 EXIT_USAGE = 2  # no such job, or a bad option
+FRONTIER_TOP_HOSTS = 10  # hosts with the most URLs waiting, shown by name
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,12 +70,14 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
     from producers.lease import active_submissions
     from shared.redis_state import get_redis
     from workers.celery import app
+    from workers.fetching.frontier import Frontier
 
     counts = job_counts(job)
     counts["duplicates"] = duplicate_counts(job)
     counts["not_enqueued"] = counts["states"].get(State.RECORDED.value, 0)
     counts["enqueueing"] = None
     counts["pipeline"] = None
+    counts["frontier"] = None
     client = get_redis()
     try:
         client.ping()
@@ -84,6 +87,7 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
     if job is not None:
         counts["enqueueing"] = active_submissions(client, job) > 0
     counts["pipeline"] = look_at_pipeline(client, app, timeout=inspect_timeout).to_dict()
+    counts["frontier"] = Frontier(client).stats(FRONTIER_TOP_HOSTS).to_dict()
     return counts
 
 
@@ -152,6 +156,24 @@ def _pipeline_table(pipeline: dict[str, Any]) -> Table:
     return table
 
 
+def _frontier_table(frontier: dict[str, Any]) -> Table:
+    """The crawl frontier: URLs waiting for their host's turn (all jobs)."""
+    oldest = frontier["oldest_wait_seconds"]
+    table = Table(
+        title="frontier (URLs waiting for their host's turn, all jobs)",
+        caption=(
+            f"{frontier['items']:,} URLs: {frontier['in_flight']:,} in flight, "
+            f"{frontier['delayed']:,} waiting to retry; {frontier['hosts']:,} hosts waiting, "
+            f"{frontier['due_now']:,} due now; oldest {_duration(oldest)}"
+        ),
+    )
+    table.add_column("host")
+    table.add_column("waiting", justify="right")
+    for row in frontier["top_hosts"]:
+        table.add_row(text(row["host"] or "(no host)"), f"{row['waiting']:,}")
+    return table
+
+
 def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
     n = counts["not_enqueued"]
     if not n:
@@ -175,6 +197,8 @@ def render(counts: dict[str, Any]) -> RenderableType:
         parts.append(note)
     if counts["pipeline"] is not None:
         parts.append(_pipeline_table(counts["pipeline"]))
+        if counts.get("frontier") and counts["frontier"]["items"]:
+            parts.append(_frontier_table(counts["frontier"]))
     else:
         parts.append(text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
     return Group(*parts)

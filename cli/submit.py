@@ -196,8 +196,10 @@ def _resume(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from producers import submit_html, submit_text, submit_urls
     from producers.expansion import Problem, expand_sources
+    from producers.polite import PoliteFetcher
     from producers.submit import record_failed_sources
     from producers.warc import ingest_warcs
+    from shared.redis_state import get_redis
     from workers.stages.fetch import Fetcher
 
     if args.resume:
@@ -213,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         return report(args, EXIT_BAD_INPUT, "usage", f"bad filter: {clean(str(exc))}")
     problems: list[Problem] = []
     if args.feed or args.sitemap:
-        fetcher = Fetcher(get_settings())
+        # Feeds and sitemaps obey robots.txt and the host budget, like pages.
+        fetcher = PoliteFetcher(Fetcher(get_settings()), get_redis(), get_settings())
         try:
             expansion = expand_sources(args.feed, args.sitemap, fetcher, get_settings())
         finally:

@@ -5,10 +5,14 @@ Two marks with hysteresis. A producer pauses once any stage's queue holds ``high
 they drain it) and resumes only when every watched queue is down to ``low``, so it sends in
 bursts of at least ``high - low`` rather than trickling one message per look at the queue.
 
+The fetch stage's depth is its queue plus the crawl frontier (:mod:`workers.fetching.frontier`):
+every URL waiting for its host's turn, back in line after robots.txt or a redirect, waiting
+to retry, or in flight. So a submission of a million URLs holds about one high-water mark of
+them in Redis; the rest stay ``recorded`` in the store until there is room.
+
 The entry queue is never pushed past ``high`` by producers: under a short Redis lock per
 entry queue a producer reads the depth, sends at most the headroom, and only then lets the
-next producer look. Messages the workers themselves put back (retries, politeness deferrals)
-are outside this bound.
+next producer look. Retries of the other stages are outside this bound.
 """
 
 from __future__ import annotations
@@ -21,13 +25,22 @@ from contextlib import contextmanager
 import redis
 from redis.exceptions import LockError
 
-from shared.queues import queue_depths
+from shared.queues import queue_depths as broker_depths
 from shared.redis_state import KEY_PREFIX
+from workers.fetching.frontier import FRONTIER_STAGE, Frontier
 
-__all__ = ["Backpressure", "WaitCallback"]
+__all__ = ["Backpressure", "WaitCallback", "queue_depths"]
 
 #: Called on every look at the queues while paused, with the fullest queue and its depth.
 WaitCallback = Callable[[str, int], None]
+
+
+def queue_depths(client: redis.Redis, stages: Sequence[str]) -> dict[str, int]:
+    """Each stage's depth; fetch's includes every item in the crawl frontier."""
+    depths = broker_depths(client, stages)
+    if FRONTIER_STAGE in depths:
+        depths[FRONTIER_STAGE] += Frontier(client).size()
+    return depths
 
 
 class Backpressure:

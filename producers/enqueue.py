@@ -19,8 +19,9 @@ from shared.article import Article
 from shared.jobs import mark_enqueued
 from shared.redis_state import get_redis
 from shared.settings import get_settings
+from workers.fetching.frontier import FRONTIER_STAGE
 from workers.pipeline import STAGES
-from workers.routing import publish
+from workers.routing import add_to_frontier, publish
 
 __all__ = ["EnqueueProgress", "ProgressCallback", "enqueue_articles"]
 
@@ -91,7 +92,11 @@ def enqueue_articles(
 
 
 def _send_batch(stage: str, batch: list[Article]) -> None:
-    """Send ``batch`` to ``stage`` in as few Redis round trips as kombu allows."""
+    """Send ``batch`` to ``stage`` in as few Redis round trips as kombu allows; fetch items
+    go into the crawl frontier, in one script call."""
+    if stage == FRONTIER_STAGE:
+        add_to_frontier([article.to_dict() for article in batch])
+        return
     from workers.celery import app
 
     with app.producer_or_acquire() as producer:

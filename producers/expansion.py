@@ -11,15 +11,23 @@ nesting), ``SLUICE_EXPAND_MAX_REQUESTS`` (documents fetched per expansion) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urljoin
 
 from producers.feeds import FEED_TYPES, SITEMAP_TYPES, feed_links, sitemap_locations
 from shared.errors import SluiceError
 from shared.reasons import Reason
 from shared.settings import Settings
-from workers.stages.fetch import Fetcher
+from workers.fetching.client import FetchedPage
 
-__all__ = ["Expansion", "Problem", "expand_sources"]
+__all__ = ["Expansion", "Getter", "Problem", "expand_sources"]
+
+
+class Getter(Protocol):
+    """What downloads the documents: :class:`producers.polite.PoliteFetcher` (robots.txt and
+    the host budget), or a bare :class:`workers.fetching.client.Fetcher` in tests."""
+
+    def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +51,7 @@ def _limit(expansion: Expansion, kind: str, source: str, detail: str) -> None:
     expansion.problems.append(Problem(kind, source, Reason.EXPAND_LIMIT, detail))
 
 
-def _feed(url: str, fetcher: Fetcher, out: Expansion) -> None:
+def _feed(url: str, fetcher: Getter, out: Expansion) -> None:
     out.requests += 1
     try:
         page = fetcher.get(url, content_types=FEED_TYPES)
@@ -52,7 +60,7 @@ def _feed(url: str, fetcher: Fetcher, out: Expansion) -> None:
         out.problems.append(Problem("feed", url, exc.reason, exc.detail))
 
 
-def _sitemap(url: str, fetcher: Fetcher, settings: Settings, out: Expansion) -> None:
+def _sitemap(url: str, fetcher: Getter, settings: Settings, out: Expansion) -> None:
     seen: set[str] = set()
     frontier = [(url, 0)]
     while frontier:
@@ -91,7 +99,7 @@ def _sitemap(url: str, fetcher: Fetcher, settings: Settings, out: Expansion) -> 
 
 
 def expand_sources(
-    feeds: list[str], sitemaps: list[str], fetcher: Fetcher, settings: Settings
+    feeds: list[str], sitemaps: list[str], fetcher: Getter, settings: Settings
 ) -> Expansion:
     """The page URLs of every feed and sitemap, and a :class:`Problem` for each that failed."""
     out = Expansion()

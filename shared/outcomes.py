@@ -5,7 +5,8 @@
 * :class:`Final`: the item reached a final state, with its reason (``failed`` items are
   dead-lettered with their detail);
 * :class:`Retry`: a transient fault; try the stage again later, then give up with the reason;
-* :class:`Defer`: not now (the host is not due); run the stage again after ``wait`` seconds.
+* :class:`Defer`: not now; the fetch item goes back into the crawl frontier, in the queue of
+  ``url``'s host, after ``wait`` seconds (robots.txt took the turn, a redirect, a busy host).
 
 The runner (:mod:`workers.running`) alone turns an outcome into Celery calls and counts it.
 Helpers deep inside a stage may raise :class:`shared.errors.PermanentError` or
@@ -49,6 +50,7 @@ class Retry:
 @dataclass(frozen=True, slots=True)
 class Defer:
     wait: float
+    url: str
 
 
 Outcome = Forward | Final | Retry | Defer

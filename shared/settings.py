@@ -67,7 +67,8 @@ _NOT_NEGATIVE = (
     "fetch_crawl_delay_max",
     "fetch_slowdown_max",
     "fetch_retry_after_max",
-    "fetch_defer_max",
+    "fetch_lease",
+    "frontier_lookahead",
     "fetch_validators_ttl",
     "robots_ttl",
     "robots_error_ttl",
@@ -168,10 +169,17 @@ class FetchSettings(BaseModel):
         120.0, description="Longest gap between requests to a host that answers 429/503 (s)."
     )
     fetch_retry_after_max: float = Field(600.0, description="Longest Retry-After honoured (s).")
-    fetch_defer_max: float = Field(
-        300.0,
-        description="Longest countdown of a fetch waiting for its host's budget (s); "
-        "always kept under a quarter of the visibility timeout.",
+    fetch_lease: float = Field(
+        75.0,
+        gt=0,
+        description="Seconds a URL released from the frontier may stay unfinished before it "
+        "is given out again (a killed fetch worker's requests come back after this).",
+    )
+    frontier_lookahead: float = Field(
+        0.03,
+        ge=0,
+        description="Hosts are released this long before their turn, to cover the trip "
+        "through the fetch queue (s); the task waits out the rest.",
     )
     fetch_allow_networks: str = Field(
         "", description="Comma-separated CIDRs fetched despite being private or loopback."

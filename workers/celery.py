@@ -17,6 +17,8 @@ Choices made here:
   processes are recycled by task count and memory.
 * Task events are always sent, so Flower sees every stage.
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
+* A worker that serves the fetch queue runs the crawl frontier's pump
+  (:mod:`workers.fetching.pump`) in a thread of its main process.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from shared.settings import Settings, get_settings
 from workers.queue_order import strategy as queue_order_strategy
@@ -132,3 +134,25 @@ def _load_tagging_model(**_: Any) -> None:
     except Exception as exc:  # Celery would only log it and start anyway
         logging.getLogger(__name__).critical("cannot load spaCy model %r: %s", name, exc)
         raise SystemExit(f"sluice: the tag stage needs spaCy model {name!r}: {exc}") from exc
+
+
+_pumps: list[Any] = []
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _start_pump(sender: Any = None, **_: Any) -> None:
+    """A worker that serves fetch releases due hosts from the frontier into its queue."""
+    if "fetch" not in app.amqp.queues.consume_from:
+        return
+    from workers.fetching.pump import Pump
+
+    slots = getattr(getattr(sender, "controller", None), "concurrency", None) or 16
+    pump = Pump(int(slots))
+    pump.start()
+    _pumps.append(pump)
+
+
+@worker_shutdown.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _stop_pump(**_: Any) -> None:
+    for pump in _pumps:
+        pump.stop()

@@ -2,7 +2,8 @@
 
 Task names are ``workers.<stage>`` and each goes to the queue named after its stage
 (:mod:`workers.pipeline`). Every message sluice sends, from a producer, a stage or the CLI,
-goes through :func:`publish`.
+goes through :func:`publish`; an item for the fetch stage goes into the crawl frontier
+(:mod:`workers.fetching.frontier`) instead, and only the frontier's pump sends fetch tasks.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 
 from kombu.entity import Queue
 
+from workers.fetching.frontier import FRONTIER_STAGE
 from workers.pipeline import PIPELINE, stage
 
-__all__ = ["publish", "task_queues", "task_routes"]
+__all__ = ["add_to_frontier", "publish", "task_queues", "task_routes"]
 
 
 def task_routes() -> dict[str, dict[str, str]]:
@@ -33,24 +35,21 @@ def publish(
     label: str,
     *,
     producer: Any = None,
-    countdown: float | None = None,
-    retries: int | None = None,
+    released: bool = False,
 ) -> None:
     """Enqueue ``payload`` (an article dict) for stage ``name``.
 
     ``label`` (:func:`shared.article.label_of`) replaces the arguments in logs and Flower, so
     submitted URLs and texts are not dumped into every log line. ``producer`` (a kombu
-    producer, e.g. inside its ``batch()``) sends through it instead of one from the pool;
-    ``countdown`` delays the task, and ``retries`` keeps a retried task's count.
+    producer, e.g. inside its ``batch()``) sends through it instead of one from the pool.
+    A fetch item waits in the frontier for its host's turn, unless ``released`` (the pump).
     """
+    if name == FRONTIER_STAGE and not released:
+        add_to_frontier([payload])
+        return
     from workers.celery import app  # the app is built only by those who send
 
     row = stage(name)
-    options: dict[str, Any] = {}
-    if countdown is not None:
-        options["countdown"] = countdown
-    if retries is not None:
-        options["retries"] = retries
     app.send_task(
         row.task_name,
         args=[payload],
@@ -58,5 +57,13 @@ def publish(
         argsrepr=f"({label})",
         kwargsrepr="{}",
         producer=producer,
-        **options,
     )
+
+
+def add_to_frontier(payloads: list[dict[str, Any]], priority: int = 0) -> int:
+    """Put fetch items (article dicts) into the frontier; returns how many were new."""
+    from shared.redis_state import get_redis
+    from workers.fetching.frontier import Frontier
+
+    entries = [(f"{p['job_id']}:{p['item_id']}", p.get("url") or "", p, priority) for p in payloads]
+    return Frontier(get_redis()).add(entries)

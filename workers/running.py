@@ -9,7 +9,12 @@ A stage function returns an :data:`shared.outcomes.Outcome`:
   dead-lettered with its reason;
 * :class:`~shared.outcomes.Retry`: retried with exponential backoff and jitter, then
   dead-lettered with its reason;
-* :class:`~shared.outcomes.Defer`: the task runs again after the wait (a host not due yet).
+* :class:`~shared.outcomes.Defer`: the fetch item goes back into the crawl frontier.
+
+A fetch task runs on a turn the crawl frontier gave its item (:mod:`workers.fetching.turns`):
+the turn's host is freed as soon as the request is over, and the item is forgotten by the
+frontier once it is handed on or finished; a retry (with its backoff) or a deferral puts it
+back in line in the frontier instead of a countdown message.
 
 A :class:`~shared.errors.SluiceError` raised inside a stage is read as the matching outcome;
 the store or Redis unreachable is retried without limit (nothing is wrong with the item); a
@@ -52,12 +57,14 @@ from shared.failures import record_failure
 from shared.jobs import advance_item, finish_item
 from shared.metrics.host_outcomes import count_fetch_outcome
 from shared.metrics.stage_outcomes import count_outcome
-from shared.outcomes import Defer, Final, Forward, Outcome, Retry, failed, from_error
+from shared.outcomes import Final, Forward, Outcome, Retry, failed, from_error
 from shared.reasons import Reason
 from shared.settings import get_settings
 from shared.states import State
 from workers.attempts import Attempts
 from workers.dedup.keys import claimed_identities
+from workers.fetching.frontier import FRONTIER_STAGE
+from workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
 from workers.item_failed import ItemFailed
 from workers.pipeline import ends_inside, stage
 from workers.routing import publish
@@ -167,10 +174,11 @@ def _execute(
     name: str,
     attempts: Attempts | None,
     chain: Collection[str],
+    turn: Turn | None = None,
 ) -> ItemFailed | None:
     """Run stage ``name`` and act on its outcome; ``attempts`` is ``None`` for a chained
-    stage, which has no delivery of its own to retry. Returns the failure of an item it
-    dead-lettered."""
+    stage, which has no delivery of its own to retry; ``turn`` is a fetch task's turn at its
+    host. Returns the failure of an item it dead-lettered."""
     started = time.perf_counter()
     try:
         outcome = _outcome(article, name)
@@ -181,6 +189,10 @@ def _execute(
         publish(name, payload, article.label)
         return None
     count_outcome(name, outcome)
+    if turn is not None:
+        if not isinstance(outcome, Forward | Final):
+            return _back_in_line(turn, article, payload, name, outcome)
+        turn.free()  # the request is over: the host's next URL may go while this one moves on
     if isinstance(outcome, Forward):
         return _forward(task, article, name, outcome, chain, time.perf_counter() - started)
     if isinstance(outcome, Final):
@@ -196,8 +208,26 @@ def _execute(
             raise _retry(task, countdown, reason=str(outcome.reason)) from None
         error = f"gave up after {tries} tries: {outcome.reason}: {outcome.detail}"
         return dead_letter(article, payload, name, outcome.reason, error, tries)
-    else:
-        _defer(task, article, name, outcome)
+    return None
+
+
+def _back_in_line(
+    turn: Turn, article: Article, payload: dict[str, Any], name: str, outcome: Outcome
+) -> ItemFailed | None:
+    """A fetch item's retry or deferral: back into the frontier, or dead-lettered after the
+    last retry."""
+    if isinstance(outcome, Retry):
+        tries = turn.retries + 1
+        if turn.retries >= get_settings().fetch_max_retries:
+            error = f"gave up after {tries} tries: {outcome.reason}: {outcome.detail}"
+            return dead_letter(article, payload, name, outcome.reason, error, tries)
+        log.info("%s: retrying %s: %s", article.label, name, outcome.reason)
+        again = article.to_dict() | {RETRIES_FIELD: tries}
+        turn.again(again, article.url, backoff(turn.retries, outcome.retry_after))
+        return None
+    assert not isinstance(outcome, Forward | Final)
+    again = article.to_dict() | {RETRIES_FIELD: turn.retries}
+    turn.again(again, outcome.url, outcome.wait)
     return None
 
 
@@ -242,28 +272,16 @@ def _finish(
     return None
 
 
-def _defer(task: Task, article: Article, name: str, outcome: Defer) -> None:
-    """Publish the task again to run in ``outcome.wait`` seconds, keeping its retry count.
-
-    The countdown stays under a quarter of the visibility timeout, so a deferred message is
-    never redelivered as if lost; a task due later simply defers again.
-    """
-    settings = get_settings()
-    longest = min(settings.fetch_defer_max, settings.visibility_timeout / 4)
-    publish(
-        name,
-        article.to_dict(),
-        article.label,
-        countdown=min(outcome.wait, longest) + 0.02,  # a hair late, never early
-        retries=task.request.retries or 0,
-    )
-
-
 def run_stage(task: Task, payload: dict[str, Any], name: str, chain: Collection[str] = ()) -> None:
     """Run stage ``name`` on the article in ``payload`` as its task, at least once, and then
     the stages of ``chain`` it leads to; raises :class:`ItemFailed` for an item that ended
     ``failed``."""
     article = Article.from_dict(payload)
+    turn = None
+    if name == FRONTIER_STAGE:
+        turn = take_turn(payload)
+        if turn is None:
+            return
     attempts = Attempts(article.job_id, article.item_id, name)
     try:
         started = attempts.start()
@@ -281,11 +299,25 @@ def run_stage(task: Task, payload: dict[str, Any], name: str, chain: Collection[
                 started - 1,
             )
         else:
-            failed = _execute(task, article, payload, name, attempts, chain)
+            failed = _execute(task, article, payload, name, attempts, chain, turn)
+        if turn is not None and not turn.ended:
+            turn.done()
         attempts.done()
     except INFRASTRUCTURE_ERRORS as exc:
         log.warning("%s: %s unavailable, retrying: %s", article.label, name, exc)
         attempts.retrying()
+        if turn is not None and _put_back(turn, payload, article, task.request.retries):
+            return
         raise _retry(task, backoff(min(task.request.retries, 5)), max_retries=None) from None
     if failed is not None:
         raise failed
+
+
+def _put_back(turn: Turn, payload: dict[str, Any], article: Article, retries: int) -> bool:
+    """A fetch item whose stage met an unreachable service: back into the frontier after a
+    backoff, if Redis takes it (else the delivery is retried, and its lease still holds)."""
+    try:
+        turn.again(payload, article.url, backoff(min(retries, 5)))
+    except INFRASTRUCTURE_ERRORS:
+        return False
+    return True

@@ -1,7 +1,7 @@
 """The pipeline's Prometheus exporter: what Flower does not show.
 
 * ``sluice_queue_messages{stage}``: messages waiting in each stage's queue (Redis lists);
-  ``sluice_unacked_messages``: messages workers hold, running or due later (countdowns).
+  ``sluice_unacked_messages``: messages workers hold (running or reserved).
 * ``sluice_items{state,reason}``: items per state, and per reason for final ones;
   ``sluice_articles_stored``: items stored as articles, a level read from the store (a row
   count, not a counter: ``deriv()`` it for articles stored per second);
@@ -10,6 +10,11 @@
   ``sluice_fetch_outcomes_by_host_total{host,outcome}``: the same for the busiest hosts
   only, each a true counter; a host leaving the top loses its series, so these do not sum
   to the totals (host ``other`` counts only the hosts past the Redis cap).
+* ``sluice_frontier_urls``: URLs in the crawl frontier (waiting, in flight, waiting to
+  retry); ``sluice_frontier_host_urls{host}``: those waiting, for the busiest hosts only;
+  ``sluice_frontier_hosts_due``: hosts whose turn has come (no task released yet);
+  ``sluice_frontier_in_flight``: URLs released to the fetch workers;
+  ``sluice_frontier_oldest_wait_seconds``: age of the oldest URL in it.
 * ``sluice_stage_duration_seconds{stage}``: task runtimes per stage (:mod:`.latency`).
 * ``sluice_exporter_source_up{source}``: whether Redis and the store answered this scrape.
 
@@ -34,6 +39,7 @@ from shared.metrics.stage_outcomes import read_outcomes
 from shared.metrics.store_figures import CachedStoreFigures, StoreFigures
 from shared.queues import queue_depths
 from shared.states import State
+from workers.fetching.frontier import Frontier, FrontierStats
 
 __all__ = ["PipelineCollector", "build_registry"]
 
@@ -69,6 +75,7 @@ class PipelineCollector(Collector):
         self._client = client
         self._stages = list(stages)
         self._store = store
+        self._top_hosts = top_hosts
         self._hosts = _Cached(cache_seconds, lambda: read_fetch_outcomes(client, top_hosts))
 
     def describe(self) -> Iterator[Metric]:
@@ -83,6 +90,7 @@ class PipelineCollector(Collector):
         redis_ok = True
         try:
             yield from self._queues()
+            yield from self._frontier(Frontier(self._client).stats(self._top_hosts))
             yield from self._fetch_outcomes(self._hosts.get())
             yield self._stage_outcomes()
         except redis.RedisError as exc:
@@ -109,8 +117,39 @@ class PipelineCollector(Collector):
         yield queued
         yield GaugeMetricFamily(
             "sluice_unacked_messages",
-            "Messages reserved by workers and not yet acknowledged (running or due later).",
+            "Messages reserved by workers and not yet acknowledged (running or reserved).",
             value=unacked,
+        )
+
+    @staticmethod
+    def _frontier(stats: FrontierStats) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "sluice_frontier_urls",
+            "URLs in the crawl frontier: waiting for their host, in flight, or to retry.",
+            value=stats.items,
+        )
+        per_host = GaugeMetricFamily(
+            "sluice_frontier_host_urls",
+            "URLs waiting in the crawl frontier, for the hosts with the most.",
+            labels=["host"],
+        )
+        for host, waiting in stats.top_hosts:
+            per_host.add_metric([host], waiting)
+        yield per_host
+        yield GaugeMetricFamily(
+            "sluice_frontier_hosts_due",
+            "Hosts whose turn has come and whose next URL is not released yet.",
+            value=stats.due_now,
+        )
+        yield GaugeMetricFamily(
+            "sluice_frontier_in_flight",
+            "URLs released from the frontier to the fetch workers and not finished.",
+            value=stats.in_flight,
+        )
+        yield GaugeMetricFamily(
+            "sluice_frontier_oldest_wait_seconds",
+            "Age of the oldest URL in the crawl frontier (0 when it is empty).",
+            value=stats.oldest_wait or 0.0,
         )
 
     def _stage_outcomes(self) -> Metric:

@@ -38,6 +38,8 @@ FAULT_ENV = {
     # Every page comes from one loopback host: the per-host budget would make each case take
     # minutes. Politeness has tests of its own (tests/fetching).
     "SLUICE_FETCH_HOST_RATE": "0",
+    # A killed fetch worker's in-flight URL comes back from the frontier after this.
+    "SLUICE_FETCH_LEASE": "8",
 }
 
 _VOCABULARY = """

@@ -32,7 +32,7 @@ def _run(crawler: Crawler, url: str, holder: str = "j:0", conditional: bool = Fa
     raise AssertionError("still deferred")
 
 
-def test_an_over_budget_host_defers_instead_of_waiting(
+def test_a_host_whose_gate_is_far_defers_instead_of_waiting(
     make_server: MakeServer, make_crawler: MakeCrawler, prefix: str
 ) -> None:
     server = make_server("127.0.0.2")
@@ -41,11 +41,24 @@ def test_an_over_budget_host_defers_instead_of_waiting(
     _run(crawler, urls[0], "j:0")  # robots.txt, then the page
     started = time.monotonic()
     second = crawler.visit(urls[1], "j:1")
-    third = crawler.visit(urls[2], "j:2")
     assert time.monotonic() - started < 0.1  # answered at once, nothing slept
-    assert isinstance(second, Deferred) and isinstance(third, Deferred)
-    # Consecutive slots, 500 ms (plus the host's usual request time) apart.
-    assert 0.45 <= third.wait - second.wait <= 0.6
+    assert isinstance(second, Deferred) and 0.4 <= second.wait <= 0.5
+    assert (second.why, second.url) == ("host budget", urls[1])
+
+
+def test_a_gate_a_moment_away_is_waited_for(
+    make_server: MakeServer, make_crawler: MakeCrawler, prefix: str
+) -> None:
+    """A task released just ahead of its host's turn (the frontier's lookahead) waits it out
+    and sends its request: one task run, not a deferral."""
+    server = make_server("127.0.0.2")
+    urls = [server.route(f"{prefix}/{n}.html", Response(body=HTML)) for n in range(2)]
+    crawler = make_crawler(fetch_host_rate=10.0)  # 100 ms
+    _run(crawler, urls[0], "j:0")
+    started = time.monotonic()
+    page = crawler.visit(urls[1], "j:1")
+    assert not isinstance(page, Deferred) and page.body == HTML
+    assert 0.05 <= time.monotonic() - started <= 0.2
 
 
 def test_redirects_are_followed_one_request_per_step(
@@ -171,30 +184,3 @@ def test_other_schemes_end_before_robots_or_budget(
         make_crawler().visit(url, "j:0")
     assert info.value.reason == "unsupported_scheme"
     assert list(redis_client.scan_iter("sluice:*")) == []
-
-
-def test_a_deferral_countdown_stays_well_under_the_visibility_timeout(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A countdown past the visibility timeout would make Redis hand the message out twice."""
-    from types import SimpleNamespace
-
-    from shared.outcomes import Defer
-    from shared.settings import get_settings
-    from workers import running
-    from workers.celery import app
-
-    monkeypatch.setenv("SLUICE_FETCH_DEFER_MAX", "100000")
-    monkeypatch.setenv("SLUICE_VISIBILITY_TIMEOUT", "3600")
-    get_settings.cache_clear()
-    sent: list[dict] = []
-    monkeypatch.setattr(app, "send_task", lambda *a, **kw: sent.append(kw))
-    task = SimpleNamespace(request=SimpleNamespace(retries=0))
-    try:
-        running._defer(task, Article("j", 1, url="http://127.0.0.2/a"), "fetch", Defer(50_000))
-        running._defer(task, Article("j", 2, url="http://127.0.0.2/b"), "fetch", Defer(2.0))
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
-    assert [round(kw["countdown"], 2) for kw in sent] == [900.02, 2.02]
-    assert all(kw["queue"] == "fetch" and kw["retries"] == 0 for kw in sent)

@@ -22,6 +22,8 @@ from tests.monitoring.processes import get, running_metrics
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
+from workers.fetching.frontier import Frontier
+from workers.fetching.politeness import HostBudget
 from workers.pipeline import STAGES
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -104,6 +106,13 @@ def test_exporter_reports_what_was_put_in(own_services: dict[str, str], tmp_path
     _fetched("c.example", FETCHED)
     _fetched("d.example", "timeout", 2)
     count_fetch_outcome(Article("job", 0, url="https://a.example/"), "extract", "extract_empty")
+    # The crawl frontier: 4 URLs of a.example and 2 of b.example wait; b's gate is shut.
+    client = redis.Redis.from_url(own_services["SLUICE_REDIS_URL"])
+    frontier = Frontier(client)
+    frontier.add([(f"w:{n}", f"https://a.example/{n}", {}, 0) for n in range(4)])
+    HostBudget(client, 1.0).slow_down("b.example", retry_after=60)
+    frontier.add([(f"w:b{n}", f"https://b.example/{n}", {}, 0) for n in range(2)])
+    (lease,), _ = frontier.release(0, 60_000, 1)  # one of a.example's is in flight
 
     env = {**Cluster("", "", tmp_path).env, **own_services}
     with running_metrics(env, tmp_path / "metrics.log") as url:
@@ -133,6 +142,15 @@ def test_exporter_reports_what_was_put_in(own_services: dict[str, str], tmp_path
             assert value(samples, "sluice_stage_duration_seconds_count", stage=stage) == 0
         assert value(samples, "sluice_exporter_source_up", source="redis") == 1
         assert value(samples, "sluice_exporter_source_up", source="store") == 1
+        assert lease.item == "w:0"
+        assert value(samples, "sluice_frontier_urls") == 6
+        assert value(samples, "sluice_frontier_in_flight") == 1
+        assert value(samples, "sluice_frontier_hosts_due") == 0  # a busy, b not due for 60 s
+        assert with_name(samples, "sluice_frontier_host_urls") == {
+            (("host", "a.example"),): 3,
+            (("host", "b.example"),): 2,
+        }
+        assert value(samples, "sluice_frontier_oldest_wait_seconds") >= 0
 
         # Later scrapes follow the pipeline: counters only go up.
         finish_item("job1", 6, State.STORED)
@@ -146,7 +164,10 @@ def test_exporter_reports_what_was_put_in(own_services: dict[str, str], tmp_path
         by_host = with_name(later, "sluice_fetch_outcomes_by_host_total")
         assert by_host[(("host", "c.example"), ("outcome", "fetched"))] == 5
         assert (("host", "b.example"), ("outcome", "fetched")) not in by_host  # left, not folded
+        frontier.finish(lease.item, lease.token)  # a.example is due again
+        assert value(scrape(url), "sluice_frontier_hosts_due") == 1
     broker.close()
+    client.close()
 
 
 def test_exporter_keeps_serving_when_the_store_is_gone(

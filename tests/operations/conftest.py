@@ -14,13 +14,17 @@ from workers.pipeline import STAGES
 
 
 def _clear_queues(client: redis.Redis) -> None:
+    """Every stage's queue, and the crawl frontier (where fetch items wait)."""
     for stage in STAGES:
         client.delete(*queue_keys(stage))
+    for key in client.scan_iter("sluice:fr:*", count=1000):
+        client.delete(key)
 
 
 @pytest.fixture
 def queues(redis_url: str) -> Iterator[redis.Redis]:
-    """The session's Redis with every stage queue emptied before and after the test."""
+    """The session's Redis with every stage queue and the frontier emptied before and after
+    the test."""
     client = redis.Redis.from_url(redis_url)
     _clear_queues(client)
     yield client

@@ -4,6 +4,10 @@ It is a plain Redis client, not a worker: the producer is what is under test, an
 drain rate (slower than the producer sends) makes the queue fill and the producer pause on
 every run, whatever the machine's load. It also samples the queue's depth continuously and
 keeps the item id of every message it pops, to show each item was enqueued exactly once.
+
+For the fetch stage, whose items wait in the crawl frontier, it takes items from there as
+the fetch workers would (released one host turn at a time, then finished), and the depth
+is the one the producer's bound counts: the fetch queue plus the frontier.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from types import TracebackType
 
 import redis
 
-from shared.queues import decode_message, queue_depths, queue_keys
+from producers.backpressure import queue_depths
+from shared.queues import decode_message, queue_keys
+from workers.fetching.frontier import FRONTIER_STAGE, Frontier
 
 __all__ = ["QueueDrain", "item_of"]
 
@@ -81,6 +87,9 @@ class QueueDrain:
         )
 
     def _pop(self) -> None:
+        if self.stage == FRONTIER_STAGE:
+            self._take_from_frontier()
+            return
         keys = queue_keys(self.stage)
         while not self._stop.is_set():
             started = time.monotonic()
@@ -94,6 +103,20 @@ class QueueDrain:
                 budget -= len(raws)
                 if budget <= 0:
                     break
+            self._stop.wait(max(0.0, self.tick - (time.monotonic() - started)))
+
+    def _take_from_frontier(self) -> None:
+        frontier = Frontier(self._pop_client)
+        while not self._stop.is_set():
+            started = time.monotonic()
+            for _ in range(self.per_tick):
+                leases, _ = frontier.release(0, 60_000, 1)
+                if not leases:
+                    break
+                (lease,) = leases
+                frontier.finish(lease.item, lease.token)
+                self.tasks["workers.fetch"] += 1
+                self.popped[lease.payload["job_id"], int(lease.payload["item_id"])] += 1
             self._stop.wait(max(0.0, self.tick - (time.monotonic() - started)))
 
     def _sample(self) -> None:

@@ -1,4 +1,5 @@
-"""Backpressure: a large submission never holds more than the high-water mark in the fetch queue.
+"""Backpressure: a large submission never holds more than the high-water mark in the fetch
+queue and the crawl frontier together.
 
 The producer runs for real (``sluice submit`` in a subprocess) against the session's Redis;
 the fetch queue is drained by :class:`~tests.operations.drain.QueueDrain` at a bounded rate.
@@ -17,12 +18,12 @@ from pathlib import Path
 import redis
 
 from producers import Resumed, resume_job
-from producers.backpressure import Backpressure
+from producers.backpressure import Backpressure, queue_depths
 from shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
-from shared.queues import queue_depths
 from shared.states import State
-from tests.operations.drain import QueueDrain, item_of
+from tests.operations.drain import QueueDrain
 from tests.support.cluster import run_sluice
+from workers.fetching.frontier import Frontier
 
 HIGH, LOW = 500, 250
 
@@ -152,8 +153,9 @@ def test_resume_fails_texts_and_pages_it_cannot_rebuild(queues: redis.Redis) -> 
         ("failed", "not_enqueued"),
         ("failed", "not_enqueued"),
     ]
-    (raw,) = queues.lrange("fetch", 0, -1)
-    assert item_of(raw) == ("workers.fetch", job_id, 0)
+    # The fetch item waits for its host's turn in the frontier, not as a message.
+    assert queues.llen("fetch") == 0
+    assert Frontier(queues).waiting_items("example.com") == [f"{job_id}:0"]
 
 
 def _fill(client: redis.Redis, key: str, n: int) -> None:

@@ -1,15 +1,18 @@
 """One polite step of fetching a URL for an item: robots.txt, the host's budget, one request.
 
-:meth:`Crawler.visit` sends at most one request per call and never waits: when the host is
-over its budget, when robots.txt was just fetched, or after a redirect, it answers
-:class:`Deferred` with the seconds after which to call again (the task re-queues itself
-with that countdown). Otherwise it ends in a page, :class:`Unchanged` (a 304 to a
+:meth:`Crawler.visit` sends at most one request per call. It runs when the crawl frontier
+gave the item its host's turn (:mod:`workers.fetching.frontier`), at most a moment before
+the host's gate opens: it waits out that moment (``_LONGEST_WAIT`` at most), never longer.
+When robots.txt took this turn, after a redirect, or when the gate is further away than
+that, it answers :class:`Deferred`: the item goes back into the frontier, in the queue of
+the host of ``url``. Otherwise it ends in a page, :class:`Unchanged` (a 304 to a
 conditional re-fetch), or a :mod:`shared.errors` error with its reason code.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -29,13 +32,18 @@ __all__ = ["Crawler", "Deferred", "Unchanged", "Visit"]
 
 _SLOWING_STATUS = ("http_429", "http_503")
 
+# A task released ahead of its host's gate waits this long at most; longer: back in line.
+_LONGEST_WAIT = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class Deferred:
-    """Not now: call again in ``wait`` seconds (``why`` is for logs and tests)."""
+    """Not now: call again for ``url`` (the next request's, whose host's queue the item
+    rejoins) in ``wait`` seconds; ``why`` is for logs and tests."""
 
     wait: float
     why: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +70,10 @@ class Crawler:
         self.fetcher = fetcher
         self.settings = settings
         self.budget = HostBudget(
-            client, settings.fetch_host_rate, slowdown_max=settings.fetch_slowdown_max
+            client,
+            settings.fetch_host_rate,
+            slowdown_max=settings.fetch_slowdown_max,
+            ends_turns=True,
         )
         self.robots = RobotsCache(client, fetcher, settings)
         self.validators = ValidatorStore(client, settings.fetch_validators_ttl)
@@ -77,11 +88,11 @@ class Crawler:
         if robots is not None:
             return robots
         if not self.robots.claim(url, holder):
-            return Deferred(random.uniform(0.2, 0.6), "robots.txt being fetched elsewhere")
+            return Deferred(random.uniform(0.2, 0.6), "robots.txt being fetched elsewhere", url)
         try:
-            decision = self.budget.acquire(_host(url), holder)
-            if not decision.go:
-                return Deferred(decision.wait, "host budget (robots.txt)")
+            wait = self._turn(_host(url))
+            if wait:
+                return Deferred(wait, "host budget (robots.txt)", url)
             try:
                 robots = self.robots.fetch(url)
             finally:
@@ -89,9 +100,15 @@ class Crawler:
         finally:
             self.robots.release(url)
         self.robots.check(robots, url)
-        # That was this run's request; the page waits for its own turn.
-        delay = self.budget.interval(self._crawl_delay(robots)) / 1000
-        return Deferred(delay, "robots.txt fetched")
+        # That was this turn's request; the page waits for the host's next turn, first in line.
+        return Deferred(0.0, "robots.txt fetched", url)
+
+    def _turn(self, host: str, crawl_delay: float = 0.0) -> float:
+        """Start a request to ``host`` once its gate opens, waiting a moment at most;
+        returns 0.0 to go, or the seconds the gate is still away."""
+        while (wait := self.budget.start(host, crawl_delay)) and wait <= _LONGEST_WAIT:
+            time.sleep(wait)
+        return wait
 
     def _crawl_delay(self, robots: Robots | None) -> float:
         if robots is None:
@@ -114,9 +131,9 @@ class Crawler:
                 return found
             robots = found
             self.robots.check(robots, hop.url)
-        decision = self.budget.acquire(host, holder, self._crawl_delay(robots))
-        if not decision.go:
-            return Deferred(decision.wait, "host budget")
+        wait = self._turn(host, self._crawl_delay(robots))
+        if wait:
+            return Deferred(wait, "host budget", hop.url)
         headers = self.validators.conditional_headers(_canonical(hop.url)) if conditional else {}
         delay = self._crawl_delay(robots)
         try:
@@ -140,10 +157,8 @@ class Crawler:
                     Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.fetch_max_redirects}"
                 )
             self.redirects.advance(holder, hop, result.location)
-            # The next hop waits for its host's turn: one interval when it is the same host.
-            same_host = _host(result.location) == host
-            wait = self.budget.interval(self._crawl_delay(robots)) / 1000 if same_host else 0.0
-            return Deferred(wait, "redirected")
+            # The next hop waits for its host's turn, in the frontier.
+            return Deferred(0.0, "redirected", result.location)
         self.redirects.forget(holder)
         if isinstance(result, NotModified):
             return Unchanged(result.url)

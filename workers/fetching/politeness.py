@@ -1,19 +1,16 @@
 """One request budget per host, shared by every fetch worker of the cluster, kept in Redis.
 
-Each host has a gate (``next``: the earliest moment its next request may start) and a
-reservation schedule (``tail``: the first free slot). Both change in one Lua script per
-decision, on Redis's own clock, so workers on many machines never disagree:
+Each host has a gate (``next``: the earliest moment its next request may start), changed
+in one Lua script per decision, on Redis's own clock, so workers on many machines never
+disagree. The crawl frontier (:mod:`workers.fetching.frontier`) lets one item per host be in
+flight and makes the host due when its gate opens; the budget decides when that is:
 
-* a fetch arriving while the gate is open and no one is queued goes at once and moves the
-  gate one interval on;
-* otherwise it reserves the next free slot and is *deferred* until then (the caller
-  re-queues it with a countdown, nothing sleeps in a worker slot); when it comes back at
-  its slot it goes as soon as the gate is open;
+* a request starting moves the gate one interval on (:meth:`HostBudget.start` tells a
+  task released a little early how long to wait for the gate);
 * when a request ends, the gate is pushed to one interval after its end, so the gap holds
-  as the server sees it however long the request took to get there; slots are spaced by
-  the interval plus the host's usual request time, so they stay in step with the gate;
-* 429 and 503 close the gate for ``Retry-After`` (or a doubled interval), shift every
-  reservation by as much, and widen the interval; each later answer narrows it again.
+  as the server sees it however long the request took to get there;
+* 429 and 503 close the gate for ``Retry-After`` (or a doubled interval) and widen the
+  interval; each later answer narrows it again.
 
 The interval is ``1 / SLUICE_FETCH_HOST_RATE``, raised to the robots.txt ``Crawl-delay``
 (capped), and to the current slowdown after 429/503.
@@ -21,49 +18,41 @@ The interval is ``1 / SLUICE_FETCH_HOST_RATE``, raised to the robots.txt ``Crawl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import redis
 
 from shared.redis_state import KEY_PREFIX
 
-__all__ = ["Decision", "HostBudget"]
+__all__ = ["HostBudget"]
 
-# KEYS[1] host hash {next, tail, slow, shift, began, took}, KEYS[2] this item's reservation.
-# ARGV[1] interval ms, ARGV[2] host state TTL s, ARGV[3] reservation grace ms.
-# Returns {1, 0} to go now, or {0, wait ms}.
-_ACQUIRE = """
+# KEYS[1] host hash {next, slow, began, took}. ARGV[1] interval ms, ARGV[2] host state TTL s.
+# Returns 0 when the request may start now (the gate moves one interval on), else the ms
+# until the gate opens.
+_START = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'next', 'tail', 'slow', 'shift', 'took')
+local h = redis.call('HMGET', KEYS[1], 'next', 'slow')
 local nxt = tonumber(h[1]) or 0
-local tail = tonumber(h[2]) or 0
-local interval = math.max(tonumber(ARGV[1]), tonumber(h[3]) or 0)
-local shift = tonumber(h[4]) or 0
--- Slots are an interval plus the usual request time apart: the gate reopens one
--- interval after a request *ends*.
-local step = interval + (tonumber(h[5]) or 0)
-local held = redis.call('GET', KEYS[2])
-local slot = nil
-if held then slot = tonumber(held) + shift end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if slot and now < slot then
-  return {0, slot - now}
+if now < nxt then return nxt - now end
+local interval = math.max(tonumber(ARGV[1]), tonumber(h[2]) or 0)
+redis.call('HSET', KEYS[1], 'next', now + interval, 'began', now)
+return 0
+"""
+
+# Appended to the two scripts that end a request: with KEYS[2..5] (the frontier's busy hash,
+# due set, the host's queue and the pumps' wake list) and ARGV[5] the host, the host's turn
+# in the crawl frontier (workers.fetching.frontier) ends in the same call, and the host is
+# due again at its gate. The producer's requests, which hold no turn, pass no such keys.
+_FREE_TURN = """
+local function free_turn(now)
+  if #KEYS < 5 then return end
+  if redis.call('HDEL', KEYS[2], ARGV[5]) == 1 and redis.call('ZCARD', KEYS[4]) > 0 then
+    local gate = tonumber(redis.call('HGET', KEYS[1], 'next')) or 0
+    redis.call('ZADD', KEYS[3], 'NX', math.max(gate, now), ARGV[5])
+    redis.call('LPUSH', KEYS[5], '1')
+    redis.call('LTRIM', KEYS[5], 0, 0)
+  end
 end
-if now >= nxt and (slot or tail <= now) then
-  redis.call('HSET', KEYS[1], 'next', now + interval, 'began', now)
-  if held then redis.call('DEL', KEYS[2]) end
-  return {1, 0}
-end
-if slot and nxt - now < step then
-  -- Due, but the request before it ended late: wait for the gate, keep the place.
-  return {0, nxt - now}
-end
--- Queue up: the first free slot, never before the gate opens.
-local s = math.max(tail, nxt, now)
-redis.call('HSET', KEYS[1], 'tail', s + step)
-redis.call('SET', KEYS[2], s - shift, 'PX', s - now + tonumber(ARGV[3]))
-return {0, s - now}
 """
 
 # KEYS[1] host hash. ARGV[1] base interval ms, ARGV[2] Retry-After ms (-1: none),
@@ -71,20 +60,17 @@ return {0, s - now}
 _SLOW_DOWN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local h = redis.call('HMGET', KEYS[1], 'next', 'tail', 'slow', 'shift')
+local h = redis.call('HMGET', KEYS[1], 'next', 'slow')
 local nxt = tonumber(h[1]) or 0
-local tail = tonumber(h[2]) or 0
 local base = math.max(tonumber(ARGV[1]), 1)
-local slow = tonumber(h[3]) or 0
+local slow = tonumber(h[2]) or 0
 slow = math.min(math.max(slow * 2, base * 2), tonumber(ARGV[3]))
 local pause = slow
 if tonumber(ARGV[2]) >= 0 then pause = tonumber(ARGV[2]) end
 local opens = math.max(nxt, now + pause)
-local delta = opens - math.max(nxt, now)
-redis.call('HSET', KEYS[1], 'next', opens, 'slow', slow,
-           'shift', (tonumber(h[4]) or 0) + delta)
-if tail > now then redis.call('HSET', KEYS[1], 'tail', tail + delta) end
+redis.call('HSET', KEYS[1], 'next', opens, 'slow', slow)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+free_turn(now)
 return opens - now
 """
 
@@ -115,24 +101,16 @@ end
 local opens = now + math.max(tonumber(ARGV[1]), slow)
 if opens > nxt then redis.call('HSET', KEYS[1], 'next', opens) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+free_turn(now)
 return slow
 """
 
-# Reservations outlive their slot by this much, for a deferred fetch that comes back late.
-_GRACE_MS = 3600 * 1000
 _HOST_TTL = 7 * 86400
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """``go``: send the request now; otherwise come back in ``wait`` seconds."""
-
-    go: bool
-    wait: float
-
-
 class HostBudget:
-    """The cluster-wide per-host request budget. ``rate`` is requests per second (0: none)."""
+    """The cluster-wide per-host request budget. ``rate`` is requests per second (0: none);
+    ``ends_turns``: the requests run on crawl-frontier turns, which end with them."""
 
     def __init__(
         self,
@@ -141,42 +119,55 @@ class HostBudget:
         *,
         slowdown_max: float = 120.0,
         prefix: str = KEY_PREFIX,
+        ends_turns: bool = False,
     ) -> None:
         self.client = client
+        # A fetch worker's requests run on a turn of the crawl frontier: ending one frees the
+        # host there, in the same script, so its next URL is released without a round trip.
+        self.ends_turns = ends_turns
         self.base_ms = round(1000 / rate) if rate > 0 else 0
         self.slowdown_max_ms = int(slowdown_max * 1000)
         self.prefix = prefix
-        self._acquire = client.register_script(_ACQUIRE)
-        self._slow_down = client.register_script(_SLOW_DOWN)
-        self._finished = client.register_script(_FINISHED)
+        self._start = client.register_script(_START)
+        self._slow_down = client.register_script(_FREE_TURN + _SLOW_DOWN)
+        self._finished = client.register_script(_FREE_TURN + _FINISHED)
 
     def _host_key(self, host: str) -> str:
         return f"{self.prefix}polite:{host}"
 
-    def _slot_key(self, host: str, holder: str) -> str:
-        return f"{self.prefix}polite-slot:{host}:{holder}"
+    def _keys(self, host: str, turn: bool) -> tuple[list[str], list[str]]:
+        """The keys (and the host argument) of a script ending a request; with ``turn``,
+        those of the frontier too, so the host's turn ends with it."""
+        keys = [self._host_key(host)]
+        if not turn:
+            return keys, []
+        frontier = f"{self.prefix}fr:"
+        keys += [f"{frontier}busy", f"{frontier}due", f"{frontier}q:{host}", f"{frontier}wake"]
+        return keys, [host]
 
     def interval(self, crawl_delay: float = 0.0) -> int:
         """The gap in ms between two requests to a host with this ``Crawl-delay``."""
         return max(self.base_ms, int(crawl_delay * 1000))
 
-    def acquire(self, host: str, holder: str, crawl_delay: float = 0.0) -> Decision:
-        """May ``holder`` (an item) send a request to ``host`` now? Else, when to come back."""
-        go, wait_ms = self._acquire(
-            keys=[self._host_key(host), self._slot_key(host, holder)],
-            args=[self.interval(crawl_delay), _HOST_TTL, _GRACE_MS],
+    def start(self, host: str, crawl_delay: float = 0.0) -> float:
+        """May a request to ``host`` start now? 0.0: yes (the gate moves one interval on);
+        else the seconds until the gate opens."""
+        wait_ms = self._start(
+            keys=[self._host_key(host)], args=[self.interval(crawl_delay), _HOST_TTL]
         )
-        return Decision(bool(go), int(wait_ms) / 1000)
+        return int(wait_ms) / 1000
 
     def slow_down(self, host: str, retry_after: float | None = None) -> float:
         """``host`` answered 429 or 503: pause it and widen its interval. Returns the pause."""
+        keys, host_arg = self._keys(host, self.ends_turns)
         opens_in = self._slow_down(
-            keys=[self._host_key(host)],
+            keys=keys,
             args=[
                 self.base_ms,
                 -1 if retry_after is None else int(retry_after * 1000),
                 self.slowdown_max_ms,
                 _HOST_TTL,
+                *host_arg,
             ],
         )
         return int(opens_in) / 1000
@@ -189,9 +180,10 @@ class HostBudget:
         ``normal`` (an answer other than 429/503) narrows a slowdown by a quarter. Returns
         what is left of the slowdown (s).
         """
+        keys, host_arg = self._keys(host, self.ends_turns)
         left = self._finished(
-            keys=[self._host_key(host)],
-            args=[self.interval(crawl_delay), "1" if normal else "0", _HOST_TTL],
+            keys=keys,
+            args=[self.interval(crawl_delay), "1" if normal else "0", _HOST_TTL, "", *host_arg],
         )
         return int(left) / 1000
 

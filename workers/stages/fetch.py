@@ -81,8 +81,8 @@ def fetch(article: Article, fetcher: Fetcher) -> Article:
 def fetch_politely(article: Article, crawler: Crawler) -> Article | Deferred | Unchanged:
     """One polite step of fetching ``article.url``.
 
-    Returns the article with its page kept, :class:`Deferred` (call again after ``wait``
-    seconds: the host is over budget, or a redirect or robots.txt took this turn), or
+    Returns the article with its page kept, :class:`Deferred` (back into the frontier: a
+    redirect or robots.txt took this turn, or the host's gate is not open), or
     :class:`Unchanged` (a re-fetch answered 304).
     """
     identify(article)
@@ -112,7 +112,7 @@ def run(article: Article) -> Outcome:
         return Final(State.DUPLICATE, Reason.ALREADY_SUBMITTED, duplicate_of=claim.article_id)
     visit = fetch_politely(article, _crawler())
     if isinstance(visit, Deferred):
-        return Defer(visit.wait)
+        return Defer(visit.wait, visit.url)
     if isinstance(visit, Unchanged):
         count_fetch_outcome(article, "fetch", Reason.NOT_MODIFIED)
         return Final(State.UNCHANGED, Reason.NOT_MODIFIED)

@@ -1,0 +1,50 @@
+"""``sluice status`` shows the crawl frontier: URLs waiting per host (the busiest by name),
+hosts due now, URLs in flight, and the oldest wait."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import redis
+
+from shared.db import upgrade_database
+from tests.support.cluster import run_sluice
+from workers.fetching.frontier import Frontier
+from workers.fetching.politeness import HostBudget
+
+
+def test_status_shows_where_the_backlog_waits(
+    queues: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'sluice.db'}"
+    upgrade_database(database_url)
+    env = {
+        **os.environ,
+        "SLUICE_REDIS_URL": redis_url,
+        "SLUICE_DATABASE_URL": database_url,
+        "SLUICE_DATA_DIR": str(tmp_path),
+    }
+    frontier = Frontier(queues)
+    frontier.add([(f"j:{n}", f"https://big.example/{n}", {}, 0) for n in range(40)])
+    frontier.add([(f"j:s{n}", f"https://small.example/{n}", {}, 0) for n in range(3)])
+    HostBudget(queues, 1.0).slow_down("later.example", retry_after=120)
+    frontier.add([("j:l", "https://later.example/x", {}, 0)])
+    (lease, _), _ = frontier.release(0, 60_000, 2)  # big and small each have one in flight
+
+    result = run_sluice(env, "status", "--json", "--inspect-timeout", "0.2")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)["frontier"]
+    assert (shown["items"], shown["in_flight"], shown["hosts"], shown["due_now"]) == (44, 2, 3, 0)
+    assert shown["top_hosts"][:2] == [
+        {"host": "big.example", "waiting": 39},
+        {"host": "small.example", "waiting": 2},
+    ]
+    assert shown["oldest_wait_seconds"] >= 0
+
+    frontier.finish(lease.item, lease.token)  # its host is due again
+    table = run_sluice(env, "status", "--inspect-timeout", "0.2")
+    assert table.returncode == 0, table.stderr
+    assert "frontier" in table.stdout and "big.example" in table.stdout
+    assert "1 due now" in table.stdout

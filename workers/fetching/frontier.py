@@ -1,0 +1,213 @@
+"""The crawl frontier: every URL waiting for its host's turn, per host, in Redis.
+
+A URL to fetch is an *item* (``<job>:<item>``) with its article dict. It waits in its
+host's queue (first in, first out within a priority; higher priority first), never as a
+countdown message in a worker's memory. Hosts with waiting items and none in flight sit in
+one set ordered by *due time*: the host budget's gate
+(:class:`workers.fetching.politeness.HostBudget`), one interval after its last request
+ended, later after 429/503 or a robots.txt ``Crawl-delay``.
+
+* :meth:`Frontier.release` (the pump, :mod:`workers.fetching.pump`) leases the head item of
+  each host due now, earliest due first, so thousands of hosts are served in turn and a big
+  host never starves a small one; at most one item per host is in flight.
+* :meth:`Frontier.begin` checks a fetch task's lease token (a stale redelivery is dropped);
+  :meth:`Frontier.finish` drops the lease and reschedules the host, the item either done or
+  back in line (robots.txt fetched first, a redirect to another host, a retry).
+* A lease not finished by its deadline (the worker was killed) is reclaimed by the next
+  release: the item goes back to its place in its host's queue.
+
+Every change is one Lua script (``lua/``), atomic and on Redis's clock; the frontier is
+durable with Redis's AOF like everything else in it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+
+from shared.redis_state import KEY_PREFIX
+
+__all__ = [
+    "FRONTIER_STAGE",
+    "TOKEN_FIELD",
+    "Frontier",
+    "FrontierStats",
+    "Lease",
+    "host_of",
+]
+
+#: The stage whose items wait in the frontier.
+FRONTIER_STAGE = "fetch"
+#: The payload field of a released fetch task that carries its lease token.
+TOKEN_FIELD = "frontier_token"
+#: Highest priority a producer may give (0, the default, is lowest).
+MAX_PRIORITY = 9
+
+_LUA = files(__package__) / "lua"
+
+
+@functools.cache
+def _script(name: str) -> str:
+    return (
+        (_LUA / "helpers.lua").read_text("utf-8") + "\n" + (_LUA / f"{name}.lua").read_text("utf-8")
+    )
+
+
+def host_of(url: str | None) -> str:
+    """The host whose queue and budget ``url`` belongs to ('' when it has none)."""
+    try:
+        return (urlsplit(url or "").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A released item: its key, lease token, payload, and ms until its host's gate opens."""
+
+    item: str
+    token: str
+    payload: dict[str, Any]
+    gate_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrontierStats:
+    """What waits: items in all (waiting, delayed, in flight), hosts with waiting items,
+    hosts due now, leases in flight, the oldest item's age, and the busiest hosts."""
+
+    items: int
+    hosts: int
+    due_now: int
+    in_flight: int
+    delayed: int
+    oldest_wait: float | None
+    top_hosts: list[tuple[str, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": self.items,
+            "hosts": self.hosts,
+            "due_now": self.due_now,
+            "in_flight": self.in_flight,
+            "delayed": self.delayed,
+            "oldest_wait_seconds": self.oldest_wait,
+            "top_hosts": [{"host": h, "waiting": n} for h, n in self.top_hosts],
+        }
+
+
+class Frontier:
+    """Per-host queues of items waiting to be fetched, in the Redis of ``client``."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = KEY_PREFIX) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._add = client.register_script(_script("add"))
+        self._release = client.register_script(_script("release"))
+        self._begin = client.register_script(_script("begin"))
+        self._finish = client.register_script(_script("finish"))
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}fr:{name}"
+
+    def add(self, items: Iterable[tuple[str, str, dict[str, Any], int]]) -> int:
+        """Add ``(item, url, payload, priority)`` entries; returns how many were new (an item
+        already in the frontier stays as it is)."""
+        args: list[Any] = [self.prefix]
+        for item, url, payload, priority in items:
+            level = max(0, min(MAX_PRIORITY, int(priority)))
+            args += [item, host_of(url), level, json.dumps(payload, separators=(",", ":"))]
+        if len(args) == 1:
+            return 0
+        return int(self._add(keys=[], args=args))
+
+    def release(self, lookahead_ms: int, lease_ms: int, room: int) -> tuple[list[Lease], float]:
+        """Lease the next item of up to ``room`` hosts due within ``lookahead_ms``; reclaims
+        expired leases first. Returns the leases and the seconds until more may be due (or
+        -1 when nothing waits)."""
+        out = self._release(keys=[], args=[self.prefix, lookahead_ms, lease_ms, max(0, room)])
+        leases = [
+            Lease(
+                _text(out[i]),
+                _text(out[i + 1]),
+                json.loads(out[i + 2]),
+                int(out[i + 3]),
+            )
+            for i in range(2, len(out), 4)
+        ]
+        wait = int(out[1])
+        return leases, (wait / 1000 if wait >= 0 else -1.0)
+
+    def begin(self, item: str, token: str, lease_ms: int) -> bool:
+        """A fetch task starts on ``item``: renew its lease. False: a stale delivery."""
+        return bool(self._begin(keys=[], args=[self.prefix, item, token, lease_ms]))
+
+    def finish(
+        self,
+        item: str,
+        token: str,
+        *,
+        again: dict[str, Any] | None = None,
+        url: str | None = None,
+        delay: float = 0.0,
+        free_only: bool = False,
+    ) -> bool:
+        """End ``item``'s turn: done, or (``again``: its new payload) back in line in the
+        queue of ``url``'s host after ``delay`` seconds. ``free_only`` frees the host but
+        keeps the lease until a later call. False: the lease was not this token's any more
+        (reclaimed), and nothing changed."""
+        if free_only:
+            args: list[Any] = [self.prefix, item, token, "free"]
+        elif again is None:
+            args = [self.prefix, item, token, "done"]
+        else:
+            payload = json.dumps(again, separators=(",", ":"))
+            args = [self.prefix, item, token, "again", host_of(url), payload, int(delay * 1000)]
+        return bool(self._finish(keys=[], args=args))
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Block up to ``timeout`` seconds, or until a host may have become due."""
+        if timeout > 0:
+            self.client.blpop([self._key("wake")], timeout=max(0.001, timeout))
+
+    def size(self) -> int:
+        """Items in the frontier: waiting, delayed or in flight."""
+        return int(self.client.hlen(self._key("items")))
+
+    def stats(self, top: int = 10) -> FrontierStats:
+        """What the frontier holds now (two round trips)."""
+        seconds, micros = self.client.time()
+        now_ms = seconds * 1000 + micros // 1000
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hlen(self._key("items"))
+            pipe.zcard(self._key("sizes"))
+            pipe.zcard(self._key("leases"))
+            pipe.zcard(self._key("delayed"))
+            pipe.zrange(self._key("arrive"), 0, 0, withscores=True)
+            pipe.zrevrange(self._key("sizes"), 0, max(0, top - 1), withscores=True)
+            pipe.zcount(self._key("due"), "-inf", now_ms)
+            items, hosts, in_flight, delayed, oldest, busiest, due = pipe.execute()
+        return FrontierStats(
+            items=int(items),
+            hosts=int(hosts),
+            due_now=int(due),
+            in_flight=int(in_flight),
+            delayed=int(delayed),
+            oldest_wait=round((now_ms - oldest[0][1]) / 1000, 1) if oldest else None,
+            top_hosts=[(_text(h), int(n)) for h, n in busiest[:top]] if top else [],
+        )
+
+    def waiting_items(self, host: str) -> Sequence[str]:
+        """The items waiting in ``host``'s queue, next first (for tests and inspection)."""
+        return [_text(m) for m in self.client.zrange(self._key(f"q:{host}"), 0, -1)]
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
