@@ -139,12 +139,52 @@ def cluster(
     data_dir: Path = tmp_path_factory.mktemp(f"cluster-{request.param}")
     # Tagging a long text is the slowest thing a test does; a lower cap keeps the bad-input
     # test's 2M-character text quick while still exercising the truncation.
-    workers = Cluster(
-        redis_provider.acquire(), database_url, data_dir, {"SLUICE_TAG_MAX_CHARS": "200000"}
-    )
+    redis_url = redis_provider.acquire()
+    workers = Cluster(redis_url, database_url, data_dir, {"SLUICE_TAG_MAX_CHARS": "200000"})
     workers.start_worker()
     try:
         workers.wait_ready()
         yield workers
     finally:
         workers.stop()
+        redis_provider.release(redis_url)
+
+
+# Fixtures of tests/conftest.py that are cheap enough to set up once in each xdist worker.
+_PER_WORKER = {"redis_provider", "redis_url", "sqlite_url", "postgresql_url", "sluice_env", "web"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests that
+    share a fixture wider than one test (a worker cluster, a loaded model) in one xdist
+    worker, so that each such fixture is still set up once per run and not once per worker.
+
+    Runs before xdist reads the ``xdist_group`` marks; without xdist the marks do nothing.
+    """
+    # Tests that share any such fixture end in one group: a union of the fixtures they share.
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    shared: dict[pytest.Item, list[str]] = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        keys = [
+            f"{fixturedef.baseid}::{name}"
+            for name in item.fixturenames
+            for fixturedef in info.name2fixturedefs.get(name, ())[-1:]
+            # A plugin's fixture (tmp_path_factory…) has no baseid: it is not ours to group.
+            if fixturedef.scope != "function" and fixturedef.baseid and name not in _PER_WORKER
+        ]
+        if keys:
+            shared[item] = keys
+            for key in keys[1:]:
+                parent[root(key)] = root(keys[0])
+    for item, keys in shared.items():
+        item.add_marker(pytest.mark.xdist_group(root(keys[0])))
