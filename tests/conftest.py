@@ -60,12 +60,23 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
 
 
 UNIT_TESTS = Path(__file__).parent / "unit"
-# Where unit tests find "Redis" and "the store": nothing listens on port 9 (discard), and
-# the database's directory does not exist, so a unit test that reaches a service fails.
-_NO_SERVICES = {
-    "redis_url": "redis://127.0.0.1:9/0",
-    "database_url": "sqlite:////nonexistent/sluice-unit-tests-use-no-store.db",
-}
+
+
+@pytest.fixture(scope="session")
+def _no_services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Where unit tests find "Redis" and "the store": nothing listens on port 9 (discard),
+    and the database's directory does not exist when the session starts.
+
+    The directory is this session's own. It was ``/nonexistent``, one path for every test
+    run on the machine; but the CLI creates a SQLite store's directory on first use (some
+    unit tests run it in a subprocess), so runs of other branches shared that file, and one
+    with a newer migration left a revision this branch cannot read.
+    """
+    missing = tmp_path_factory.getbasetemp() / "no-store"
+    return {
+        "redis_url": "redis://127.0.0.1:9/0",
+        "database_url": f"sqlite:///{missing / 'sluice-unit-tests-use-no-store.db'}",
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +87,7 @@ def _services(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     monkeypatch = pytest.MonkeyPatch()
-    _configure(monkeypatch, **_NO_SERVICES)
+    _configure(monkeypatch, **request.getfixturevalue("_no_services"))
     yield
     monkeypatch.undo()
     _configure(monkeypatch)  # back to the session's services, if any
@@ -151,7 +162,15 @@ def cluster(
 
 
 # Fixtures of tests/conftest.py that are cheap enough to set up once in each xdist worker.
-_PER_WORKER = {"redis_provider", "redis_url", "sqlite_url", "postgresql_url", "sluice_env", "web"}
+_PER_WORKER = {
+    "redis_provider",
+    "redis_url",
+    "sqlite_url",
+    "postgresql_url",
+    "sluice_env",
+    "web",
+    "_no_services",
+}
 
 
 @pytest.hookimpl(tryfirst=True)
