@@ -173,13 +173,12 @@ _PER_WORKER = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests that
     share a fixture wider than one test (a worker cluster, a loaded model) in one xdist
     worker, so that each such fixture is still set up once per run and not once per worker.
-
-    Runs before xdist reads the ``xdist_group`` marks; without xdist the marks do nothing.
+    Without xdist the ``xdist_group`` marks do nothing.
     """
     # Tests that share any such fixture end in one group: a union of the fixtures they share.
     parent: dict[str, str] = {}
@@ -206,4 +205,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             for key in keys[1:]:
                 parent[root(key)] = root(keys[0])
     for item, keys in shared.items():
-        item.add_marker(pytest.mark.xdist_group(root(keys[0])))
+        # The group ends up in the node ID, where "::" and "/" would read as its parts.
+        group = root(keys[0]).replace("::", ".").replace("/", ".")
+        item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
+        _suffix_groups(items)
+
+
+def _suffix_groups(items: list[pytest.Item]) -> None:
+    """End each grouped test's node ID in ``@GROUP``, which is how the xdist controller
+    learns the group. pytest-xdist 3.8 writes that to ``Item._nodeid``, which pytest 9.2 no
+    longer reads (node IDs are structured now: pytest-xdist issue 1386), so its groups were
+    silently ignored and each cluster started in both workers. Runs after xdist's own hook
+    (trylast): once xdist sets the suffix itself, this does nothing.
+    """
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+        suffix = f"@{'_'.join(names)}"
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = coerce_node_id(item.nodeid + suffix)
