@@ -16,11 +16,16 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/sluice up
 
+# Two pytest processes (pytest-xdist); tests that share a worker cluster stay in one of them
+# (tests/conftest.py groups them), so each cluster still starts once. PYTEST_WORKERS=0 runs
+# everything in one process.
+PYTEST_WORKERS ?= 2
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: install
 	$(BIN)/python -m benchmarks.throughput

@@ -60,12 +60,23 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
 
 
 UNIT_TESTS = Path(__file__).parent / "unit"
-# Where unit tests find "Redis" and "the store": nothing listens on port 9 (discard), and
-# the database's directory does not exist, so a unit test that reaches a service fails.
-_NO_SERVICES = {
-    "redis_url": "redis://127.0.0.1:9/0",
-    "database_url": "sqlite:////nonexistent/sluice-unit-tests-use-no-store.db",
-}
+
+
+@pytest.fixture(scope="session")
+def _no_services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Where unit tests find "Redis" and "the store": nothing listens on port 9 (discard),
+    and the database's directory does not exist when the session starts.
+
+    The directory is this session's own. It was ``/nonexistent``, one path for every test
+    run on the machine; but the CLI creates a SQLite store's directory on first use (some
+    unit tests run it in a subprocess), so runs of other branches shared that file, and one
+    with a newer migration left a revision this branch cannot read.
+    """
+    missing = tmp_path_factory.getbasetemp() / "no-store"
+    return {
+        "redis_url": "redis://127.0.0.1:9/0",
+        "database_url": f"sqlite:///{missing / 'sluice-unit-tests-use-no-store.db'}",
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +87,7 @@ def _services(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     monkeypatch = pytest.MonkeyPatch()
-    _configure(monkeypatch, **_NO_SERVICES)
+    _configure(monkeypatch, **request.getfixturevalue("_no_services"))
     yield
     monkeypatch.undo()
     _configure(monkeypatch)  # back to the session's services, if any
@@ -139,12 +150,79 @@ def cluster(
     data_dir: Path = tmp_path_factory.mktemp(f"cluster-{request.param}")
     # Tagging a long text is the slowest thing a test does; a lower cap keeps the bad-input
     # test's 2M-character text quick while still exercising the truncation.
-    workers = Cluster(
-        redis_provider.acquire(), database_url, data_dir, {"SLUICE_TAG_MAX_CHARS": "200000"}
-    )
+    redis_url = redis_provider.acquire()
+    workers = Cluster(redis_url, database_url, data_dir, {"SLUICE_TAG_MAX_CHARS": "200000"})
     workers.start_worker()
     try:
         workers.wait_ready()
         yield workers
     finally:
         workers.stop()
+        redis_provider.release(redis_url)
+
+
+# Fixtures of tests/conftest.py that are cheap enough to set up once in each xdist worker.
+_PER_WORKER = {
+    "redis_provider",
+    "redis_url",
+    "sqlite_url",
+    "postgresql_url",
+    "sluice_env",
+    "web",
+    "_no_services",
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests that
+    share a fixture wider than one test (a worker cluster, a loaded model) in one xdist
+    worker, so that each such fixture is still set up once per run and not once per worker.
+    Without xdist the ``xdist_group`` marks do nothing.
+    """
+    # Tests that share any such fixture end in one group: a union of the fixtures they share.
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    shared: dict[pytest.Item, list[str]] = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        keys = [
+            f"{fixturedef.baseid}::{name}"
+            for name in item.fixturenames
+            for fixturedef in info.name2fixturedefs.get(name, ())[-1:]
+            # A plugin's fixture (tmp_path_factory…) has no baseid: it is not ours to group.
+            if fixturedef.scope != "function" and fixturedef.baseid and name not in _PER_WORKER
+        ]
+        if keys:
+            shared[item] = keys
+            for key in keys[1:]:
+                parent[root(key)] = root(keys[0])
+    for item, keys in shared.items():
+        # The group ends up in the node ID, where "::" and "/" would read as its parts.
+        group = root(keys[0]).replace("::", ".").replace("/", ".")
+        item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
+        _suffix_groups(items)
+
+
+def _suffix_groups(items: list[pytest.Item]) -> None:
+    """End each grouped test's node ID in ``@GROUP``, which is how the xdist controller
+    learns the group. pytest-xdist 3.8 writes that to ``Item._nodeid``, which pytest 9.2 no
+    longer reads (node IDs are structured now: pytest-xdist issue 1386), so its groups were
+    silently ignored and each cluster started in both workers. Runs after xdist's own hook
+    (trylast): once xdist sets the suffix itself, this does nothing.
+    """
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+        suffix = f"@{'_'.join(names)}"
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = coerce_node_id(item.nodeid + suffix)

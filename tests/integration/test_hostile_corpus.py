@@ -58,13 +58,15 @@ def corpus_cluster(
         "SLUICE_FETCH_MAX_RETRIES": "0",
         "SLUICE_TAG_MAX_CHARS": "20000",
     }
-    cluster = Cluster(redis_provider.acquire(), sqlite_url, tmp_path_factory.mktemp("corpus"), env)
+    redis_url = redis_provider.acquire()
+    cluster = Cluster(redis_url, sqlite_url, tmp_path_factory.mktemp("corpus"), env)
     cluster.start_worker()
     try:
         cluster.wait_ready()
         yield cluster
     finally:
         cluster.stop()
+        redis_provider.release(redis_url)
 
 
 def _url_cases(h: dict[str, WebServer], p: str) -> list[tuple[str, str, str]]:

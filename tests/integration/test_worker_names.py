@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,25 @@ def cluster(redis_provider: RedisProvider, tmp_path: Path) -> Cluster:
     redis_provider.release(redis_url)
 
 
+@pytest.fixture(scope="module")
+def fetching(
+    redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """One ``sluice worker --stages fetch`` (node ``fetch@HOST``), started once for the tests
+    of names and restarts: each of them starts with that one worker and leaves one running
+    (a restarted one keeps the name), so the module starts two fewer workers."""
+    redis_url = redis_provider.acquire()
+    data_dir = tmp_path_factory.mktemp("worker-names")
+    cluster = Cluster(redis_url, f"sqlite:///{data_dir / 'store.db'}", data_dir)
+    try:
+        cluster.start_worker("--stages", "fetch")
+        cluster.wait_ready(stages=("fetch",))
+        yield cluster
+    finally:
+        cluster.stop()
+        redis_provider.release(redis_url)
+
+
 def _queues_by_node(redis_url: str) -> dict[str, set[str]]:
     app = Celery(broker=redis_url)
     try:
@@ -45,39 +65,43 @@ def _stop(cluster: Cluster, process: subprocess.Popen) -> None:
     cluster.processes.remove(process)
 
 
-def test_a_restarted_worker_keeps_its_node_name(cluster: Cluster) -> None:
-    host = socket.gethostname()
-    first = cluster.start_worker("--stages", "fetch")
-    cluster.wait_ready(stages=("fetch",))
-    assert set(_queues_by_node(cluster.redis_url)) == {f"fetch@{host}"}
+def _restart(cluster: Cluster) -> None:
+    """Stop the cluster's one worker and start it again as it was started."""
+    (first,) = cluster.processes
     _stop(cluster, first)
-
     cluster.start_worker("--stages", "fetch")
     cluster.wait_ready(stages=("fetch",))
-    assert set(_queues_by_node(cluster.redis_url)) == {f"fetch@{host}"}
+
+
+def test_a_restarted_worker_keeps_its_node_name(fetching: Cluster) -> None:
+    host = socket.gethostname()
+    assert set(_queues_by_node(fetching.redis_url)) == {f"fetch@{host}"}
+
+    _restart(fetching)
+    assert set(_queues_by_node(fetching.redis_url)) == {f"fetch@{host}"}
 
 
 def test_a_second_worker_of_the_same_name_is_refused_and_name_tells_them_apart(
-    cluster: Cluster,
+    fetching: Cluster,
 ) -> None:
     host = socket.gethostname()
-    cluster.start_worker("--stages", "fetch")
-    cluster.wait_ready(stages=("fetch",))
-
-    clash = cluster.sluice("worker", "--stages", "fetch", timeout=60)
+    clash = fetching.sluice("worker", "--stages", "fetch", timeout=60)
     assert clash.returncode == 2, clash.stdout + clash.stderr
     assert clash.stderr.strip().splitlines() == [
         f"sluice worker: a running worker is already named fetch@{host}; "
         "Celery needs unique node names: start this one with --name"
     ]
 
-    cluster.start_worker("--stages", "fetch", "--name", "second")
-    cluster.wait_ready(stages=("fetch",))
-    for _ in range(20):
-        nodes = set(_queues_by_node(cluster.redis_url))
-        if len(nodes) == 2:
-            break
-    assert nodes == {f"fetch@{host}", f"second-fetch@{host}"}
+    second = fetching.start_worker("--stages", "fetch", "--name", "second")
+    try:
+        fetching.wait_ready(stages=("fetch",))
+        for _ in range(20):
+            nodes = set(_queues_by_node(fetching.redis_url))
+            if len(nodes) == 2:
+                break
+        assert nodes == {f"fetch@{host}", f"second-fetch@{host}"}
+    finally:
+        _stop(fetching, second)  # the module's one worker is left, as the next test expects
 
 
 def _celery_worker(cluster: Cluster, *args: str) -> subprocess.Popen:
@@ -114,7 +138,7 @@ def test_celery_worker_with_q_serves_only_those_stages(cluster: Cluster) -> None
     assert queues == {"extract", "store"}
 
 
-def test_flower_shows_one_worker_after_a_restart(cluster: Cluster, tmp_path: Path) -> None:
+def test_flower_shows_one_worker_after_a_restart(fetching: Cluster, tmp_path: Path) -> None:
     """The restarted worker is the same row in Flower, not an offline twin beside a new one."""
     import json
     import time
@@ -136,13 +160,9 @@ def test_flower_shows_one_worker_after_a_restart(cluster: Cluster, tmp_path: Pat
             seen = flower_workers(url)
         return seen
 
-    env = {k: v for k, v in cluster.env.items() if not k.startswith(("SLUICE_FLOWER", "FLOWER_"))}
+    env = {k: v for k, v in fetching.env.items() if not k.startswith(("SLUICE_FLOWER", "FLOWER_"))}
     with running_flower(env, tmp_path / "flower.log") as url:
-        first = cluster.start_worker("--stages", "fetch")
-        cluster.wait_ready(stages=("fetch",))
         assert wait_online(url) == {f"fetch@{host}": True}
-        _stop(cluster, first)
-        cluster.start_worker("--stages", "fetch")
-        cluster.wait_ready(stages=("fetch",))
+        _restart(fetching)
         time.sleep(3)  # a heartbeat or two from the new process
         assert wait_online(url) == {f"fetch@{host}": True}

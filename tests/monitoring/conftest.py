@@ -33,7 +33,8 @@ def pipeline(
     data_dir: Path = tmp_path_factory.mktemp("monitoring")
     database_url = f"sqlite:///{data_dir / 'sluice.db'}"
     upgrade_database(database_url)
-    cluster = Cluster(redis_provider.acquire(), database_url, data_dir, extra_env=FAST)
+    redis_url = redis_provider.acquire()
+    cluster = Cluster(redis_url, database_url, data_dir, extra_env=FAST)
     for stage in STAGES:
         cluster.start_worker("--stages", stage)
     try:
@@ -41,6 +42,7 @@ def pipeline(
         yield cluster
     finally:
         cluster.stop()
+        redis_provider.release(redis_url)
 
 
 _WORDS = [

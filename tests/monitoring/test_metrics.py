@@ -49,9 +49,12 @@ def with_name(samples: Samples, name: str) -> dict[tuple[tuple[str, str], ...], 
 
 
 @pytest.fixture(scope="module")
-def metrics_redis(redis_provider: RedisProvider) -> str:
-    """A Redis database for this module's tests (databases are few: they share one)."""
-    return redis_provider.acquire()
+def metrics_redis(redis_provider: RedisProvider) -> Iterator[str]:
+    """A Redis database for this module's tests (databases are few: they share one, and give
+    it back when the module is done)."""
+    url = redis_provider.acquire()
+    yield url
+    redis_provider.release(url)
 
 
 @pytest.fixture

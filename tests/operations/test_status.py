@@ -40,8 +40,9 @@ def front(
     data_dir: Path = tmp_path_factory.mktemp("operations-status")
     database_url = f"sqlite:///{data_dir / 'sluice.db'}"
     upgrade_database(database_url)
+    redis_url = redis_provider.acquire()
     cluster = Cluster(
-        redis_provider.acquire(),
+        redis_url,
         database_url,
         data_dir,
         extra_env={
@@ -56,6 +57,7 @@ def front(
         yield cluster
     finally:
         cluster.stop()
+        redis_provider.release(redis_url)
 
 
 def _status(cluster: Cluster, *args: str) -> dict:
