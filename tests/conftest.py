@@ -219,8 +219,10 @@ def _suffix_groups(items: list[pytest.Item]) -> None:
     silently ignored and each cluster started in both workers. Runs after xdist's own hook
     (trylast): once xdist sets the suffix itself, this does nothing.
     """
-    from _pytest.nodeid import coerce_node_id
-
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # a pytest before 9.2, whose node IDs xdist's own suffix still sets
+        return
     for item in items:
         names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
         suffix = f"@{'_'.join(names)}"
