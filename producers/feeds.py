@@ -2,7 +2,7 @@
 
 RSS and Atom go through feedparser; sitemaps (``urlset`` and ``sitemapindex``, plain or
 gzipped) are read with lxml, with entity resolution and network access switched off.
-Both are downloaded with the same guarded :class:`workers.stages.fetch.Fetcher` as pages.
+Both are downloaded with the same guarded :class:`workers.fetching.client.Fetcher` as pages.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from lxml import etree
 
 from shared.errors import PermanentError
 from shared.reasons import Reason
-from workers.stages.fetch import Fetcher
+from workers.fetching.client import Fetcher
 
 __all__ = ["EntryLink", "expand_feed", "feed_links", "sitemap_locations"]
 

@@ -21,9 +21,9 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 __all__ = ["Fingerprint", "NearDupLayout", "fingerprint", "shingle_hashes", "words"]
 
@@ -112,15 +112,24 @@ def shingle_hashes(text: str, size: int) -> np.ndarray:
     return np.unique(folded.astype(np.uint32))
 
 
+def _minhash_class() -> Any:
+    """datasketch's MinHash, imported on first use: the package imports scipy (about half a
+    second), which every ``sluice`` command would otherwise pay for at start."""
+    from datasketch import MinHash
+
+    return MinHash
+
+
 @functools.cache
 def _permutations(num_perm: int) -> np.ndarray:
-    permutations: np.ndarray = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME).permutations
+    minhash = _minhash_class()(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
+    permutations: np.ndarray = minhash.permutations
     return permutations
 
 
 def fingerprint(text: str, layout: NearDupLayout) -> Fingerprint:
     """The MinHash signature and LSH band keys of ``text`` under ``layout``."""
-    minhash = MinHash(
+    minhash = _minhash_class()(
         num_perm=layout.num_perm,
         seed=_SEED,
         hashfunc=int,
