@@ -32,11 +32,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from benchmarks.corpus import default_corpus
+from benchmarks.warcs import write_warc
 
-from benchmarks.corpus import default_corpus  # noqa: E402
-from benchmarks.warcs import write_warc  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -248,7 +247,7 @@ def bench_store(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         stores = {"sqlite": f"sqlite:///{work / 'articles.db'}"}
         if args.database_url:
-            from benchmarks.services import fresh_store
+            from tests.support.services import fresh_store
 
             stores["postgresql"] = stack.enter_context(fresh_store(args.database_url, work, False))
         return _bench_stores(args, work, stores)
@@ -287,7 +286,7 @@ def _bench_stores(args: argparse.Namespace, work: Path, stores: dict[str, str]) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python benchmarks/archives.py", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m benchmarks.archives", description=__doc__)
     p.add_argument("what", choices=("warc", "store"))
     p.add_argument("--corpus", default=str(default_corpus()))
     p.add_argument("--warc-mb", type=int, default=1000, help="WARC size to ingest (MB)")

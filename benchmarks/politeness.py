@@ -1,7 +1,7 @@
 """The per-host budget and the crawl frontier across fetch processes: how fast, how fair,
 what each URL costs, and whether the budget holds.
 
-    python benchmarks/politeness.py [--hosts 50] [--pages 10] [--rate 1] [--workers 2]
+    python -m benchmarks.politeness [--hosts 50] [--pages 10] [--rate 1] [--workers 2]
         [--no-baseline]
 
 Serves small pages from ``--hosts`` distinct loopback addresses (127.0.0.2, 127.0.0.3, …:
@@ -27,17 +27,12 @@ For each run it prints, from what the servers saw:
 
 Two figures of the issue that introduced the frontier, reproduced with::
 
-    python benchmarks/politeness.py --hosts 1 --pages 5000 --rate 20 --workers 1 \
+    python -m benchmarks.politeness --hosts 1 --pages 5000 --rate 20 --workers 1 \
         --concurrency 64 --no-baseline
-    python benchmarks/politeness.py --hosts 500 --pages 20 --rate 2 --workers 2
+    python -m benchmarks.politeness --hosts 500 --pages 20 --rate 2 --workers 2
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import itertools
@@ -50,9 +45,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from benchmarks.services import WorkerGroup, fresh_store, isolated_redis
+from benchmarks.processes import ProcessWatch
+from tests.support.cluster import Cluster
+from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
 
 __all__ = ["main", "window_peak"]
 
@@ -138,7 +136,7 @@ def _jain(values: list[float]) -> float:
     return total * total / (len(values) * squares) if squares else 1.0
 
 
-def _wait_ready(redis_url: str, workers: WorkerGroup, timeout: float = 120) -> None:
+def _wait_ready(redis_url: str, workers: Cluster, timeout: float = 120) -> None:
     from celery import Celery
 
     app = Celery(broker=redis_url)
@@ -152,7 +150,7 @@ def _wait_ready(redis_url: str, workers: WorkerGroup, timeout: float = 120) -> N
             time.sleep(0.3)
     finally:
         app.close()
-    raise TimeoutError("fetch workers did not come up:\n" + workers.log_tail())
+    raise TimeoutError("fetch workers did not come up:\n" + workers.logs())
 
 
 def _run(
@@ -195,9 +193,10 @@ def _run(
     reconfigure()
     log_dir = work_dir / f"logs-{label}"
     log_dir.mkdir(exist_ok=True)
-    workers = WorkerGroup(env, log_dir)
+    workers = Cluster(redis_url, database_url, log_dir, env)
+    watch = ProcessWatch(workers)
     for n in range(args.workers):
-        workers.start(
+        workers.start_worker(
             "--stages", "fetch", "--concurrency", str(args.concurrency), "--name", f"f{n}-{label}"
         )
     try:
@@ -212,7 +211,7 @@ def _run(
         ]
         expected = len(urls)
         client = redis.Redis.from_url(redis_url)
-        rss_start = workers.sample_rss()
+        rss_start = watch.sample_rss()
         memory_start = int(client.info("memory")["used_memory"])
         started = time.monotonic()
         submit_urls(urls, description=f"politeness benchmark, {label}")
@@ -230,7 +229,7 @@ def _run(
                 break
             workers.check_alive()
             if time.monotonic() - sampled > 0.5:
-                rss_peak = max(rss_peak, workers.sample_rss())
+                rss_peak = max(rss_peak, watch.sample_rss())
                 sampled = time.monotonic()
             time.sleep(0.05)
         ended = time.monotonic()
@@ -348,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sluice-politeness-") as tmp:
         work_dir = Path(tmp)
         with (
-            isolated_redis(args.redis_url, work_dir) as redis_url,
+            redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url,
             fresh_store(args.database_url, work_dir, keep=False) as database_url,
             _serve(args.hosts) as servers,
         ):
