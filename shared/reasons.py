@@ -40,6 +40,7 @@ class Reason(StrEnum):
     UNSUPPORTED_SCHEME = "unsupported_scheme", "only http and https are fetched"
     BAD_FEED = "bad_feed", "a --feed document could not be parsed as a feed"
     BAD_SITEMAP = "bad_sitemap", "a --sitemap document could not be parsed as a sitemap"
+    BAD_FEED_LIST = "bad_feed_list", "a feed list (OPML) could not be parsed"
     SUBMISSION_RUNNING = "submission_running", "another producer is submitting this job"
     EXPAND_LIMIT = (
         "expand_limit",
