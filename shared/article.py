@@ -62,6 +62,11 @@ class Article:
     refetch: bool = False
     entities_truncated: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    # From a registered feed (shared.feeds): the feed, and what its entry said.
+    feed_id: int | None = None
+    entry_guid: str | None = None
+    entry_title: str | None = None
+    entry_published: str | None = None
 
     @property
     def label(self) -> str:

@@ -118,6 +118,27 @@ class Settings(BaseSettings):
     )
     expand_max_urls: int = Field(50_000, ge=1, description="Page URLs kept per submission.")
 
+    # --- registered feeds (sluice feeds) ----------------------------------------------------
+    feed_interval: float = Field(
+        900.0, gt=0, description="A new feed's poll interval (s), until its schedule is learned."
+    )
+    feed_min_interval: float = Field(
+        300.0, gt=0, description="Shortest poll interval a feed's schedule may learn (s)."
+    )
+    feed_max_interval: float = Field(
+        86400.0, gt=0, description="Longest poll interval, also of a failing feed's backoff (s)."
+    )
+    feed_disable_after: int = Field(
+        10, ge=1, description="Consecutive failed polls after which a feed is disabled."
+    )
+    feed_poll_lease: float = Field(
+        600.0, gt=0, description="How long a claimed poll holds its feed (s)."
+    )
+    feed_max_new_entries: int = Field(
+        10_000, ge=1, description="New entries made items per poll; the rest wait for the next."
+    )
+    feed_scheduler: bool = Field(True, description="Fetch workers run the feed scheduler.")
+
     # --- fetch politeness and safety --------------------------------------------------------
     fetch_host_rate: float = Field(
         1.0, description="Requests per second to one host, across the cluster; 0: no limit."
@@ -332,6 +353,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SLUICE_QUEUE_LOW_WATER ({self.queue_low_water}) must be below "
                 f"SLUICE_QUEUE_HIGH_WATER ({self.queue_high_water})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _feed_intervals_ordered(self) -> Settings:
+        if self.feed_min_interval > self.feed_max_interval:
+            raise ValueError(
+                f"SLUICE_FEED_MIN_INTERVAL ({self.feed_min_interval}) must not be above "
+                f"SLUICE_FEED_MAX_INTERVAL ({self.feed_max_interval})"
             )
         return self
 
