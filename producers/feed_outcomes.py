@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from producers.feed_schedule import Hints, jittered, next_interval
+from producers.feed_schedule import Hints, jittered, next_interval, publisher_floor
 from shared.feeds import Feed, FeedState
 from shared.reasons import Reason
 from shared.settings import Settings
@@ -47,9 +47,11 @@ def after_success(
             minimum=settings.feed_min_interval,
             maximum=settings.feed_max_interval,
         )
+    # Jitter spreads polls out, but never below what the publisher asked for.
+    floor = max(publisher_floor(hints), hints.retry_after or 0.0)
     return {
         "interval": interval,
-        "next_poll_at": now + jittered(interval, rng),
+        "next_poll_at": now + max(jittered(interval, rng), floor),
         "polls": feed.polls + 1,
         "failures": 0,
         "entries": feed.entries + new,
@@ -80,7 +82,8 @@ def after_failure(
     """The row's new values after a failed poll: backed off, or disabled with ``reason``."""
     failures = feed.failures + 1
     values: dict[str, Any] = {
-        "next_poll_at": now + jittered(backoff(feed, failures, retry_after, settings), rng),
+        "next_poll_at": now
+        + max(jittered(backoff(feed, failures, retry_after, settings), rng), retry_after or 0.0),
         "polls": feed.polls + 1,
         "failures": failures,
         "last_poll_at": now,
