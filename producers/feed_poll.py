@@ -34,6 +34,7 @@ from shared.article import Article
 from shared.errors import PermanentError, RetryableError, SluiceError
 from shared.feeds import Feed, FeedKind, FeedState
 from shared.jobs import ItemSpec, create_job, mark_enqueued
+from shared.metrics.feed_polls import count_poll
 from shared.reasons import Reason
 from shared.redis_state import get_redis
 from shared.settings import get_settings
@@ -140,6 +141,7 @@ def _failed(feed: Feed, token: str, now: float, exc: SluiceError) -> PollResult:
         settings=get_settings(),
     )
     registry.finish_poll(feed.id, token, **values)
+    count_poll(reason.value, 0)
     if values.get("state") == FeedState.DISABLED:
         log.warning("feed %d disabled: %s", feed.id, reason)
     return PollResult(feed.id, reason, 0, exc.detail)
@@ -177,6 +179,7 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
     if moved is not None and moved != feed.url:
         followed = _moved(feed, token, moved)
         if followed is None:
+            count_poll(Reason.FEED_MOVED_TO_KNOWN.value, 0)
             return PollResult(feed_id, Reason.FEED_MOVED_TO_KNOWN, 0, moved)
         feed = followed
     validators: dict[str, str | None] = {}
@@ -218,4 +221,5 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
     )
     if not registry.finish_poll(feed.id, token, **values, **validators):
         log.warning("feed %d: claim lost before the poll was recorded", feed.id)
+    count_poll(outcome.value, new)
     return PollResult(feed.id, outcome, new)

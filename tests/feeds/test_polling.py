@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
 from shared.db import upgrade_database
@@ -255,3 +256,34 @@ def test_an_entity_bomb_is_refused_and_expands_nothing(
     )
     assert shown["reason"] == "bad_feed" and "entities" in shown["detail"]
     assert _items(feed_cluster, added["job"]) == []
+
+
+def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
+    feed_cluster: Cluster,
+) -> None:
+    """Runs after the tests above: their feeds and polls are in the figures."""
+    from prometheus_client import generate_latest
+
+    from shared.metrics.exporter import build_registry
+    from shared.metrics.store_figures import CachedStoreFigures, read_store_figures
+    from workers.pipeline import STAGES
+
+    client = redis.Redis.from_url(feed_cluster.redis_url)
+    store = CachedStoreFigures(0, lambda: read_store_figures(feed_cluster.database_url))
+    scrape = generate_latest(build_registry(client, STAGES, store, 5, 0)).decode()
+    client.close()
+    series = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in scrape.splitlines()
+        if line.startswith("sluice_feed")
+    }
+    per_state = {
+        s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
+    }
+    assert sum(per_state.values()) == 5  # every feed registered above, in one state each
+    assert per_state["paused"] == 1 and per_state["disabled"] >= 2  # HTML page, bomb
+    assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
+    assert series['sluice_feed_polls_total{outcome="feed_unchanged"}'] >= 1
+    assert series['sluice_feed_polls_total{outcome="http_404"}'] >= DISABLE_AFTER
+    assert series['sluice_feed_polls_total{outcome="feed_is_html"}'] >= DISABLE_AFTER
+    assert series["sluice_feed_new_entries_total"] >= 6
