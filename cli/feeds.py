@@ -1,4 +1,4 @@
-"""``sluice feeds add|import|list|show|pause|resume|remove``: feeds sluice keeps polling.
+"""``sluice feeds add|import|discover|list|show|pause|resume|remove``: feeds sluice keeps polling.
 
 A registered feed (or sitemap) is polled by the fetch workers on its own schedule; its new
 entries become items of the feed's own job (``sluice verify JOB``). Exit codes: 0 done; 1
@@ -46,6 +46,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     show.add_argument("feed", metavar="URL_OR_ID")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
+    disc = actions.add_parser("discover", help="find a site's feeds and sitemaps")
+    disc.add_argument("url", metavar="URL")
+    disc.add_argument("--add", action="store_true", help="register what was found")
+    disc.add_argument("--every", type=float, metavar="MINUTES", help="with --add: as for add")
+    disc.add_argument("--json", action="store_true")
+    disc.set_defaults(func=run_discover)
     for name, helptext in (
         ("pause", "stop polling feeds until they are resumed"),
         ("resume", "poll paused or disabled feeds again, now"),
@@ -113,6 +119,49 @@ def run_import(args: argparse.Namespace) -> int:
     except SluiceError as exc:
         return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc.detail}"))
     return _register(args, listed)
+
+
+def run_discover(args: argparse.Namespace) -> int:
+    from producers.feed_discovery import discover_site
+    from producers.feed_registry import register_feeds
+    from producers.polite import PoliteFetcher
+    from shared.feeds import FeedKind
+    from shared.redis_state import get_redis
+    from shared.settings import get_settings
+    from workers.fetching.client import Fetcher
+
+    settings = get_settings()
+    fetcher = PoliteFetcher(Fetcher(settings), get_redis(), settings)
+    try:
+        found = discover_site(args.url, fetcher)
+    finally:
+        fetcher.close()
+    added: list[Any] = []
+    if args.add:
+        every = args.every * 60 if args.every else None
+        feeds = [d.url for d in found.found if d.kind != "sitemap"]
+        sitemaps = [d.url for d in found.found if d.kind == "sitemap"]
+        added = register_feeds(feeds, FeedKind.FEED, every)[0]
+        added += register_feeds(sitemaps, FeedKind.SITEMAP, every)[0]
+    if args.json:
+        print_json(
+            {
+                "found": [
+                    {"url": d.url, "kind": d.kind, "found_in": d.found_in, "title": d.title}
+                    for d in found.found
+                ],
+                "problems": [{"url": u, "reason": r} for u, r in found.problems],
+                "registered": [{"id": r.feed.id, "url": r.feed.url} for r in added],
+            }
+        )
+    else:
+        for d in found.found:
+            console.print(text(f"{d.kind:8} {d.url}  ({d.found_in}) {d.title}".rstrip()))
+        if not found.found:
+            console.print("no feed or sitemap found")
+        for r in added:
+            console.print(text(f"registered: feed {r.feed.id} {r.feed.url}"))
+    return 0 if found.found else EXIT_FAILED
 
 
 def _when(moment: float | None, now: float) -> str:

@@ -28,7 +28,15 @@ from shared.feeds import entry_key
 from shared.identity import canonicalize_url
 from shared.reasons import Reason
 
-__all__ = ["Document", "Entry", "looks_like_html", "read_document", "read_feed", "read_sitemap"]
+__all__ = [
+    "Document",
+    "Entry",
+    "looks_like_html",
+    "read_document",
+    "read_feed",
+    "read_sitemap",
+    "refuse_html",
+]
 
 _NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -82,7 +90,8 @@ def _refuse_entities(body: bytes, reason: Reason) -> None:
         raise PermanentError(reason, "the document declares entities: refused")
 
 
-def _not_html(body: bytes, content_type: str, base_url: str) -> None:
+def refuse_html(body: bytes, content_type: str, base_url: str) -> None:
+    """Raise ``feed_is_html`` for an HTML page, naming the feeds it links to."""
     if looks_like_html(body, content_type):
         named = feeds_in_html(body, base_url)
         found = ", ".join(d.url for d in named[:5]) or "none"
@@ -106,7 +115,7 @@ def _date(value: str | None) -> datetime | None:
 
 def read_feed(body: bytes, base_url: str, content_type: str = "") -> Document:
     """The entries of an RSS, Atom, RDF or JSON Feed document."""
-    _not_html(body, content_type, base_url)
+    refuse_html(body, content_type, base_url)
     if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
         return _json_feed(body, base_url)
     _refuse_entities(body, Reason.BAD_FEED)
@@ -161,7 +170,7 @@ def _json_feed(body: bytes, base_url: str) -> Document:
 def read_sitemap(body: bytes, base_url: str, content_type: str = "") -> Document:
     """The URLs of a sitemap or news sitemap, or the children of a sitemap index."""
     body = unzipped(body)
-    _not_html(body, content_type, base_url)
+    refuse_html(body, content_type, base_url)
     body = body.removeprefix(b"\xef\xbb\xbf")
     if not body.lstrip().startswith(b"<"):
         lines = [line.strip() for line in body.decode("utf-8", "replace").splitlines()]
