@@ -90,23 +90,25 @@ def _download(polite: PoliteFetcher, feed: Feed) -> tuple[FetchedPage | NotModif
     )
 
 
-def _new_entries(feed: Feed, document: Document, cap: int) -> list[Entry]:
-    """Entries of ``document`` the feed has not seen (each once), at most ``cap``."""
-    seen = registry.seen_keys(feed.id, (k for e in document.entries for k in e.seen_keys()))
-    fresh: list[Entry] = []
-    for entry in document.entries:
-        keys = entry.seen_keys()
+def _new_entries(feed: Feed, document: Document, cap: int) -> list[tuple[Entry, list[str]]]:
+    """Entries of ``document`` the feed has not seen (each once, with its seen-entry keys),
+    at most ``cap``."""
+    keyed = [(entry, entry.seen_keys()) for entry in document.entries]
+    seen = registry.seen_keys(feed.id, (k for _, keys in keyed for k in keys))
+    fresh: list[tuple[Entry, list[str]]] = []
+    for entry, keys in keyed:
         if not seen.intersection(keys):
-            fresh.append(entry)
+            fresh.append((entry, keys))
             seen.update(keys)
             if len(fresh) >= cap:
                 break
     return fresh
 
 
-def _make_items(feed: Feed, entries: list[Entry], now: float) -> None:
-    """Record ``entries`` as items of the feed's job, put them into the frontier, and mark
-    them seen."""
+def _make_items(feed: Feed, fresh: list[tuple[Entry, list[str]]], now: float) -> None:
+    """Record the new entries as items of the feed's job, put them into the frontier, and
+    mark them seen."""
+    entries = [entry for entry, _ in fresh]
     first = create_job(
         feed.job_id, [ItemSpec("url", e.link) for e in entries], state=State.RECORDED
     )
@@ -126,7 +128,7 @@ def _make_items(feed: Feed, entries: list[Entry], now: float) -> None:
     for start in range(0, len(payloads), _CHUNK):
         add_to_frontier(payloads[start : start + _CHUNK], priority)
     mark_enqueued(feed.job_id, range(first, first + len(entries)))
-    registry.remember_entries(feed.id, [k for e in entries for k in e.seen_keys()], now)
+    registry.remember_entries(feed.id, [k for _, keys in fresh for k in keys], now)
 
 
 def _failed(feed: Feed, token: str, now: float, exc: SluiceError) -> PollResult:

@@ -1,9 +1,10 @@
 """Registering feeds, as ``sluice feeds add|import`` and Python callers do.
 
 A URL is checked (http or https, parseable) before it is kept. A new feed starts with
-``--every`` (fixed) or ``SLUICE_FEED_INTERVAL`` (learned from then on), and its first poll
-falls at a stable point within that interval (:func:`producers.feed_schedule.
-first_poll_offset`), so a list of thousands imported at once is not due all at once.
+``--every`` (fixed) or ``SLUICE_FEED_INTERVAL`` (learned from then on). Its first poll falls
+at a stable point within ``SLUICE_FEED_MIN_INTERVAL`` (or the interval, when shorter;
+:func:`producers.feed_schedule.first_poll_offset`): soon after it is added, yet a list of
+thousands imported at once is not due all at once.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def register_feeds(
     if every is not None:
         every = max(every, 1.0)
     interval = every or settings.feed_interval
+    spread = min(interval, settings.feed_min_interval)
     now = registry.now()
     done: list[Registered] = []
     refused: list[Refused] = []
@@ -60,7 +62,7 @@ def register_feeds(
             url,
             kind,
             interval=interval,
-            first_poll_at=now + first_poll_offset(url, interval),
+            first_poll_at=now + first_poll_offset(url, spread),
             every=every,
             title=feed.title,
         )

@@ -28,6 +28,7 @@ from tests.support.web import Response, WebServer
 pytestmark = pytest.mark.integration
 
 DISABLE_AFTER = 3
+MAX_NEW = 300  # SLUICE_FEED_MAX_NEW_ENTRIES of the test cluster
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,8 @@ def feed_cluster(
             "SLUICE_FEED_MIN_INTERVAL": "1",
             "SLUICE_FEED_MAX_INTERVAL": "2",
             "SLUICE_FEED_DISABLE_AFTER": str(DISABLE_AFTER),
-            "SLUICE_FEED_POLL_LEASE": "30",
+            "SLUICE_FEED_POLL_LEASE": "60",
+            "SLUICE_FEED_MAX_NEW_ENTRIES": str(MAX_NEW),
             "SLUICE_FETCH_HOST_RATE": "50",
             "SLUICE_FETCH_CONNECT_TIMEOUT": "1",
             "SLUICE_FETCH_READ_TIMEOUT": "1",
@@ -258,6 +260,34 @@ def test_an_entity_bomb_is_refused_and_expands_nothing(
     assert _items(feed_cluster, added["job"]) == []
 
 
+def test_a_feed_of_100000_entries_makes_a_bounded_batch_of_items_per_poll(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    other_host = WebServer("127.0.0.3")  # its pages (all 404) do not slow 127.0.0.2 down
+    try:
+        links = "".join(
+            f"<item><link>{other_host.url(f'/big/{n}')}</link></item>" for n in range(100_000)
+        )
+        body = f'<rss version="2.0"><channel><title>big</title>{links}</channel></rss>'.encode()
+        url = web.route("/big.xml", Response(body=body, content_type="application/rss+xml"))
+        added = _add(feed_cluster, url, "--every", "10")
+        shown = _until(
+            feed_cluster,
+            lambda: (f := _row(feed_cluster, added["id"]))["polls"] >= 1 and f,
+            "the big feed polled",
+            timeout=120,
+        )
+        _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+        assert (shown["state"], shown["last_outcome"]) == ("active", "feed_new_entries")
+        assert shown["entries"] == shown["last_new"] == MAX_NEW  # the rest: next poll
+        made = _items(feed_cluster, added["job"])
+        assert [row["source"] for row in made] == [
+            other_host.url(f"/big/{n}") for n in range(MAX_NEW)
+        ]
+    finally:
+        other_host.close()
+
+
 def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     feed_cluster: Cluster,
 ) -> None:
@@ -280,8 +310,8 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     per_state = {
         s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
     }
-    assert sum(per_state.values()) == 5  # every feed registered above, in one state each
-    assert per_state["paused"] == 1 and per_state["disabled"] >= 2  # HTML page, bomb
+    assert sum(per_state.values()) == 6  # every feed registered above, in one state each
+    assert per_state["paused"] == 2 and per_state["disabled"] >= 2  # HTML page, bomb
     assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
     assert series['sluice_feed_polls_total{outcome="feed_unchanged"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="http_404"}'] >= DISABLE_AFTER
