@@ -79,3 +79,28 @@ def test_submit_feed_with_an_html_page_says_what_feeds_it_names(site: WebServer)
     code, out = _sluice("submit", "--feed", page)
     assert code != 0
     assert "feed_is_html" in out and site.url("/atom.xml") in out, out
+
+
+def test_import_reads_opml_and_refuses_an_entity_declaring_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = os.urandom(4).hex()
+    opml = tmp_path / "news.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body><outline text="World">'
+        f'<outline text="A" xmlUrl="http://127.0.0.2/{run}/a.xml"/>'
+        f'<outline text="B" xmlUrl="http://127.0.0.2/{run}/b.xml"/>'
+        "</outline></body></opml>"
+    )
+    code, out = _sluice("feeds", "import", str(opml), "--json")
+    assert code == 0, out
+    registered = json.loads(out)["registered"]
+    assert [r["url"] for r in registered] == [
+        f"http://127.0.0.2/{run}/a.xml",
+        f"http://127.0.0.2/{run}/b.xml",
+    ]
+    assert len({r["job"] for r in registered}) == 2  # one job per feed
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_text('<!DOCTYPE opml [<!ENTITY a "aaaa">]><opml><body/></opml>')
+    code, out = _sluice("feeds", "import", str(bomb), "--json")
+    assert code == 8 and json.loads(out)["error"] == "bad_feed_list", out
+    code, out = _sluice("feeds", "show", "99999", "--json")
+    assert code == 2 and json.loads(out)["error"] == "unknown_feed", out
