@@ -99,8 +99,8 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
         for r in done:
             state = "registered" if r.created else "already registered"
             console.print(text(f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"))
-        for r in refused:
-            console.print(text(f"refused: {r.url}: {r.reason}: {r.detail}"))
+        for no in refused:
+            console.print(text(f"refused: {no.url}: {no.reason}: {no.detail}"))
     return EXIT_FAILED if refused else 0
 
 

@@ -65,7 +65,7 @@ def after_success(
 def backoff(feed: Feed, failures: int, retry_after: float | None, settings: Settings) -> float:
     """Seconds before the next try after ``failures`` failed polls in a row."""
     base = max(feed.every or feed.interval, settings.feed_min_interval)
-    wait = min(settings.feed_max_interval, base * 2 ** max(0, failures - 1))
+    wait = min(settings.feed_max_interval, base * 2.0 ** max(0, failures - 1))
     return max(wait, retry_after or 0.0)
 
 

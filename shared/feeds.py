@@ -90,10 +90,10 @@ class Feed:
     @classmethod
     def from_row(cls, row: Any) -> Feed:
         data = row._mapping
-        return cls(**{name: data[name] for name in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{name: data[name] for name in cls.__slots__})
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def entry_key(kind: str, value: str) -> str:

@@ -36,6 +36,9 @@ def count_poll(outcome: str, new: int, client: redis.Redis | None = None) -> Non
 
 def read_polls(client: redis.Redis) -> tuple[dict[str, int], int]:
     """``({outcome: polls}, new entries)`` counted so far."""
-    counts = {k.decode(): int(v) for k, v in client.hgetall(FEED_POLLS_KEY).items()}
+    counts = {
+        (k.decode() if isinstance(k, bytes) else str(k)): int(v)
+        for k, v in client.hgetall(FEED_POLLS_KEY).items()
+    }
     new = counts.pop(NEW_ENTRIES_FIELD, 0)
     return counts, new
