@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+from celery import Celery
 from sqlalchemy import func, select
 
 from shared.db import upgrade_database
@@ -260,6 +261,44 @@ def test_an_entity_bomb_is_refused_and_expands_nothing(
     assert _items(feed_cluster, added["job"]) == []
 
 
+def test_a_news_sitemap_is_polled_like_a_feed_and_polls_are_tasks_flower_sees(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    first, second = web.url("/sm/one.html"), web.url("/sm/two.html")
+    for url in (first, second):
+        web.route(url.removeprefix(web.base_url), Response(body=article_page(url)))
+    body = (
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"<url><loc>{first}</loc><news:news><news:title>One</news:title>"
+        "<news:publication_date>2026-12-01T08:00:00Z</news:publication_date></news:news></url>"
+        f"<url><loc>{second}</loc><lastmod>2026-11-30</lastmod></url></urlset>"
+    ).encode()
+    url = web.route("/sm/news-sitemap.xml", Response(body=body, content_type="application/xml"))
+    added = _add(feed_cluster, url, "--sitemap")
+    _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 2, "two items")
+    stored = _until(
+        feed_cluster,
+        lambda: (rows := _articles_of(feed_cluster, added["id"])) and len(rows) == 2 and rows,
+        "both sitemap articles stored",
+        timeout=90,
+    )
+    by_url = {row["url"]: row for row in stored}
+    assert by_url[first]["entry_title"] == "One"
+    assert by_url[first]["entry_published"] == "2026-12-01T08:00:00+00:00"
+    assert by_url[second]["entry_published"] == "2026-11-30T00:00:00+00:00"
+    _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+
+    app = Celery(broker=feed_cluster.redis_url)
+    try:
+        registered = app.control.inspect(timeout=2).registered() or {}
+    finally:
+        app.close()
+    fetch_workers = [name for name in registered if "feeds-" in name]
+    assert len(fetch_workers) == 2
+    assert all("workers.feed_poll" in registered[name] for name in fetch_workers)
+
+
 def test_a_feed_of_100000_entries_makes_a_bounded_batch_of_items_per_poll(
     feed_cluster: Cluster, web: WebServer
 ) -> None:
@@ -310,8 +349,8 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     per_state = {
         s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
     }
-    assert sum(per_state.values()) == 6  # every feed registered above, in one state each
-    assert per_state["paused"] == 2 and per_state["disabled"] >= 2  # HTML page, bomb
+    assert sum(per_state.values()) == 7  # every feed registered above, in one state each
+    assert per_state["paused"] == 3 and per_state["disabled"] >= 2  # HTML page, bomb
     assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
     assert series['sluice_feed_polls_total{outcome="feed_unchanged"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="http_404"}'] >= DISABLE_AFTER
