@@ -9,7 +9,9 @@ counts as unchanged too. A permanent redirect (301, 308) moves the feed to its n
 sitemaps of a sitemap index are registered as feeds of their own (at most
 ``SLUICE_EXPAND_MAX_REQUESTS`` of them), each then polled on its own schedule.
 
-Entries not seen before (by canonical link or guid) become items of the feed's job, each
+Seen entries are bounded: keys of entries still in the document are kept fresh, and those
+gone from it for ``SLUICE_FEED_SEEN_RETENTION`` are forgotten. Entries not seen before (by
+canonical link or guid) become items of the feed's job, each
 carrying its feed, guid, title and publication date, and go into the crawl frontier at a
 priority above ordinary submissions (feed entries above sitemap URLs). They are recorded
 before they are marked seen, so a poll cut short makes an entry an item twice at worst
@@ -23,7 +25,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from producers.feed_entries import Document, Entry, read_document
+from producers.feed_entries import Entry, read_document
 from producers.feed_outcomes import after_failure, after_success
 from producers.feed_registry import register_feeds
 from producers.feed_schedule import Hints, hints_from
@@ -90,10 +92,11 @@ def _download(polite: PoliteFetcher, feed: Feed) -> tuple[FetchedPage | NotModif
     )
 
 
-def _new_entries(feed: Feed, document: Document, cap: int) -> list[tuple[Entry, list[str]]]:
-    """Entries of ``document`` the feed has not seen (each once, with its seen-entry keys),
-    at most ``cap``."""
-    keyed = [(entry, entry.seen_keys()) for entry in document.entries]
+def _new_entries(
+    feed: Feed, keyed: list[tuple[Entry, list[str]]], cap: int
+) -> list[tuple[Entry, list[str]]]:
+    """The entries (with their seen-entry keys) the feed has not seen, each once, at most
+    ``cap``."""
     seen = registry.seen_keys(feed.id, (k for _, keys in keyed for k in keys))
     fresh: list[tuple[Entry, list[str]]] = []
     for entry, keys in keyed:
@@ -197,9 +200,13 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             document = read_document(feed.kind, answer.body, answer.url, answer.content_type)
         except SluiceError as exc:
             return _failed(feed, token, now, exc)
-        fresh = _new_entries(feed, document, settings.feed_max_new_entries)
+        keyed = [(entry, entry.seen_keys()) for entry in document.entries]
+        fresh = _new_entries(feed, keyed, settings.feed_max_new_entries)
         if fresh:
             _make_items(feed, fresh, now)
+        registry.keep_seen(
+            feed.id, [k for _, keys in keyed for k in keys], now, settings.feed_seen_retention
+        )
         if document.children:  # a sitemap index: its sitemaps are polled as feeds of their own
             children = document.children[: settings.expand_max_requests]
             register_feeds(children, FeedKind.SITEMAP, feed.every)

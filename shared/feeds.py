@@ -37,6 +37,7 @@ __all__ = [
     "entry_key",
     "find_feed",
     "finish_poll",
+    "keep_seen",
     "list_feeds",
     "move_feed",
     "new_job_for",
@@ -310,6 +311,28 @@ def remember_entries(feed_id: int, keys: Sequence[str], now: float) -> None:
                     for k in fresh[start : start + 5000]
                 ],
             )
+
+
+def keep_seen(feed_id: int, keys: Sequence[str], now: float, retention: float) -> int:
+    """Bound a feed's seen entries: the keys of its current document are marked seen
+    ``now``; keys not in it for ``retention`` seconds are forgotten. Returns how many."""
+    wanted = list(dict.fromkeys(keys))
+    with session_scope() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            conn.execute(
+                update(feed_entries)
+                .where(
+                    feed_entries.c.feed_id == feed_id,
+                    feed_entries.c.key.in_(wanted[start : start + _CHUNK]),
+                )
+                .values(seen_at=now)
+            )
+        done = conn.execute(
+            delete(feed_entries).where(
+                feed_entries.c.feed_id == feed_id, feed_entries.c.seen_at < now - retention
+            )
+        )
+    return int(done.rowcount or 0)
 
 
 def now() -> float:

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     feed_max_new_entries: int = Field(
         10_000, ge=1, description="New entries made items per poll; the rest wait for the next."
     )
+    feed_seen_retention: float = Field(
+        30 * 86400.0, gt=0, description="Seconds a seen entry gone from its feed is remembered."
+    )
     feed_scheduler: bool = Field(True, description="Fetch workers run the feed scheduler.")
 
     # --- fetch politeness and safety --------------------------------------------------------

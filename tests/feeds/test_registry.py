@@ -82,3 +82,13 @@ def test_bad_urls_are_refused_with_their_reason() -> None:
     done, refused = register_feeds(["ftp://127.0.0.2/f", "not a url"])
     assert done == []
     assert [r.reason for r in refused] == ["unsupported_scheme", "invalid_url"]
+
+
+def test_seen_entries_are_bounded_by_what_the_feed_still_lists() -> None:
+    (done,), _ = register_feeds(_urls(1))
+    feed_id = done.feed.id
+    registry.remember_entries(feed_id, ["old", "listed"], 1000.0)
+    registry.remember_entries(feed_id, ["recent"], 1900.0)
+    # A poll at 2000 reads a document still listing "listed"; retention 500 s.
+    assert registry.keep_seen(feed_id, ["listed", "never-seen"], 2000.0, 500.0) == 1
+    assert registry.seen_keys(feed_id, ["old", "listed", "recent"]) == {"listed", "recent"}
