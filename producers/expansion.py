@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urljoin
 
+from producers.feed_entries import refuse_html
 from producers.feeds import FEED_TYPES, SITEMAP_TYPES, feed_links, sitemap_locations
 from shared.errors import SluiceError
 from shared.reasons import Reason
@@ -55,6 +56,7 @@ def _feed(url: str, fetcher: Getter, out: Expansion) -> None:
     out.requests += 1
     try:
         page = fetcher.get(url, content_types=FEED_TYPES)
+        refuse_html(page.body, page.content_type, page.url)  # says which feeds it names
         out.urls.extend(feed_links(page.body, page.url))
     except SluiceError as exc:
         out.problems.append(Problem("feed", url, exc.reason, exc.detail))

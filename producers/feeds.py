@@ -21,7 +21,7 @@ from shared.errors import PermanentError
 from shared.reasons import Reason
 from workers.fetching.client import Fetcher
 
-__all__ = ["EntryLink", "expand_feed", "feed_links", "sitemap_locations"]
+__all__ = ["EntryLink", "expand_feed", "feed_links", "sitemap_locations", "unzipped"]
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -87,8 +87,8 @@ def expand_feed(url: str, fetcher: Fetcher) -> list[str]:
     return feed_links(page.body, page.url)
 
 
-def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
-    """``(page URLs, child sitemap URLs)`` listed in a sitemap document."""
+def unzipped(body: bytes) -> bytes:
+    """A sitemap's bytes, gunzipped when they are gzip (at most the protocol's 50 MB)."""
     if body[:2] == b"\x1f\x8b":
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
@@ -99,6 +99,12 @@ def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
             raise PermanentError(
                 Reason.BAD_SITEMAP, f"over {_MAX_SITEMAP_BYTES} bytes uncompressed"
             )
+    return body
+
+
+def sitemap_locations(body: bytes) -> tuple[list[str], list[str]]:
+    """``(page URLs, child sitemap URLs)`` listed in a sitemap document."""
+    body = unzipped(body)
     body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark hides the '<'
     if not body.lstrip().startswith(b"<"):
         # A text sitemap: one URL per line.

@@ -60,11 +60,24 @@ class PoliteFetcher:
         return min(robots.crawl_delay(self.robots.agent), self.settings.fetch_crawl_delay_max)
 
     def _hop(self, url: str, content_types: tuple[str, ...] | None) -> FetchedPage | Redirect:
+        result = self.hop(url, content_types)
+        if isinstance(result, NotModified):  # pragma: no cover - nothing was conditional
+            raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
+        return result
+
+    def hop(
+        self,
+        url: str,
+        content_types: tuple[str, ...] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> FetchedPage | Redirect | NotModified:
+        """One polite request, not following a redirect; ``headers`` may make it conditional
+        (a registered feed's ETag and Last-Modified), and a 304 is then :class:`NotModified`."""
         host = _host(url)
         delay = self._crawl_delay(url)
         self._turn(host, delay)
         try:
-            result = self.fetcher.hop(url, content_types)
+            result = self.fetcher.hop(url, content_types, headers=headers)
         except RetryableError as exc:
             if exc.reason in _SLOWING:
                 retry_after = exc.retry_after
@@ -78,8 +91,6 @@ class PoliteFetcher:
             self.budget.finished(host, delay)
             raise
         self.budget.finished(host, delay)
-        if isinstance(result, NotModified):  # pragma: no cover - nothing was conditional
-            raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
         return result
 
     def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage:

@@ -64,6 +64,11 @@ class Article:
     timings: dict[str, float] = field(default_factory=dict)
     # ``--language``: keep the article only if its detected language is one of these.
     languages: list[str] = field(default_factory=list)
+    # From a registered feed (shared.feeds): the feed, and what its entry said.
+    feed_id: int | None = None
+    entry_guid: str | None = None
+    entry_title: str | None = None
+    entry_published: str | None = None
 
     @property
     def label(self) -> str:

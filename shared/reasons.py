@@ -38,8 +38,9 @@ class Reason(StrEnum):
     URL_TOO_LONG = "url_too_long", "the URL is longer than 2048 characters"
     INVALID_URL = "invalid_url", "the URL cannot be parsed"
     UNSUPPORTED_SCHEME = "unsupported_scheme", "only http and https are fetched"
-    BAD_FEED = "bad_feed", "a --feed document could not be parsed as a feed"
+    BAD_FEED = "bad_feed", "a feed document (--feed or a registered feed) could not be parsed"
     BAD_SITEMAP = "bad_sitemap", "a --sitemap document could not be parsed as a sitemap"
+    BAD_FEED_LIST = "bad_feed_list", "a feed list (OPML) could not be parsed"
     SUBMISSION_RUNNING = "submission_running", "another producer is submitting this job"
     NOT_ENQUEUED = (
         "not_enqueued",
@@ -60,6 +61,22 @@ class Reason(StrEnum):
     FILTERED_LANGUAGE = (
         "filtered_language",
         "skipped: the detected language is not one of --language",
+    )
+
+    # --- registered feeds (sluice feeds): poll outcomes and why a feed is disabled ----------
+    FEED_IS_HTML = "feed_is_html", "a feed's URL answered with an HTML page, not a feed"
+    FEED_MOVED_TO_KNOWN = (
+        "feed_moved_to_known",
+        "a feed redirects permanently to another feed already registered",
+    )
+    FEED_NEW_ENTRIES = "feed_new_entries", "a feed poll found new entries (an outcome)"
+    FEED_NO_NEW_ENTRIES = (
+        "feed_no_new_entries",
+        "a feed poll read the feed, and every entry was seen before (an outcome)",
+    )
+    FEED_UNCHANGED = (
+        "feed_unchanged",
+        "a feed poll answered 304, or a body with the same hash as the last (an outcome)",
     )
 
     # --- fetch ------------------------------------------------------------------------------

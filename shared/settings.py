@@ -288,6 +288,33 @@ class ProducerSettings(BaseModel):
     )
 
 
+class FeedSettings(BaseModel):
+    """Registered feeds (``sluice feeds``): their schedule, health and scheduler."""
+
+    feed_interval: float = Field(
+        900.0, gt=0, description="A new feed's poll interval (s), until its schedule is learned."
+    )
+    feed_min_interval: float = Field(
+        300.0, gt=0, description="Shortest poll interval a feed's schedule may learn (s)."
+    )
+    feed_max_interval: float = Field(
+        86400.0, gt=0, description="Longest poll interval, also of a failing feed's backoff (s)."
+    )
+    feed_disable_after: int = Field(
+        10, ge=1, description="Consecutive failed polls after which a feed is disabled."
+    )
+    feed_poll_lease: float = Field(
+        600.0, gt=0, description="How long a claimed poll holds its feed (s)."
+    )
+    feed_max_new_entries: int = Field(
+        10_000, ge=1, description="New entries made items per poll; the rest wait for the next."
+    )
+    feed_seen_retention: float = Field(
+        30 * 86400.0, gt=0, description="Seconds a seen entry gone from its feed is remembered."
+    )
+    feed_scheduler: bool = Field(True, description="Fetch workers run the feed scheduler.")
+
+
 class MonitoringSettings(BaseModel):
     """Flower and ``sluice metrics``."""
 
@@ -315,6 +342,7 @@ class Settings(
     TagSettings,
     StoreSettings,
     ProducerSettings,
+    FeedSettings,
     MonitoringSettings,
     BaseSettings,
 ):
@@ -383,6 +411,15 @@ class Settings(
             raise ValueError(
                 f"SLUICE_QUEUE_LOW_WATER ({self.queue_low_water}) must be below "
                 f"SLUICE_QUEUE_HIGH_WATER ({self.queue_high_water})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _feed_intervals_ordered(self) -> Settings:
+        if self.feed_min_interval > self.feed_max_interval:
+            raise ValueError(
+                f"SLUICE_FEED_MIN_INTERVAL ({self.feed_min_interval}) must not be above "
+                f"SLUICE_FEED_MAX_INTERVAL ({self.feed_max_interval})"
             )
         return self
 

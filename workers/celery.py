@@ -18,7 +18,8 @@ Choices made here:
 * Task events are always sent, so Flower sees every stage.
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 * A worker that serves the fetch queue runs the crawl frontier's pump
-  (:mod:`workers.fetching.pump`) in a thread of its main process.
+  (:mod:`workers.fetching.pump`) in a thread of its main process, and the feed scheduler
+  (:mod:`workers.feed_scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "include": ["workers.tasks"],
+        "include": ["workers.tasks", "workers.feed_tasks"],
     }
 
 
@@ -150,6 +151,18 @@ def _start_pump(sender: Any = None, **_: Any) -> None:
     pump = Pump(int(slots))
     pump.start()
     _pumps.append(pump)
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _start_feed_scheduler(**_: Any) -> None:
+    """A worker that serves fetch claims due feeds and sends their polls."""
+    if "fetch" not in app.amqp.queues.consume_from or not get_settings().feed_scheduler:
+        return
+    from workers.feed_scheduler import FeedScheduler
+
+    scheduler = FeedScheduler()
+    scheduler.start()
+    _pumps.append(scheduler)
 
 
 @worker_shutdown.connect  # type: ignore[untyped-decorator]  # Celery ships no types

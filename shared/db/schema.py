@@ -25,6 +25,8 @@ __all__ = [
     "articles",
     "entities",
     "failures",
+    "feed_entries",
+    "feeds",
     "ingestions",
     "items",
     "jobs",
@@ -83,6 +85,11 @@ articles = Table(
     Column("timings", JSON, nullable=False, default=dict),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # An article that came from a registered feed: the feed and what its entry said.
+    Column("feed_id", Integer, index=True),
+    Column("entry_guid", Text),
+    Column("entry_title", Text),
+    Column("entry_published", String(40)),
     Index("ix_articles_job", "job_id"),
 )
 
@@ -143,4 +150,47 @@ ingestions = Table(
     Column("skipped", JSON, nullable=False, default=dict),
     Column("done", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Feeds and sitemaps registered once and polled on their own schedule (shared.feeds). Times
+# of the schedule are seconds since the epoch: the scheduler compares them with one clock.
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("kind", String(8), nullable=False),  # feed | sitemap
+    Column("state", String(16), nullable=False),  # active | paused | disabled
+    Column("reason", String(64)),  # why it is disabled
+    Column("detail", Text),
+    Column("title", Text),
+    Column("job_id", String(32), nullable=False),  # the job its new entries become items of
+    Column("every", Float),  # a fixed interval the producer asked for (s), or learned
+    Column("interval", Float, nullable=False),
+    Column("next_poll_at", Float, nullable=False),
+    Column("claim", String(32)),  # the token of the poll that holds it ...
+    Column("claimed_until", Float),  # ... until then
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("polls", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive
+    Column("entries", Integer, nullable=False, default=0),  # new entries found in all
+    Column("last_poll_at", Float),
+    Column("last_outcome", String(64)),
+    Column("last_new", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("url", name="uq_feed_url"),
+    Index("ix_feeds_due", "state", "next_poll_at"),
+)
+
+# Entries of a feed already made items: one row per key (a hash of the entry's canonical
+# link, and one of its guid), so an entry is new only when none of its keys is here.
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("feed_id", Integer, ForeignKey("feeds.id"), primary_key=True),
+    Column("key", String(32), primary_key=True),
+    Column("seen_at", Float, nullable=False),
 )

@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from shared.metrics.feed_polls import read_polls
 from shared.metrics.host_outcomes import FetchOutcomes, read_fetch_outcomes
 from shared.metrics.stage_outcomes import read_outcomes
 from shared.metrics.store_figures import CachedStoreFigures, StoreFigures
@@ -93,6 +94,7 @@ class PipelineCollector(Collector):
             yield from self._frontier(Frontier(self._client).stats(self._top_hosts))
             yield from self._fetch_outcomes(self._hosts.get())
             yield self._stage_outcomes()
+            yield from self._feed_polls()
         except redis.RedisError as exc:
             log.warning("redis unavailable for metrics: %s", exc)
             redis_ok = False
@@ -163,6 +165,24 @@ class PipelineCollector(Collector):
             counted.add_metric([stage, kind, reason], count)
         return counted
 
+    def _feed_polls(self) -> Iterator[Metric]:
+        polls, new = read_polls(self._client)
+        counted = CounterMetricFamily(
+            "sluice_feed_polls",
+            "Polls of registered feeds per outcome (feed_new_entries, feed_no_new_entries, "
+            "feed_unchanged, or the failure's reason).",
+            labels=["outcome"],
+        )
+        for outcome, count in sorted(polls.items()):
+            counted.add_metric([outcome], count)
+        yield counted
+        yield CounterMetricFamily(
+            "sluice_feed_new_entries",
+            "Entries of registered feeds found new and made items (per poll: divide by "
+            "sluice_feed_polls_total).",
+            value=new,
+        )
+
     @staticmethod
     def _fetch_outcomes(outcomes: FetchOutcomes) -> Iterator[Metric]:
         totals = CounterMetricFamily(
@@ -198,6 +218,14 @@ class PipelineCollector(Collector):
             "Items stored as articles (not duplicates), counted in the store.",
             value=figures.in_state(State.STORED),
         )
+        feeds = GaugeMetricFamily(
+            "sluice_feeds",
+            "Registered feeds per state (active, paused, disabled).",
+            labels=["state"],
+        )
+        for state in ("active", "paused", "disabled"):
+            feeds.add_metric([state], figures.feeds.get(state, 0))
+        yield feeds
         yield GaugeMetricFamily(
             "sluice_duplicate_ratio",
             "Duplicates among the items that ended with an article (stored or duplicate).",

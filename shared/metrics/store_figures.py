@@ -1,4 +1,5 @@
-"""Figures read from the store for the exporter: items per state and reason, duplicates.
+"""Figures read from the store for the exporter: items per state and reason, duplicates,
+and registered feeds per state.
 
 One grouped query over every item gives them all. Scrapes come every few seconds from each
 Prometheus, so the answer is kept for ``SLUICE_METRICS_CACHE_SECONDS``.
@@ -9,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from shared.db.engine import get_engine
-from shared.db.schema import items
+from shared.db.schema import feeds, items
 from shared.states import State
 
 __all__ = ["CachedStoreFigures", "StoreFigures", "read_store_figures"]
@@ -25,6 +26,7 @@ class StoreFigures:
     """Items per ``(state, reason)`` (reason ``""`` when there is none), over every job."""
 
     items: dict[tuple[str, str], int]
+    feeds: dict[str, int] = field(default_factory=dict)  # registered feeds per state
 
     def in_state(self, state: State) -> int:
         return sum(n for (s, _), n in self.items.items() if s == state.value)
@@ -43,11 +45,13 @@ def read_store_figures(database_url: str | None = None) -> StoreFigures:
     )
     with get_engine(database_url).connect() as conn:
         rows = conn.execute(query).all()
+        feed_rows = conn.execute(select(feeds.c.state, func.count()).group_by(feeds.c.state))
+        per_state = {str(state): int(n) for state, n in feed_rows}
     counts: dict[tuple[str, str], int] = {}
     for state, reason, count in rows:
         key = (state, reason or "")
         counts[key] = counts.get(key, 0) + int(count)
-    return StoreFigures(items=counts)
+    return StoreFigures(items=counts, feeds=per_state)
 
 
 class CachedStoreFigures:

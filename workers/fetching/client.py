@@ -52,7 +52,8 @@ class FetchedPage:
     body: bytes
     content_type: str
     encoding: str | None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # its validators
+    cache_control: str = ""  # a polled feed's polling hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,7 @@ class Fetcher:
             content_type=content_type,
             encoding=_charset(response),
             headers=self._validators(response),
+            cache_control=response.headers.get("cache-control", "")[:500],
         )
 
     @staticmethod

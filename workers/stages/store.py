@@ -55,6 +55,10 @@ def _row(article: Article) -> dict[str, object]:
         "page_id": article.page_id,
         "entities_truncated": article.entities_truncated,
         "timings": article.timings,
+        "feed_id": article.feed_id,
+        "entry_guid": article.entry_guid,
+        "entry_title": article.entry_title,
+        "entry_published": article.entry_published,
     }
 
 

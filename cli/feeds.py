@@ -1,0 +1,254 @@
+"""``sluice feeds add|import|discover|list|show|pause|resume|remove``: feeds sluice keeps polling.
+
+A registered feed (or sitemap) is polled by the fetch workers on its own schedule; its new
+entries become items of the feed's own job (``sluice verify JOB``). Exit codes: 0 done; 1
+some URLs were refused (the others registered); 2 no such feed; 8 the list file cannot be
+read or parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from rich.table import Table
+
+from cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
+from cli.inputs import InputFileError, _raw
+from cli.output import clean, console, print_json, text
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "feeds",
+        help="register feeds and sitemaps that sluice keeps polling",
+        description="Feeds and sitemaps registered here are polled by the fetch workers, each "
+        "on its own learned schedule; only entries not seen before become items, of one job "
+        "per feed.",
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="register feed URLs")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    _registration_options(add)
+    add.set_defaults(func=run_add)
+    imp = actions.add_parser("import", help="register the feeds of an OPML file or URL list")
+    imp.add_argument("file", metavar="FILE", help="OPML, or one URL per line ('-': stdin)")
+    _registration_options(imp)
+    imp.set_defaults(func=run_import)
+    ls = actions.add_parser("list", help="every registered feed, with its state and reason")
+    ls.add_argument("--state", choices=["active", "paused", "disabled"])
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=run_list)
+    show = actions.add_parser("show", help="one feed in full")
+    show.add_argument("feed", metavar="URL_OR_ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=run_show)
+    disc = actions.add_parser("discover", help="find a site's feeds and sitemaps")
+    disc.add_argument("url", metavar="URL")
+    disc.add_argument("--add", action="store_true", help="register what was found")
+    disc.add_argument("--every", type=float, metavar="MINUTES", help="with --add: as for add")
+    disc.add_argument("--json", action="store_true")
+    disc.set_defaults(func=run_discover)
+    for name, helptext in (
+        ("pause", "stop polling feeds until they are resumed"),
+        ("resume", "poll paused or disabled feeds again, now"),
+        ("remove", "forget feeds (their jobs and articles stay)"),
+    ):
+        change = actions.add_parser(name, help=helptext)
+        change.add_argument("feeds", nargs="+", metavar="URL_OR_ID")
+        change.add_argument("--json", action="store_true")
+        change.set_defaults(func=run_change, change=name)
+
+
+def _registration_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--every",
+        type=float,
+        metavar="MINUTES",
+        help="poll every MINUTES instead of a learned interval",
+    )
+    p.add_argument("--sitemap", action="store_true", help="the URLs are sitemaps, not feeds")
+    p.add_argument("--json", action="store_true")
+
+
+def _register(args: argparse.Namespace, listed: list[Any]) -> int:
+    from producers.feed_registry import register_feeds
+    from shared.feeds import FeedKind
+
+    if args.every is not None and args.every <= 0:
+        return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
+    kind = FeedKind.SITEMAP if args.sitemap else FeedKind.FEED
+    every = args.every * 60 if args.every is not None else None
+    done, refused = register_feeds(listed, kind, every)
+    if args.json:
+        print_json(
+            {
+                "registered": [
+                    {"id": r.feed.id, "url": r.feed.url, "job": r.feed.job_id, "new": r.created}
+                    for r in done
+                ],
+                "refused": [
+                    {"url": r.url, "reason": r.reason, "detail": r.detail} for r in refused
+                ],
+            }
+        )
+    else:
+        for r in done:
+            state = "registered" if r.created else "already registered"
+            console.print(text(f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"))
+        for no in refused:
+            console.print(text(f"refused: {no.url}: {no.reason}: {no.detail}"))
+    return EXIT_FAILED if refused else 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    return _register(args, list(args.urls))
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from producers.feed_lists import parse_feed_list
+    from shared.errors import SluiceError
+
+    try:
+        listed = parse_feed_list(_raw(args.file))
+    except InputFileError as exc:
+        return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc}"))
+    except SluiceError as exc:
+        return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc.detail}"))
+    return _register(args, listed)
+
+
+def run_discover(args: argparse.Namespace) -> int:
+    from producers.feed_discovery import discover_site
+    from producers.feed_registry import register_feeds
+    from producers.polite import PoliteFetcher
+    from shared.feeds import FeedKind
+    from shared.redis_state import get_redis
+    from shared.settings import get_settings
+    from workers.fetching.client import Fetcher
+
+    settings = get_settings()
+    fetcher = PoliteFetcher(Fetcher(settings), get_redis(), settings)
+    try:
+        found = discover_site(args.url, fetcher)
+    finally:
+        fetcher.close()
+    added: list[Any] = []
+    if args.add:
+        every = args.every * 60 if args.every else None
+        feeds = [d.url for d in found.found if d.kind != "sitemap"]
+        sitemaps = [d.url for d in found.found if d.kind == "sitemap"]
+        added = register_feeds(feeds, FeedKind.FEED, every)[0]
+        added += register_feeds(sitemaps, FeedKind.SITEMAP, every)[0]
+    if args.json:
+        print_json(
+            {
+                "found": [
+                    {"url": d.url, "kind": d.kind, "found_in": d.found_in, "title": d.title}
+                    for d in found.found
+                ],
+                "problems": [{"url": u, "reason": r} for u, r in found.problems],
+                "registered": [{"id": r.feed.id, "url": r.feed.url} for r in added],
+            }
+        )
+    else:
+        for d in found.found:
+            console.print(text(f"{d.kind:8} {d.url}  ({d.found_in}) {d.title}".rstrip()))
+        if not found.found:
+            console.print("no feed or sitemap found")
+        for r in added:
+            console.print(text(f"registered: feed {r.feed.id} {r.feed.url}"))
+    return 0 if found.found else EXIT_FAILED
+
+
+def _when(moment: float | None, now: float) -> str:
+    if moment is None:
+        return "-"
+    delta = moment - now
+    word = "in " if delta >= 0 else ""
+    seconds = abs(delta)
+    span = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+    return f"{word}{span}" if delta >= 0 else f"{span} ago"
+
+
+def _as_dict(feed: Any, now: float) -> dict[str, Any]:
+    data: dict[str, Any] = feed.to_dict()
+    data.pop("etag", None)
+    data.pop("last_modified", None)
+    data["next_poll_in"] = round(feed.next_poll_at - now, 1)
+    return data
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from shared.feeds import list_feeds
+
+    feeds = list_feeds(args.state)
+    now = time.time()
+    if args.json:
+        print_json([_as_dict(f, now) for f in feeds])
+        return 0
+    table = Table()
+    for column in ("id", "state", "kind", "every", "next poll", "polls", "new", "last", "reason"):
+        table.add_column(column)
+    table.add_column("url", overflow="fold")
+    for f in feeds:
+        table.add_row(
+            str(f.id),
+            text(f.state),
+            text(f.kind),
+            f"{f.interval / 60:.1f}m",
+            _when(f.next_poll_at, now) if f.state == "active" else "-",
+            str(f.polls),
+            str(f.entries),
+            text(f.last_outcome or "-"),
+            text(f.reason or ""),
+            text(f.url),
+        )
+    console.print(table)
+    return 0
+
+
+def _find(args: argparse.Namespace, key: str) -> Any:
+    from shared.feeds import find_feed
+
+    return find_feed(key.strip())
+
+
+def run_show(args: argparse.Namespace) -> int:
+    feed = _find(args, args.feed)
+    if feed is None:
+        return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {args.feed}"))
+    now = time.time()
+    data = _as_dict(feed, now)
+    if args.json:
+        print_json(data)
+        return 0
+    for name, value in data.items():
+        console.print(text(f"{name}: {'' if value is None else value}"))
+    return 0
+
+
+def run_change(args: argparse.Namespace) -> int:
+    from shared.feeds import now, pause_feed, remove_feed, resume_feed
+
+    found = [(key, _find(args, key)) for key in args.feeds]
+    missing = [key for key, feed in found if feed is None]
+    if missing:
+        return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {', '.join(missing)}"))
+    changed = []
+    for _key, feed in found:
+        if args.change == "pause":
+            pause_feed(feed.id)
+        elif args.change == "resume":
+            resume_feed(feed.id, now())
+        else:
+            remove_feed(feed.id)
+        changed.append(feed.id)
+    if args.json:
+        print_json({args.change: changed})
+    else:
+        console.print(f"{args.change}: {len(changed)} feed(s)")
+    return 0

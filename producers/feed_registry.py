@@ -1,0 +1,70 @@
+"""Registering feeds, as ``sluice feeds add|import`` and Python callers do.
+
+A URL is checked (http or https, parseable) before it is kept. A new feed starts with
+``--every`` (fixed) or ``SLUICE_FEED_INTERVAL`` (learned from then on). Its first poll falls
+at a stable point within ``SLUICE_FEED_MIN_INTERVAL`` (or the interval, when shorter;
+:func:`producers.feed_schedule.first_poll_offset`): soon after it is added, yet a list of
+thousands imported at once is not due all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from producers.feed_lists import ListedFeed
+from producers.feed_schedule import first_poll_offset
+from shared import feeds as registry
+from shared.errors import SluiceError
+from shared.feeds import Feed, FeedKind
+from shared.settings import get_settings
+from workers.fetching.urls import check_url
+
+__all__ = ["Refused", "Registered", "register_feeds"]
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    feed: Feed
+    created: bool  # False: the URL was registered already
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    url: str
+    reason: str
+    detail: str
+
+
+def register_feeds(
+    listed: Iterable[ListedFeed | str],
+    kind: FeedKind = FeedKind.FEED,
+    every: float | None = None,
+) -> tuple[list[Registered], list[Refused]]:
+    """Register each feed of ``listed``; ``every`` (seconds) fixes their interval."""
+    settings = get_settings()
+    if every is not None:
+        every = max(every, 1.0)
+    interval = every or settings.feed_interval
+    spread = min(interval, settings.feed_min_interval)
+    now = registry.now()
+    done: list[Registered] = []
+    refused: list[Refused] = []
+    for item in listed:
+        feed = item if isinstance(item, ListedFeed) else ListedFeed(item)
+        url = feed.url.strip()
+        try:
+            check_url(url)
+        except SluiceError as exc:
+            refused.append(Refused(url, exc.reason, exc.detail))
+            continue
+        row, created = registry.add_feed(
+            url,
+            kind,
+            interval=interval,
+            first_poll_at=now + first_poll_offset(url, spread),
+            every=every,
+            title=feed.title,
+        )
+        done.append(Registered(row, created))
+    return done, refused

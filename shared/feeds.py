@@ -1,0 +1,340 @@
+"""The feed registry: feeds and sitemaps kept in the store, their schedule, claims and seen
+entries. Reading and writing the ``feeds`` and ``feed_entries`` tables is this module's only
+job; polling is :mod:`producers.feed_poll`'s, scheduling :mod:`workers.feed_scheduler`'s.
+
+Times are seconds since the epoch. A poll *claims* its feed with a compare-and-set
+(``UPDATE … WHERE next_poll_at <= now AND claimed_until < now``), so however many
+schedulers run, one feed is polled by one of them per interval; the claim lapses after
+``SLUICE_FEED_POLL_LEASE`` so a poll whose worker died is not forgotten. The schedule lives
+in the store, so a restart loses none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shared.db.engine import read_scope, session_scope
+from shared.db.schema import feed_entries, feeds, jobs
+
+__all__ = [
+    "Feed",
+    "FeedKind",
+    "FeedState",
+    "add_feed",
+    "claim",
+    "claimed_feed",
+    "counts_by_state",
+    "due_feeds",
+    "entry_key",
+    "find_feed",
+    "finish_poll",
+    "keep_seen",
+    "list_feeds",
+    "move_feed",
+    "new_job_for",
+    "now",
+    "pause_feed",
+    "remember_entries",
+    "remove_feed",
+    "resume_feed",
+    "seen_keys",
+]
+
+_CHUNK = 500
+
+
+class FeedKind(StrEnum):
+    FEED = "feed"  # RSS, Atom, RDF, JSON Feed
+    SITEMAP = "sitemap"  # a sitemap or news sitemap
+
+
+class FeedState(StrEnum):
+    ACTIVE = "active"  # polled on its schedule
+    PAUSED = "paused"  # by hand
+    DISABLED = "disabled"  # by sluice, after SLUICE_FEED_DISABLE_AFTER failed polls
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One registered feed, as the store has it."""
+
+    id: int
+    url: str
+    kind: str
+    state: str
+    reason: str | None
+    detail: str | None
+    title: str | None
+    job_id: str
+    every: float | None
+    interval: float
+    next_poll_at: float
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    polls: int
+    failures: int
+    entries: int
+    last_poll_at: float | None
+    last_outcome: str | None
+    last_new: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Feed:
+        data = row._mapping
+        return cls(**{name: data[name] for name in cls.__slots__})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def entry_key(kind: str, value: str) -> str:
+    """The seen-entry key of an entry's ``kind`` (``link`` or ``guid``) and value."""
+    return hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=16).hexdigest()
+
+
+def new_job_for(url: str) -> str:
+    """A fresh job id for a feed's items (one job per feed)."""
+    del url
+    return uuid.uuid4().hex[:12]
+
+
+def add_feed(
+    url: str,
+    kind: FeedKind,
+    *,
+    interval: float,
+    first_poll_at: float,
+    every: float | None = None,
+    title: str = "",
+) -> tuple[Feed, bool]:
+    """Register ``url`` with its own job; returns ``(feed, created)`` — a URL already
+    registered is returned as it is."""
+    existing = find_feed(url)
+    if existing is not None:
+        return existing, False
+    job_id = new_job_for(url)
+    try:
+        with session_scope() as conn:
+            conn.execute(insert(jobs).values(id=job_id, total=0, description=f"feed {url}"[:500]))
+            conn.execute(
+                insert(feeds).values(
+                    url=url,
+                    kind=kind.value,
+                    state=FeedState.ACTIVE.value,
+                    title=title or None,
+                    job_id=job_id,
+                    every=every,
+                    interval=interval,
+                    next_poll_at=first_poll_at,
+                    polls=0,
+                    failures=0,
+                    entries=0,
+                )
+            )
+    except IntegrityError:  # registered by someone else a moment ago
+        again = find_feed(url)
+        if again is None:
+            raise
+        return again, False
+    created = find_feed(url)
+    assert created is not None
+    return created, True
+
+
+def find_feed(url_or_id: str | int) -> Feed | None:
+    """The feed with this id (a number) or URL, or ``None``."""
+    with read_scope() as conn:
+        query = select(feeds)
+        if isinstance(url_or_id, int) or str(url_or_id).isdigit():
+            query = query.where(feeds.c.id == int(url_or_id))
+        else:
+            query = query.where(feeds.c.url == str(url_or_id))
+        row = conn.execute(query).first()
+    return Feed.from_row(row) if row is not None else None
+
+
+def list_feeds(state: str | None = None) -> list[Feed]:
+    """Every registered feed (in one state), oldest first."""
+    with read_scope() as conn:
+        query = select(feeds).order_by(feeds.c.id)
+        if state is not None:
+            query = query.where(feeds.c.state == state)
+        return [Feed.from_row(row) for row in conn.execute(query)]
+
+
+def counts_by_state() -> dict[str, int]:
+    """How many feeds are in each state (every state named, zero included)."""
+    with read_scope() as conn:
+        rows = conn.execute(select(feeds.c.state, func.count()).group_by(feeds.c.state)).all()
+    counts = {state.value: 0 for state in FeedState}
+    counts.update({state: int(n) for state, n in rows})
+    return counts
+
+
+def _set(feed_id: int, **values: Any) -> bool:
+    with session_scope() as conn:
+        done = conn.execute(
+            update(feeds).where(feeds.c.id == feed_id).values(updated_at=func.now(), **values)
+        )
+    return bool(done.rowcount)
+
+
+def pause_feed(feed_id: int) -> bool:
+    """Stop polling a feed until it is resumed."""
+    return _set(feed_id, state=FeedState.PAUSED.value)
+
+
+def resume_feed(feed_id: int, now: float) -> bool:
+    """Poll a paused or disabled feed again, at once, its failures forgotten."""
+    return _set(
+        feed_id,
+        state=FeedState.ACTIVE.value,
+        reason=None,
+        detail=None,
+        failures=0,
+        next_poll_at=now,
+    )
+
+
+def remove_feed(feed_id: int) -> bool:
+    """Forget a feed and its seen entries; its job, items and articles stay."""
+    with session_scope() as conn:
+        conn.execute(delete(feed_entries).where(feed_entries.c.feed_id == feed_id))
+        done = conn.execute(delete(feeds).where(feeds.c.id == feed_id))
+    return bool(done.rowcount)
+
+
+def due_feeds(now: float, limit: int) -> list[int]:
+    """Ids of active feeds due by ``now`` and not claimed, earliest first."""
+    with read_scope() as conn:
+        rows = conn.execute(
+            select(feeds.c.id)
+            .where(feeds.c.state == FeedState.ACTIVE.value, feeds.c.next_poll_at <= now, _free(now))
+            .order_by(feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        return [int(row[0]) for row in rows]
+
+
+def _free(now: float) -> Any:
+    return or_(feeds.c.claimed_until.is_(None), feeds.c.claimed_until < now)
+
+
+def claim(feed_id: int, now: float, lease: float) -> str | None:
+    """Claim a due feed's poll for ``lease`` seconds: its token, or ``None`` when it is not
+    due or another scheduler claimed it first (one statement: compare and set)."""
+    token = uuid.uuid4().hex
+    with session_scope() as conn:
+        done = conn.execute(
+            update(feeds)
+            .where(
+                feeds.c.id == feed_id,
+                feeds.c.state == FeedState.ACTIVE.value,
+                feeds.c.next_poll_at <= now,
+                _free(now),
+            )
+            .values(claim=token, claimed_until=now + lease)
+        )
+    return token if done.rowcount == 1 else None
+
+
+def claimed_feed(feed_id: int, token: str, now: float) -> Feed | None:
+    """The feed, if ``token`` still holds its claim (else a stale poll: ``None``)."""
+    with read_scope() as conn:
+        row = conn.execute(
+            select(feeds).where(
+                feeds.c.id == feed_id,
+                feeds.c.claim == token,
+                feeds.c.claimed_until >= now,
+                feeds.c.state == FeedState.ACTIVE.value,
+            )
+        ).first()
+    return Feed.from_row(row) if row is not None else None
+
+
+def finish_poll(feed_id: int, token: str, **values: Any) -> bool:
+    """Record a poll's result and release its claim; False when the claim was lost."""
+    with session_scope() as conn:
+        done = conn.execute(
+            update(feeds)
+            .where(feeds.c.id == feed_id, feeds.c.claim == token)
+            .values(claim=None, claimed_until=None, updated_at=func.now(), **values)
+        )
+    return bool(done.rowcount)
+
+
+def move_feed(feed_id: int, url: str) -> bool:
+    """A permanent redirect: the feed is at ``url`` now. False when ``url`` is another
+    registered feed already."""
+    try:
+        return _set(feed_id, url=url)
+    except IntegrityError:
+        return False
+
+
+def seen_keys(feed_id: int, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` the feed has seen already."""
+    wanted = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    with read_scope() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = conn.execute(
+                select(feed_entries.c.key).where(
+                    and_(feed_entries.c.feed_id == feed_id, feed_entries.c.key.in_(chunk))
+                )
+            )
+            found.update(row[0] for row in rows)
+    return found
+
+
+def remember_entries(feed_id: int, keys: Sequence[str], now: float) -> None:
+    """Mark ``keys`` seen (keys already there are skipped)."""
+    known = seen_keys(feed_id, keys)
+    fresh = [key for key in dict.fromkeys(keys) if key not in known]
+    with session_scope() as conn:
+        for start in range(0, len(fresh), 5000):
+            conn.execute(
+                insert(feed_entries),
+                [
+                    {"feed_id": feed_id, "key": k, "seen_at": now}
+                    for k in fresh[start : start + 5000]
+                ],
+            )
+
+
+def keep_seen(feed_id: int, keys: Sequence[str], now: float, retention: float) -> int:
+    """Bound a feed's seen entries: the keys of its current document are marked seen
+    ``now``; keys not in it for ``retention`` seconds are forgotten. Returns how many."""
+    wanted = list(dict.fromkeys(keys))
+    with session_scope() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            conn.execute(
+                update(feed_entries)
+                .where(
+                    feed_entries.c.feed_id == feed_id,
+                    feed_entries.c.key.in_(wanted[start : start + _CHUNK]),
+                )
+                .values(seen_at=now)
+            )
+        done = conn.execute(
+            delete(feed_entries).where(
+                feed_entries.c.feed_id == feed_id, feed_entries.c.seen_at < now - retention
+            )
+        )
+    return int(done.rowcount or 0)
+
+
+def now() -> float:
+    """The registry's clock: seconds since the epoch."""
+    return time.time()

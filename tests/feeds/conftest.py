@@ -1,0 +1,123 @@
+"""Fixtures for the feed tests: a feed server whose entries change between polls."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from tests.support.web import Response, WebServer
+
+_WORDS = [
+    "harbour",
+    "council",
+    "storm",
+    "river",
+    "bridge",
+    "market",
+    "winter",
+    "ferry",
+    "mayor",
+    "budget",
+    "school",
+    "railway",
+    "festival",
+    "museum",
+    "library",
+    "farmers",
+    "harvest",
+    "fishermen",
+    "tourists",
+    "station",
+    "tunnel",
+    "airport",
+    "hospital",
+    "court",
+    "election",
+    "teachers",
+    "students",
+    "factory",
+    "union",
+    "strike",
+    "weather",
+    "flood",
+    "drought",
+    "forest",
+    "wildfire",
+    "village",
+    "mountain",
+    "coast",
+    "island",
+    "lighthouse",
+    "canal",
+    "lock",
+    "barge",
+]
+
+
+def article_page(title: str) -> bytes:
+    """A small news page whose text shares no phrases with any other page made here."""
+    rng = random.Random(f"{title}-{uuid.uuid4()}")
+    paragraphs = "".join(
+        "<p>" + " ".join(rng.choice(_WORDS) for _ in range(40)).capitalize() + ".</p>"
+        for _ in range(4)
+    )
+    return (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"{paragraphs}</article></body></html>"
+    ).encode()
+
+
+@dataclass
+class FeedServer:
+    """An RSS feed at ``prefix/feed.xml`` on ``web`` whose entries the test changes; it
+    answers If-None-Match with 304 while they have not changed, and counts its answers."""
+
+    web: WebServer
+    prefix: str = field(default_factory=lambda: f"/{uuid.uuid4().hex[:8]}")
+    entries: list[str] = field(default_factory=list)  # slugs, newest first
+    answers: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.web.route(f"{self.prefix}/feed.xml", self._feed)
+
+    @property
+    def url(self) -> str:
+        return self.web.url(f"{self.prefix}/feed.xml")
+
+    def article_url(self, slug: str) -> str:
+        return self.web.url(f"{self.prefix}/news/{slug}.html")
+
+    def publish(self, *slugs: str) -> None:
+        """New entries on top (their article pages served); the feed keeps the latest 3."""
+        for slug in slugs:
+            self.web.route(f"{self.prefix}/news/{slug}.html", Response(body=article_page(slug)))
+        with self._lock:
+            self.entries = [*reversed(slugs), *self.entries][:3]
+
+    def _etag(self) -> str:
+        return '"' + "-".join(self.entries) + '"'
+
+    def _feed(self, handler) -> Response:  # type: ignore[no-untyped-def]
+        with self._lock:
+            etag = self._etag()
+            if handler.headers.get("If-None-Match") == etag:
+                self.answers.append(304)
+                return Response(304, b"", headers={"ETag": etag})
+            self.answers.append(200)
+            now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+            items = "".join(
+                f"<item><title>Story {slug}</title><link>{self.article_url(slug)}</link>"
+                f'<guid isPermaLink="false">guid-{slug}</guid>'
+                f"<pubDate>{format_datetime(now - timedelta(minutes=10 * n))}</pubDate></item>"
+                for n, slug in enumerate(self.entries)
+            )
+            body = (
+                '<?xml version="1.0"?><rss version="2.0"><channel><title>Test news</title>'
+                f"<link>{self.web.base_url}</link>{items}</channel></rss>"
+            ).encode()
+            return Response(body=body, content_type="application/rss+xml", headers={"ETag": etag})

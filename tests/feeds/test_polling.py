@@ -1,0 +1,389 @@
+"""Registered feeds polled by real fetch workers (two of them, so two schedulers race for
+every poll) against a local feed server whose entries change between polls.
+
+Each test ends with the feed in a clear state with its reason, and checks that nothing
+already stored was touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+
+from shared.db import upgrade_database
+from shared.db.engine import get_engine
+from shared.db.schema import articles, feeds, items
+from tests.feeds.conftest import FeedServer, article_page
+from tests.support.cluster import Cluster
+from tests.support.services import RedisProvider
+from tests.support.web import Response, WebServer
+
+pytestmark = pytest.mark.integration
+
+DISABLE_AFTER = 3
+MAX_NEW = 300  # SLUICE_FEED_MAX_NEW_ENTRIES of the test cluster
+
+
+@pytest.fixture(scope="module")
+def feed_cluster(
+    redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two fetch workers (two feed schedulers) and one worker for the other stages, with
+    feed intervals of about a second."""
+    data_dir: Path = tmp_path_factory.mktemp("feed-cluster")
+    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
+    upgrade_database(database_url)
+    cluster = Cluster(
+        redis_provider.acquire(),
+        database_url,
+        data_dir,
+        extra_env={
+            "SLUICE_FEED_INTERVAL": "1",
+            "SLUICE_FEED_MIN_INTERVAL": "1",
+            "SLUICE_FEED_MAX_INTERVAL": "2",
+            "SLUICE_FEED_DISABLE_AFTER": str(DISABLE_AFTER),
+            "SLUICE_FEED_POLL_LEASE": "60",
+            "SLUICE_FEED_MAX_NEW_ENTRIES": str(MAX_NEW),
+            "SLUICE_FETCH_HOST_RATE": "50",
+            "SLUICE_FETCH_CONNECT_TIMEOUT": "1",
+            "SLUICE_FETCH_READ_TIMEOUT": "1",
+            "SLUICE_FETCH_TOTAL_TIMEOUT": "2",
+            "SLUICE_ROBOTS_ERROR_TTL": "1",
+        },
+    )
+    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a")
+    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b")
+    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
+    try:
+        cluster.wait_ready(timeout=120)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    server = WebServer("127.0.0.2")
+    yield server
+    server.close()
+
+
+def _sluice_json(cluster: Cluster, *args: str) -> Any:
+    done = cluster.sluice(*args, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def _add(cluster: Cluster, url: str, *options: str) -> dict[str, Any]:
+    added = _sluice_json(cluster, "feeds", "add", url, *options)
+    assert added["refused"] == [] and len(added["registered"]) == 1
+    return dict(added["registered"][0])
+
+
+def _show(cluster: Cluster, feed_id: int) -> dict[str, Any]:
+    """The feed as ``sluice feeds show --json`` prints it."""
+    return dict(_sluice_json(cluster, "feeds", "show", str(feed_id)))
+
+
+def _row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
+    """The feed's row, read straight from the store (quicker than the CLI, for waiting)."""
+    with get_engine(cluster.database_url).connect() as conn:
+        return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
+
+
+def _until(cluster: Cluster, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
+
+
+def _items(cluster: Cluster, job_id: str) -> list[dict[str, Any]]:
+    with get_engine(cluster.database_url).connect() as conn:
+        rows = conn.execute(select(items).where(items.c.job_id == job_id).order_by(items.c.item_id))
+        return [dict(r._mapping) for r in rows]
+
+
+def _stored(cluster: Cluster) -> int:
+    with get_engine(cluster.database_url).connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(articles)).scalar() or 0)
+
+
+def _articles_of(cluster: Cluster, feed_id: int) -> list[dict[str, Any]]:
+    with get_engine(cluster.database_url).connect() as conn:
+        rows = conn.execute(select(articles).where(articles.c.feed_id == feed_id))
+        return [dict(r._mapping) for r in rows]
+
+
+def test_new_entries_become_items_once_and_an_unchanged_feed_costs_a_304(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    feed = FeedServer(web)
+    feed.publish("a", "b")
+    added = _add(feed_cluster, feed.url)
+    job = added["job"]
+    _until(feed_cluster, lambda: len(_items(feed_cluster, job)) == 2, "the first two entries")
+    _until(feed_cluster, lambda: 304 in feed.answers, "an unchanged poll answered 304")
+
+    feed.publish("c", "d")  # 'a' drops off the feed (it keeps three)
+    _until(feed_cluster, lambda: len(_items(feed_cluster, job)) == 4, "the two new entries")
+    polls_then = _row(feed_cluster, added["id"])["polls"]
+    _until(
+        feed_cluster,
+        lambda: _row(feed_cluster, added["id"])["polls"] >= polls_then + 3,
+        "three more polls",
+    )
+
+    _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+    time.sleep(1)  # a poll in flight ends
+    sources = [row["source"] for row in _items(feed_cluster, job)]
+    assert sorted(sources) == sorted(feed.article_url(s) for s in "abcd")  # each once
+    shown = _show(feed_cluster, added["id"])
+    assert shown["state"] == "paused" and shown["failures"] == 0
+    assert shown["entries"] == 4
+    assert shown["last_outcome"] == "feed_unchanged"
+    # Two schedulers ran: every poll the store counts made exactly one request, none twice.
+    assert len(feed.answers) == shown["polls"], (feed.answers, shown)
+
+    stored = _until(
+        feed_cluster,
+        lambda: (rows := _articles_of(feed_cluster, added["id"])) and len(rows) == 4 and rows,
+        "the four articles stored",
+        timeout=120,
+    )
+    by_guid = {row["entry_guid"]: row for row in stored}
+    assert set(by_guid) == {f"guid-{s}" for s in "abcd"}
+    assert by_guid["guid-c"]["entry_title"] == "Story c"
+    assert by_guid["guid-c"]["entry_published"].startswith("2026-12-01T")
+    verify = feed_cluster.sluice("verify", job)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_dead_feed_is_disabled_with_its_reason_and_resumed_by_hand(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    stored_before = _stored(feed_cluster)
+    url = web.route("/dead/feed.xml", Response(404, b"gone", content_type="text/plain"))
+    added = _add(feed_cluster, url)
+    shown = _until(
+        feed_cluster,
+        lambda: (f := _row(feed_cluster, added["id"]))["state"] == "disabled" and f,
+        "the dead feed disabled",
+    )
+    shown = _show(feed_cluster, added["id"])
+    assert shown["reason"] == "http_404"
+    assert shown["failures"] == DISABLE_AFTER
+    listed = _sluice_json(feed_cluster, "feeds", "list", "--state", "disabled")
+    assert [(f["id"], f["reason"]) for f in listed] == [(added["id"], "http_404")]
+    hits = len([h for h in web.hits if h == "/dead/feed.xml"])
+    time.sleep(2.5)  # a disabled feed is not polled
+    assert len([h for h in web.hits if h == "/dead/feed.xml"]) == hits
+
+    feed_server = FeedServer(web)
+    feed_server.publish("z")
+    web.route("/dead/feed.xml", lambda handler: feed_server._feed(handler))
+    _sluice_json(feed_cluster, "feeds", "resume", str(added["id"]))
+    shown = _until(
+        feed_cluster,
+        lambda: (f := _row(feed_cluster, added["id"]))["entries"] == 1 and f,
+        "the resumed feed polled",
+    )
+    assert shown["state"] == "active" and shown["reason"] is None and shown["failures"] == 0
+    assert _stored(feed_cluster) >= stored_before
+
+
+def test_a_moved_feed_follows_its_301(feed_cluster: Cluster, web: WebServer) -> None:
+    feed = FeedServer(web)
+    feed.publish("m1")
+    old = web.route("/moved/feed.xml", Response(301, b"", headers={"Location": feed.url}))
+    added = _add(feed_cluster, old)
+    shown = _until(
+        feed_cluster,
+        lambda: (f := _row(feed_cluster, added["id"]))["entries"] == 1 and f,
+        "the moved feed polled",
+    )
+    assert shown["url"] == feed.url and shown["state"] == "active"
+    assert [row["source"] for row in _items(feed_cluster, added["job"])] == [feed.article_url("m1")]
+
+
+def test_an_html_page_is_not_a_feed_and_says_which_feeds_it_names(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    page = (
+        b'<!doctype html><html><head><link rel="alternate" type="application/rss+xml" '
+        b'href="/real/feed.xml" title="News"></head><body>'
+        + article_page("home")
+        + b"</body></html>"
+    )
+    url = web.route("/home.html", Response(body=page))
+    added = _add(feed_cluster, url)
+    shown = _until(
+        feed_cluster,
+        lambda: (f := _row(feed_cluster, added["id"]))["state"] == "disabled" and f,
+        "the HTML 'feed' disabled",
+    )
+    shown = _show(feed_cluster, added["id"])
+    assert shown["reason"] == "feed_is_html"
+    assert web.url("/real/feed.xml") in shown["detail"]
+    assert _items(feed_cluster, added["job"]) == []
+
+
+def test_an_entity_bomb_is_refused_and_expands_nothing(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(8)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel>'
+        f"<title>&i;</title><item><title>&i;</title><link>{web.url('/x.html')}</link></item>"
+        "</channel></rss>"
+    ).encode()
+    url = web.route("/bomb.xml", Response(body=bomb, content_type="application/rss+xml"))
+    added = _add(feed_cluster, url)
+    shown = _until(
+        feed_cluster,
+        lambda: (f := _row(feed_cluster, added["id"]))["state"] == "disabled" and f,
+        "the entity bomb disabled",
+    )
+    assert shown["reason"] == "bad_feed" and "entities" in shown["detail"]
+    assert _items(feed_cluster, added["job"]) == []
+
+
+def test_a_news_sitemap_is_polled_like_a_feed_and_polls_are_tasks_flower_sees(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    first, second = web.url("/sm/one.html"), web.url("/sm/two.html")
+    for url in (first, second):
+        web.route(url.removeprefix(web.base_url), Response(body=article_page(url)))
+    body = (
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        f"<url><loc>{first}</loc><news:news><news:title>One</news:title>"
+        "<news:publication_date>2026-12-01T08:00:00Z</news:publication_date></news:news></url>"
+        f"<url><loc>{second}</loc><lastmod>2026-11-30</lastmod></url></urlset>"
+    ).encode()
+    url = web.route("/sm/news-sitemap.xml", Response(body=body, content_type="application/xml"))
+    added = _add(feed_cluster, url, "--sitemap")
+    _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 2, "two items")
+    stored = _until(
+        feed_cluster,
+        lambda: (rows := _articles_of(feed_cluster, added["id"])) and len(rows) == 2 and rows,
+        "both sitemap articles stored",
+        timeout=90,
+    )
+    by_url = {row["url"]: row for row in stored}
+    assert by_url[first]["entry_title"] == "One"
+    assert by_url[first]["entry_published"] == "2026-12-01T08:00:00+00:00"
+    assert by_url[second]["entry_published"] == "2026-11-30T00:00:00+00:00"
+    _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+
+    app = Celery(broker=feed_cluster.redis_url)
+    try:
+        registered = app.control.inspect(timeout=2).registered() or {}
+    finally:
+        app.close()
+    fetch_workers = [name for name in registered if "feeds-" in name]
+    assert len(fetch_workers) == 2
+    assert all("workers.feed_poll" in registered[name] for name in fetch_workers)
+
+
+def test_a_feed_of_100000_entries_makes_a_bounded_batch_of_items_per_poll(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    other_host = WebServer("127.0.0.3")  # its pages (all 404) do not slow 127.0.0.2 down
+    try:
+        links = "".join(
+            f"<item><link>{other_host.url(f'/big/{n}')}</link></item>" for n in range(100_000)
+        )
+        body = f'<rss version="2.0"><channel><title>big</title>{links}</channel></rss>'.encode()
+        url = web.route("/big.xml", Response(body=body, content_type="application/rss+xml"))
+        added = _add(feed_cluster, url, "--every", "10")
+        shown = _until(
+            feed_cluster,
+            lambda: (f := _row(feed_cluster, added["id"]))["polls"] >= 1 and f,
+            "the big feed polled",
+            timeout=120,
+        )
+        _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+        assert (shown["state"], shown["last_outcome"]) == ("active", "feed_new_entries")
+        assert shown["entries"] == shown["last_new"] == MAX_NEW  # the rest: next poll
+        made = _items(feed_cluster, added["job"])
+        assert [row["source"] for row in made] == [
+            other_host.url(f"/big/{n}") for n in range(MAX_NEW)
+        ]
+    finally:
+        other_host.close()
+
+
+def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
+    feed_cluster: Cluster,
+) -> None:
+    """Runs after the tests above: their feeds and polls are in the figures."""
+    from prometheus_client import generate_latest
+
+    from shared.metrics.exporter import build_registry
+    from shared.metrics.store_figures import CachedStoreFigures, read_store_figures
+    from workers.pipeline import STAGES
+
+    client = redis.Redis.from_url(feed_cluster.redis_url)
+    store = CachedStoreFigures(0, lambda: read_store_figures(feed_cluster.database_url))
+    scrape = generate_latest(build_registry(client, STAGES, store, 5, 0)).decode()
+    client.close()
+    series = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in scrape.splitlines()
+        if line.startswith("sluice_feed")
+    }
+    per_state = {
+        s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
+    }
+    assert sum(per_state.values()) == 7  # every feed registered above, in one state each
+    assert per_state["paused"] == 3 and per_state["disabled"] >= 2  # HTML page, bomb
+    assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
+    assert series['sluice_feed_polls_total{outcome="feed_unchanged"}'] >= 1
+    assert series['sluice_feed_polls_total{outcome="http_404"}'] >= DISABLE_AFTER
+    assert series['sluice_feed_polls_total{outcome="feed_is_html"}'] >= DISABLE_AFTER
+    assert series["sluice_feed_new_entries_total"] >= 6
+
+
+def test_a_restart_of_every_fetch_worker_loses_no_schedule_and_polls_nothing_twice(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    """Runs last: it stops the module's fetch workers (one of them killed outright)."""
+    feed = FeedServer(web)
+    feed.publish("r1")
+    added = _add(feed_cluster, feed.url, "--every", "0.05")  # every 3 s
+    _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 1, "the first entry")
+    fetchers = feed_cluster.processes[:2]
+    os.killpg(fetchers[0].pid, signal.SIGKILL)  # mid-whatever it was doing
+    os.killpg(fetchers[1].pid, signal.SIGTERM)
+    for process in fetchers:
+        process.wait(timeout=30)
+        feed_cluster.processes.remove(process)  # gone on purpose, not "exited early"
+    feed.publish("r2")
+    time.sleep(4)  # due while no scheduler runs
+    assert len(_items(feed_cluster, added["job"])) == 1
+    feed_cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-c")
+    feed_cluster.wait_ready(timeout=120)
+    _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 2, "the new entry")
+    _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+    time.sleep(1)
+    shown = _row(feed_cluster, added["id"])
+    assert shown["entries"] == 2 and shown["state"] == "paused"
+    # A poll claimed by the killed worker (if any) lapsed and was claimed again; it could
+    # make at most one request the store did not count.
+    assert shown["polls"] <= len(feed.answers) <= shown["polls"] + 1, (feed.answers, shown)

@@ -1,0 +1,94 @@
+"""The feed registry on a real store (SQLite, then PostgreSQL): claims are won once, lapse
+after their lease, and a stale poll cannot record; seen entries; pause, resume, remove."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from producers.feed_registry import register_feeds
+from shared import feeds as registry
+from shared.feeds import FeedKind
+
+pytestmark = pytest.mark.usefixtures("database_url")
+
+
+def _urls(n: int) -> list[str]:
+    run = uuid.uuid4().hex[:8]
+    return [f"http://127.0.0.2/{run}/feed-{i}.xml" for i in range(n)]
+
+
+def test_racing_schedulers_claim_each_due_feed_once() -> None:
+    done, refused = register_feeds(_urls(30), every=1.0)
+    assert refused == [] and all(r.created for r in done)
+    ids = {r.feed.id for r in done}
+    now = registry.now() + 5  # every first poll is within the 1 s interval
+    won: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(6)
+
+    def scheduler() -> None:
+        start.wait()
+        for feed_id in registry.due_feeds(now, 1000):
+            if feed_id in ids and registry.claim(feed_id, now, lease=60) is not None:
+                with lock:
+                    won.append(feed_id)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won) == sorted(ids)  # every feed claimed, none twice
+
+
+def test_a_lapsed_claim_is_claimed_again_and_the_stale_poll_cannot_record() -> None:
+    (done,), _ = register_feeds(_urls(1), every=1.0)
+    feed_id = done.feed.id
+    now = registry.now() + 5
+    first = registry.claim(feed_id, now, lease=10)
+    assert first is not None
+    assert registry.claim(feed_id, now + 9, lease=10) is None  # still held
+    assert registry.claimed_feed(feed_id, first, now + 1) is not None
+    second = registry.claim(feed_id, now + 11, lease=10)  # the first poll's worker died
+    assert second is not None and second != first
+    assert registry.claimed_feed(feed_id, first, now + 12) is None
+    assert not registry.finish_poll(feed_id, first, next_poll_at=now + 100, polls=1)
+    assert registry.finish_poll(feed_id, second, next_poll_at=now + 100, polls=1)
+    assert registry.claim(feed_id, now + 50, lease=10) is None  # not due again yet
+
+
+def test_seen_entries_pause_resume_remove() -> None:
+    (done,), _ = register_feeds(_urls(1), FeedKind.SITEMAP)
+    feed = done.feed
+    assert (feed.kind, feed.state) == ("sitemap", "active")
+    registry.remember_entries(feed.id, ["k1", "k2", "k2"], 0.0)
+    registry.remember_entries(feed.id, ["k2", "k3"], 0.0)
+    assert registry.seen_keys(feed.id, ["k1", "k3", "k4"]) == {"k1", "k3"}
+    again, _ = register_feeds([feed.url])
+    assert [(r.feed.id, r.created) for r in again] == [(feed.id, False)]
+    assert registry.pause_feed(feed.id)
+    assert registry.due_feeds(registry.now() + 10**6, 10**6).count(feed.id) == 0
+    assert registry.resume_feed(feed.id, registry.now())
+    assert feed.id in registry.due_feeds(registry.now() + 1, 10**6)
+    assert registry.remove_feed(feed.id)
+    assert registry.find_feed(feed.id) is None
+    assert registry.seen_keys(feed.id, ["k1"]) == set()
+
+
+def test_bad_urls_are_refused_with_their_reason() -> None:
+    done, refused = register_feeds(["ftp://127.0.0.2/f", "not a url"])
+    assert done == []
+    assert [r.reason for r in refused] == ["unsupported_scheme", "invalid_url"]
+
+
+def test_seen_entries_are_bounded_by_what_the_feed_still_lists() -> None:
+    (done,), _ = register_feeds(_urls(1))
+    feed_id = done.feed.id
+    registry.remember_entries(feed_id, ["old", "listed"], 1000.0)
+    registry.remember_entries(feed_id, ["recent"], 1900.0)
+    # A poll at 2000 reads a document still listing "listed"; retention 500 s.
+    assert registry.keep_seen(feed_id, ["listed", "never-seen"], 2000.0, 500.0) == 1
+    assert registry.seen_keys(feed_id, ["old", "listed", "recent"]) == {"listed", "recent"}

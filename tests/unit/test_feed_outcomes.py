@@ -1,0 +1,115 @@
+"""What a poll changes in its feed's row: learned interval, backoff, disabling."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from producers.feed_outcomes import after_failure, after_success
+from producers.feed_schedule import Hints
+from shared.feeds import Feed
+from shared.reasons import Reason
+from shared.settings import Settings
+
+SETTINGS = Settings(
+    feed_min_interval=60, feed_max_interval=3600, feed_disable_after=3, feed_interval=600
+)
+
+
+def _feed(**values: Any) -> Feed:
+    base: dict[str, Any] = dict.fromkeys(Feed.__slots__)  # type: ignore[attr-defined]
+    base |= {"id": 1, "url": "http://127.0.0.2/f", "kind": "feed", "state": "active"}
+    base |= {"job_id": "j", "interval": 600.0, "next_poll_at": 0.0}
+    base |= {"polls": 4, "failures": 0, "entries": 10}
+    return Feed(**(base | values))
+
+
+def test_a_quiet_feed_is_polled_less_often_and_a_busy_one_more() -> None:
+    rng = random.Random(1)
+    quiet = after_success(
+        _feed(),
+        now=1000,
+        outcome=Reason.FEED_UNCHANGED,
+        new=0,
+        published=[],
+        hints=Hints(),
+        settings=SETTINGS,
+        rng=rng,
+    )
+    assert quiet["interval"] == 900 and quiet["failures"] == 0 and quiet["polls"] == 5
+    assert 1000 + 900 * 0.9 <= quiet["next_poll_at"] <= 1000 + 900 * 1.1
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    every_two_minutes = [start + timedelta(minutes=2 * n) for n in range(10)]
+    busy = after_success(
+        _feed(),
+        now=1000,
+        outcome=Reason.FEED_NEW_ENTRIES,
+        new=3,
+        published=every_two_minutes,
+        hints=Hints(),
+        settings=SETTINGS,
+        rng=rng,
+    )
+    assert busy["interval"] == 0.5 * 600 + 0.5 * 60  # halfway to one poll per half gap
+    assert busy["entries"] == 13 and busy["last_new"] == 3
+
+
+def test_publisher_hints_and_a_fixed_interval() -> None:
+    hinted = after_success(
+        _feed(),
+        now=0,
+        outcome=Reason.FEED_NEW_ENTRIES,
+        new=1,
+        published=[],
+        hints=Hints(ttl=7200),
+        settings=SETTINGS,
+    )
+    assert hinted["interval"] == 7200  # the publisher's floor beats SLUICE_FEED_MAX_INTERVAL
+    assert hinted["next_poll_at"] >= 7200
+    fixed = after_success(
+        _feed(every=120.0),
+        now=0,
+        outcome=Reason.FEED_NEW_ENTRIES,
+        new=1,
+        published=[],
+        hints=Hints(),
+        settings=SETTINGS,
+    )
+    assert fixed["interval"] == 120
+
+
+def test_failures_back_off_then_disable_with_the_reason() -> None:
+    rng = random.Random(2)
+    first = after_failure(
+        _feed(),
+        now=0,
+        reason=Reason.TIMEOUT,
+        detail="slow",
+        retry_after=None,
+        settings=SETTINGS,
+        rng=rng,
+    )
+    assert first["failures"] == 1 and "state" not in first
+    assert 540 <= first["next_poll_at"] <= 660
+    second = after_failure(
+        _feed(failures=1),
+        now=0,
+        reason=Reason.http(503),
+        detail="busy",
+        retry_after=3000,
+        settings=SETTINGS,
+        rng=rng,
+    )
+    assert second["next_poll_at"] >= 3000  # Retry-After honoured, jitter or not
+    third = after_failure(
+        _feed(failures=2),
+        now=0,
+        reason=Reason.DNS_ERROR,
+        detail="no such host",
+        retry_after=None,
+        settings=SETTINGS,
+        rng=rng,
+    )
+    assert (third["state"], third["reason"]) == ("disabled", "dns_error")
+    assert third["detail"].startswith("3 failed polls in a row")
