@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from shared.db.engine import get_engine
-from shared.db.schema import items
-from shared.states import State
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import items
+from sluice.shared.states import State
 
 __all__ = ["CachedStoreFigures", "StoreFigures", "read_store_figures"]
 
