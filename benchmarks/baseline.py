@@ -21,17 +21,17 @@ from typing import Any
 
 from benchmarks.corpus import BenchPage
 from benchmarks.processes import process_cpu_seconds
-from shared.article import Article, Entity
-from shared.db import upgrade_database
-from shared.db.engine import get_engine, session_scope
-from shared.errors import PermanentError
-from shared.fingerprints import fingerprint
-from shared.identity import article_id_for_url, canonicalize_url, text_fingerprint
-from shared.settings import get_settings
-from workers.dedup.index import layout_from_settings
-from workers.entities import load_model, tag_texts
-from workers.stages.extract import decode_html, extract
-from workers.stages.store import upsert_article
+from sluice.shared.article import Article, Entity
+from sluice.shared.db import upgrade_database
+from sluice.shared.db.engine import get_engine, session_scope
+from sluice.shared.errors import PermanentError
+from sluice.shared.fingerprints import fingerprint
+from sluice.shared.identity import article_id_for_url, canonicalize_url, text_fingerprint
+from sluice.shared.settings import get_settings
+from sluice.workers.dedup.index import layout_from_settings
+from sluice.workers.entities import load_model, tag_texts
+from sluice.workers.stages.extract import decode_html, extract
+from sluice.workers.stages.store import upsert_article
 
 __all__ = ["Baseline", "BaselineResult"]
 

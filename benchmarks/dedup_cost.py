@@ -31,11 +31,11 @@ import numpy as np
 import redis
 
 from benchmarks.stats import percentile
-from shared.article import Article
-from shared.fingerprints import fingerprint
-from shared.identity import article_id_for_url
-from workers.dedup.index import DedupIndex
-from workers.stages.dedup import dedup
+from sluice.shared.article import Article
+from sluice.shared.fingerprints import fingerprint
+from sluice.shared.identity import article_id_for_url
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.stages.dedup import dedup
 
 __all__ = ["main"]
 
@@ -106,7 +106,7 @@ def private_server(url: str | None) -> Iterator[tuple[str, str]]:
         return
     binary = shutil.which("redis-server")
     if binary is None:
-        from shared.embedded_redis import EmbeddedRedis
+        from sluice.shared.embedded_redis import EmbeddedRedis
 
         server = EmbeddedRedis()
         try:

@@ -40,15 +40,15 @@ import redis
 from lxml import html as lxml_html
 
 from benchmarks.corpus import default_corpus, load_corpus
-from shared.article import Article
-from shared.errors import PermanentError
-from shared.fingerprints import NearDupLayout, words
-from shared.identity import article_id_for_url
-from shared.settings import get_settings
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError
+from sluice.shared.fingerprints import NearDupLayout, words
+from sluice.shared.identity import article_id_for_url
+from sluice.shared.settings import get_settings
+from sluice.workers.dedup.index import DedupIndex, layout_from_settings
+from sluice.workers.stages.dedup import dedup
+from sluice.workers.stages.extract import decode_html, extract
 from tests.support.services import BENCHMARK_DATABASES, redis_database
-from workers.dedup.index import DedupIndex, layout_from_settings
-from workers.stages.dedup import dedup
-from workers.stages.extract import decode_html, extract
 
 __all__ = ["main"]
 

@@ -26,16 +26,16 @@ from benchmarks.corpus import BenchPage
 from benchmarks.events import TaskRecord, task_records
 from benchmarks.processes import ProcessWatch
 from benchmarks.quality import Stored, stored_articles
-from shared.db import upgrade_database
-from shared.db.engine import read_scope
-from shared.db.schema import articles
-from shared.jobs import job_counts, new_job_id
-from shared.queues import queue_keys
-from shared.settings import get_settings
+from sluice.shared.db import upgrade_database
+from sluice.shared.db.engine import read_scope
+from sluice.shared.db.schema import articles
+from sluice.shared.jobs import job_counts, new_job_id
+from sluice.shared.queues import queue_keys
+from sluice.shared.settings import get_settings
+from sluice.workers.pipeline import STAGES, Pool, by_pool
 from tests.support.cluster import Cluster
 from tests.support.events import recorded_events, settle
 from tests.support.services import fresh_store
-from workers.pipeline import STAGES, Pool, by_pool
 
 __all__ = ["SluiceOptions", "SluiceResult", "cluster_for", "merge_parts", "run_sluice"]
 
@@ -93,7 +93,7 @@ def cluster_for(redis_url: str, store_url: str, data_dir: Path, chain_stages: st
     cluster = Cluster(redis_url, store_url, data_dir, {"SLUICE_CHAIN_STAGES": chain_stages})
     os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("SLUICE_")})
     get_settings.cache_clear()
-    from workers.celery import reconfigure
+    from sluice.workers.celery import reconfigure
 
     reconfigure()
     return cluster
@@ -150,8 +150,8 @@ class _Submission(threading.Thread):
             write_warc(warc, ((p.url, p.body) for p in pages))
 
     def run(self) -> None:
-        from producers import submit_pages
-        from producers.warc import ingest_warcs
+        from sluice.producers import submit_pages
+        from sluice.producers.warc import ingest_warcs
 
         started = time.perf_counter()
         try:

@@ -165,11 +165,11 @@ def _run(
     """One run: workers with this ``rate``, every URL submitted, until every page is served."""
     import redis
 
-    from producers import submit_urls
-    from shared.metrics.stage_outcomes import read_outcomes
-    from shared.settings import get_settings
-    from workers.celery import reconfigure
-    from workers.fetching.frontier import Frontier
+    from sluice.producers import submit_urls
+    from sluice.shared.metrics.stage_outcomes import read_outcomes
+    from sluice.shared.settings import get_settings
+    from sluice.workers.celery import reconfigure
+    from sluice.workers.fetching.frontier import Frontier
 
     # Robots cache and budgets start afresh; the reservation key of the database stays.
     client = redis.Redis.from_url(redis_url)

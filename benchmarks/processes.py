@@ -77,7 +77,7 @@ def describe(pid: int) -> str:
     except OSError:
         return "?"
     words = [a.decode(errors="replace") for a in argv if a]
-    if "cli.main" in words:
+    if "sluice.cli.main" in words:
         return "sluice worker (supervisor)"
     if "-Q" in words:
         pool = words[words.index("--pool") + 1] if "--pool" in words else "?"

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared.db.engine import get_engine
-from shared.db.schema import articles, entities
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import articles, entities
 
 __all__ = ["Comparison", "compare", "stored_articles"]
 

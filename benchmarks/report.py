@@ -7,7 +7,7 @@ from typing import Any
 from benchmarks.baseline import BaselineResult
 from benchmarks.distributed import SluiceResult
 from benchmarks.stats import percentile, summary
-from workers.pipeline import STAGES
+from sluice.workers.pipeline import STAGES
 
 __all__ = ["STAGE_ORDER", "figures", "pace_by_tenth", "render"]
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from benchmarks.corpus import build_pages, default_corpus, load_corpus
 from benchmarks.distributed import _RunWatch, _Submission, _wait_final, cluster_for
 from benchmarks.processes import ProcessWatch, memory_of
-from shared.db import upgrade_database
-from shared.jobs import new_job_id
+from sluice.shared.db import upgrade_database
+from sluice.shared.jobs import new_job_id
+from sluice.workers.pipeline import STAGES
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
-from workers.pipeline import STAGES
 
 __all__ = ["main"]
 

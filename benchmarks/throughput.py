@@ -38,9 +38,9 @@ from benchmarks.distributed import SluiceOptions, run_sluice
 from benchmarks.quality import compare, stored_articles
 from benchmarks.report import figures, render
 from benchmarks.schedule import interleave
-from shared.settings import get_settings
+from sluice.shared.settings import get_settings
+from sluice.workers.pipeline import STAGES
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
-from workers.pipeline import STAGES
 
 __all__ = ["main"]
 

@@ -13,9 +13,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from cli import search
-from cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
-from shared.queries import get_article, iter_articles, list_articles
+from sluice.cli import search
+from sluice.cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
+from sluice.shared.queries import get_article, iter_articles, list_articles
 
 __all__ = ["add_parser"]
 
@@ -90,7 +90,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     article = get_article(args.article)
     if article is None:
-        from cli.errors import EXIT_USAGE, report
+        from sluice.cli.errors import EXIT_USAGE, report
 
         return report(args, EXIT_USAGE, "no_such_article", f"no article {clean(args.article)}")
     if args.json:

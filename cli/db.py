@@ -15,8 +15,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run_upgrade(_args: argparse.Namespace) -> int:
-    from shared.db import upgrade_database
-    from shared.settings import get_settings
+    from sluice.shared.db import upgrade_database
+    from sluice.shared.settings import get_settings
 
     upgrade_database()
     print(f"database is up to date: {get_settings().effective_database_url}")

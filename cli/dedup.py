@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.output import console, print_json
+from sluice.cli.output import console, print_json
 
 __all__ = ["add_parser"]
 
@@ -34,9 +34,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run_rebuild(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from shared.redis_state import get_redis
-    from workers.dedup.index import DedupIndex
-    from workers.dedup.rebuild import rebuild_index
+    from sluice.shared.redis_state import get_redis
+    from sluice.workers.dedup.index import DedupIndex
+    from sluice.workers.dedup.rebuild import rebuild_index
 
     index = DedupIndex(get_redis())
     with Progress(console=console, transient=True, disable=args.json) as progress:

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from shared.broker_url import broker_conflict, mask_url, same_redis
+from sluice.shared.broker_url import broker_conflict, mask_url, same_redis
 
 __all__ = [
     "EXIT_CODES",
@@ -69,7 +69,7 @@ def _classify(exc: BaseException) -> tuple[int, str, str] | None:
     from kombu.exceptions import OperationalError as BrokerError
     from sqlalchemy.exc import DBAPIError
 
-    from shared.settings import get_settings
+    from sluice.shared.settings import get_settings
 
     settings = get_settings()
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError | BrokerError):
@@ -106,20 +106,20 @@ def _bring_sqlite_up_to_date(args: argparse.Namespace) -> None:
     a file on this machine that sluice owns. A PostgreSQL one is shared and is migrated
     only on purpose (``sluice db upgrade``; workers and ``sluice up`` do it as they start).
     ``sluice metrics`` only observes: it reports a store without schema as down instead."""
-    from shared.settings import get_settings
+    from sluice.shared.settings import get_settings
 
     if getattr(args, "command", None) in ("db", "metrics"):
         return
     url = get_settings().effective_database_url
     if url.startswith("sqlite"):
-        from shared.db import upgrade_database
+        from sluice.shared.db import upgrade_database
 
         upgrade_database(url)
 
 
 def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], int | None]) -> int:
     """Run ``func(args)``, turning a broker conflict or an unreachable service into one line."""
-    from shared.settings import get_settings
+    from sluice.shared.settings import get_settings
 
     conflict = broker_conflict(get_settings().redis_url)
     if conflict is not None:

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from cli.errors import EXIT_USAGE, report
-from cli.output import clean, err_console
-from shared.export import SCHEMA, ExportFilter
-from shared.export_files import FORMATS, write_export
+from sluice.cli.errors import EXIT_USAGE, report
+from sluice.cli.output import clean, err_console
+from sluice.shared.export import SCHEMA, ExportFilter
+from sluice.shared.export_files import FORMATS, write_export
 
 __all__ = ["add_parser"]
 

@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from cli.output import console, print_json, text
+from sluice.cli.output import console, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def reason_table() -> list[tuple[str, str]]:
     """Every reason code an item can end with, and what it means."""
-    from shared.reasons import HTTP_REASON_DESCRIPTION, Reason
+    from sluice.shared.reasons import HTTP_REASON_DESCRIPTION, Reason
 
     return [(r.value, r.description) for r in Reason] + [("http_<status>", HTTP_REASON_DESCRIPTION)]
 
@@ -61,7 +61,7 @@ def _print_reasons(as_json: bool) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from shared.failures import list_failures
+    from sluice.shared.failures import list_failures
 
     if args.reasons:
         return _print_reasons(args.json)
@@ -105,13 +105,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    from shared.article import label_of
-    from shared.failures import list_failures, reopen_failures
-    from workers.attempts import Attempts
-    from workers.routing import publish
+    from sluice.shared.article import label_of
+    from sluice.shared.failures import list_failures, reopen_failures
+    from sluice.workers.attempts import Attempts
+    from sluice.workers.routing import publish
 
     if not (args.ids or args.reason or args.stage or args.job):
-        from cli.errors import EXIT_USAGE, report
+        from sluice.cli.errors import EXIT_USAGE, report
 
         line = "say which failures: IDs, --reason, --stage or --job"
         return report(args, EXIT_USAGE, "usage", line)

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.settings import Settings, get_settings
+from sluice.shared.settings import Settings, get_settings
 
 __all__ = [
     "FlowerAuthError",
@@ -72,7 +72,7 @@ def flower_command(address: str = "127.0.0.1", port: int = 5555) -> list[str]:
         "-m",
         "celery",
         "-A",
-        "workers",
+        "sluice.workers",
         "flower",
         f"--address={address}",
         f"--port={port}",

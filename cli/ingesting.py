@@ -14,8 +14,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from cli.output import err_console
-from producers.warc import IngestProgress
+from sluice.cli.output import err_console
+from sluice.producers.warc import IngestProgress
 
 __all__ = ["IngestDisplay", "describe_ingest"]
 

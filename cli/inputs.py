@@ -16,7 +16,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from shared.reasons import Reason
+from sluice.shared.reasons import Reason
 
 __all__ = ["InputFileError", "decode", "read_lines", "read_text"]
 

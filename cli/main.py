@@ -9,8 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
 
-from cli.errors import EXIT_CODES, run_command
-from shared.settings import get_settings, setting_problem
+from sluice.cli.errors import EXIT_CODES, run_command
+from sluice.shared.settings import get_settings, setting_problem
 
 __all__ = ["build_parser", "main"]
 
@@ -54,7 +54,7 @@ def _epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     # Imported here: loading the commands reads the settings, which main checks first.
-    from cli import (
+    from sluice.cli import (
         articles,
         db,
         dedup,

@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
-    from cli.flower import is_loopback
+    from sluice.cli.flower import is_loopback
 
     if not is_loopback(args.address) and not args.public:
         print(
@@ -47,13 +47,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    from shared.metrics.exporter import build_registry
-    from shared.metrics.latency import StageLatency
-    from shared.metrics.store_figures import CachedStoreFigures
-    from shared.redis_state import get_redis
-    from shared.settings import get_settings
-    from workers.celery import app
-    from workers.pipeline import STAGES
+    from sluice.shared.metrics.exporter import build_registry
+    from sluice.shared.metrics.latency import StageLatency
+    from sluice.shared.metrics.store_figures import CachedStoreFigures
+    from sluice.shared.redis_state import get_redis
+    from sluice.shared.settings import get_settings
+    from sluice.workers.celery import app
+    from sluice.workers.pipeline import STAGES
 
     settings = get_settings()
     registry = build_registry(

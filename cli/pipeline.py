@@ -23,9 +23,9 @@ from typing import Any, cast
 
 import redis
 
-from shared.queues import queue_depths
-from shared.redis_state import KEY_PREFIX
-from workers.pipeline import STAGES, task_name
+from sluice.shared.queues import queue_depths
+from sluice.shared.redis_state import KEY_PREFIX
+from sluice.workers.pipeline import STAGES, task_name
 
 __all__ = [
     "PipelineView",

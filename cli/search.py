@@ -7,9 +7,9 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from cli.errors import EXIT_USAGE, report
-from cli.output import console, print_json, text
-from shared.search import Hit, SearchQuery, search
+from sluice.cli.errors import EXIT_USAGE, report
+from sluice.cli.output import console, print_json, text
+from sluice.shared.search import Hit, SearchQuery, search
 
 __all__ = ["add_parser"]
 

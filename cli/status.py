@@ -18,11 +18,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from cli.errors import EXIT_REDIS, mask_url, report
-from cli.output import clean, console, print_json, text
-from shared.jobs import job_counts, job_exists
-from shared.queries import duplicate_counts
-from shared.states import FINAL_STATES, State
+from sluice.cli.errors import EXIT_REDIS, mask_url, report
+from sluice.cli.output import clean, console, print_json, text
+from sluice.shared.jobs import job_counts, job_exists
+from sluice.shared.queries import duplicate_counts
+from sluice.shared.states import FINAL_STATES, State
 
 __all__ = ["add_parser", "gather", "run"]
 
@@ -66,11 +66,11 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
     """Everything ``sluice status`` shows, as one JSON-ready dict."""
     import redis
 
-    from cli.pipeline import look_at_pipeline
-    from producers.lease import active_submissions
-    from shared.redis_state import get_redis
-    from workers.celery import app
-    from workers.fetching.frontier import Frontier
+    from sluice.cli.pipeline import look_at_pipeline
+    from sluice.producers.lease import active_submissions
+    from sluice.shared.redis_state import get_redis
+    from sluice.workers.celery import app
+    from sluice.workers.fetching.frontier import Frontier
 
     counts = job_counts(job)
     counts["duplicates"] = duplicate_counts(job)
@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         console.print(render(counts))
     if counts.get("broker_error"):
-        from shared.settings import get_settings
+        from sluice.shared.settings import get_settings
 
         url = mask_url(get_settings().redis_url)
         return report(args, EXIT_REDIS, "redis_unreachable", f"Redis unreachable at {url}")

@@ -8,18 +8,18 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
-from cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
-from cli.ingesting import IngestDisplay, describe_ingest
-from cli.inputs import InputFileError, read_lines, read_text
-from cli.output import clean, err_console, print_json
-from cli.output import text as text_of
-from cli.waiting import EnqueueDisplay, wait_for_job
-from producers.filters import RecordFilter, record_skipped
-from shared.errors import SluiceError
-from shared.jobs import job_counts, job_exists, new_job_id
-from shared.language import detect_language
-from shared.reasons import Reason
-from shared.settings import get_settings
+from sluice.cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
+from sluice.cli.ingesting import IngestDisplay, describe_ingest
+from sluice.cli.inputs import InputFileError, read_lines, read_text
+from sluice.cli.output import clean, err_console, print_json
+from sluice.cli.output import text as text_of
+from sluice.cli.waiting import EnqueueDisplay, wait_for_job
+from sluice.producers.filters import RecordFilter, record_skipped
+from sluice.shared.errors import SluiceError
+from sluice.shared.jobs import job_counts, job_exists, new_job_id
+from sluice.shared.language import detect_language
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import get_settings
 
 __all__ = ["add_parser", "run"]
 
@@ -161,7 +161,7 @@ def _report_pauses(display: EnqueueDisplay) -> None:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from producers import resume_job
+    from sluice.producers import resume_job
 
     job_id = args.resume
     inputs = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
@@ -194,13 +194,13 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from producers import submit_html, submit_text, submit_urls
-    from producers.expansion import Problem, expand_sources
-    from producers.polite import PoliteFetcher
-    from producers.submit import record_failed_sources
-    from producers.warc import ingest_warcs
-    from shared.redis_state import get_redis
-    from workers.stages.fetch import Fetcher
+    from sluice.producers import submit_html, submit_text, submit_urls
+    from sluice.producers.expansion import Problem, expand_sources
+    from sluice.producers.polite import PoliteFetcher
+    from sluice.producers.submit import record_failed_sources
+    from sluice.producers.warc import ingest_warcs
+    from sluice.shared.redis_state import get_redis
+    from sluice.workers.stages.fetch import Fetcher
 
     if args.resume:
         return _resume(args)

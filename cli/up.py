@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from cli.flower import flower_command
-from cli.output import console
+from sluice.cli.flower import flower_command
+from sluice.cli.output import console
 
 __all__ = ["add_parser", "run"]
 
@@ -39,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _wait_for_queues(timeout: float = 90.0) -> bool:
-    from workers.celery import app
-    from workers.pipeline import STAGES
+    from sluice.workers.celery import app
+    from sluice.workers.pipeline import STAGES
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -59,12 +59,12 @@ def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
 
 
 def _demo() -> int:
-    from cli.waiting import wait_for_job
-    from producers import expand_feed, submit_urls
-    from shared.demo_site import ARTICLE_PATH, DemoSite
-    from shared.queries import get_article, list_articles
-    from shared.settings import get_settings
-    from workers.stages.fetch import Fetcher
+    from sluice.cli.waiting import wait_for_job
+    from sluice.producers import expand_feed, submit_urls
+    from sluice.shared.demo_site import ARTICLE_PATH, DemoSite
+    from sluice.shared.queries import get_article, list_articles
+    from sluice.shared.settings import get_settings
+    from sluice.workers.stages.fetch import Fetcher
 
     site = DemoSite().start()
     try:
@@ -93,17 +93,17 @@ def _demo() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shared.db import upgrade_database
-    from shared.embedded_redis import resolve_redis_url
-    from shared.settings import get_settings
-    from workers.celery import reconfigure
+    from sluice.shared.db import upgrade_database
+    from sluice.shared.embedded_redis import resolve_redis_url
+    from sluice.shared.settings import get_settings
+    from sluice.workers.celery import reconfigure
 
     data_dir = get_settings().data_dir
     redis_url, embedded = resolve_redis_url(data_dir / "valkey")
     if embedded is None:
         import redis
 
-        from shared.embedded_redis import redis_answers
+        from sluice.shared.embedded_redis import redis_answers
 
         if not redis_answers(redis_url):  # cli.errors turns this into one line, exit 5
             raise redis.ConnectionError("no answer to PING")
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     logs = data_dir / "logs"
     console.print(f"redis: {redis_url}{' (embedded)' if embedded else ''}")
     console.print(f"database: {get_settings().effective_database_url}")
-    processes = [_start([sys.executable, "-m", "cli.main", "worker"], logs / "workers.log")]
+    processes = [_start([sys.executable, "-m", "sluice.cli.main", "worker"], logs / "workers.log")]
     if not args.no_flower:
         processes.append(_start(flower_command(port=args.flower_port), logs / "flower.log"))
         console.print(f"flower: http://127.0.0.1:{args.flower_port}")

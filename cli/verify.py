@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cli.output import clean, console, print_json
+from sluice.cli.output import clean, console, print_json
 
 __all__ = ["add_parser"]
 
@@ -24,10 +24,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from shared.jobs import job_counts, job_exists
+    from sluice.shared.jobs import job_counts, job_exists
 
     if not job_exists(args.job):
-        from cli.errors import EXIT_USAGE, report
+        from sluice.cli.errors import EXIT_USAGE, report
 
         return report(args, EXIT_USAGE, "no_such_job", f"no job {clean(args.job)}")
     counts = job_counts(args.job)

@@ -8,9 +8,9 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.output import err_console
-from producers.enqueue import EnqueueProgress
-from shared.jobs import job_counts
+from sluice.cli.output import err_console
+from sluice.producers.enqueue import EnqueueProgress
+from sluice.shared.jobs import job_counts
 
 __all__ = ["EnqueueDisplay", "describe_enqueue", "wait_for_job"]
 

@@ -22,8 +22,8 @@ import subprocess
 import sys
 import time
 
-from shared.settings import get_settings
-from workers.pipeline import STAGES, Pool, by_pool
+from sluice.shared.settings import get_settings
+from sluice.workers.pipeline import STAGES, Pool, by_pool
 
 __all__ = ["add_parser", "celery_worker_commands", "live_clashes", "node_names", "run"]
 
@@ -97,7 +97,7 @@ def celery_worker_commands(
         "-m",
         "celery",
         "-A",
-        "workers",
+        "sluice.workers",
         "worker",
         "--loglevel",
         loglevel,
@@ -148,7 +148,7 @@ def node_names(commands: list[list[str]]) -> list[str]:
 
 def live_clashes(names: list[str], timeout: float = 1.0) -> list[str]:
     """Those of ``names`` that a running node already answers to."""
-    from workers.celery import app
+    from sluice.workers.celery import app
 
     replies = app.control.ping(destination=names, timeout=timeout) or []
     return sorted({node for reply in replies for node in reply} & set(names))
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     commands = celery_worker_commands(
         args.stages, args.concurrency, args.fetch_concurrency, args.loglevel, args.name
     )
-    from shared.redis_state import get_redis
+    from sluice.shared.redis_state import get_redis
 
     get_redis().ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
     clashes = live_clashes(node_names(commands))

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 import redis
 from redis.exceptions import LockError
 
-from shared.queues import queue_depths as broker_depths
-from shared.redis_state import KEY_PREFIX
-from workers.fetching.frontier import FRONTIER_STAGE, Frontier
+from sluice.shared.queues import queue_depths as broker_depths
+from sluice.shared.redis_state import KEY_PREFIX
+from sluice.workers.fetching.frontier import FRONTIER_STAGE, Frontier
 
 __all__ = ["Backpressure", "WaitCallback", "queue_depths"]
 

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from producers.backpressure import Backpressure
-from shared.article import Article
-from shared.jobs import mark_enqueued
-from shared.redis_state import get_redis
-from shared.settings import get_settings
-from workers.fetching.frontier import FRONTIER_STAGE
-from workers.pipeline import STAGES
-from workers.routing import add_to_frontier, publish
+from sluice.producers.backpressure import Backpressure
+from sluice.shared.article import Article
+from sluice.shared.jobs import mark_enqueued
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.pipeline import STAGES
+from sluice.workers.routing import add_to_frontier, publish
 
 __all__ = ["EnqueueProgress", "ProgressCallback", "enqueue_articles"]
 
@@ -97,7 +97,7 @@ def _send_batch(stage: str, batch: list[Article]) -> None:
     if stage == FRONTIER_STAGE:
         add_to_frontier([article.to_dict() for article in batch])
         return
-    from workers.celery import app
+    from sluice.workers.celery import app
 
     with app.producer_or_acquire() as producer:
         # kombu >= 5.7 pipelines a batch's publishes (and drops them all if interrupted

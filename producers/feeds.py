@@ -17,9 +17,9 @@ from urllib.parse import urljoin
 import feedparser
 from lxml import etree
 
-from shared.errors import PermanentError
-from shared.reasons import Reason
-from workers.fetching.client import Fetcher
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
+from sluice.workers.fetching.client import Fetcher
 
 __all__ = ["EntryLink", "expand_feed", "feed_links", "sitemap_locations", "unzipped"]
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from shared.reasons import Reason
+from sluice.shared.reasons import Reason
 
 __all__ = ["RecordFilter", "parse_date", "record_skipped"]
 
@@ -94,9 +94,9 @@ def record_skipped(job_id: str, kind: str, left_out: list[tuple[str | None, Reas
     """Record each ``(source, reason)`` a filter left out as an item ``skipped`` of the job."""
     if not left_out:
         return
-    from producers.submit import _database_ready
-    from shared.jobs import ItemSpec, create_job
-    from shared.states import State
+    from sluice.producers.submit import _database_ready
+    from sluice.shared.jobs import ItemSpec, create_job
+    from sluice.shared.states import State
 
     _database_ready()
     create_job(

@@ -21,9 +21,9 @@ from typing import cast
 
 import redis
 
-from shared.errors import RetryableError
-from shared.reasons import Reason
-from shared.redis_state import KEY_PREFIX, as_text
+from sluice.shared.errors import RetryableError
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import KEY_PREFIX, as_text
 
 __all__ = ["LEASE_SECONDS", "active_submissions", "submission_lease"]
 

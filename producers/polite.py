@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 import redis
 
-from shared.errors import PermanentError, RetryableError
-from shared.reasons import Reason
-from shared.settings import Settings
-from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
-from workers.fetching.politeness import HostBudget
-from workers.fetching.robots import RobotsCache
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
+from sluice.workers.fetching.politeness import HostBudget
+from sluice.workers.fetching.robots import RobotsCache
 
 __all__ = ["PoliteFetcher"]
 

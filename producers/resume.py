@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from producers.enqueue import ProgressCallback, enqueue_articles
-from producers.lease import submission_lease
-from producers.submit import _html_article
-from producers.warc import IngestCallback, resume_ingestions
-from shared.article import Article
-from shared.jobs import finish_item, list_items
-from shared.reasons import Reason
-from shared.redis_state import get_redis
-from shared.states import State
+from sluice.producers.enqueue import ProgressCallback, enqueue_articles
+from sluice.producers.lease import submission_lease
+from sluice.producers.submit import _html_article
+from sluice.producers.warc import IngestCallback, resume_ingestions
+from sluice.shared.article import Article
+from sluice.shared.jobs import finish_item, list_items
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
+from sluice.shared.states import State
 
 __all__ = ["Resumed", "resume_job"]
 

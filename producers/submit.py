@@ -13,15 +13,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 
-from producers.enqueue import ProgressCallback, enqueue_articles
-from producers.lease import submission_lease
-from shared.article import Article
-from shared.db import upgrade_database
-from shared.identity import article_id, canonicalize_url
-from shared.jobs import ItemSpec, create_job, finish_item, new_job_id
-from shared.pages import save_page, save_pages
-from shared.redis_state import get_redis
-from shared.states import State
+from sluice.producers.enqueue import ProgressCallback, enqueue_articles
+from sluice.producers.lease import submission_lease
+from sluice.shared.article import Article
+from sluice.shared.db import upgrade_database
+from sluice.shared.identity import article_id, canonicalize_url
+from sluice.shared.jobs import ItemSpec, create_job, finish_item, new_job_id
+from sluice.shared.pages import save_page, save_pages
+from sluice.shared.redis_state import get_redis
+from sluice.shared.states import State
 
 __all__ = ["record_failed_sources", "submit_html", "submit_pages", "submit_text", "submit_urls"]
 

@@ -27,20 +27,20 @@ from typing import BinaryIO
 
 from sqlalchemy import select, update
 
-from producers.enqueue import ProgressCallback, enqueue_articles
-from producers.filters import RecordFilter
-from producers.lease import submission_lease
-from producers.submit import _database_ready, _html_article
-from producers.warc_records import End, NotAnArchive, OpenAt, Record, read_records
-from shared.db.engine import insert_for, read_scope, session_scope
-from shared.db.schema import ingestions
-from shared.errors import PermanentError, SluiceError
-from shared.jobs import ItemSpec, create_job, new_job_id
-from shared.pages import save_pages
-from shared.reasons import Reason
-from shared.redis_state import get_redis
-from shared.settings import get_settings
-from shared.states import State
+from sluice.producers.enqueue import ProgressCallback, enqueue_articles
+from sluice.producers.filters import RecordFilter
+from sluice.producers.lease import submission_lease
+from sluice.producers.submit import _database_ready, _html_article
+from sluice.producers.warc_records import End, NotAnArchive, OpenAt, Record, read_records
+from sluice.shared.db.engine import insert_for, read_scope, session_scope
+from sluice.shared.db.schema import ingestions
+from sluice.shared.errors import PermanentError, SluiceError
+from sluice.shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.shared.pages import save_pages
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
 
 __all__ = [
     "IngestCallback",
@@ -276,8 +276,8 @@ def _ingest_one(
             return
         ingestion.run(open_at, size)
         return
-    from producers.warc_remote import RemoteArchive
-    from workers.fetching.client import Fetcher
+    from sluice.producers.warc_remote import RemoteArchive
+    from sluice.workers.fetching.client import Fetcher
 
     settings = get_settings()
     fetcher = Fetcher(settings)

@@ -15,9 +15,9 @@ from urllib.parse import urljoin
 
 import httpx
 
-from shared.errors import PermanentError, RetryableError
-from shared.reasons import Reason
-from workers.fetching.client import Fetcher, check_url
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.reasons import Reason
+from sluice.workers.fetching.client import Fetcher, check_url
 
 __all__ = ["RemoteArchive"]
 

@@ -27,7 +27,7 @@ _PAGES = {
 
 
 def _sample(name: str) -> bytes:
-    return resources.files("shared").joinpath("samples", name).read_bytes()
+    return resources.files("sluice.shared").joinpath("samples", name).read_bytes()
 
 
 def _feed(base: str) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from shared.settings import DEFAULT_REDIS_URL
+from sluice.shared.settings import DEFAULT_REDIS_URL
 
 __all__ = ["EmbeddedRedis", "redis_answers", "resolve_redis_url"]
 

@@ -17,7 +17,7 @@ deep inside a stage, and the runner reads them as the matching outcome.
 
 from __future__ import annotations
 
-from shared.reasons import Reason
+from sluice.shared.reasons import Reason
 
 __all__ = ["PermanentError", "RetryableError", "SluiceError"]
 

@@ -35,8 +35,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
-from shared.db.engine import read_scope
-from shared.db.schema import articles, entities
+from sluice.shared.db.engine import read_scope
+from sluice.shared.db.schema import articles, entities
 
 __all__ = ["FIELDS", "PAGE_SIZE", "SCHEMA", "ExportFilter", "export_rows"]
 

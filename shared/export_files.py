@@ -14,7 +14,7 @@ import io
 import json
 from typing import IO, Any
 
-from shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
+from sluice.shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
 
 __all__ = ["FORMATS", "write_export"]
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from shared.db.engine import insert_for, read_scope, session_scope
-from shared.db.schema import failures, items
-from shared.jobs import finish_item
-from shared.states import State
+from sluice.shared.db.engine import insert_for, read_scope, session_scope
+from sluice.shared.db.schema import failures, items
+from sluice.shared.jobs import finish_item
+from sluice.shared.states import State
 
 __all__ = ["Failure", "list_failures", "record_failure", "reopen_failures"]
 

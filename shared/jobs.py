@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from shared.db.engine import read_scope, session_scope
-from shared.db.schema import items, jobs
-from shared.states import FINAL_STATES, State, rank
+from sluice.shared.db.engine import read_scope, session_scope
+from sluice.shared.db.schema import items, jobs
+from sluice.shared.states import FINAL_STATES, State, rank
 
 __all__ = [
     "ItemSpec",

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.errors import PermanentError, RetryableError, SluiceError
-from shared.reasons import Reason
-from shared.states import State
+from sluice.shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.shared.reasons import Reason
+from sluice.shared.states import State
 
 __all__ = ["Defer", "Final", "Forward", "Outcome", "Retry", "failed", "from_error"]
 

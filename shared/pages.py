@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import zstandard
 from sqlalchemy import select
 
-from shared.db.engine import insert_for, read_scope, session_scope
-from shared.db.schema import pages
+from sluice.shared.db.engine import insert_for, read_scope, session_scope
+from sluice.shared.db.schema import pages
 
 __all__ = ["Page", "load_page", "page_id", "save_page", "save_pages"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from shared.db.engine import read_scope
-from shared.db.schema import articles, entities
-from shared.identity import canonicalize_url
+from sluice.shared.db.engine import read_scope
+from sluice.shared.db.schema import articles, entities
+from sluice.shared.identity import canonicalize_url
 
 __all__ = ["duplicate_counts", "get_article", "iter_articles", "list_articles"]
 

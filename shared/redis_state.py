@@ -6,7 +6,7 @@ import os
 
 import redis
 
-from shared.settings import get_settings
+from sluice.shared.settings import get_settings
 
 __all__ = ["KEY_PREFIX", "as_text", "get_redis"]
 

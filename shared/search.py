@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from shared.db.engine import read_scope
+from sluice.shared.db.engine import read_scope
 
 __all__ = ["HIGHLIGHT", "Hit", "SearchQuery", "fts5_query", "search"]
 

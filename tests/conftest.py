@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.db import upgrade_database
-from shared.settings import get_settings
+from sluice.shared.db import upgrade_database
+from sluice.shared.settings import get_settings
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider, postgres_database
 from tests.support.web import WebServer
@@ -54,7 +54,7 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for name, value in values.items():
         monkeypatch.setenv(f"SLUICE_{name.upper()}", value)
     get_settings.cache_clear()
-    from workers.celery import reconfigure
+    from sluice.workers.celery import reconfigure
 
     reconfigure()
 

@@ -22,12 +22,12 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from cli.flower import FlowerAuthError, flower_environment
-from cli.main import build_parser
-from cli.worker import celery_worker_commands
-from shared.queues import queue_keys
-from shared.settings import Settings
-from workers.pipeline import STAGES, stage, time_limits
+from sluice.cli.flower import FlowerAuthError, flower_environment
+from sluice.cli.main import build_parser
+from sluice.cli.worker import celery_worker_commands
+from sluice.shared.queues import queue_keys
+from sluice.shared.settings import Settings
+from sluice.workers.pipeline import STAGES, stage, time_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -524,7 +524,7 @@ def test_model_is_a_dependency_and_the_default() -> None:
 def test_package_data_ships_migrations_and_samples() -> None:
     """A non-editable install (the image's) must carry every migration and sample page."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["shared"]
+    patterns = config["tool"]["setuptools"]["package-data"]["sluice.shared"]
     package = ROOT / "shared"
     shipped = {path for pattern in patterns for path in package.glob(pattern)}
     for folder in ("db/migrations", "samples"):

@@ -14,7 +14,7 @@ import contextlib
 
 import redis
 
-from shared.redis_state import KEY_PREFIX, as_text, get_redis
+from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
 
 __all__ = ["Attempts"]
 

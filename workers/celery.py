@@ -30,9 +30,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_init, worker_ready, worker_shutdown
 
-from shared.settings import Settings, get_settings
-from workers.queue_order import strategy as queue_order_strategy
-from workers.routing import task_queues, task_routes
+from sluice.shared.settings import Settings, get_settings
+from sluice.workers.queue_order import strategy as queue_order_strategy
+from sluice.workers.routing import task_queues, task_routes
 
 __all__ = ["app", "celery_config", "reconfigure"]
 
@@ -91,7 +91,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # Retried tasks keep their label too (workers.labelled), not only freshly sent ones.
-app = Celery("sluice", task_cls="workers.labelled:LabelledTask")
+app = Celery("sluice", task_cls="sluice.workers.labelled:LabelledTask")
 app.conf.update(celery_config(get_settings()))
 
 
@@ -105,8 +105,8 @@ def reconfigure() -> None:
 def _prepare_database(**_: Any) -> None:
     """Every worker refuses a split broker, then brings the database to the newest schema
     before taking tasks."""
-    from shared.broker_url import broker_conflict
-    from shared.db import upgrade_database
+    from sluice.shared.broker_url import broker_conflict
+    from sluice.shared.db import upgrade_database
 
     conflict = broker_conflict(get_settings().redis_url)
     if conflict is not None:
@@ -127,7 +127,7 @@ def _load_tagging_model(**_: Any) -> None:
     """
     if "tag" not in app.amqp.queues.consume_from:
         return
-    from workers.entities import load_model
+    from sluice.workers.entities import load_model
 
     name = get_settings().spacy_model
     try:
@@ -145,7 +145,7 @@ def _start_pump(sender: Any = None, **_: Any) -> None:
     """A worker that serves fetch releases due hosts from the frontier into its queue."""
     if "fetch" not in app.amqp.queues.consume_from:
         return
-    from workers.fetching.pump import Pump
+    from sluice.workers.fetching.pump import Pump
 
     slots = getattr(getattr(sender, "controller", None), "concurrency", None) or 16
     pump = Pump(int(slots))

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from shared.article import Article, Entity
+from sluice.shared.article import Article, Entity
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -20,9 +20,9 @@ from typing import Any
 
 from celery import Task
 
-from shared.article import label_of
-from shared.errors import SluiceError
-from workers.item_failed import ItemFailed
+from sluice.shared.article import label_of
+from sluice.shared.errors import SluiceError
+from sluice.workers.item_failed import ItemFailed
 
 __all__ = ["LabelledTask", "label_for"]
 

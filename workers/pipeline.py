@@ -17,8 +17,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.settings import Settings
-from shared.states import State
+from sluice.shared.settings import Settings
+from sluice.shared.states import State
 
 __all__ = [
     "PIPELINE",
@@ -73,7 +73,7 @@ class Stage:
 PIPELINE: tuple[Stage, ...] = (
     Stage(
         "fetch",
-        "workers.stages.fetch:run",
+        "sluice.workers.stages.fetch:run",
         Pool.THREADS,
         lambda s: s.fetch_time_limit,
         successors=("extract",),
@@ -82,7 +82,7 @@ PIPELINE: tuple[Stage, ...] = (
     ),
     Stage(
         "extract",
-        "workers.stages.extract:run",
+        "sluice.workers.stages.extract:run",
         Pool.PREFORK,
         lambda s: s.extract_time_limit,
         successors=("dedup",),
@@ -91,7 +91,7 @@ PIPELINE: tuple[Stage, ...] = (
     ),
     Stage(
         "dedup",
-        "workers.stages.dedup:run",
+        "sluice.workers.stages.dedup:run",
         Pool.PREFORK,
         lambda s: s.dedup_time_limit,
         successors=("tag", "store"),  # duplicates skip tagging
@@ -100,7 +100,7 @@ PIPELINE: tuple[Stage, ...] = (
     ),
     Stage(
         "tag",
-        "workers.stages.tag:run",
+        "sluice.workers.stages.tag:run",
         Pool.PREFORK,
         lambda s: s.tag_time_limit,
         successors=("store",),
@@ -110,7 +110,7 @@ PIPELINE: tuple[Stage, ...] = (
     ),
     Stage(
         "store",
-        "workers.stages.store:run",
+        "sluice.workers.stages.store:run",
         Pool.PREFORK,
         lambda s: s.store_time_limit,
         chained_in=frozenset({"light", "all"}),

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from kombu.utils.scheduling import priority_cycle
 
-from workers.pipeline import consume_order
+from sluice.workers.pipeline import consume_order
 
 __all__ = ["CONSUME_ORDER", "TagLast", "strategy"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from billiard.exceptions import WorkerLostError
 from celery.worker.request import Request
 
-from workers.attempts import Attempts
+from sluice.workers.attempts import Attempts
 
 __all__ = ["StageRequest"]
 

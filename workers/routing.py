@@ -12,8 +12,8 @@ from typing import Any
 
 from kombu.entity import Queue
 
-from workers.fetching.frontier import FRONTIER_STAGE
-from workers.pipeline import PIPELINE, stage
+from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.pipeline import PIPELINE, stage
 
 __all__ = ["add_to_frontier", "publish", "task_queues", "task_routes"]
 
@@ -47,7 +47,7 @@ def publish(
     if name == FRONTIER_STAGE and not released:
         add_to_frontier([payload])
         return
-    from workers.celery import app  # the app is built only by those who send
+    from sluice.workers.celery import app  # the app is built only by those who send
 
     row = stage(name)
     app.send_task(
@@ -62,8 +62,8 @@ def publish(
 
 def add_to_frontier(payloads: list[dict[str, Any]], priority: int = 0) -> int:
     """Put fetch items (article dicts) into the frontier; returns how many were new."""
-    from shared.redis_state import get_redis
-    from workers.fetching.frontier import Frontier
+    from sluice.shared.redis_state import get_redis
+    from sluice.workers.fetching.frontier import Frontier
 
     entries = [(f"{p['job_id']}:{p['item_id']}", p.get("url") or "", p, priority) for p in payloads]
     return Frontier(get_redis()).add(entries)

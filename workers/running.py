@@ -51,24 +51,24 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from shared.article import Article
-from shared.errors import SluiceError
-from shared.failures import record_failure
-from shared.jobs import advance_item, finish_item
-from shared.metrics.host_outcomes import count_fetch_outcome
-from shared.metrics.stage_outcomes import count_outcome
-from shared.outcomes import Final, Forward, Outcome, Retry, failed, from_error
-from shared.reasons import Reason
-from shared.settings import get_settings
-from shared.states import State
-from workers.attempts import Attempts
-from workers.dedup.keys import claimed_identities
-from workers.fetching.frontier import FRONTIER_STAGE
-from workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
-from workers.item_failed import ItemFailed
-from workers.pipeline import ends_inside, stage
-from workers.routing import publish
-from workers.stages.dedup import dedup_index
+from sluice.shared.article import Article
+from sluice.shared.errors import SluiceError
+from sluice.shared.failures import record_failure
+from sluice.shared.jobs import advance_item, finish_item
+from sluice.shared.metrics.host_outcomes import count_fetch_outcome
+from sluice.shared.metrics.stage_outcomes import count_outcome
+from sluice.shared.outcomes import Final, Forward, Outcome, Retry, failed, from_error
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
+from sluice.workers.attempts import Attempts
+from sluice.workers.dedup.keys import claimed_identities
+from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
+from sluice.workers.item_failed import ItemFailed
+from sluice.workers.pipeline import ends_inside, stage
+from sluice.workers.routing import publish
+from sluice.workers.stages.dedup import dedup_index
 
 __all__ = [
     "INFRASTRUCTURE_ERRORS",

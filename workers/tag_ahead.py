@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from shared.article import Article, Entity
-from shared.queues import decode_message, queue_keys
-from shared.redis_state import KEY_PREFIX
-from workers.entities import tag_texts, text_to_tag
+from sluice.shared.article import Article, Entity
+from sluice.shared.queues import decode_message, queue_keys
+from sluice.shared.redis_state import KEY_PREFIX
+from sluice.workers.entities import tag_texts, text_to_tag
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -13,10 +13,10 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_init
 
-from shared.settings import get_settings
-from workers.celery import app
-from workers.pipeline import PIPELINE, chainable, time_limits
-from workers.running import run_stage
+from sluice.shared.settings import get_settings
+from sluice.workers.celery import app
+from sluice.workers.pipeline import PIPELINE, chainable, time_limits
+from sluice.workers.running import run_stage
 
 __all__ = ["chain", "configure_chain"]
 
@@ -34,7 +34,7 @@ def _stage_task(name: str) -> Task:
         bind=True,
         soft_time_limit=soft,
         time_limit=hard,
-        Request="workers.requests:StageRequest",
+        Request="sluice.workers.requests:StageRequest",
     )
     def task(self: Task, payload: dict[str, Any]) -> None:
         run_stage(self, payload, name, chain)

@@ -51,7 +51,7 @@ def _on_sqlite_begin(conn: Connection) -> None:
 def get_engine(url: str | None = None) -> Engine:
     """The engine for ``url`` (default: the configured database) in this process."""
     if url is None:
-        from shared.settings import get_settings
+        from sluice.shared.settings import get_settings
 
         url = get_settings().effective_database_url
     key = (os.getpid(), url)

@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from shared.db.engine import get_engine
+from sluice.shared.db.engine import get_engine
 
 __all__ = ["alembic_config", "upgrade_database"]
 

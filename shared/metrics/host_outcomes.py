@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import redis
 
-from shared.article import Article
-from shared.redis_state import KEY_PREFIX, get_redis
-from shared.settings import get_settings
+from sluice.shared.article import Article
+from sluice.shared.redis_state import KEY_PREFIX, get_redis
+from sluice.shared.settings import get_settings
 
 __all__ = [
     "FETCHED",

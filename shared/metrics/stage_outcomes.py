@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import redis
 
-from shared.outcomes import Defer, Final, Forward, Outcome, Retry
-from shared.redis_state import KEY_PREFIX, as_text, get_redis
+from sluice.shared.outcomes import Defer, Final, Forward, Outcome, Retry
+from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
 
 __all__ = ["OUTCOMES_KEY", "count_outcome", "kind_and_reason", "read_outcomes"]
 

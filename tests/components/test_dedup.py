@@ -8,12 +8,12 @@ from multiprocessing.synchronize import Barrier
 import pytest
 import redis
 
-from shared.article import Article
-from shared.identity import article_id_for_url, text_fingerprint
+from sluice.shared.article import Article
+from sluice.shared.identity import article_id_for_url, text_fingerprint
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.dedup.keys import claimed_identities, identity_of
+from sluice.workers.stages.dedup import dedup
 from tests.support.racing import race
-from workers.dedup.index import DedupIndex
-from workers.dedup.keys import claimed_identities, identity_of
-from workers.stages.dedup import dedup
 
 TEXT = "The harbour master said the quay would reopen on Monday.\n\nEngineers checked it."
 SAME_TEXT_RESPACED = (

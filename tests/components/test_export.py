@@ -14,12 +14,12 @@ import uuid
 import pyarrow.parquet as pq
 import pytest
 
-from shared.article import Article, Entity
-from shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
-from shared.jobs import ItemSpec, create_job
-from shared.queries import iter_articles, list_articles
+from sluice.shared.article import Article, Entity
+from sluice.shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
+from sluice.shared.jobs import ItemSpec, create_job
+from sluice.shared.queries import iter_articles, list_articles
+from sluice.workers.stages.store import store
 from tests.support.cluster import run_sluice
-from workers.stages.store import store
 
 
 def _stored(database_url: str, n: int = 5) -> tuple[str, list[Article]]:
@@ -85,7 +85,7 @@ def test_sluice_export_writes_each_format_to_stdout(database_url: str, fmt: str)
     job, made = _stored(database_url, 4)
     args = ("export", "--job", job, "--format", fmt, "--entities")
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "sluice.cli.main", *args],
         env=_env(database_url),
         capture_output=True,
         timeout=120,

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from shared.article import Article
-from shared.errors import PermanentError, RetryableError
-from shared.identity import article_id_for_url, canonicalize_url
-from shared.pages import load_page
-from shared.settings import Settings
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.identity import article_id_for_url, canonicalize_url
+from sluice.shared.pages import load_page
+from sluice.shared.settings import Settings
+from sluice.workers.stages.fetch import Fetcher, fetch, identify
 from tests.support.web import Response, WebServer
-from workers.stages.fetch import Fetcher, fetch, identify
 
 HTML = b"<html><head><title>t</title></head><body><p>Hello, harbour.</p></body></html>"
 

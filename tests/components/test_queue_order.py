@@ -8,7 +8,7 @@ import pytest
 import redis
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-from workers.queue_order import TagLast, strategy
+from sluice.workers.queue_order import TagLast, strategy
 
 STAGES = ("extract", "dedup", "tag", "store")
 
@@ -22,7 +22,7 @@ def test_stages_are_taken_downstream_first_and_tag_last() -> None:
 
 
 def test_the_setting_names_the_kombu_strategy() -> None:
-    assert strategy("tag_last") == "workers.queue_order:TagLast"
+    assert strategy("tag_last") == "sluice.workers.queue_order:TagLast"
     assert strategy("round_robin") == "round_robin"
 
 

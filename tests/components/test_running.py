@@ -9,17 +9,17 @@ from types import SimpleNamespace
 import pytest
 import redis
 
-from shared.article import Article
-from shared.errors import PermanentError, RetryableError
-from shared.failures import list_failures
-from shared.jobs import ItemSpec, create_job, new_job_id
-from shared.outcomes import Final, Forward, Outcome, failed
-from shared.queues import decode_message, queue_keys
-from shared.reasons import Reason
-from shared.redis_state import get_redis
-from shared.states import State
-from workers import running
-from workers.running import ItemFailed, run_stage
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.failures import list_failures
+from sluice.shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.shared.outcomes import Final, Forward, Outcome, failed
+from sluice.shared.queues import decode_message, queue_keys
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
+from sluice.shared.states import State
+from sluice.workers import running
+from sluice.workers.running import ItemFailed, run_stage
 
 Body = Callable[[Article], Outcome]
 

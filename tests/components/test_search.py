@@ -6,11 +6,11 @@ import json
 import os
 import uuid
 
-from shared.article import Article, Entity
-from shared.jobs import ItemSpec, create_job
-from shared.search import SearchQuery, fts5_query, search
+from sluice.shared.article import Article, Entity
+from sluice.shared.jobs import ItemSpec, create_job
+from sluice.shared.search import SearchQuery, fts5_query, search
+from sluice.workers.stages.store import store
 from tests.support.cluster import run_sluice
-from workers.stages.store import store
 
 FILLER = "The afternoon session covered routine matters and the minutes were approved. " * 8
 

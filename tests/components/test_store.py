@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from shared.article import Article, Entity
-from shared.db.engine import get_engine
-from shared.db.schema import articles, entities, items, jobs
-from shared.jobs import (
+from sluice.shared.article import Article, Entity
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import articles, entities, items, jobs
+from sluice.shared.jobs import (
     ItemSpec,
     advance_item,
     create_job,
@@ -20,8 +20,8 @@ from shared.jobs import (
     list_items,
     new_job_id,
 )
-from shared.states import State
-from workers.stages.store import store
+from sluice.shared.states import State
+from sluice.workers.stages.store import store
 
 TEXT = "Angela Merkel met Emmanuel Macron in Paris."
 

@@ -13,10 +13,10 @@ import pytest
 import redis
 from celery import Celery
 
-from shared.article import Article
-from shared.settings import Settings
-from workers.entities import load_model, tag
-from workers.tag_ahead import TagAhead, entry_key, tag_with_lookahead, waiting_articles
+from sluice.shared.article import Article
+from sluice.shared.settings import Settings
+from sluice.workers.entities import load_model, tag
+from sluice.workers.tag_ahead import TagAhead, entry_key, tag_with_lookahead, waiting_articles
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -18,15 +18,15 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from producers.filters import RecordFilter
-from producers.resume import resume_job
-from producers.warc import IngestProgress, ingest_warcs
-from producers.warc_records import End, read_records
-from shared.db.engine import read_scope
-from shared.db.schema import pages
-from shared.jobs import list_items
-from shared.queues import decode_message, queue_keys
-from shared.settings import get_settings
+from sluice.producers.filters import RecordFilter
+from sluice.producers.resume import resume_job
+from sluice.producers.warc import IngestProgress, ingest_warcs
+from sluice.producers.warc_records import End, read_records
+from sluice.shared.db.engine import read_scope
+from sluice.shared.db.schema import pages
+from sluice.shared.jobs import list_items
+from sluice.shared.queues import decode_message, queue_keys
+from sluice.shared.settings import get_settings
 from tests.support.warcs import (
     article_html,
     no_http_headers,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.fingerprints import NearDupLayout, fingerprint, shingle_hashes, words
+from sluice.shared.fingerprints import NearDupLayout, fingerprint, shingle_hashes, words
 from tests.dedup.texts import article_text, near_copies
 
 LAYOUT = NearDupLayout()

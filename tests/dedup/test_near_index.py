@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import redis
 
-from shared.article import Article
-from shared.errors import PermanentError
-from shared.fingerprints import NearDupLayout
-from shared.identity import article_id_for_url, normalize_text
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError
+from sluice.shared.fingerprints import NearDupLayout
+from sluice.shared.identity import article_id_for_url, normalize_text
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.stages.dedup import dedup
 from tests.dedup.texts import article_text, near_copies
-from workers.dedup.index import DedupIndex
-from workers.stages.dedup import dedup
 
 LAYOUT = NearDupLayout()
 

@@ -8,12 +8,12 @@ from multiprocessing.synchronize import Barrier
 
 import redis
 
-from shared.article import Article
-from shared.identity import article_id_for_url
+from sluice.shared.article import Article
+from sluice.shared.identity import article_id_for_url
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.stages.dedup import dedup
 from tests.dedup.texts import article_text, light_variants
 from tests.support.racing import race
-from workers.dedup.index import DedupIndex
-from workers.stages.dedup import dedup
 
 RACERS = 10
 ROUNDS = 20

@@ -8,15 +8,15 @@ import uuid
 import pytest
 import redis
 
-from shared.article import Article
-from shared.fingerprints import NearDupLayout
-from shared.identity import article_id_for_url
-from shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.shared.article import Article
+from sluice.shared.fingerprints import NearDupLayout
+from sluice.shared.identity import article_id_for_url
+from sluice.shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.dedup.rebuild import rebuild_index
+from sluice.workers.stages.dedup import dedup
+from sluice.workers.stages.store import store
 from tests.dedup.texts import article_text, near_copies
-from workers.dedup.index import DedupIndex
-from workers.dedup.rebuild import rebuild_index
-from workers.stages.dedup import dedup
-from workers.stages.store import store
 
 
 @pytest.fixture

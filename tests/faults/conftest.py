@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from shared.db import upgrade_database
-from shared.db.engine import get_engine
-from shared.db.schema import articles, entities, items
+from sluice.shared.db import upgrade_database
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import articles, entities, items
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer

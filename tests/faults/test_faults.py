@@ -17,7 +17,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, select, text
 
-from shared.db.schema import articles
+from sluice.shared.db.schema import articles
 from tests.faults.conftest import ITEMS, FaultRun
 from tests.support.services import RedisProvider, postgres_database
 from tests.support.web import Response, WebServer
@@ -57,7 +57,7 @@ def test_killed_fetch_worker_mid_crawl_costs_only_its_in_flight_request(
     worker. SIGKILL the worker mid-crawl: its in-flight URL comes back after the lease (not
     the visibility timeout), no page is requested twice except that one, nothing is lost or
     stored twice, and the job ends within its ideal time plus a minute."""
-    from workers.fetching.frontier import Frontier
+    from sluice.workers.fetching.frontier import Frontier
 
     rate, count = 20.0, 400
     redis_url = redis_provider.acquire()
@@ -189,7 +189,7 @@ def test_redis_restart_loses_nothing(
         extra_env={"SLUICE_FETCH_HOST_RATE": "20"},
     )
     try:
-        from workers.fetching.frontier import Frontier
+        from sluice.workers.fetching.frontier import Frontier
 
         run.start_all()
         run.submit()

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import redis
 
-from shared.settings import Settings
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import Fetcher
+from sluice.workers.fetching.crawler import Crawler
 from tests.support.web import WebServer
-from workers.fetching.client import Fetcher
-from workers.fetching.crawler import Crawler
 
 MakeFetcher = Callable[..., Fetcher]
 MakeServer = Callable[[str], WebServer]

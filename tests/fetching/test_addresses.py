@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import PermanentError
+from sluice.shared.errors import PermanentError
+from sluice.workers.fetching.addresses import AddressPolicy, parse_networks
 from tests.fetching.conftest import MakeFetcher, MakeServer
 from tests.support.web import Response, WebServer
-from workers.fetching.addresses import AddressPolicy, parse_networks
 
 HTML = b"<html><body><p>harbour</p></body></html>"
 

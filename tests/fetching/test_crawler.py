@@ -8,14 +8,14 @@ import time
 
 import pytest
 
-from shared.article import Article
-from shared.errors import PermanentError, RetryableError, SluiceError
-from shared.pages import load_page
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.shared.pages import load_page
+from sluice.workers.fetching.crawler import Crawler, Deferred, Unchanged
+from sluice.workers.stages.fetch import fetch_politely
 from tests.fetching.conftest import MakeCrawler, MakeServer
 from tests.fetching.hostile import redirect
 from tests.support.web import Response
-from workers.fetching.crawler import Crawler, Deferred, Unchanged
-from workers.stages.fetch import fetch_politely
 
 HTML = b"<html><body><p>page</p></body></html>"
 
@@ -156,8 +156,8 @@ def test_the_pipeline_keeps_the_page_compressed_and_the_message_small(
 
     from sqlalchemy import select
 
-    from shared.db.engine import read_scope
-    from shared.db.schema import pages
+    from sluice.shared.db.engine import read_scope
+    from sluice.shared.db.schema import pages
 
     body = b"<html><body>" + b"<p>The harbour reopens after the storm.</p>" * 5000 + b"</body>"
     url = make_server("127.0.0.2").route(f"{prefix}/big.html", Response(body=body))

@@ -7,8 +7,8 @@ import time
 
 import redis
 
-from workers.fetching.frontier import Frontier
-from workers.fetching.politeness import HostBudget
+from sluice.workers.fetching.frontier import Frontier
+from sluice.workers.fetching.politeness import HostBudget
 
 LEASE_MS = 60_000
 

@@ -8,7 +8,8 @@ import tracemalloc
 
 import pytest
 
-from shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.workers.stages.extract import decode_html
 from tests.fetching.conftest import MakeFetcher, MakeServer
 from tests.fetching.hostile import (
     CYRILLIC_TEXT,
@@ -20,7 +21,6 @@ from tests.fetching.hostile import (
     redirect,
 )
 from tests.support.web import Response
-from workers.stages.extract import decode_html
 
 CAP = 1024 * 1024
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from producers.expansion import expand_sources
-from producers.polite import PoliteFetcher
-from shared.settings import Settings
+from sluice.producers.expansion import expand_sources
+from sluice.producers.polite import PoliteFetcher
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import Fetcher
 from tests.fetching.conftest import MakeServer
 from tests.support.web import Response
-from workers.fetching.client import Fetcher
 
 
 def _urlset(*locs: str) -> bytes:

@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from workers.fetching.politeness import HostBudget
+from sluice.workers.fetching.politeness import HostBudget
 
 
 def _budget(client: redis.Redis, rate: float = 4.0, **kw) -> HostBudget:  # type: ignore[no-untyped-def]

@@ -8,11 +8,11 @@ import time
 import pytest
 import redis
 
-from shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.workers.fetching.crawler import Crawler, Deferred
+from sluice.workers.fetching.robots import agent_token, origin_of
 from tests.fetching.conftest import MakeCrawler, MakeServer
 from tests.support.web import Response
-from workers.fetching.crawler import Crawler, Deferred
-from workers.fetching.robots import agent_token, origin_of
 
 HTML = b"<html><body><p>page</p></body></html>"
 

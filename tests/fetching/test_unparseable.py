@@ -7,12 +7,12 @@ import time
 import pytest
 import redis
 
-from shared.errors import PermanentError, SluiceError
+from sluice.shared.errors import PermanentError, SluiceError
+from sluice.workers.fetching.crawler import Crawler, Deferred
+from sluice.workers.fetching.robots import origin_of
+from sluice.workers.fetching.urls import check_url
 from tests.fetching.conftest import MakeCrawler, MakeFetcher, MakeServer
 from tests.support.web import Response
-from workers.fetching.crawler import Crawler, Deferred
-from workers.fetching.robots import origin_of
-from workers.fetching.urls import check_url
 
 HTML = b"<html><body><p>page</p></body></html>"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from shared.db import upgrade_database
+from sluice.shared.db import upgrade_database
 from tests.fetching.hostile import CYRILLIC_TEXT, bomb, cyrillic_page, hostile_routes
 from tests.integration.conftest import Store
 from tests.support.cluster import Cluster

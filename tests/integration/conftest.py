@@ -10,8 +10,8 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from shared.db.engine import get_engine
-from shared.db.schema import articles, entities, items
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import articles, entities, items
 from tests.support.cluster import Cluster
 from tests.support.web import Response, WebServer
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def sample_page(name: str) -> bytes:
-    return resources.files("shared").joinpath("samples", name).read_bytes()
+    return resources.files("sluice.shared").joinpath("samples", name).read_bytes()
 
 
 @pytest.fixture

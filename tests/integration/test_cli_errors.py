@@ -145,7 +145,7 @@ def test_a_split_broker_url_is_refused_by_sluice_and_by_plain_celery(
         assert result.returncode == 2, result.stdout + result.stderr
         assert "CELERY_BROKER_URL" in _one_line(result) and "SLUICE_REDIS_URL" in result.stderr
         worker = subprocess.run(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool", "solo"],
+            [sys.executable, "-m", "celery", "-A", "sluice.workers", "worker", "--pool", "solo"],
             env=env,
             capture_output=True,
             text=True,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED
+from sluice.cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED
 from tests.integration.conftest import Store, sample_page
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from shared.failures import record_failure
-from shared.jobs import ItemSpec, create_job
-from shared.settings import get_settings
-from shared.states import State
+from sluice.shared.failures import record_failure
+from sluice.shared.jobs import ItemSpec, create_job
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.integration

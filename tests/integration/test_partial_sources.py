@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from cli.errors import EXIT_SOME_SOURCES_FAILED
+from sluice.cli.errors import EXIT_SOME_SOURCES_FAILED
 from tests.integration.conftest import Store, sample_page
 from tests.support.cluster import Cluster
 from tests.support.web import Response, WebServer

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.db.schema import articles
+from sluice.shared.db.schema import articles
 from tests.integration.conftest import Store
 from tests.support.cluster import Cluster
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded_redis import EmbeddedRedis, redis_answers
+from sluice.shared.embedded_redis import EmbeddedRedis, redis_answers
 from tests.support.cluster import run_sluice
 from tests.support.services import RedisProvider
 

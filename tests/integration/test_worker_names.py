@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from sluice.workers.pipeline import STAGES
 from tests.monitoring.conftest import unique_text
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
-from workers.pipeline import STAGES
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +108,7 @@ def _celery_worker(cluster: Cluster, *args: str) -> subprocess.Popen:
     log = cluster.data_dir / f"celery-{len(cluster.processes)}.log"
     with open(log, "ab") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers", "worker", *args],
+            [sys.executable, "-m", "celery", "-A", "sluice.workers", "worker", *args],
             env=cluster.env,
             stdout=handle,
             stderr=subprocess.STDOUT,

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.db import upgrade_database
+from sluice.shared.db import upgrade_database
+from sluice.workers.pipeline import STAGES
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
-from workers.pipeline import STAGES
 
 # Quick retries and no per-host budget, so a small job finishes in seconds.
 FAST = {

@@ -50,7 +50,7 @@ def running_sluice(
     port = free_port()
     with open(log, "ab") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", *args, "--port", str(port)],
+            [sys.executable, "-m", "sluice.cli.main", *args, "--port", str(port)],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,

@@ -12,10 +12,10 @@ from flower.events import get_prometheus_metrics
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from shared.metrics.exporter import build_registry
-from shared.metrics.latency import StageLatency
-from shared.metrics.store_figures import CachedStoreFigures
-from workers.pipeline import STAGES
+from sluice.shared.metrics.exporter import build_registry
+from sluice.shared.metrics.latency import StageLatency
+from sluice.shared.metrics.store_figures import CachedStoreFigures
+from sluice.workers.pipeline import STAGES
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 _METRIC = re.compile(r"\b(?:sluice|flower)_[A-Za-z0-9_]+")

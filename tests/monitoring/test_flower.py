@@ -9,8 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from cli.flower import FlowerAuthError, flower_environment, is_loopback
-from shared.settings import Settings
+from sluice.cli.flower import FlowerAuthError, flower_environment, is_loopback
+from sluice.shared.settings import Settings
 from tests.monitoring.conftest import unique_text
 from tests.monitoring.processes import get, running_flower, running_sluice
 from tests.support.cluster import Cluster, run_sluice

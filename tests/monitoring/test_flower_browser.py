@@ -15,11 +15,11 @@ import lxml.html
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from sluice.workers.pipeline import STAGES
 from tests.monitoring.browser import chromium, dump_dom, screenshot
 from tests.monitoring.processes import get, running_flower
 from tests.support.cluster import Cluster
 from tests.support.web import Response, WebServer
-from workers.pipeline import STAGES
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def test_dashboard_shows_every_stage_and_its_processed_tasks(
     urls = [
         web.route(
             f"{prefix}/{name}",
-            Response(body=resources.files("shared").joinpath("samples", name).read_bytes()),
+            Response(body=resources.files("sluice.shared").joinpath("samples", name).read_bytes()),
         )
         for name in SAMPLES
     ]

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import upgrade_database
-from shared.db.engine import get_engine
-from shared.db.schema import items, jobs
+from sluice.shared.db import upgrade_database
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import items, jobs
 from tests.support.cluster import Cluster
 from tests.support.events import recorded_events, settle
 from tests.support.web import Response, WebServer
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 def test_no_submitted_url_in_worker_logs_or_events(workers: Cluster, web: WebServer) -> None:
     secret = f"private-{uuid.uuid4().hex}"
-    page = resources.files("shared").joinpath("samples", "belgorod-euro-canals.html")
+    page = resources.files("sluice.shared").joinpath("samples", "belgorod-euro-canals.html")
     urls = [
         web.route(f"/{secret}/story.html", Response(body=page.read_bytes())),
         web.route(f"/{secret}/busy.html", Response(503, b"<h1>busy</h1>")),  # retried, fails

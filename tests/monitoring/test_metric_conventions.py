@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.jobs import ItemSpec, create_job, finish_item
-from shared.metrics.host_outcomes import FETCHED
-from shared.states import State
+from sluice.shared.jobs import ItemSpec, create_job, finish_item
+from sluice.shared.metrics.host_outcomes import FETCHED
+from sluice.shared.states import State
 from tests.monitoring.processes import get, running_metrics
 from tests.monitoring.test_dashboard import DASHBOARDS, queried_series
 from tests.monitoring.test_metrics import _fetched, metrics_redis, own_services  # noqa: F401

@@ -11,20 +11,20 @@ import redis
 from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.article import Article
-from shared.db import upgrade_database
-from shared.jobs import ItemSpec, create_job, finish_item
-from shared.metrics.host_outcomes import FETCHED, count_fetch_outcome, read_fetch_outcomes
-from shared.settings import get_settings
-from shared.states import State
+from sluice.shared.article import Article
+from sluice.shared.db import upgrade_database
+from sluice.shared.jobs import ItemSpec, create_job, finish_item
+from sluice.shared.metrics.host_outcomes import FETCHED, count_fetch_outcome, read_fetch_outcomes
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
+from sluice.workers.fetching.frontier import Frontier
+from sluice.workers.fetching.politeness import HostBudget
+from sluice.workers.pipeline import STAGES
 from tests.monitoring.conftest import unique_text
 from tests.monitoring.processes import get, running_metrics
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
-from workers.fetching.frontier import Frontier
-from workers.fetching.politeness import HostBudget
-from workers.pipeline import STAGES
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.queues import queue_keys
-from workers.pipeline import STAGES
+from sluice.shared.queues import queue_keys
+from sluice.workers.pipeline import STAGES
 
 
 def _clear_queues(client: redis.Redis) -> None:

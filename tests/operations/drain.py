@@ -19,9 +19,9 @@ from types import TracebackType
 
 import redis
 
-from producers.backpressure import queue_depths
-from shared.queues import decode_message, queue_keys
-from workers.fetching.frontier import FRONTIER_STAGE, Frontier
+from sluice.producers.backpressure import queue_depths
+from sluice.shared.queues import decode_message, queue_keys
+from sluice.workers.fetching.frontier import FRONTIER_STAGE, Frontier
 
 __all__ = ["QueueDrain", "item_of"]
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import redis
 
-from producers import Resumed, resume_job
-from producers.backpressure import Backpressure, queue_depths
-from shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
-from shared.states import State
+from sluice.producers import Resumed, resume_job
+from sluice.producers.backpressure import Backpressure, queue_depths
+from sluice.shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
+from sluice.shared.states import State
+from sluice.workers.fetching.frontier import Frontier
 from tests.operations.drain import QueueDrain
 from tests.support.cluster import run_sluice
-from workers.fetching.frontier import Frontier
 
 HIGH, LOW = 500, 250
 
@@ -73,7 +73,7 @@ def test_producers_running_at_once_keep_the_bound_together(
             command = ["submit", "--job", job_id, "--file", str(urls)]
             producers.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "cli.main", *command],
+                    [sys.executable, "-m", "sluice.cli.main", *command],
                     env=producer_env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
@@ -97,7 +97,16 @@ def test_an_interrupted_submission_is_resumed_without_loss_or_repeat(
     url_file.write_text("".join(f"https://example.com/resume/{n}.html\n" for n in range(3000)))
     # Nothing consumes the fetch queue: the producer fills it to the mark and waits there.
     producer = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "submit", "--job", job_id, "--file", str(url_file)],
+        [
+            sys.executable,
+            "-m",
+            "sluice.cli.main",
+            "submit",
+            "--job",
+            job_id,
+            "--file",
+            str(url_file),
+        ],
         env=producer_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

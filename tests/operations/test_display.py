@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cli.waiting import EnqueueDisplay, describe_enqueue
-from producers import EnqueueProgress
+from sluice.cli.waiting import EnqueueDisplay, describe_enqueue
+from sluice.producers import EnqueueProgress
 
 
 def _at(enqueued: int, paused_on: str | None = None, depth: int = 0) -> EnqueueProgress:

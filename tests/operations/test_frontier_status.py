@@ -9,10 +9,10 @@ from pathlib import Path
 
 import redis
 
-from shared.db import upgrade_database
+from sluice.shared.db import upgrade_database
+from sluice.workers.fetching.frontier import Frontier
+from sluice.workers.fetching.politeness import HostBudget
 from tests.support.cluster import run_sluice
-from workers.fetching.frontier import Frontier
-from workers.fetching.politeness import HostBudget
 
 
 def test_status_shows_where_the_backlog_waits(

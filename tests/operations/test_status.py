@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from cli.pipeline import WorkerSnapshot, drain_seconds, tasks_started
-from shared.db import upgrade_database
-from shared.queues import queue_depths
+from sluice.cli.pipeline import WorkerSnapshot, drain_seconds, tasks_started
+from sluice.shared.db import upgrade_database
+from sluice.shared.queues import queue_depths
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -78,7 +78,7 @@ def test_status_shows_depth_workers_throughput_and_drain_per_stage(
 ) -> None:
     client = redis.Redis.from_url(front.redis_url)
     client.delete("sluice:status:task-totals")  # throughput is measured from the next look
-    page = resources.files("shared").joinpath("samples", "belgorod-euro-canals.html")
+    page = resources.files("sluice.shared").joinpath("samples", "belgorod-euro-canals.html")
     prefix = f"/{uuid.uuid4().hex[:8]}"
     urls = [web.route(f"{prefix}/{n}.html", Response(body=page.read_bytes())) for n in range(PAGES)]
 
@@ -135,7 +135,7 @@ def test_status_shows_depth_workers_throughput_and_drain_per_stage(
 def _watch(cluster: Cluster, *args: str, enough: Callable[[str], bool]) -> tuple[int, str]:
     """Run ``sluice status --watch ARGS`` until its output is ``enough``, then Ctrl-C it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "status", "--watch", *args],
+        [sys.executable, "-m", "sluice.cli.main", "status", "--watch", *args],
         # Rich refreshes a live display only on a terminal: say stdout is one.
         env={**cluster.env, "COLUMNS": "120", "TTY_INTERACTIVE": "1", "TTY_COMPATIBLE": "1"},
         stdout=subprocess.PIPE,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from celery import Celery
 
-from workers.pipeline import STAGES
+from sluice.workers.pipeline import STAGES
 
 __all__ = ["Cluster", "run_sluice"]
 
@@ -22,7 +22,7 @@ def run_sluice(
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``sluice`` CLI in a subprocess with ``env``."""
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "sluice.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -61,7 +61,7 @@ class Cluster:
         self._logs.append(log)
         with open(log, "ab") as handle:
             process = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "worker", "--loglevel", "info", *args],
+                [sys.executable, "-m", "sluice.cli.main", "worker", "--loglevel", "info", *args],
                 env=self.env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,

@@ -22,7 +22,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from shared.embedded_redis import EmbeddedRedis, redis_answers
+from sluice.shared.embedded_redis import EmbeddedRedis, redis_answers
 from tests.support.redis_reservations import release, reserve
 
 __all__ = [
@@ -116,7 +116,7 @@ def postgres_database(admin_url: str, keep: bool = False) -> Iterator[str]:
     try:
         yield url
     finally:
-        from shared.db.engine import _engines
+        from sluice.shared.db.engine import _engines
 
         for key in [k for k in _engines if k[1] == url]:
             _engines.pop(key).dispose()

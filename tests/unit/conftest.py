@@ -12,7 +12,7 @@ SAMPLES = ("belgorod-euro-canals.html", "belgorod-lowland-ledger.html")
 
 def sample_page(name: str) -> bytes:
     """The bytes of a bundled sample page (``shared/samples/<name>``)."""
-    return resources.files("shared").joinpath("samples", name).read_bytes()
+    return resources.files("sluice.shared").joinpath("samples", name).read_bytes()
 
 
 @pytest.fixture

@@ -6,15 +6,16 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from shared.outcomes import Outcome
-from shared.reasons import Reason
-from workers import pipeline
-from workers.routing import task_routes
-from workers.running import body_of
+from sluice.shared.outcomes import Outcome
+from sluice.shared.reasons import Reason
+from sluice.workers import pipeline
+from sluice.workers.routing import task_routes
+from sluice.workers.running import body_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("workers", "producers", "shared", "cli")
@@ -22,16 +23,16 @@ PRODUCT = ("workers", "producers", "shared", "cli")
 # What must import, and work, with Celery absent: the stages, the fetcher, the dedup index,
 # the store and the producers' recording of items.
 CELERY_FREE = (
-    "workers",
-    "workers.pipeline",
+    "sluice.workers",
+    "sluice.workers.pipeline",
     *(row.body.split(":")[0] for row in pipeline.PIPELINE),
-    "workers.fetching.client",
-    "workers.fetching.crawler",
-    "workers.dedup.index",
-    "workers.dedup.rebuild",
-    "shared.outcomes",
-    "shared.jobs",
-    "producers.submit",
+    "sluice.workers.fetching.client",
+    "sluice.workers.fetching.crawler",
+    "sluice.workers.dedup.index",
+    "sluice.workers.dedup.rebuild",
+    "sluice.shared.outcomes",
+    "sluice.shared.jobs",
+    "sluice.producers.submit",
 )
 
 
@@ -41,7 +42,7 @@ def _modules() -> dict[str, Path]:
         for path in (ROOT / package).rglob("*.py"):
             parts = path.relative_to(ROOT).with_suffix("").parts
             name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            found[name] = path
+            found[f"sluice.{name}"] = path
     return found
 
 
@@ -91,7 +92,7 @@ def test_no_import_cycles() -> None:
         parts = name.split(".")
         graph[name] |= {".".join(parts[:n]) for n in range(1, len(parts))} & set(graph)
     assert _find_cycle(graph) is None
-    assert graph["workers.celery"] >= {"workers.routing"}  # the graph is really read
+    assert graph["sluice.workers.celery"] >= {"sluice.workers.routing"}  # the graph is really read
 
 
 def test_the_cycle_finder_finds_cycles() -> None:
@@ -114,11 +115,41 @@ def test_the_core_imports_without_celery() -> None:
 
 
 def test_importing_workers_builds_no_celery_app() -> None:
-    script = "import sys, workers, workers.pipeline; assert 'celery' not in sys.modules"
+    script = (
+        "import sys, sluice.workers, sluice.workers.pipeline; assert 'celery' not in sys.modules"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_product_installs_under_one_namespace(tmp_path: Path) -> None:
+    """Outside the repository only ``sluice`` is importable: no generic top-level ``cli`` or
+    ``shared`` for another distribution to overwrite, and no module loaded twice."""
+    script = (
+        "import importlib.util, sys\n"
+        "import sluice.cli.main, sluice.workers.celery\n"
+        f"clashes = [m for m in {list(PRODUCT)!r} if importlib.util.find_spec(m)]\n"
+        f"loaded = [m for m in sys.modules if m.split('.')[0] in {list(PRODUCT)!r}]\n"
+        "assert not clashes and not loaded, (clashes, loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_package_folder_is_installed() -> None:
+    """setuptools maps each package by name: a new folder must be listed to be installed."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {
+        "sluice." + ".".join(path.parent.relative_to(ROOT).parts)
+        for package in PRODUCT
+        for path in (ROOT / package).rglob("__init__.py")
+    }
+    assert folders == set(config["packages"])
+    assert config["package-dir"] == {f"sluice.{package}": package for package in PRODUCT}
 
 
 @pytest.mark.parametrize("row", pipeline.PIPELINE, ids=lambda row: row.name)

@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from shared.article import Article, Entity
+from sluice.shared.article import Article, Entity
 
 TEXT = "Angela Merkel met Emmanuel Macron in Paris."
 

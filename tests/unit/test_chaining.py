@@ -7,10 +7,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.settings import Settings, get_settings
-from workers import tasks
-from workers.celery import app
-from workers.pipeline import STAGES, chainable, ends_inside, runs_inside, task_name, time_limits
+from sluice.shared.settings import Settings, get_settings
+from sluice.workers import tasks
+from sluice.workers.celery import app
+from sluice.workers.pipeline import (
+    STAGES,
+    chainable,
+    ends_inside,
+    runs_inside,
+    task_name,
+    time_limits,
+)
 
 
 @pytest.mark.parametrize(

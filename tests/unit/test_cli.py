@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import build_parser, main
-from cli.worker import celery_worker_commands, node_names
-from shared.settings import get_settings
-from workers.pipeline import STAGES, Pool, by_pool
+from sluice.cli.main import build_parser, main
+from sluice.cli.worker import celery_worker_commands, node_names
+from sluice.shared.settings import get_settings
+from sluice.workers.pipeline import STAGES, Pool, by_pool
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -90,7 +90,7 @@ def _option(command: list[str], name: str) -> str:
 
 def test_fetch_runs_on_threads() -> None:
     (command,) = celery_worker_commands(["fetch"])
-    assert command[:6] == [sys.executable, "-m", "celery", "-A", "workers", "worker"]
+    assert command[:6] == [sys.executable, "-m", "celery", "-A", "sluice.workers", "worker"]
     assert _option(command, "-Q") == "fetch"
     assert _option(command, "--pool") == "threads"
     assert _option(command, "--concurrency") == str(get_settings().fetch_concurrency)
@@ -142,7 +142,7 @@ def test_node_names_are_stable_and_carry_no_pid() -> None:
 
 
 def test_broker_urls_compared_as_servers_and_passwords_masked() -> None:
-    from shared.broker_url import broker_conflict, mask_url, same_redis
+    from sluice.shared.broker_url import broker_conflict, mask_url, same_redis
 
     assert same_redis("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/0")
     assert same_redis("redis://LOCALHOST/0", "redis://localhost:6379/0")

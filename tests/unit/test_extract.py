@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.article import Article
-from shared.errors import PermanentError
-from shared.identity import article_id_for_text, article_id_for_url
-from shared.settings import Settings
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError
+from sluice.shared.identity import article_id_for_text, article_id_for_url
+from sluice.shared.settings import Settings
+from sluice.workers.stages.extract import decode_html, extract, extract_html
 from tests.unit.conftest import sample_page
-from workers.stages.extract import decode_html, extract, extract_html
 
 MIN_CHARS = Settings().extract_min_chars
 FIRST_SENTENCE = "soldiers “panicked and hid in landings and under fences”"

@@ -1,4 +1,4 @@
-"""producers.feeds: links from RSS/Atom, locations from sitemaps, and no entity expansion."""
+"""sluice.producers.feeds: links from RSS/Atom, locations from sitemaps, and no entity expansion."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-import producers.feeds
-from producers.expansion import expand_sources
-from producers.feeds import expand_feed, feed_links, sitemap_locations
-from shared.errors import PermanentError
-from shared.settings import Settings, get_settings
+import sluice.producers.feeds
+from sluice.producers.expansion import expand_sources
+from sluice.producers.feeds import expand_feed, feed_links, sitemap_locations
+from sluice.shared.errors import PermanentError
+from sluice.shared.settings import Settings, get_settings
+from sluice.workers.stages.fetch import Fetcher
 from tests.support.web import Response, WebServer
-from workers.stages.fetch import Fetcher
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
@@ -185,7 +185,7 @@ def test_broken_sitemap_is_bad_sitemap(body: bytes) -> None:
 
 
 def test_oversized_gzipped_sitemap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(producers.feeds, "_MAX_SITEMAP_BYTES", 1000)
+    monkeypatch.setattr(sluice.producers.feeds, "_MAX_SITEMAP_BYTES", 1000)
     body = gzip.compress(_urlset(*(f"https://news.example/{n}.html" for n in range(100))))
     with pytest.raises(PermanentError, match="uncompressed"):
         sitemap_locations(body)

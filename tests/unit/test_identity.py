@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.identity import (
+from sluice.shared.identity import (
     article_id_for_text,
     article_id_for_url,
     canonicalize_url,

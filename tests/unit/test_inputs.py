@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.errors import EXIT_INPUT_FILE
-from cli.inputs import InputFileError, read_lines, read_text
+from sluice.cli.errors import EXIT_INPUT_FILE
+from sluice.cli.inputs import InputFileError, read_lines, read_text
 
 URLS = ["http://127.0.0.2/café-déjà-vu-à-l-école", "http://127.0.0.2/élève-et-été"]
 LISTING = "# urls\r\n\r\n  # indented comment\r\n" + URLS[0] + "\r\n\t\r\n" + URLS[1] + "\r\n"
@@ -72,7 +72,7 @@ def test_submit_says_one_line_and_exits_with_its_own_code(tmp_path: Path, args: 
     bad.write_bytes(b"http://127.0.0.2/caf\xe9\n")
     argv = [a.format(dir=tmp_path, bad=bad) for a in args]
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "submit", *argv],
+        [sys.executable, "-m", "sluice.cli.main", "submit", *argv],
         capture_output=True,
         text=True,
         timeout=60,

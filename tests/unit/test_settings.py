@@ -8,7 +8,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from shared.settings import DEFAULT_REDIS_URL, Settings, default_data_dir
+from sluice.shared.settings import DEFAULT_REDIS_URL, Settings, default_data_dir
 
 
 @pytest.fixture

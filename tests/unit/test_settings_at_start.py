@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cli.main import EXIT_BAD_SETTING
+from sluice.cli.main import EXIT_BAD_SETTING
 
 BAD = [
     ("SLUICE_FETCH_ALLOW_NETWORKS", "10.0.0.0/33"),
@@ -31,7 +31,7 @@ BAD = [
 def test_a_bad_setting_stops_the_process_naming_it(command: str, variable: str, value: str) -> None:
     env = {**os.environ, variable: value}
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", command],
+        [sys.executable, "-m", "sluice.cli.main", command],
         env=env,
         capture_output=True,
         text=True,

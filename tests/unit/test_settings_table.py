@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from shared.settings import SECTIONS, Settings
+from sluice.shared.settings import SECTIONS, Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shared.article import Article
-from shared.settings import Settings
-from workers.entities import chunk_spans, load_model, tag, tag_texts
+from sluice.shared.article import Article
+from sluice.shared.settings import Settings
+from sluice.workers.entities import chunk_spans, load_model, tag, tag_texts
 
 if TYPE_CHECKING:
     from spacy.language import Language

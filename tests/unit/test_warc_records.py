@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from producers.filters import RecordFilter
-from producers.warc_records import End, NotAnArchive, Record, read_records
+from sluice.producers.filters import RecordFilter
+from sluice.producers.warc_records import End, NotAnArchive, Record, read_records
 from tests.support.warcs import article_html, record, truncated, warc_bytes, wrong_length
 
 

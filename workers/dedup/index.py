@@ -34,13 +34,13 @@ from dataclasses import dataclass
 
 import redis
 
-from shared.errors import PermanentError
-from shared.fingerprints import Fingerprint, NearDupLayout
-from shared.reasons import Reason
-from shared.redis_state import KEY_PREFIX
-from shared.settings import Settings, get_settings
-from workers.dedup.keys import digest, packed_id
-from workers.dedup.scripts import script
+from sluice.shared.errors import PermanentError
+from sluice.shared.fingerprints import Fingerprint, NearDupLayout
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import KEY_PREFIX
+from sluice.shared.settings import Settings, get_settings
+from sluice.workers.dedup.keys import digest, packed_id
+from sluice.workers.dedup.scripts import script
 
 __all__ = ["MAX_CANDIDATES", "Decision", "DedupIndex", "layout_from_settings"]
 

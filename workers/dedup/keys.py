@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 
-from shared.article import Article
-from shared.identity import canonicalize_url, text_fingerprint
+from sluice.shared.article import Article
+from sluice.shared.identity import canonicalize_url, text_fingerprint
 
 __all__ = ["claimed_identities", "digest", "identity_of", "packed_id"]
 

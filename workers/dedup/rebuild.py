@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared import fingerprints
-from shared.article import Article
-from shared.db.engine import read_scope
-from shared.db.schema import articles, items
-from shared.identity import text_fingerprint
-from shared.states import State
-from workers.dedup.index import DedupIndex
-from workers.dedup.keys import claimed_identities
+from sluice.shared import fingerprints
+from sluice.shared.article import Article
+from sluice.shared.db.engine import read_scope
+from sluice.shared.db.schema import articles, items
+from sluice.shared.identity import text_fingerprint
+from sluice.shared.states import State
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.dedup.keys import claimed_identities
 
 __all__ = ["RebuildReport", "rebuild_index"]
 

@@ -25,8 +25,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from shared.errors import PermanentError, RetryableError
-from shared.reasons import Reason
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.reasons import Reason
 
 __all__ = [
     "AddressPolicy",

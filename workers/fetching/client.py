@@ -22,18 +22,18 @@ from urllib.parse import urljoin
 
 import httpx
 
-from shared.errors import PermanentError, RetryableError
-from shared.reasons import Reason
-from shared.settings import Settings
-from workers.fetching.addresses import (
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.addresses import (
     AddressPolicy,
     Resolver,
     deadline_scope,
     guarded_transport,
     system_resolver,
 )
-from workers.fetching.decoding import ACCEPT_ENCODING, decoded
-from workers.fetching.urls import check_url
+from sluice.workers.fetching.decoding import ACCEPT_ENCODING, decoded
+from sluice.workers.fetching.urls import check_url
 
 __all__ = ["ANY_CONTENT_TYPE", "FetchedPage", "Fetcher", "NotModified", "Redirect", "check_url"]
 

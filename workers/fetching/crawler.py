@@ -18,15 +18,15 @@ from urllib.parse import urlsplit
 
 import redis
 
-from shared.errors import PermanentError, RetryableError
-from shared.identity import canonicalize_url
-from shared.reasons import Reason
-from shared.settings import Settings
-from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect, check_url
-from workers.fetching.politeness import HostBudget
-from workers.fetching.redirects import RedirectMemo
-from workers.fetching.robots import Robots, RobotsCache
-from workers.fetching.validators import ValidatorStore
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.identity import canonicalize_url
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect, check_url
+from sluice.workers.fetching.politeness import HostBudget
+from sluice.workers.fetching.redirects import RedirectMemo
+from sluice.workers.fetching.robots import Robots, RobotsCache
+from sluice.workers.fetching.validators import ValidatorStore
 
 __all__ = ["Crawler", "Deferred", "Unchanged", "Visit"]
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 import brotli
 import zstandard
 
-from shared.errors import PermanentError
-from shared.reasons import Reason
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
 
 __all__ = ["ACCEPT_ENCODING", "PIECE", "decoded"]
 

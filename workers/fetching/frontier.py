@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from shared.redis_state import KEY_PREFIX
+from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = [
     "FRONTIER_STAGE",

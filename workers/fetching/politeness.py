@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import redis
 
-from shared.redis_state import KEY_PREFIX
+from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = ["HostBudget"]
 

@@ -18,11 +18,11 @@ import threading
 
 import redis
 
-from shared.article import label_of
-from shared.queues import queue_depths
-from shared.redis_state import get_redis
-from shared.settings import get_settings
-from workers.fetching.frontier import FRONTIER_STAGE, TOKEN_FIELD, Frontier
+from sluice.shared.article import label_of
+from sluice.shared.queues import queue_depths
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.workers.fetching.frontier import FRONTIER_STAGE, TOKEN_FIELD, Frontier
 
 __all__ = ["Pump", "lease_ms"]
 
@@ -70,7 +70,7 @@ class Pump(threading.Thread):
 
     def step(self) -> int:
         """One look: release what is due and publish it, or wait. Returns tasks published."""
-        from workers.routing import publish
+        from sluice.workers.routing import publish
 
         room = self.ahead - queue_depths(self.client, [FRONTIER_STAGE])[FRONTIER_STAGE]
         if room <= 0:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
-from shared.redis_state import KEY_PREFIX
+from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = ["Hop", "RedirectMemo"]
 

@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 import redis
 from protego import Protego
 
-from shared.errors import PermanentError, RetryableError
-from shared.reasons import Reason
-from shared.redis_state import KEY_PREFIX
-from shared.settings import Settings
-from workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage, Fetcher, Redirect
+from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import KEY_PREFIX
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage, Fetcher, Redirect
 
 __all__ = ["Robots", "RobotsCache", "agent_token", "origin_of", "robots_url"]
 

@@ -15,9 +15,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.redis_state import get_redis
-from workers.fetching.frontier import TOKEN_FIELD, Frontier
-from workers.fetching.pump import lease_ms
+from sluice.shared.redis_state import get_redis
+from sluice.workers.fetching.frontier import TOKEN_FIELD, Frontier
+from sluice.workers.fetching.pump import lease_ms
 
 __all__ = ["RETRIES_FIELD", "Turn", "take_turn"]
 

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shared.errors import PermanentError
-from shared.reasons import Reason
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
 
 __all__ = ["check_url"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from redis.typing import EncodableT, FieldT
 
-from shared.redis_state import KEY_PREFIX, as_text
+from sluice.shared.redis_state import KEY_PREFIX, as_text
 
 __all__ = ["ValidatorStore"]
 

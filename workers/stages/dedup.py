@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import functools
 
-from shared import fingerprints
-from shared.article import Article
-from shared.identity import text_fingerprint
-from shared.outcomes import Final, Forward, Outcome, failed
-from shared.reasons import Reason
-from shared.redis_state import get_redis
-from shared.states import State
-from workers.dedup.index import DedupIndex
-from workers.dedup.keys import identity_of
+from sluice.shared import fingerprints
+from sluice.shared.article import Article
+from sluice.shared.identity import text_fingerprint
+from sluice.shared.outcomes import Final, Forward, Outcome, failed
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
+from sluice.shared.states import State
+from sluice.workers.dedup.index import DedupIndex
+from sluice.workers.dedup.keys import identity_of
 
 __all__ = ["dedup", "dedup_index", "run"]
 

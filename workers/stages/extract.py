@@ -13,15 +13,15 @@ import trafilatura
 from charset_normalizer import from_bytes
 from trafilatura.settings import Document
 
-from shared.article import Article
-from shared.errors import PermanentError
-from shared.identity import article_id, canonicalize_url
-from shared.language import detect_language
-from shared.outcomes import Final, Forward, Outcome, failed
-from shared.pages import load_page
-from shared.reasons import Reason
-from shared.settings import get_settings
-from shared.states import State
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError
+from sluice.shared.identity import article_id, canonicalize_url
+from sluice.shared.language import detect_language
+from sluice.shared.outcomes import Final, Forward, Outcome, failed
+from sluice.shared.pages import load_page
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
 
 __all__ = ["decode_html", "extract", "extract_html", "run"]
 

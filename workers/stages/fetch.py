@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import functools
 
-from shared.article import Article
-from shared.errors import PermanentError
-from shared.identity import article_id, canonicalize_url
-from shared.metrics.host_outcomes import count_fetch_outcome
-from shared.outcomes import Defer, Final, Forward, Outcome
-from shared.pages import save_page
-from shared.reasons import Reason
-from shared.redis_state import get_redis
-from shared.settings import get_settings
-from shared.states import State
-from workers.fetching.client import FetchedPage, Fetcher
-from workers.fetching.crawler import Crawler, Deferred, Unchanged
-from workers.fetching.urls import check_url
-from workers.stages.dedup import dedup_index
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError
+from sluice.shared.identity import article_id, canonicalize_url
+from sluice.shared.metrics.host_outcomes import count_fetch_outcome
+from sluice.shared.outcomes import Defer, Final, Forward, Outcome
+from sluice.shared.pages import save_page
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
+from sluice.workers.fetching.client import FetchedPage, Fetcher
+from sluice.workers.fetching.crawler import Crawler, Deferred, Unchanged
+from sluice.workers.fetching.urls import check_url
+from sluice.workers.stages.dedup import dedup_index
 
 __all__ = [
     "MAX_URL_LENGTH",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, func, insert
 
-from shared.article import Article
-from shared.db.engine import insert_for, session_scope
-from shared.db.schema import articles, entities
-from shared.jobs import finish_item
-from shared.outcomes import Final, Outcome
-from shared.states import State
+from sluice.shared.article import Article
+from sluice.shared.db.engine import insert_for, session_scope
+from sluice.shared.db.schema import articles, entities
+from sluice.shared.jobs import finish_item
+from sluice.shared.outcomes import Final, Outcome
+from sluice.shared.states import State
 
 __all__ = ["run", "store", "upsert_article"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 
-from shared.article import Article
-from shared.outcomes import Forward, Outcome
-from shared.redis_state import get_redis
-from shared.settings import get_settings
-from workers.entities import load_model
-from workers.tag_ahead import TagAhead, tag_with_lookahead
+from sluice.shared.article import Article
+from sluice.shared.outcomes import Forward, Outcome
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.workers.entities import load_model
+from sluice.workers.tag_ahead import TagAhead, tag_with_lookahead
 
 __all__ = ["run"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from shared.db.schema import metadata
+from sluice.shared.db.schema import metadata
 
 config = context.config
 
