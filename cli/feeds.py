@@ -14,9 +14,9 @@ from typing import Any
 
 from rich.table import Table
 
-from cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
-from cli.inputs import InputFileError, _raw
-from cli.output import clean, console, print_json, text
+from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
+from sluice.cli.inputs import InputFileError, _raw
+from sluice.cli.output import clean, console, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -75,8 +75,8 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
 
 
 def _register(args: argparse.Namespace, listed: list[Any]) -> int:
-    from producers.feed_registry import register_feeds
-    from shared.feeds import FeedKind
+    from sluice.producers.feed_registry import register_feeds
+    from sluice.shared.feeds import FeedKind
 
     if args.every is not None and args.every <= 0:
         return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
@@ -109,8 +109,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from producers.feed_lists import parse_feed_list
-    from shared.errors import SluiceError
+    from sluice.producers.feed_lists import parse_feed_list
+    from sluice.shared.errors import SluiceError
 
     try:
         listed = parse_feed_list(_raw(args.file))
@@ -122,13 +122,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_discover(args: argparse.Namespace) -> int:
-    from producers.feed_discovery import discover_site
-    from producers.feed_registry import register_feeds
-    from producers.polite import PoliteFetcher
-    from shared.feeds import FeedKind
-    from shared.redis_state import get_redis
-    from shared.settings import get_settings
-    from workers.fetching.client import Fetcher
+    from sluice.producers.feed_discovery import discover_site
+    from sluice.producers.feed_registry import register_feeds
+    from sluice.producers.polite import PoliteFetcher
+    from sluice.shared.feeds import FeedKind
+    from sluice.shared.redis_state import get_redis
+    from sluice.shared.settings import get_settings
+    from sluice.workers.fetching.client import Fetcher
 
     settings = get_settings()
     fetcher = PoliteFetcher(Fetcher(settings), get_redis(), settings)
@@ -183,7 +183,7 @@ def _as_dict(feed: Any, now: float) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from shared.feeds import list_feeds
+    from sluice.shared.feeds import list_feeds
 
     feeds = list_feeds(args.state)
     now = time.time()
@@ -212,7 +212,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _find(args: argparse.Namespace, key: str) -> Any:
-    from shared.feeds import find_feed
+    from sluice.shared.feeds import find_feed
 
     return find_feed(key.strip())
 
@@ -232,7 +232,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_change(args: argparse.Namespace) -> int:
-    from shared.feeds import now, pause_feed, remove_feed, resume_feed
+    from sluice.shared.feeds import now, pause_feed, remove_feed, resume_feed
 
     found = [(key, _find(args, key)) for key in args.feeds]
     missing = [key for key, feed in found if feed is None]

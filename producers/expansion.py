@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urljoin
 
-from producers.feed_entries import refuse_html
-from producers.feeds import FEED_TYPES, SITEMAP_TYPES, feed_links, sitemap_locations
-from shared.errors import SluiceError
-from shared.reasons import Reason
-from shared.settings import Settings
-from workers.fetching.client import FetchedPage
+from sluice.producers.feed_entries import refuse_html
+from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES, feed_links, sitemap_locations
+from sluice.shared.errors import SluiceError
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import FetchedPage
 
 __all__ = ["Expansion", "Getter", "Problem", "expand_sources"]
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from producers.discovery import (
+from sluice.producers.discovery import (
     Discovered,
     feeds_in_html,
     site_root,
     sitemaps_in_robots,
     usual_places,
 )
-from producers.expansion import Getter
-from producers.feed_entries import looks_like_html, read_document
-from producers.feeds import FEED_TYPES, SITEMAP_TYPES
-from shared.errors import SluiceError
+from sluice.producers.expansion import Getter
+from sluice.producers.feed_entries import looks_like_html, read_document
+from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES
+from sluice.shared.errors import SluiceError
 
 __all__ = ["Discovery", "discover_site"]
 

@@ -21,12 +21,12 @@ from urllib.parse import urljoin
 import feedparser
 from lxml import etree
 
-from producers.discovery import feeds_in_html
-from producers.feeds import unzipped
-from shared.errors import PermanentError
-from shared.feeds import entry_key
-from shared.identity import canonicalize_url
-from shared.reasons import Reason
+from sluice.producers.discovery import feeds_in_html
+from sluice.producers.feeds import unzipped
+from sluice.shared.errors import PermanentError
+from sluice.shared.feeds import entry_key
+from sluice.shared.identity import canonicalize_url
+from sluice.shared.reasons import Reason
 
 __all__ = [
     "Document",

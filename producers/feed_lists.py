@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from shared.errors import PermanentError
-from shared.reasons import Reason
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
 
 __all__ = ["ListedFeed", "parse_feed_list", "parse_opml"]
 

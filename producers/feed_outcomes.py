@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from producers.feed_schedule import Hints, jittered, next_interval, publisher_floor
-from shared.feeds import Feed, FeedState
-from shared.reasons import Reason
-from shared.settings import Settings
+from sluice.producers.feed_schedule import Hints, jittered, next_interval, publisher_floor
+from sluice.shared.feeds import Feed, FeedState
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
 
 __all__ = ["after_failure", "after_success", "backoff"]
 

@@ -25,24 +25,24 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from producers.feed_entries import Entry, read_document
-from producers.feed_outcomes import after_failure, after_success
-from producers.feed_registry import register_feeds
-from producers.feed_schedule import Hints, hints_from
-from producers.feeds import FEED_TYPES, SITEMAP_TYPES
-from producers.polite import PoliteFetcher
-from shared import feeds as registry
-from shared.article import Article
-from shared.errors import PermanentError, RetryableError, SluiceError
-from shared.feeds import Feed, FeedKind, FeedState
-from shared.jobs import ItemSpec, create_job, mark_enqueued
-from shared.metrics.feed_polls import count_poll
-from shared.reasons import Reason
-from shared.redis_state import get_redis
-from shared.settings import get_settings
-from shared.states import State
-from workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
-from workers.routing import add_to_frontier
+from sluice.producers.feed_entries import Entry, read_document
+from sluice.producers.feed_outcomes import after_failure, after_success
+from sluice.producers.feed_registry import register_feeds
+from sluice.producers.feed_schedule import Hints, hints_from
+from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES
+from sluice.producers.polite import PoliteFetcher
+from sluice.shared import feeds as registry
+from sluice.shared.article import Article
+from sluice.shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.shared.feeds import Feed, FeedKind, FeedState
+from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued
+from sluice.shared.metrics.feed_polls import count_poll
+from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
+from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
+from sluice.workers.routing import add_to_frontier
 
 __all__ = ["FEED_PRIORITY", "SITEMAP_PRIORITY", "PollResult", "poll_feed"]
 

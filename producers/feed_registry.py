@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from producers.feed_lists import ListedFeed
-from producers.feed_schedule import first_poll_offset
-from shared import feeds as registry
-from shared.errors import SluiceError
-from shared.feeds import Feed, FeedKind
-from shared.settings import get_settings
-from workers.fetching.urls import check_url
+from sluice.producers.feed_lists import ListedFeed
+from sluice.producers.feed_schedule import first_poll_offset
+from sluice.shared import feeds as registry
+from sluice.shared.errors import SluiceError
+from sluice.shared.feeds import Feed, FeedKind
+from sluice.shared.settings import get_settings
+from sluice.workers.fetching.urls import check_url
 
 __all__ = ["Refused", "Registered", "register_feeds"]
 

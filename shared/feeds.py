@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.db.engine import read_scope, session_scope
-from shared.db.schema import feed_entries, feeds, jobs
+from sluice.shared.db.engine import read_scope, session_scope
+from sluice.shared.db.schema import feed_entries, feeds, jobs
 
 __all__ = [
     "Feed",

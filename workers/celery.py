@@ -83,7 +83,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "include": ["workers.tasks", "workers.feed_tasks"],
+        "include": ["sluice.workers.tasks", "sluice.workers.feed_tasks"],
     }
 
 
@@ -158,7 +158,7 @@ def _start_feed_scheduler(**_: Any) -> None:
     """A worker that serves fetch claims due feeds and sends their polls."""
     if "fetch" not in app.amqp.queues.consume_from or not get_settings().feed_scheduler:
         return
-    from workers.feed_scheduler import FeedScheduler
+    from sluice.workers.feed_scheduler import FeedScheduler
 
     scheduler = FeedScheduler()
     scheduler.start()

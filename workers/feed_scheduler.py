@@ -20,8 +20,8 @@ import threading
 import redis
 from sqlalchemy.exc import OperationalError
 
-from shared import feeds as registry
-from shared.settings import get_settings
+from sluice.shared import feeds as registry
+from sluice.shared.settings import get_settings
 
 __all__ = ["POLL_TASK", "FeedScheduler", "send_poll"]
 
@@ -36,7 +36,7 @@ _BATCH = 200
 
 def send_poll(feed_id: int, token: str) -> None:
     """Send the poll task of a claimed feed."""
-    from workers.celery import app
+    from sluice.workers.celery import app
 
     app.send_task(
         POLL_TASK,

@@ -10,10 +10,10 @@ import logging
 
 from celery import Task
 
-from shared.settings import get_settings
-from workers.celery import app
-from workers.feed_scheduler import POLL_TASK
-from workers.running import INFRASTRUCTURE_ERRORS, backoff
+from sluice.shared.settings import get_settings
+from sluice.workers.celery import app
+from sluice.workers.feed_scheduler import POLL_TASK
+from sluice.workers.running import INFRASTRUCTURE_ERRORS, backoff
 
 __all__ = ["poll"]
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 )
 def poll(self: Task, feed_id: int, token: str) -> str:
     """Poll feed ``feed_id`` under its claim ``token``; returns the outcome (for Flower)."""
-    from producers.feed_poll import poll_feed
+    from sluice.producers.feed_poll import poll_feed
 
     try:
         result = poll_feed(int(feed_id), str(token))

@@ -34,13 +34,13 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from shared.metrics.feed_polls import read_polls
-from shared.metrics.host_outcomes import FetchOutcomes, read_fetch_outcomes
-from shared.metrics.stage_outcomes import read_outcomes
-from shared.metrics.store_figures import CachedStoreFigures, StoreFigures
-from shared.queues import queue_depths
-from shared.states import State
-from workers.fetching.frontier import Frontier, FrontierStats
+from sluice.shared.metrics.feed_polls import read_polls
+from sluice.shared.metrics.host_outcomes import FetchOutcomes, read_fetch_outcomes
+from sluice.shared.metrics.stage_outcomes import read_outcomes
+from sluice.shared.metrics.store_figures import CachedStoreFigures, StoreFigures
+from sluice.shared.queues import queue_depths
+from sluice.shared.states import State
+from sluice.workers.fetching.frontier import Frontier, FrontierStats
 
 __all__ = ["PipelineCollector", "build_registry"]
 

@@ -11,7 +11,7 @@ import logging
 
 import redis
 
-from shared.redis_state import KEY_PREFIX, get_redis
+from sluice.shared.redis_state import KEY_PREFIX, get_redis
 
 __all__ = ["FEED_POLLS_KEY", "NEW_ENTRIES_FIELD", "count_poll", "read_polls"]
 

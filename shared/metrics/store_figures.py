@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from shared.db.engine import get_engine
-from shared.db.schema import feeds, items
-from shared.states import State
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import feeds, items
+from sluice.shared.states import State
 
 __all__ = ["CachedStoreFigures", "StoreFigures", "read_store_figures"]
 

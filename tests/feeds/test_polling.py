@@ -20,9 +20,9 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
-from shared.db import upgrade_database
-from shared.db.engine import get_engine
-from shared.db.schema import articles, feeds, items
+from sluice.shared.db import upgrade_database
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import articles, feeds, items
 from tests.feeds.conftest import FeedServer, article_page
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
@@ -335,9 +335,9 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     """Runs after the tests above: their feeds and polls are in the figures."""
     from prometheus_client import generate_latest
 
-    from shared.metrics.exporter import build_registry
-    from shared.metrics.store_figures import CachedStoreFigures, read_store_figures
-    from workers.pipeline import STAGES
+    from sluice.shared.metrics.exporter import build_registry
+    from sluice.shared.metrics.store_figures import CachedStoreFigures, read_store_figures
+    from sluice.workers.pipeline import STAGES
 
     client = redis.Redis.from_url(feed_cluster.redis_url)
     store = CachedStoreFigures(0, lambda: read_store_figures(feed_cluster.database_url))

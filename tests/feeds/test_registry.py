@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from producers.feed_registry import register_feeds
-from shared import feeds as registry
-from shared.feeds import FeedKind
+from sluice.producers.feed_registry import register_feeds
+from sluice.shared import feeds as registry
+from sluice.shared.feeds import FeedKind
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from producers.discovery import (
+from sluice.producers.discovery import (
     Discovered,
     feeds_in_html,
     site_root,
     sitemaps_in_robots,
     usual_places,
 )
-from producers.feed_lists import ListedFeed, parse_feed_list, parse_opml
-from shared.errors import PermanentError
+from sluice.producers.feed_lists import ListedFeed, parse_feed_list, parse_opml
+from sluice.shared.errors import PermanentError
 
 OPML = b"""<?xml version="1.0"?>
 <opml version="2.0"><head><title>Desk</title></head><body>

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from producers.feed_entries import Entry, looks_like_html, read_feed, read_sitemap
-from shared.errors import PermanentError
-from shared.reasons import Reason
+from sluice.producers.feed_entries import Entry, looks_like_html, read_feed, read_sitemap
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
 
 BASE = "http://127.0.0.2/feed.xml"
 

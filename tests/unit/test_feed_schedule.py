@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from producers.feed_schedule import (
+from sluice.producers.feed_schedule import (
     Hints,
     first_poll_offset,
     hints_from,
