@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -213,11 +213,15 @@ def read_records(open_at: OpenAt, start: int = 0, *, max_bytes: int) -> Iterator
                     with _quiet():
                         raw = next(records)
                     result = _classify(raw, at, max_bytes)
-                    read_any = yielded = True
-                    yield result
                     errors = records.err_count
                     with _quiet():
                         records.read_to_end()
+                    read_any = yielded = True
+                    if _cut_short(raw):
+                        detail = "the record ends before its Content-Length"
+                        yield Record("damaged", at, detail=detail)
+                        continue
+                    yield result
                     if records.err_count > errors:  # what followed was not where it said
                         detail = "Content-Length does not match the record"
                         yield Record("damaged", records.offset, detail=detail)
@@ -238,6 +242,14 @@ def read_records(open_at: OpenAt, start: int = 0, *, max_bytes: int) -> Iterator
             yield End(at)
             return
         offset = following
+
+
+def _cut_short(record: Any) -> bool:
+    """Whether ``record`` (a warcio record, read to its end) lost its tail: a gzip member cut
+    inside its headers leaves no whole ``Content-Length``, one cut later leaves bytes unread."""
+    if not (record.rec_headers.get_header("Content-Length") or "").strip().isdigit():
+        return True
+    return bool(getattr(record.raw_stream, "limit", 0))
 
 
 def _has_more(open_at: OpenAt, offset: int) -> bool:
