@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TransferSpeedColumn,
 )
 
-from sluice.cli.output import err_console
+from sluice.cli.output import ProgressDisplay
 from sluice.producers.warc import IngestProgress
 
 __all__ = ["IngestDisplay", "describe_ingest"]
@@ -26,34 +24,21 @@ def describe_ingest(p: IngestProgress) -> str:
     return f"records {p.records:,} items {p.items:,}" + (f" skipped {skipped}" if skipped else "")
 
 
-class IngestDisplay:
+class IngestDisplay(ProgressDisplay):
     """A bar per archive: bytes read out of its size, and records, items and skips so far."""
 
     def __init__(self, show: bool = True) -> None:
-        self.progress = Progress(
+        super().__init__(
             TextColumn("[bold]{task.fields[name]}"),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.fields[status]}"),
-            console=err_console,
-            disable=not show,
+            show=show,
         )
         self.last: dict[str, IngestProgress] = {}
         self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> IngestDisplay:
-        self.progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.progress.stop()
 
     def __call__(self, p: IngestProgress) -> None:
         if p.source not in self._tasks:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from rich.console import Console
+from rich.progress import Progress, ProgressColumn
 from rich.text import Text
 
-__all__ = ["clean", "console", "err_console", "print_json", "text"]
+__all__ = ["ProgressDisplay", "clean", "console", "err_console", "print_json", "text"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -52,3 +54,27 @@ def print_json(data: Any) -> None:
     out = json.dumps(data, indent=2, default=str, ensure_ascii=False)
     sys.stdout.write(_CONTROL_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", out))
     sys.stdout.write("\n")
+
+
+class ProgressDisplay:
+    """Progress bars on stderr with these ``columns``, shown while used as a context manager
+    (hidden when ``show`` is false, as with ``--json``)."""
+
+    def __init__(self, *columns: str | ProgressColumn, show: bool = True) -> None:
+        self.progress = Progress(*columns, console=err_console, disable=not show)
+
+    def __enter__(self) -> Self:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+        self.progress.stop()
+
+    def close(self) -> None:
+        """Called before the bars stop; a display with a last word says it here."""

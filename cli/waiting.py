@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from types import TracebackType
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sluice.cli.output import err_console
+from sluice.cli.output import ProgressDisplay, err_console
 from sluice.producers.enqueue import EnqueueProgress
 from sluice.shared.jobs import job_counts
 
@@ -31,22 +30,21 @@ def describe_enqueue(p: EnqueueProgress) -> str:
     return f"paused: {p.paused_on} queue at {p.depth:,}, resumes at ≤ {p.low_water:,}"
 
 
-class EnqueueDisplay:
+class EnqueueDisplay(ProgressDisplay):
     """A bar of items enqueued out of those recorded, to pass as a producer's ``progress``.
 
     It also counts the pauses, and how long the producer spent paused, for a closing line.
     """
 
     def __init__(self, show: bool = True) -> None:
-        self.progress = Progress(
+        super().__init__(
             TextColumn("[bold]{task.fields[job]}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("enqueued"),
             TimeElapsedColumn(),
             TextColumn("{task.fields[status]}"),
-            console=err_console,
-            disable=not show,
+            show=show,
         )
         self.pauses = 0
         self.paused_seconds = 0.0
@@ -54,18 +52,8 @@ class EnqueueDisplay:
         self._paused_since: float | None = None
         self._tasks: dict[tuple[str, str], Any] = {}
 
-    def __enter__(self) -> EnqueueDisplay:
-        self.progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self._resume()
-        self.progress.stop()
 
     def __call__(self, p: EnqueueProgress) -> None:
         key = (p.job_id, p.stage)
