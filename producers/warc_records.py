@@ -245,11 +245,10 @@ def read_records(open_at: OpenAt, start: int = 0, *, max_bytes: int) -> Iterator
 
 
 def _cut_short(record: Any) -> bool:
-    """Whether ``record`` (a warcio record, read to its end) lost its tail: a gzip member cut
-    inside its headers leaves no whole ``Content-Length``, one cut later leaves bytes unread."""
-    if not (record.rec_headers.get_header("Content-Length") or "").strip().isdigit():
-        return True
-    return bool(getattr(record.raw_stream, "limit", 0))
+    """Whether ``record`` (a warcio record) lost its tail inside its WARC headers: a gzip
+    member cut there leaves no whole ``Content-Length``. (A cut further on is told by the
+    ``Content-Length`` check after the record, or by the end of the archive.)"""
+    return not (record.rec_headers.get_header("Content-Length") or "").strip().isdigit()
 
 
 def _has_more(open_at: OpenAt, offset: int) -> bool:
