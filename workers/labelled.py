@@ -19,12 +19,13 @@ import sys
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Retry
 
 from sluice.shared.article import label_of
 from sluice.shared.errors import SluiceError
 from sluice.workers.item_failed import ItemFailed
 
-__all__ = ["LabelledTask", "label_for"]
+__all__ = ["LabelledTask", "label_for", "retry_shown"]
 
 
 def label_for(args: Any) -> str:
@@ -71,8 +72,21 @@ class LabelledTask(Task):  # type: ignore[misc]  # Celery ships no types: Task i
             reason = cause.reason
         elif reason is None:  # an unavailable store or broker: its message may hold values
             reason = type(cause).__name__ if cause is not None else "retry"
-        retry.message = f"Retry {retry.humanize()}: {reason}"
-        retry.args = (retry.message, None, retry.when)  # what events and logs show
+        _show(retry, str(reason))
         if throw:
             raise retry from None  # the chained error's message may name the URL
         return retry
+
+
+def retry_shown(reason: str, when: float) -> Retry:
+    """The exception that ends a delivery as *retried* in Celery's eyes (Flower, the
+    ``task-retried`` event, the log) with ``reason``, when the item itself was put back
+    elsewhere (in the crawl frontier) and no new message is sent."""
+    retry = Retry(exc=None, when=when)
+    _show(retry, reason)
+    return retry
+
+
+def _show(retry: Retry, reason: str) -> None:
+    retry.message = f"Retry {retry.humanize()}: {reason}"
+    retry.args = (retry.message, None, retry.when)  # what events and logs show

@@ -48,6 +48,7 @@ from typing import Any
 import redis
 from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
+from celery.exceptions import Retry as CeleryRetry
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
@@ -66,6 +67,7 @@ from sluice.workers.dedup.keys import claimed_identities
 from sluice.workers.fetching.frontier import FRONTIER_STAGE
 from sluice.workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
 from sluice.workers.item_failed import ItemFailed
+from sluice.workers.labelled import retry_shown
 from sluice.workers.pipeline import ends_inside, stage
 from sluice.workers.routing import publish
 from sluice.workers.stages.dedup import dedup_index
@@ -175,7 +177,7 @@ def _execute(
     attempts: Attempts | None,
     chain: Collection[str],
     turn: Turn | None = None,
-) -> ItemFailed | None:
+) -> ItemFailed | CeleryRetry | None:
     """Run stage ``name`` and act on its outcome; ``attempts`` is ``None`` for a chained
     stage, which has no delivery of its own to retry; ``turn`` is a fetch task's turn at its
     host. Returns the failure of an item it dead-lettered."""
@@ -213,7 +215,7 @@ def _execute(
 
 def _back_in_line(
     turn: Turn, article: Article, payload: dict[str, Any], name: str, outcome: Outcome
-) -> ItemFailed | None:
+) -> ItemFailed | CeleryRetry | None:
     """A fetch item's retry or deferral: back into the frontier, or dead-lettered after the
     last retry."""
     if isinstance(outcome, Retry):
@@ -223,8 +225,10 @@ def _back_in_line(
             return dead_letter(article, payload, name, outcome.reason, error, tries)
         log.info("%s: retrying %s: %s", article.label, name, outcome.reason)
         again = article.to_dict() | {RETRIES_FIELD: tries}
-        turn.again(again, article.url, backoff(turn.retries, outcome.retry_after))
-        return None
+        delay = backoff(turn.retries, outcome.retry_after)
+        turn.again(again, article.url, delay)
+        # The item waits in the frontier; Flower still sees this delivery retried, and why.
+        return retry_shown(str(outcome.reason), round(delay, 2))
     assert not isinstance(outcome, Forward | Final)
     again = article.to_dict() | {RETRIES_FIELD: turn.retries}
     turn.again(again, outcome.url, outcome.wait)
@@ -238,7 +242,7 @@ def _forward(
     outcome: Forward,
     chain: Collection[str],
     took: float,
-) -> ItemFailed | None:
+) -> ItemFailed | CeleryRetry | None:
     row = stage(name)
     to = outcome.to or row.successors[0]
     if to not in row.successors:
@@ -275,7 +279,7 @@ def _finish(
 def run_stage(task: Task, payload: dict[str, Any], name: str, chain: Collection[str] = ()) -> None:
     """Run stage ``name`` on the article in ``payload`` as its task, at least once, and then
     the stages of ``chain`` it leads to; raises :class:`ItemFailed` for an item that ended
-    ``failed``."""
+    ``failed``, and Celery's ``Retry`` for a fetch put back in the frontier to try again."""
     article = Article.from_dict(payload)
     turn = None
     if name == FRONTIER_STAGE:
@@ -290,7 +294,7 @@ def run_stage(task: Task, payload: dict[str, Any], name: str, chain: Collection[
             reason = (
                 Reason.TIME_LIMIT if error.startswith("time_limit") else Reason.TOO_MANY_ATTEMPTS
             )
-            failed: ItemFailed | None = dead_letter(
+            failed: ItemFailed | CeleryRetry | None = dead_letter(
                 article,
                 payload,
                 name,
