@@ -25,7 +25,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=20
 
 # mypy reads the packages under the names they are installed by (sluice.workers, …): the
 # folders are linked under .typecheck/sluice/, which pyproject.toml's [tool.mypy] names.

@@ -126,7 +126,8 @@ def test_an_interrupted_submission_is_resumed_without_loss_or_repeat(
         assert refused.returncode == 2
         assert "another producer" in refused.stderr
         producer.send_signal(signal.SIGINT)  # Ctrl-C
-        _out, err = producer.communicate(timeout=30)
+        # Generous: on two loaded cores, closing its connections once took over 30 s.
+        _out, err = producer.communicate(timeout=90)
     finally:
         if producer.poll() is None:
             producer.kill()

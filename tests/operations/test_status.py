@@ -148,7 +148,7 @@ def _watch(cluster: Cluster, *args: str, enough: Callable[[str], bool]) -> tuple
     try:
         _wait_for(lambda: enough("".join(chunks)), timeout=60)
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        process.wait(timeout=90)  # generous: on two loaded cores, once over 30 s
     finally:
         if process.poll() is None:
             process.kill()
