@@ -23,7 +23,7 @@ from sluice.shared.jobs import ItemSpec, create_job, job_counts, list_items, new
 from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier
 from tests.operations.drain import QueueDrain
-from tests.support.cluster import run_sluice
+from tests.support.cluster import interruptible, run_sluice
 
 HIGH, LOW = 500, 250
 
@@ -111,6 +111,7 @@ def test_an_interrupted_submission_is_resumed_without_loss_or_repeat(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     try:
         _wait_for(

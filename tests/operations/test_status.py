@@ -23,7 +23,7 @@ import redis
 from sluice.cli.pipeline import WorkerSnapshot, drain_seconds, tasks_started
 from sluice.shared.db import upgrade_database
 from sluice.shared.queues import queue_depths
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, interruptible
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -141,6 +141,7 @@ def _watch(cluster: Cluster, *args: str, enough: Callable[[str], bool]) -> tuple
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(process.stdout.readline, "")))

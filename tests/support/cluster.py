@@ -14,7 +14,15 @@ from celery import Celery
 
 from sluice.workers.pipeline import STAGES
 
-__all__ = ["Cluster", "run_sluice"]
+__all__ = ["Cluster", "interruptible", "run_sluice"]
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a CLI process a test will Ctrl-C: SIGINT unblocked and at its
+    default, whatever this test process inherited or set (a blocked or ignored SIGINT passes
+    to the child across exec, and the child then never sees its Ctrl-C)."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_sluice(
