@@ -5,7 +5,6 @@ across two fetch processes."""
 from __future__ import annotations
 
 import json
-import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from sluice.shared.db import upgrade_database
 from tests.fetching.hostile import CYRILLIC_TEXT, bomb, cyrillic_page, hostile_routes
 from tests.integration.conftest import Store
 from tests.support.cluster import Cluster
+from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -88,67 +88,6 @@ def _submit(cluster: Cluster, *args: str, timeout: float = 150) -> tuple[str, di
     return job_id, status
 
 
-_WORDS = [
-    "harbour",
-    "council",
-    "storm",
-    "river",
-    "bridge",
-    "market",
-    "winter",
-    "ferry",
-    "mayor",
-    "budget",
-    "school",
-    "railway",
-    "festival",
-    "museum",
-    "library",
-    "farmers",
-    "harvest",
-    "fishermen",
-    "tourists",
-    "station",
-    "tunnel",
-    "airport",
-    "hospital",
-    "court",
-    "election",
-    "teachers",
-    "students",
-    "factory",
-    "workers",
-    "union",
-    "strike",
-    "weather",
-    "flood",
-    "drought",
-    "forest",
-    "wildfire",
-    "village",
-    "mountain",
-    "coast",
-    "island",
-    "lighthouse",
-    "canal",
-    "lock",
-    "barge",
-]
-
-
-def _article_page(title: str) -> bytes:
-    """A small news page whose text shares no phrases with any other page made here."""
-    rng = random.Random(f"{title}-{uuid.uuid4()}")
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(_WORDS) for _ in range(40)).capitalize() + ".</p>"
-        for _ in range(4)
-    )
-    return (
-        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-        f"{paragraphs}</article></body></html>"
-    ).encode()
-
-
 def _peak_rss_mib(pid: int) -> float:
     """The highest resident memory a process has had (VmHWM), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -179,7 +118,7 @@ def test_every_trap_ends_in_its_reason_and_nothing_else_is_lost(
     )
     for name in ("robots-500", "robots-silent", "robots-rules"):
         path = "/private/a.html" if name == "robots-rules" else "/a.html"
-        url = servers[name].route(path, Response(body=_article_page(name)))
+        url = servers[name].route(path, Response(body=article_page(name)))
         expected[name] = (url, "robots_disallowed")
     expected["cp1251"] = (
         site.route(
@@ -187,7 +126,7 @@ def test_every_trap_ends_in_its_reason_and_nothing_else_is_lost(
         ),
         "stored",
     )
-    flaky_page = _article_page("flaky")
+    flaky_page = article_page("flaky")
     answers = iter([Response(503, b"", headers={"Retry-After": "0"})])
 
     def flaky(_handler) -> Response:  # type: ignore[no-untyped-def]
@@ -195,10 +134,10 @@ def test_every_trap_ends_in_its_reason_and_nothing_else_is_lost(
 
     expected["flaky"] = (site.route(f"{prefix}/flaky.html", flaky), "stored")  # retried
     for n in range(3):
-        url = site.route(f"{prefix}/good-{n}.html", Response(body=_article_page(f"good {n}")))
+        url = site.route(f"{prefix}/good-{n}.html", Response(body=article_page(f"good {n}")))
         expected[f"good-{n}"] = (url, "stored")
     expected["other-host"] = (
-        servers["other-host"].route("/fine.html", Response(body=_article_page("other"))),
+        servers["other-host"].route("/fine.html", Response(body=article_page("other"))),
         "stored",
     )
 
@@ -225,7 +164,7 @@ def test_every_trap_ends_in_its_reason_and_nothing_else_is_lost(
         assert _peak_rss_mib(process.pid) - before < 64
     # The workers are alive and still fetch.
     assert all(p.poll() is None for p in fetch_cluster.processes)
-    after = site.route(f"{prefix}/after.html", Response(body=_article_page("after")))
+    after = site.route(f"{prefix}/after.html", Response(body=article_page("after")))
     _, status = _submit(fetch_cluster, after)
     assert status["states"] == {"stored": 1}
 
@@ -252,7 +191,7 @@ def test_the_host_budget_holds_across_two_fetch_processes(
 
     def page(_handler) -> Response:  # type: ignore[no-untyped-def]
         seen.append(time.monotonic())
-        return Response(body=_article_page("budget"))
+        return Response(body=article_page("budget"))
 
     urls = [site.route(f"{prefix}/{n}.html", page) for n in range(40)]
     _, status = _submit(fetch_cluster, *urls)
@@ -271,7 +210,7 @@ def test_refetch_sends_validators_and_ends_unchanged(
     site = servers["site"]
     prefix = f"/{uuid.uuid4().hex[:8]}"
     requests: list[str | None] = []
-    body = _article_page("validators")
+    body = article_page("validators")
 
     def page(handler) -> Response:  # type: ignore[no-untyped-def]
         requests.append(handler.headers.get("If-None-Match"))
