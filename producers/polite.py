@@ -90,7 +90,7 @@ class PoliteFetcher:
         except PermanentError:
             self.budget.finished(host, delay)
             raise
-        self.budget.finished(host, delay)
+        self.budget.finished(host, delay, answered=result.answered)
         return result
 
     def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage:

@@ -1,5 +1,5 @@
-"""The per-host budget in real Redis: one gate for every worker, the gap counted from the
-end of a request, slowing down on 429/503 and recovering afterwards."""
+"""The per-host budget in real Redis: one gate for every worker, the gap counted from when a
+request's answer began, slowing down on 429/503 and recovering afterwards."""
 
 from __future__ import annotations
 
@@ -115,18 +115,23 @@ def test_rate_zero_means_no_limit_of_our_own(redis_client: redis.Redis) -> None:
     assert budget.start("free.test") > 0.9
 
 
-def test_the_next_turn_counts_from_the_end_of_the_request(redis_client: redis.Redis) -> None:
-    """A request that took long to reach the server cannot bunch up with the next one."""
+def test_the_gap_counts_from_when_the_answer_began(redis_client: redis.Redis) -> None:
+    """The server had the request by the time it answered: the next one may start one
+    interval after that, however long the request took to get there or its body to read;
+    with no answer (an error), one interval after the end."""
     budget = _budget(redis_client, rate=5.0)  # 200 ms
     assert budget.start("late.test") == 0.0
-    time.sleep(0.15)  # the request is under way
-    budget.finished("late.test")
-    time.sleep(0.06)
-    # 210 ms after the start, but the gate opens 200 ms after the end.
+    time.sleep(0.1)  # the request takes 100 ms to be answered...
+    answered = time.monotonic()
+    time.sleep(0.05)  # ...and 50 ms more to read
+    budget.finished("late.test", answered=answered)
     wait = budget.start("late.test")
-    assert 0.12 <= wait <= 0.15
+    assert 0.13 <= wait <= 0.15  # 200 ms after the answer began, 300 ms after the start
     time.sleep(wait + 0.005)
     assert budget.start("late.test") == 0.0
+    time.sleep(0.05)
+    budget.finished("late.test")  # a timeout: no answer
+    assert 0.19 <= budget.start("late.test") <= 0.2
 
 
 def test_429_does_not_narrow_the_slowdown(redis_client: redis.Redis) -> None:
@@ -134,3 +139,15 @@ def test_429_does_not_narrow_the_slowdown(redis_client: redis.Redis) -> None:
     budget.slow_down("late.test")
     assert budget.finished("late.test", normal=False) == 0.4
     assert budget.finished("late.test") == 0.3
+
+
+def test_a_gate_opening_soon_is_booked_and_waited_for_once(redis_client: redis.Redis) -> None:
+    budget = _budget(redis_client, rate=5.0)  # 200 ms
+    assert budget.book("soon.test") == (True, 0.0)
+    booked, wait = budget.book("soon.test", hold=0.1)
+    assert not booked and 0.19 <= wait <= 0.2  # too far away to book
+    time.sleep(0.12)
+    booked, wait = budget.book("soon.test", hold=0.1)
+    assert booked and 0.07 <= wait <= 0.08  # booked: the gate is this caller's...
+    booked, later = budget.book("soon.test", hold=0.1)
+    assert not booked and 0.26 <= later <= 0.28  # ...and the next one is an interval on

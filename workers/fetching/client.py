@@ -54,6 +54,7 @@ class FetchedPage:
     encoding: str | None
     headers: dict[str, str] = field(default_factory=dict)  # its validators
     cache_control: str = ""  # a polled feed's polling hint
+    answered: float = 0.0  # time.monotonic() when the answer began (0.0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Redirect:
     url: str
     status: int
     location: str
+    answered: float = 0.0  # time.monotonic() when the answer began (0.0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class NotModified:
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
+    answered: float = 0.0  # time.monotonic() when the answer began (0.0: unknown)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -212,13 +215,14 @@ class Fetcher:
         )
         try:
             with deadline_scope(deadline), self.client.stream("GET", url, headers=headers) as r:
+                answered = time.monotonic()  # the server has seen the request by now
                 status = r.status_code
                 if status in _REDIRECT_STATUS and r.headers.get("location"):
                     location = _location(str(r.url), r.headers["location"])
-                    return Redirect(str(r.url), status, location)
+                    return Redirect(str(r.url), status, location, answered)
                 if status == 304 and conditional:
-                    return NotModified(str(r.url), self._validators(r))
-                return self._read(r, deadline, allowed, max_bytes, truncate)
+                    return NotModified(str(r.url), self._validators(r), answered)
+                return self._read(r, deadline, allowed, max_bytes, truncate, answered)
         except httpx.TimeoutException as exc:
             raise RetryableError(Reason.TIMEOUT, f"{type(exc).__name__} for {url[:200]}") from exc
         except httpx.DecodingError as exc:
@@ -243,6 +247,7 @@ class Fetcher:
         allowed: tuple[str, ...],
         max_bytes: int | None,
         truncate: bool,
+        answered: float = 0.0,
     ) -> FetchedPage:
         status = response.status_code
         if status >= 500 or status in _RETRYABLE_STATUS:
@@ -270,6 +275,7 @@ class Fetcher:
             encoding=_charset(response),
             headers=self._validators(response),
             cache_control=response.headers.get("cache-control", "")[:500],
+            answered=answered,
         )
 
     @staticmethod

@@ -106,9 +106,11 @@ class Crawler:
     def _turn(self, host: str, crawl_delay: float = 0.0) -> float:
         """Start a request to ``host`` once its gate opens, waiting a moment at most;
         returns 0.0 to go, or the seconds the gate is still away."""
-        while (wait := self.budget.start(host, crawl_delay)) and wait <= _LONGEST_WAIT:
-            time.sleep(wait)
-        return wait
+        booked, wait = self.budget.book(host, crawl_delay, hold=_LONGEST_WAIT)
+        if not booked:
+            return wait
+        time.sleep(wait)
+        return 0.0
 
     def _crawl_delay(self, robots: Robots | None) -> float:
         if robots is None:
@@ -149,7 +151,7 @@ class Crawler:
             self.redirects.forget(holder)
             self.budget.finished(host, delay, normal=exc.reason != "blocked_address")
             raise
-        self.budget.finished(host, delay)
+        self.budget.finished(host, delay, answered=result.answered)
         if isinstance(result, Redirect):
             if hop.count >= self.settings.fetch_max_redirects:
                 self.redirects.forget(holder)

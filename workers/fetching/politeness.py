@@ -5,10 +5,15 @@ in one Lua script per decision, on Redis's own clock, so workers on many machine
 disagree. The crawl frontier (:mod:`workers.fetching.frontier`) lets one item per host be in
 flight and makes the host due when its gate opens; the budget decides when that is:
 
-* a request starting moves the gate one interval on (:meth:`HostBudget.start` tells a
-  task released a little early how long to wait for the gate);
-* when a request ends, the gate is pushed to one interval after its end, so the gap holds
-  as the server sees it however long the request took to get there;
+* a request starting moves the gate one interval on (:meth:`HostBudget.book` lets a task
+  released a little early book the gate's opening and wait for it), so requests to a host
+  start at most ``rate`` times a second;
+* when a request ends, the gate is pushed to one interval after its answer *began* to
+  arrive (the server has seen the request by then; after an error with no answer, after
+  its end), so the gap holds as the server sees it, however long the request took to get
+  there, without also counting the time spent reading the body;
+* the frontier never has two requests to a host in flight: a slow server is sent one
+  request at a time;
 * 429 and 503 close the gate for ``Retry-After`` (or a doubled interval) and widen the
   interval; each later answer narrows it again.
 
@@ -18,25 +23,30 @@ The interval is ``1 / SLUICE_FETCH_HOST_RATE``, raised to the robots.txt ``Crawl
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = ["HostBudget"]
 
-# KEYS[1] host hash {next, slow, began, took}. ARGV[1] interval ms, ARGV[2] host state TTL s.
-# Returns 0 when the request may start now (the gate moves one interval on), else the ms
-# until the gate opens.
+# KEYS[1] host hash {next, slow, began, took}. ARGV[1] interval ms, ARGV[2] host state TTL s,
+# ARGV[3] hold ms: a gate opening within that long is booked now. Returns {1, µs to wait}
+# when the request is booked (it starts when the gate opens, which moves one interval on),
+# else {0, µs until the gate opens}.
 _START = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = math.floor(now_us / 1000)
 local h = redis.call('HMGET', KEYS[1], 'next', 'slow')
 local nxt = tonumber(h[1]) or 0
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if now < nxt then return nxt - now end
+if nxt - now > tonumber(ARGV[3]) then return {0, nxt * 1000 - now_us} end
+local at = math.max(now, nxt)
 local interval = math.max(tonumber(ARGV[1]), tonumber(h[2]) or 0)
-redis.call('HSET', KEYS[1], 'next', now + interval, 'began', now)
-return 0
+redis.call('HSET', KEYS[1], 'next', at + interval, 'began', at)
+return {1, math.max(0, at * 1000 - now_us)}
 """
 
 # Appended to the two scripts that end a request: with KEYS[2..5] (the frontier's busy hash,
@@ -75,9 +85,9 @@ return opens - now
 """
 
 # KEYS[1] host hash. ARGV[1] interval ms, ARGV[2] "1" to narrow a slowdown by a quarter,
-# ARGV[3] host state TTL s. Called when a request has ended: the gate reopens one interval
-# after that, and the usual request time ('took', a moving average) is updated.
-# Returns the slowdown left in ms.
+# ARGV[3] host state TTL s, ARGV[4] ms since the answer began (0: count from now). Called
+# when a request has ended: the gate reopens one interval after its answer began, and the
+# usual request time ('took', a moving average) is updated. Returns the slowdown left in ms.
 _FINISHED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -98,7 +108,8 @@ if ARGV[2] == '1' and slow > 0 then
     redis.call('HSET', KEYS[1], 'slow', slow)
   end
 end
-local opens = now + math.max(tonumber(ARGV[1]), slow)
+local answered = now - math.max(0, tonumber(ARGV[4]) or 0)
+local opens = answered + math.max(tonumber(ARGV[1]), slow)
 if opens > nxt then redis.call('HSET', KEYS[1], 'next', opens) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 free_turn(now)
@@ -152,10 +163,18 @@ class HostBudget:
     def start(self, host: str, crawl_delay: float = 0.0) -> float:
         """May a request to ``host`` start now? 0.0: yes (the gate moves one interval on);
         else the seconds until the gate opens."""
-        wait_ms = self._start(
-            keys=[self._host_key(host)], args=[self.interval(crawl_delay), _HOST_TTL]
+        booked, wait = self.book(host, crawl_delay)
+        return 0.0 if booked else wait
+
+    def book(self, host: str, crawl_delay: float = 0.0, hold: float = 0.0) -> tuple[bool, float]:
+        """Book the next request to ``host`` if its gate opens within ``hold`` seconds:
+        ``(True, seconds to wait before starting it)``; else ``(False, seconds until the
+        gate opens)``. A booking waits once, to the microsecond, without asking again."""
+        booked, wait_us = self._start(
+            keys=[self._host_key(host)],
+            args=[self.interval(crawl_delay), _HOST_TTL, int(hold * 1000)],
         )
-        return int(wait_ms) / 1000
+        return bool(booked), max(0, int(wait_us)) / 1_000_000
 
     def slow_down(self, host: str, retry_after: float | None = None) -> float:
         """``host`` answered 429 or 503: pause it and widen its interval. Returns the pause."""
@@ -172,18 +191,33 @@ class HostBudget:
         )
         return int(opens_in) / 1000
 
-    def finished(self, host: str, crawl_delay: float = 0.0, *, normal: bool = True) -> float:
-        """A request to ``host`` has ended: the next may start one interval from now.
+    def finished(
+        self,
+        host: str,
+        crawl_delay: float = 0.0,
+        *,
+        normal: bool = True,
+        answered: float = 0.0,
+    ) -> float:
+        """A request to ``host`` has ended: the next may start one interval after its answer
+        began to arrive (``answered``, a ``time.monotonic()``; 0.0: unknown, so from now).
 
-        Servers see a request some time after its turn was given, and that delay varies; a
-        gap counted from the end of the previous request holds as the server sees it.
-        ``normal`` (an answer other than 429/503) narrows a slowdown by a quarter. Returns
-        what is left of the slowdown (s).
+        A server has seen a request once it answers, however long the request took to reach
+        it: a gap counted from then holds as the server sees it, and the time spent reading
+        the body is not added to it. ``normal`` (an answer other than 429/503) narrows a
+        slowdown by a quarter. Returns what is left of the slowdown (s).
         """
+        since_ms = max(0, int((time.monotonic() - answered) * 1000)) if answered else 0
         keys, host_arg = self._keys(host, self.ends_turns)
         left = self._finished(
             keys=keys,
-            args=[self.interval(crawl_delay), "1" if normal else "0", _HOST_TTL, "", *host_arg],
+            args=[
+                self.interval(crawl_delay),
+                "1" if normal else "0",
+                _HOST_TTL,
+                since_ms,
+                *host_arg,
+            ],
         )
         return int(left) / 1000
 
