@@ -214,16 +214,16 @@ def remove_feed(feed_id: int) -> bool:
     return bool(done.rowcount)
 
 
-def due_feeds(now: float, limit: int) -> list[int]:
-    """Ids of active feeds due by ``now`` and not claimed, earliest first."""
+def due_feeds(now: float, limit: int) -> list[tuple[int, str]]:
+    """Ids and URLs of active feeds due by ``now`` and not claimed, earliest first."""
     with read_scope() as conn:
         rows = conn.execute(
-            select(feeds.c.id)
+            select(feeds.c.id, feeds.c.url)
             .where(feeds.c.state == FeedState.ACTIVE.value, feeds.c.next_poll_at <= now, _free(now))
             .order_by(feeds.c.next_poll_at)
             .limit(limit)
         )
-        return [int(row[0]) for row in rows]
+        return [(int(row[0]), str(row[1])) for row in rows]
 
 
 def _free(now: float) -> Any:

@@ -1,12 +1,16 @@
-"""The feed scheduler: a thread in each fetch worker that turns due feeds into poll tasks.
+"""The feed scheduler: a thread in each fetch worker that turns due feeds into polls.
 
 Once a second it reads the active feeds due now from the store and claims each with one
 compare-and-set statement (:func:`shared.feeds.claim`): of several schedulers, in workers on
 several machines, exactly one wins a feed's claim, so no feed is polled twice in one
-interval. Each claim becomes a ``workers.feed_poll`` task on the fetch queue (Flower shows
-it; its argument is the feed id and the claim's token, never the URL). The schedule is in
-the store, so a restart forgets nothing; a claim whose poll never finished (the worker was
-killed) lapses after ``SLUICE_FEED_POLL_LEASE`` and the feed is claimed again.
+interval. Each claim goes into the crawl frontier (:mod:`workers.fetching.frontier`) as an
+item of the feed's host, ahead of that host's pages, so a poll waits for its host's turn
+like any fetch: never two requests to a host at once, never faster than its budget. When
+the turn comes, the pump sends it as a ``workers.feed_poll`` task on the fetch queue (Flower
+shows it; its arguments are the feed id and tokens, never the URL). The schedule is in the
+store, so a restart forgets nothing; a claim whose poll never finished (the worker was
+killed) lapses after ``SLUICE_FEED_POLL_LEASE`` and the feed is claimed again, as a new
+frontier item (the old one, if it is ever released, carries a stale claim and does nothing).
 
 Why in the fetch workers: they exist wherever sluice fetches (``sluice up``, the compose
 file, Kubernetes), so no new process must be deployed, and polls are fetches.
@@ -16,31 +20,49 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import redis
 from sqlalchemy.exc import OperationalError
 
 from sluice.shared import feeds as registry
+from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
+from sluice.workers.fetching.frontier import MAX_PRIORITY, Frontier
 
-__all__ = ["POLL_TASK", "FeedScheduler", "send_poll"]
+__all__ = ["POLL_FIELD", "POLL_TASK", "FeedScheduler", "poll_item", "send_poll"]
 
 log = logging.getLogger(__name__)
 
 #: The Celery task that polls one feed (:mod:`workers.feed_tasks`), on the fetch queue.
 POLL_TASK = "workers.feed_poll"
 POLL_QUEUE = "fetch"
+#: The frontier payload field naming the feed a frontier item polls (with its claim token).
+POLL_FIELD = "feed_poll"
+CLAIM_FIELD = "feed_claim"
 _TICK = 1.0
 _BATCH = 200
 
 
-def send_poll(feed_id: int, token: str) -> None:
-    """Send the poll task of a claimed feed."""
+def poll_item(feed_id: int, claim: str) -> str:
+    """The frontier item of one claimed poll: a new claim is a new item."""
+    return f"feed-{feed_id}:{claim}"
+
+
+def queue_poll(frontier: Frontier, feed_id: int, url: str, claim: str) -> None:
+    """Put a claimed poll into the frontier, first in line at its host."""
+    payload = {POLL_FIELD: feed_id, CLAIM_FIELD: claim, "url": url}
+    frontier.add([(poll_item(feed_id, claim), url, payload, MAX_PRIORITY)])
+
+
+def send_poll(payload: dict[str, Any], turn: str) -> None:
+    """Send the poll task of a claimed feed whose frontier turn (lease ``turn``) has come."""
     from sluice.workers.celery import app
 
+    feed_id = int(payload[POLL_FIELD])
     app.send_task(
         POLL_TASK,
-        args=[feed_id, token],
+        args=[feed_id, str(payload[CLAIM_FIELD]), turn],
         queue=POLL_QUEUE,
         argsrepr=f"(feed={feed_id})",
         kwargsrepr="{}",
@@ -52,6 +74,7 @@ class FeedScheduler(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="sluice-feed-scheduler", daemon=True)
+        self.frontier = Frontier(get_redis())
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -61,24 +84,24 @@ class FeedScheduler(threading.Thread):
         log.info("feed scheduler started")
         while not self._stopping.is_set():
             try:
-                sent = self.step()
+                queued = self.step()
             except (OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
                 log.warning("feed scheduler: store or Redis unavailable: %s", exc)
-                sent = 0
+                queued = 0
             except Exception:  # a bug must not stop the schedule: log it and go on
                 log.exception("feed scheduler failed")
-                sent = 0
-            if sent < _BATCH:
+                queued = 0
+            if queued < _BATCH:
                 self._stopping.wait(_TICK)
 
     def step(self) -> int:
-        """Claim what is due now and send its polls; returns how many were sent."""
+        """Claim what is due now and queue its polls; returns how many were queued."""
         lease = get_settings().feed_poll_lease
         now = registry.now()
-        sent = 0
-        for feed_id in registry.due_feeds(now, _BATCH):
+        queued = 0
+        for feed_id, url in registry.due_feeds(now, _BATCH):
             token = registry.claim(feed_id, now, lease)
             if token is not None:
-                send_poll(feed_id, token)
-                sent += 1
-        return sent
+                queue_poll(self.frontier, feed_id, url, token)
+                queued += 1
+        return queued

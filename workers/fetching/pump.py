@@ -2,13 +2,13 @@
 
 It repeatedly calls :meth:`~workers.fetching.frontier.Frontier.release` (one Lua call, so
 several pumps, one per fetch worker, never release an item twice) and publishes each
-leased item as an ordinary fetch task. Hosts are released a little ahead of their gate
-(``SLUICE_FRONTIER_LOOKAHEAD``) to cover the trip through the queue; the task waits out the
-rest at the gate. The fetch queue is kept to about two tasks per slot of this worker, so it
-only ever holds work that is due. When nothing is due the pump blocks on Redis until the
-earliest due time or until a finished fetch wakes it (a wait of a moment, for a host due
-soon, is slept in the thread: Redis ends blocking timeouts only at its next tick), so it
-never spins.
+leased item as an ordinary fetch task, or a feed's poll as its ``workers.feed_poll`` task.
+Hosts are released a little ahead of their gate (``SLUICE_FRONTIER_LOOKAHEAD``) to cover
+the trip through the queue; the task waits out the rest at the gate. The fetch queue is
+kept to about two tasks per slot of this worker, so it only ever holds work that is due.
+When nothing is due the pump blocks on Redis until the earliest due time or until a
+finished fetch wakes it (a wait of a moment, for a host due soon, is slept in the thread:
+Redis ends blocking timeouts only at its next tick), so it never spins.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class Pump(threading.Thread):
 
     def step(self) -> int:
         """One look: release what is due and publish it, or wait. Returns tasks published."""
+        from sluice.workers.feed_scheduler import POLL_FIELD, send_poll
         from sluice.workers.routing import publish
 
         room = self.ahead - queue_depths(self.client, [FRONTIER_STAGE])[FRONTIER_STAGE]
@@ -78,6 +79,9 @@ class Pump(threading.Thread):
             return 0
         leases, wait = self.frontier.release(self.lookahead_ms, lease_ms(), room)
         for lease in leases:
+            if POLL_FIELD in lease.payload:  # a feed's poll (workers.feed_scheduler)
+                send_poll(lease.payload, lease.token)
+                continue
             payload = dict(lease.payload, **{TOKEN_FIELD: lease.token})
             publish(
                 FRONTIER_STAGE,
