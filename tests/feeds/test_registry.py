@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import pytest
+import redis
 
 from sluice.producers.feed_registry import register_feeds
 from sluice.shared import feeds as registry
@@ -92,3 +93,26 @@ def test_seen_entries_are_bounded_by_what_the_feed_still_lists() -> None:
     # A poll at 2000 reads a document still listing "listed"; retention 500 s.
     assert registry.keep_seen(feed_id, ["listed", "never-seen"], 2000.0, 500.0) == 1
     assert registry.seen_keys(feed_id, ["old", "listed", "recent"]) == {"listed", "recent"}
+
+
+def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
+    redis_client: redis.Redis,
+) -> None:
+    """The scheduler sends nothing to a queue: each claim becomes a frontier item of its
+    feed's host, first in line, so it goes on the host's turn like any fetch."""
+    from sluice.workers.feed_scheduler import POLL_FIELD, FeedScheduler
+    from sluice.workers.fetching.frontier import Frontier
+
+    url = _urls(1)[0]
+    (done,), _ = register_feeds([url], every=1.0)
+    frontier = Frontier(redis_client)
+    frontier.add([("job:1", "http://127.0.0.2/page.html", {"url": "x"}, 0)])
+    registry.resume_feed(done.feed.id, registry.now() - 5)  # due now
+    assert FeedScheduler().step() >= 1
+    waiting = frontier.waiting_items("127.0.0.2")
+    assert waiting[0].startswith(f"feed-{done.feed.id}:") and waiting[-1] == "job:1"
+    FeedScheduler().step()  # claimed: a second scheduler does not queue it again
+    polls = [i for i in frontier.waiting_items("127.0.0.2") if i.startswith("feed-")]
+    assert polls == waiting[:1]
+    (lease,), _ = frontier.release(0, 60_000, 10)  # the host's turn: the poll goes first
+    assert lease.payload[POLL_FIELD] == done.feed.id and lease.payload["url"] == url
