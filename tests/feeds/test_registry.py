@@ -103,16 +103,16 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
     from sluice.workers.feed_scheduler import POLL_FIELD, FeedScheduler
     from sluice.workers.fetching.frontier import Frontier
 
-    url = _urls(1)[0]
+    url = f"http://127.0.0.9/{uuid.uuid4().hex[:8]}/feed.xml"  # a host of its own
     (done,), _ = register_feeds([url], every=1.0)
     frontier = Frontier(redis_client)
-    frontier.add([("job:1", "http://127.0.0.2/page.html", {"url": "x"}, 0)])
+    frontier.add([("job:1", "http://127.0.0.9/page.html", {"url": "x"}, 0)])
     registry.resume_feed(done.feed.id, registry.now() - 5)  # due now
     assert FeedScheduler().step() >= 1
-    waiting = frontier.waiting_items("127.0.0.2")
+    waiting = frontier.waiting_items("127.0.0.9")
     assert waiting[0].startswith(f"feed-{done.feed.id}:") and waiting[-1] == "job:1"
     FeedScheduler().step()  # claimed: a second scheduler does not queue it again
-    polls = [i for i in frontier.waiting_items("127.0.0.2") if i.startswith("feed-")]
+    polls = [i for i in frontier.waiting_items("127.0.0.9") if i.startswith("feed-")]
     assert polls == waiting[:1]
     (lease,), _ = frontier.release(0, 60_000, 10)  # the host's turn: the poll goes first
     assert lease.payload[POLL_FIELD] == done.feed.id and lease.payload["url"] == url
