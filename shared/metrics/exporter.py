@@ -16,6 +16,9 @@
   ``sluice_frontier_in_flight``: URLs released to the fetch workers;
   ``sluice_frontier_oldest_wait_seconds``: age of the oldest URL in it.
 * ``sluice_stage_duration_seconds{stage}``: task runtimes per stage (:mod:`.latency`).
+* ``sluice_feeds{state}``, ``sluice_feed_polls_total{outcome}``,
+  ``sluice_feed_new_entries_total`` and ``sluice_feed_entry_lag_seconds`` (a histogram: a
+  feed entry's published date to its article stored) for registered feeds.
 * ``sluice_exporter_source_up{source}``: whether Redis and the store answered this scrape.
 
 Queue depths are read at every scrape; store and host figures are reused for a few seconds.
@@ -31,10 +34,15 @@ from typing import Any
 import redis
 from kombu.transport.redis import Channel
 from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
-from sluice.shared.metrics.feed_polls import read_polls
+from sluice.shared.metrics.feed_polls import read_entry_lag, read_polls
 from sluice.shared.metrics.host_outcomes import FetchOutcomes, read_fetch_outcomes
 from sluice.shared.metrics.stage_outcomes import read_outcomes
 from sluice.shared.metrics.store_figures import CachedStoreFigures, StoreFigures
@@ -182,6 +190,13 @@ class PipelineCollector(Collector):
             "sluice_feed_polls_total).",
             value=new,
         )
+        buckets, total = read_entry_lag(self._client)
+        lag = HistogramMetricFamily(
+            "sluice_feed_entry_lag_seconds",
+            "Seconds from a feed entry's published date to its article being stored.",
+        )
+        lag.add_metric([], buckets, total)
+        yield lag
 
     @staticmethod
     def _fetch_outcomes(outcomes: FetchOutcomes) -> Iterator[Metric]:

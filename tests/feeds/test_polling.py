@@ -25,6 +25,7 @@ from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles, feeds, items
 from tests.feeds.conftest import FeedServer, article_page
 from tests.support.cluster import Cluster
+from tests.support.events import recorded_events, settle
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -277,8 +278,15 @@ def test_a_news_sitemap_is_polled_like_a_feed_and_polls_are_tasks_flower_sees(
         f"<url><loc>{second}</loc><lastmod>2026-11-30</lastmod></url></urlset>"
     ).encode()
     url = web.route("/sm/news-sitemap.xml", Response(body=body, content_type="application/xml"))
-    added = _add(feed_cluster, url, "--sitemap")
-    _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 2, "two items")
+    with recorded_events(feed_cluster.redis_url) as events:
+        added = _add(feed_cluster, url, "--sitemap")
+        _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 2, "two items")
+        settle(events)
+    # Flower sees the poll as a task: its name, the feed (not the URL), and what it found.
+    polls = {e["uuid"]: e for e in events if e.get("name") == "workers.feed_poll"}
+    assert any(e["args"] == f"(feed={added['id']})" for e in polls.values()), events
+    succeeded = [e for e in events if e["type"] == "task-succeeded" and e["uuid"] in polls]
+    assert any("feed_new_entries new=2" in e["result"] for e in succeeded), succeeded
     stored = _until(
         feed_cluster,
         lambda: (rows := _articles_of(feed_cluster, added["id"])) and len(rows) == 2 and rows,
@@ -358,6 +366,9 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     assert series['sluice_feed_polls_total{outcome="http_404"}'] >= DISABLE_AFTER
     assert series['sluice_feed_polls_total{outcome="feed_is_html"}'] >= DISABLE_AFTER
     assert series["sluice_feed_new_entries_total"] >= 6
+    # Every feed entry stored above was published long before it (the servers' fixed dates).
+    assert series["sluice_feed_entry_lag_seconds_count"] >= 6
+    assert series['sluice_feed_entry_lag_seconds_bucket{le="60.0"}'] == 0
 
 
 def test_a_restart_of_every_fetch_worker_loses_no_schedule_and_polls_nothing_twice(

@@ -7,12 +7,15 @@ article row and one set of entity rows.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import Connection, delete, func, insert
 
 from sluice.shared.article import Article
 from sluice.shared.db.engine import insert_for, session_scope
 from sluice.shared.db.schema import articles, entities
 from sluice.shared.jobs import finish_item
+from sluice.shared.metrics.feed_polls import observe_entry_lag
 from sluice.shared.outcomes import Final, Outcome
 from sluice.shared.states import State
 
@@ -104,6 +107,24 @@ def store(article: Article, database_url: str | None = None) -> State:
     return final
 
 
+def _entry_lag(article: Article) -> float | None:
+    """Seconds since the published date of the feed entry ``article`` came from, if any."""
+    if article.feed_id is None or not article.entry_published:
+        return None
+    try:
+        published = datetime.fromisoformat(article.entry_published)
+    except ValueError:
+        return None
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - published).total_seconds()
+
+
 def run(article: Article) -> Outcome:
-    """The store stage: the article and its item's final state, in one transaction."""
-    return Final(store(article), recorded=True)
+    """The store stage: the article and its item's final state, in one transaction (and,
+    for a feed's new entry stored, its lag after publication, counted)."""
+    final = store(article)
+    lag = _entry_lag(article)
+    if lag is not None and final == State.STORED:
+        observe_entry_lag(lag)
+    return Final(final, recorded=True)
