@@ -16,9 +16,10 @@
   ``sluice_frontier_in_flight``: URLs released to the fetch workers;
   ``sluice_frontier_oldest_wait_seconds``: age of the oldest URL in it.
 * ``sluice_stage_duration_seconds{stage}``: task runtimes per stage (:mod:`.latency`).
-* ``sluice_feeds{state}``, ``sluice_feed_polls_total{outcome}``,
-  ``sluice_feed_new_entries_total`` and ``sluice_feed_entry_lag_seconds`` (a histogram: a
-  feed entry's published date to its article stored) for registered feeds.
+* ``sluice_feeds{state}``, ``sluice_feeds_disabled{reason}``,
+  ``sluice_feed_polls_total{outcome}``, ``sluice_feed_new_entries_total`` and
+  ``sluice_feed_entry_lag_seconds`` (a histogram: a feed entry's published date to its
+  article stored) for registered feeds.
 * ``sluice_exporter_source_up{source}``: whether Redis and the store answered this scrape.
 
 Queue depths are read at every scrape; store and host figures are reused for a few seconds.
@@ -241,6 +242,14 @@ class PipelineCollector(Collector):
         for state in ("active", "paused", "disabled"):
             feeds.add_metric([state], figures.feeds.get(state, 0))
         yield feeds
+        disabled = GaugeMetricFamily(
+            "sluice_feeds_disabled",
+            "Disabled feeds per the reason they were disabled for (their last failure).",
+            labels=["reason"],
+        )
+        for reason, count in sorted(figures.disabled_feeds.items()):
+            disabled.add_metric([reason], count)
+        yield disabled
         yield GaugeMetricFamily(
             "sluice_duplicate_ratio",
             "Duplicates among the items that ended with an article (stored or duplicate).",

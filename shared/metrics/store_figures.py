@@ -27,6 +27,7 @@ class StoreFigures:
 
     items: dict[tuple[str, str], int]
     feeds: dict[str, int] = field(default_factory=dict)  # registered feeds per state
+    disabled_feeds: dict[str, int] = field(default_factory=dict)  # disabled feeds per reason
 
     def in_state(self, state: State) -> int:
         return sum(n for (s, _), n in self.items.items() if s == state.value)
@@ -47,11 +48,17 @@ def read_store_figures(database_url: str | None = None) -> StoreFigures:
         rows = conn.execute(query).all()
         feed_rows = conn.execute(select(feeds.c.state, func.count()).group_by(feeds.c.state))
         per_state = {str(state): int(n) for state, n in feed_rows}
+        disabled_rows = conn.execute(
+            select(feeds.c.reason, func.count())
+            .where(feeds.c.state == "disabled")
+            .group_by(feeds.c.reason)
+        )
+        disabled = {str(reason or ""): int(n) for reason, n in disabled_rows}
     counts: dict[tuple[str, str], int] = {}
     for state, reason, count in rows:
         key = (state, reason or "")
         counts[key] = counts.get(key, 0) + int(count)
-    return StoreFigures(items=counts, feeds=per_state)
+    return StoreFigures(items=counts, feeds=per_state, disabled_feeds=disabled)
 
 
 class CachedStoreFigures:

@@ -361,6 +361,7 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     }
     assert sum(per_state.values()) == 7  # every feed registered above, in one state each
     assert per_state["paused"] == 3 and per_state["disabled"] >= 2  # HTML page, bomb
+    assert series['sluice_feeds_disabled{reason="feed_is_html"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
     assert series['sluice_feed_polls_total{outcome="feed_unchanged"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="http_404"}'] >= DISABLE_AFTER
