@@ -355,6 +355,11 @@ class _HostServer(ThreadingHTTPServer):
         super().__init__((address, 0), _Handler)
         self.base_url = f"http://{address}:{self.server_address[1]}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A fetcher that drops an idle keep-alive connection is no error of the run's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 @contextmanager
 def _serve(hosts: int) -> Iterator[list[_HostServer]]:
@@ -706,13 +711,15 @@ def _due_entries(
     """Entries that must be stored by the end of the grace, with why: a poll before the end
     was answered with them, or they are older than the longest interval (plus its jitter)."""
     due: list[tuple[str, Entry]] = []
+    keep = publisher.keep
     with publisher.lock:
         for feed in publisher.feeds:
-            answered = max((p.entries for p in feed.polls if p.at <= t_end), default=0)
+            # A poll was answered with the document of its moment: the latest ``keep`` entries.
+            listed = {p.entries for p in feed.polls if p.at <= t_end}
             for entry in feed.entries:
                 if entry.history:
                     continue
-                if entry.seq < answered:
+                if any(n - keep <= entry.seq < n for n in listed):
                     due.append(("answered", entry))
                 elif entry.published < t_end - max_interval * 1.1:
                     due.append(("old", entry))
