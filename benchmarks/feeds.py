@@ -289,7 +289,7 @@ class Publisher:
 
     def _feed(self, feed: SimFeed, headers: Any) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
-            sent = {"Content-Type": _RSS, "Cache-Control": "no-cache"}
+            sent = {"Content-Type": _RSS}
             if feed.validators != "none":
                 sent["Last-Modified"] = formatdate(feed.modified, usegmt=True)
             if feed.validators == "etag+last-modified":
@@ -823,6 +823,26 @@ def _figures(
             if not e.history and e.seq >= max((p.entries for p in f.polls), default=0)
         )
     counted = sum(int(r.get("polls") or 0) for r in view.feeds.values())
+    by_validators: dict[str, Any] = {}
+    for kind in _VALIDATORS:
+        polls = [
+            p
+            for f in publisher.feeds
+            if f.validators == kind
+            for p in f.polls
+            if t0 <= p.at <= t_end
+        ]
+        by_validators[kind] = {
+            "polls": len(polls),
+            "share_304": round(sum(p.status == 304 for p in polls) / len(polls), 3)
+            if polls
+            else None,
+            "share_200_unchanged": round(
+                sum(p.status == 200 and p.unchanged for p in polls) / len(polls), 3
+            )
+            if polls
+            else None,
+        }
     states: dict[str, int] = {}
     for row in view.feeds.values():
         key = row["state"] + (f" ({row['reason']})" if row.get("reason") else "")
@@ -861,6 +881,7 @@ def _figures(
         "polls": polls_total,
         "share_304": round(answered_304 / polls_total, 3) if polls_total else None,
         "share_200_unchanged": round(same_200 / polls_total, 3) if polls_total else None,
+        "by_validators": by_validators,
         "share_304_or_unchanged": (
             round((answered_304 + same_200) / polls_total, 3) if polls_total else None
         ),
@@ -952,6 +973,12 @@ def render(data: dict[str, Any]) -> str:
         f"polls answered 304 or unchanged: {_fmt(data['share_304_or_unchanged'])} of "
         f"{data['polls']} (304 {_fmt(data['share_304'])}, "
         f"200 unchanged {_fmt(data['share_200_unchanged'])})",
+        "  by what the host sends: "
+        + "; ".join(
+            f"{kind}: 304 {_fmt(v['share_304'])}, 200 unchanged {_fmt(v['share_200_unchanged'])}"
+            f" of {v['polls']}"
+            for kind, v in data["by_validators"].items()
+        ),
         f"entries missed:          {c['entries_missed']} of {c['entries_due']} due "
         f"({c['missed_answered']} answered by a poll, {c['missed_old']} older than the "
         "longest interval)"
@@ -973,7 +1000,7 @@ def render(data: dict[str, Any]) -> str:
         f"pipeline worker's CPU:   {cpu['pipeline_worker_s_per_hour_per_1000_feeds']:g} s per "
         "hour per 1,000 feeds (extract, dedup, tag, store)",
         f"Redis per feed:          {mem['redis_bytes_per_feed']} bytes (the run's keys), "
-        f"{mem['redis_used_memory_per_feed']} bytes (server used_memory)",
+        f"{mem['redis_used_memory_per_feed']} bytes (server used_memory: other users' too)",
         f"store per feed:          {_fmt(mem['registry_bytes_per_feed'])} bytes in feeds + "
         f"feed_entries, {mem['store_bytes_per_feed']} bytes in all tables "
         f"({mem['store_measured_by']})",
