@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sluice.producers.feed_schedule import Hints, jittered, next_interval, publisher_floor
+from sluice.producers.feed_schedule import (
+    Hints,
+    jittered,
+    next_interval,
+    pace_of,
+    publisher_floor,
+)
 from sluice.shared.feeds import Feed, FeedState
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
@@ -46,6 +52,8 @@ def after_success(
             hints,
             minimum=settings.feed_min_interval,
             maximum=settings.feed_max_interval,
+            pace=feed.pace,
+            quiet_for=now - feed.last_entry_at if feed.last_entry_at is not None else None,
         )
     # Jitter spreads polls out, but never below what the publisher asked for.
     floor = max(publisher_floor(hints), hints.retry_after or 0.0)
@@ -59,6 +67,8 @@ def after_success(
         "last_outcome": outcome.value,
         "last_new": new,
         "detail": None,
+        "pace": pace_of(published) or feed.pace,
+        "last_entry_at": now if new else feed.last_entry_at,
     }
 
 

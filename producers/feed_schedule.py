@@ -1,12 +1,15 @@
 """When to poll a feed next: an interval learned from how often its entries really appear.
 
-A feed that published nothing since the last poll is polled less often (the interval grows
-by half); one that did is polled about twice per gap between its recent entries, so a new
-story waits on average a quarter of that gap. The publisher's own hints — RSS ``ttl``,
-``sy:updatePeriod``/``sy:updateFrequency``, ``Cache-Control: max-age`` and ``Retry-After``
-— are floors: sluice never polls faster than a feed asks. Everything is clamped between
-``SLUICE_FEED_MIN_INTERVAL`` and ``SLUICE_FEED_MAX_INTERVAL``, and each next poll is moved by
-a little jitter so that feeds added together drift apart instead of coming due together.
+A feed that published is polled about twice per gap between its recent entries (its
+*pace*), so a new story waits on average a quarter of that gap. A poll that found nothing
+new widens the interval by half, unless the feed's pace expected it: a feed quiet for less
+than two gaps keeps its interval, so an hourly feed is not slowed down by the empty polls
+between its stories; one quiet for longer is polled less and less often. The publisher's
+own hints — RSS ``ttl``, ``sy:updatePeriod``/``sy:updateFrequency``, ``Cache-Control:
+max-age`` and ``Retry-After`` — are floors: sluice never polls faster than a feed asks.
+Everything is clamped between ``SLUICE_FEED_MIN_INTERVAL`` and ``SLUICE_FEED_MAX_INTERVAL``,
+and each next poll is moved by a little jitter so that feeds added together drift apart
+instead of coming due together.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "hints_from",
     "jittered",
     "next_interval",
+    "pace_of",
     "publisher_floor",
 ]
 
@@ -34,6 +38,8 @@ _SMOOTHING = 0.5
 # Polls per gap between entries: two polls per gap keep the average wait a quarter gap.
 _POLLS_PER_GAP = 2.0
 _RECENT_ENTRIES = 10
+# A feed quiet for less than this many gaps between its entries is quiet as expected.
+_EXPECTED_QUIET = 2.0
 _JITTER = 0.1
 
 _UPDATE_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
@@ -79,17 +85,23 @@ def next_interval(
     *,
     minimum: float,
     maximum: float,
+    pace: float | None = None,
+    quiet_for: float | None = None,
 ) -> float:
     """The interval after a poll that found ``new_entries`` new entries.
 
     ``published`` holds the publication dates of the feed's entries (any order; entries
-    without one are left out). The result, in seconds, lies between ``minimum`` and
-    ``maximum`` and never under the publisher's floor or a ``Retry-After``.
+    without one are left out); ``pace`` is the gap between entries learned before (when
+    this poll read no dates: a 304), ``quiet_for`` the seconds since the feed last had new
+    entries. The result, in seconds, lies between ``minimum`` and ``maximum`` and never
+    under the publisher's floor or a ``Retry-After``.
     """
+    gap = pace_of(published) or pace
     if new_entries <= 0:
         target = current * _GROWTH
+        if gap and quiet_for is not None and quiet_for < _EXPECTED_QUIET * gap:
+            target = min(target, max(current, gap / _POLLS_PER_GAP))
     else:
-        gap = _typical_gap(published)
         wanted = gap / _POLLS_PER_GAP if gap else current / _GROWTH
         target = _SMOOTHING * current + (1 - _SMOOTHING) * wanted
     floor = max(minimum, publisher_floor(hints), hints.retry_after or 0.0)
@@ -109,8 +121,9 @@ def first_poll_offset(url: str, interval: float) -> float:
     return interval * int.from_bytes(digest, "big") / 2**64
 
 
-def _typical_gap(published: Sequence[datetime]) -> float | None:
-    """The median gap in seconds between the most recent entries (None: too few dates)."""
+def pace_of(published: Sequence[datetime]) -> float | None:
+    """A feed's pace: the median gap in seconds between its most recent entries (None: too
+    few dates)."""
     recent = sorted(published, reverse=True)[:_RECENT_ENTRIES]
     gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(recent) if a > b)
     if not gaps:

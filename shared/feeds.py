@@ -87,6 +87,8 @@ class Feed:
     last_poll_at: float | None
     last_outcome: str | None
     last_new: int | None
+    pace: float | None = None  # typical gap between its entries (s)
+    last_entry_at: float | None = None  # the last poll that found new entries
 
     @classmethod
     def from_row(cls, row: Any) -> Feed:

@@ -181,6 +181,8 @@ feeds = Table(
     Column("last_new", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("pace", Float),  # typical gap between its entries (s), when they have dates
+    Column("last_entry_at", Float),  # the last poll that found new entries
     UniqueConstraint("url", name="uq_feed_url"),
     Index("ix_feeds_due", "state", "next_poll_at"),
 )

@@ -53,6 +53,19 @@ def test_a_quiet_feed_is_polled_less_often_and_a_busy_one_more() -> None:
     )
     assert busy["interval"] == 0.5 * 600 + 0.5 * 60  # halfway to one poll per half gap
     assert busy["entries"] == 13 and busy["last_new"] == 3
+    assert (busy["pace"], busy["last_entry_at"]) == (120, 1000)  # kept for the quiet polls
+    # A 304 a minute later reads no dates: the kept pace says an empty poll was expected.
+    calm = after_success(
+        _feed(interval=busy["interval"], pace=busy["pace"], last_entry_at=1000),
+        now=1060,
+        outcome=Reason.FEED_UNCHANGED,
+        new=0,
+        published=[],
+        hints=Hints(),
+        settings=SETTINGS,
+        rng=rng,
+    )
+    assert calm["interval"] == busy["interval"] and calm["last_entry_at"] == 1000
 
 
 def test_publisher_hints_and_a_fixed_interval() -> None:

@@ -97,3 +97,20 @@ def test_jitter_stays_within_ten_percent() -> None:
     rng = random.Random(7)
     values = [jittered(600.0, rng) for _ in range(1000)]
     assert 540 <= min(values) < 560 and 640 < max(values) <= 660
+
+
+def test_an_empty_poll_its_pace_expected_does_not_slow_a_feed_down() -> None:
+    """An hourly feed polled every half hour finds nothing at every other poll: its interval
+    stays at half its pace; only a feed quiet for over two gaps is polled less."""
+    hourly = 60 * MINUTE
+    interval = 30 * MINUTE
+    for quiet_for in (30 * MINUTE, 90 * MINUTE):
+        after = next_interval(interval, 0, [], Hints(), **LIMITS, pace=hourly, quiet_for=quiet_for)
+        assert after == interval
+    assert next_interval(interval, 0, [], Hints(), **LIMITS, pace=hourly, quiet_for=3 * hourly) == (
+        45 * MINUTE
+    )
+    # A feed polled faster than its pace asks may still widen, up to half its pace.
+    assert next_interval(
+        10 * MINUTE, 0, [], Hints(), **LIMITS, pace=hourly, quiet_for=20 * MINUTE
+    ) == pytest.approx(15 * MINUTE)
