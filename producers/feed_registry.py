@@ -48,8 +48,8 @@ def register_feeds(
     interval = every or settings.feed_interval
     spread = min(interval, settings.feed_min_interval)
     now = registry.now()
-    done: list[Registered] = []
     refused: list[Refused] = []
+    new: list[registry.NewFeed] = []
     for item in listed:
         feed = item if isinstance(item, ListedFeed) else ListedFeed(item)
         url = feed.url.strip()
@@ -58,13 +58,7 @@ def register_feeds(
         except SluiceError as exc:
             refused.append(Refused(url, exc.reason, exc.detail))
             continue
-        row, created = registry.add_feed(
-            url,
-            kind,
-            interval=interval,
-            first_poll_at=now + first_poll_offset(url, spread),
-            every=every,
-            title=feed.title,
-        )
-        done.append(Registered(row, created))
+        first_poll_at = now + first_poll_offset(url, spread)
+        new.append(registry.NewFeed(url, interval, first_poll_at, feed.title))
+    done = [Registered(row, created) for row, created in registry.add_feeds(new, kind, every)]
     return done, refused

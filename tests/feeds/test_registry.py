@@ -116,3 +116,16 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
     assert polls == waiting[:1]
     (lease,), _ = frontier.release(0, 60_000, 10)  # the host's turn: the poll goes first
     assert lease.payload[POLL_FIELD] == done.feed.id and lease.payload["url"] == url
+
+
+def test_a_long_list_is_registered_in_order_each_url_once() -> None:
+    """Registered a chunk at a time; a URL listed twice, or registered before, is not new."""
+    urls = _urls(1201)
+    (before,), _ = register_feeds(urls[700:701])
+    done, refused = register_feeds([*urls, urls[3], "ftp://127.0.0.2/no.xml"])
+    assert [r.feed.url for r in done] == [*urls, urls[3]]
+    assert [r.created for r in done].count(False) == 2
+    assert not done[700].created and done[700].feed.id == before.feed.id
+    assert not done[-1].created and done[-1].feed.id == done[3].feed.id
+    assert len({r.feed.job_id for r in done}) == 1201  # one job per feed
+    assert [r.reason for r in refused] == ["unsupported_scheme"]
