@@ -86,8 +86,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
@@ -97,6 +96,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from benchmarks.loopback import serving
 from benchmarks.processes import ProcessWatch, process_cpu_seconds
 from benchmarks.stats import percentile
 from tests.support.cluster import Cluster
@@ -112,11 +112,6 @@ _RSS = "application/rss+xml; charset=utf-8"
 
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def _address(n: int) -> str:
-    """The ``n``-th loopback host: 127.0.0.2 … 127.0.0.254."""
-    return f"127.0.0.{2 + n}"
 
 
 def _validators_of(host: int) -> str:
@@ -361,25 +356,6 @@ class _HostServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-@contextmanager
-def _serve(hosts: int) -> Iterator[list[_HostServer]]:
-    servers = [_HostServer(_address(n)) for n in range(hosts)]
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield servers
-    finally:
-        # Each shutdown waits for its server's next poll (0.5 s): all at once, not in turn.
-        stopping = [threading.Thread(target=s.shutdown) for s in servers]
-        for thread in stopping:
-            thread.start()
-        for thread in stopping:
-            thread.join()
-        for server in servers:
-            server.server_close()
-
-
 # --- the scheduler, timed ----------------------------------------------------------------
 
 
@@ -583,7 +559,7 @@ def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     with (
         redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url,
         fresh_store(args.database_url, work_dir, keep=False) as database_url,
-        _serve(args.hosts) as servers,
+        serving(_HostServer, args.hosts) as servers,
     ):
         cluster = Cluster(redis_url, database_url, work_dir, _settings(args))
         os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("SLUICE_")})

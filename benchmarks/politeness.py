@@ -42,12 +42,11 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from benchmarks.loopback import serving
 from benchmarks.processes import ProcessWatch
 from tests.support.cluster import Cluster
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
@@ -92,31 +91,6 @@ class _HostServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests: list[tuple[float, str]] = []
         self.base_url = f"http://{address}:{self.server_address[1]}"
-
-
-def _address(n: int) -> str:
-    """The ``n``-th loopback host: 127.0.0.2, 127.0.0.3, …, 127.0.1.0, …"""
-    number = 2 + n
-    return f"127.0.{number // 256}.{number % 256}"
-
-
-@contextmanager
-def _serve(hosts: int) -> Iterator[list[_HostServer]]:
-    servers = [_HostServer(_address(n)) for n in range(hosts)]
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield servers
-    finally:
-        # Each shutdown waits for its server's next poll (0.5 s): all at once, not in turn.
-        stopping = [threading.Thread(target=s.shutdown) for s in servers]
-        for thread in stopping:
-            thread.start()
-        for thread in stopping:
-            thread.join()
-        for server in servers:
-            server.server_close()
 
 
 def window_peak(times: list[float], window: float = 1.0) -> int:
@@ -349,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         with (
             redis_database(args.redis_url, BENCHMARK_DATABASES) as redis_url,
             fresh_store(args.database_url, work_dir, keep=False) as database_url,
-            _serve(args.hosts) as servers,
+            serving(_HostServer, args.hosts) as servers,
         ):
             print(
                 f"{args.hosts} hosts x {args.pages} pages, {args.workers} fetch workers x "
