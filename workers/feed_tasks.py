@@ -54,10 +54,13 @@ _LIMIT = get_settings().fetch_lease
     soft_time_limit=_LIMIT * 0.8,
     time_limit=_LIMIT * 0.9,
 )
-def poll(feed_id: int, claim: str, turn: str) -> str:
+def poll(feed_id: int, claim: str, turn: str | None = None) -> str:
     """Poll feed ``feed_id`` under its ``claim``, on the frontier turn leased as ``turn``;
-    returns the outcome (for Flower)."""
+    returns the outcome (for Flower). A poll sent by an older scheduler, with no turn, polls
+    under its claim alone."""
     feed_id, item = int(feed_id), poll_item(int(feed_id), str(claim))
+    if turn is None:
+        return _poll(feed_id, str(claim))
     frontier = _frontier()
     if not frontier.begin(item, str(turn), lease_ms()):
         log.info("feed %d: stale poll delivery dropped", feed_id)
