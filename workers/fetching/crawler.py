@@ -78,6 +78,9 @@ class Crawler:
         self.robots = RobotsCache(client, fetcher, settings)
         self.validators = ValidatorStore(client, settings.fetch_validators_ttl)
         self.redirects = RedirectMemo(client)
+        # A task released ahead of its gate by the frontier's lookahead books the gate's
+        # opening and waits for it once; a longer wait is asked about again after it.
+        self._hold = settings.frontier_lookahead
 
     def _retry_after(self, value: float | None) -> float | None:
         return None if value is None else min(value, self.settings.fetch_retry_after_max)
@@ -106,11 +109,15 @@ class Crawler:
     def _turn(self, host: str, crawl_delay: float = 0.0) -> float:
         """Start a request to ``host`` once its gate opens, waiting a moment at most;
         returns 0.0 to go, or the seconds the gate is still away."""
-        booked, wait = self.budget.book(host, crawl_delay, hold=_LONGEST_WAIT)
-        if not booked:
-            return wait
-        time.sleep(wait)
-        return 0.0
+        booked, wait = self.budget.book(host, crawl_delay, hold=self._hold)
+        if booked:
+            time.sleep(wait)
+            return 0.0
+        while wait <= _LONGEST_WAIT:
+            time.sleep(wait)
+            if not (wait := self.budget.start(host, crawl_delay)):
+                return 0.0
+        return wait
 
     def _crawl_delay(self, robots: Robots | None) -> float:
         if robots is None:

@@ -5,9 +5,9 @@ in one Lua script per decision, on Redis's own clock, so workers on many machine
 disagree. The crawl frontier (:mod:`workers.fetching.frontier`) lets one item per host be in
 flight and makes the host due when its gate opens; the budget decides when that is:
 
-* a request starting moves the gate one interval on (:meth:`HostBudget.book` lets a task
-  released a little early book the gate's opening and wait for it), so requests to a host
-  start at most ``rate`` times a second;
+* a request starting moves the gate one interval on (:meth:`HostBudget.start` tells a
+  task released a little early how long to wait for the gate, to the microsecond), so
+  requests to a host start at most ``rate`` times a second;
 * when a request ends, the gate is pushed to one interval after its answer *began* to
   arrive (the server has seen the request by then; after an error with no answer, after
   its end), so the gap holds as the server sees it, however long the request took to get
