@@ -2,7 +2,7 @@
 what each URL costs, and whether the budget holds.
 
     python -m benchmarks.politeness [--hosts 50] [--pages 10] [--rate 1] [--workers 2]
-        [--no-baseline]
+        [--rounds 1] [--no-baseline]
 
 Serves small pages from ``--hosts`` distinct loopback addresses (127.0.0.2, 127.0.0.3, …:
 distinct hosts to the fetcher), submits ``--pages`` URLs per host (host after host, the
@@ -11,6 +11,8 @@ processes (``sluice worker --stages fetch``) against a Redis database reserved f
 and a fresh store (SQLite, or a new database on ``--database-url``'s PostgreSQL server).
 Two runs: the per-host limit off (``SLUICE_FETCH_HOST_RATE=0``: the slot limit of this
 machine, the baseline), then on (``--rate``); ``--no-baseline`` runs only the second.
+``--rounds N`` repeats the pair N times, swapping the order every other round, so that a
+machine busy for a minute, or the second run's warmer store, does not fall on one side.
 For each run it prints, from what the servers saw:
 
 * pages per second, from submission to the last page served;
@@ -20,8 +22,9 @@ For each run it prints, from what the servers saw:
 * how evenly hosts were served: Jain's fairness index of pages served per host at the
   run's half-way point (1.0: perfectly even), and the spread of per-host finishing times;
 * fetch task runs per URL (every run of the fetch stage, counted by the runner), elapsed
-  time against the ideal (pages per host ÷ rate), and pages per second against the lower
-  of the budget limit (hosts × rate) and the baseline run's pages per second;
+  time against the ideal (pages per host ÷ rate), and pages served in each 10 s;
+* at the end, the budgeted runs' mean pages per second against the lower of the budget
+  limit (hosts × rate) and the baseline runs' mean;
 * the fetch workers' peak resident memory growth over the run, and the Redis memory each
   URL waiting in the frontier takes (measured when the submission has returned).
 
@@ -29,7 +32,7 @@ Two figures of the issue that introduced the frontier, reproduced with::
 
     python -m benchmarks.politeness --hosts 1 --pages 5000 --rate 20 --workers 1 \
         --concurrency 64 --no-baseline
-    python -m benchmarks.politeness --hosts 500 --pages 20 --rate 2 --workers 2
+    python -m benchmarks.politeness --hosts 500 --pages 20 --rate 2 --workers 2 --rounds 2
 """
 
 from __future__ import annotations
@@ -91,6 +94,10 @@ class _HostServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests: list[tuple[float, str]] = []
         self.base_url = f"http://{address}:{self.server_address[1]}"
+
+
+# Width (s) of the buckets of the pages-served timeline, which shows where a run slowed.
+_BUCKET = 10.0
 
 
 def window_peak(times: list[float], window: float = 1.0) -> int:
@@ -243,6 +250,10 @@ def _figures(
     gaps = [b - a for times in every for a, b in itertools.pairwise(sorted(times))]
     half = started + elapsed / 2
     finish = [max(p) - started for p in pages if p]
+    timeline = [0] * (int(elapsed // _BUCKET) + 1)
+    for times in pages:
+        for t in times:
+            timeline[max(0, int((t - started) // _BUCKET))] += 1
     return {
         "run": label,
         "rate_limit": rate or None,
@@ -260,12 +271,15 @@ def _figures(
             "median": round(statistics.median(finish), 2),
             "max": round(max(finish), 2),
         },
+        "pages_per_bucket": timeline,
     }
 
 
 def _print(figures: dict[str, Any]) -> None:
     limit = figures["rate_limit"]
-    print(f"\n== per-host limit {'off' if limit is None else f'{limit:g} req/s'} ==")
+    print(
+        f"\n== {figures['run']}: per-host limit {'off' if limit is None else f'{limit:g} req/s'} =="
+    )
     print(f"pages served:           {figures['pages']} of {figures['expected']}")
     print(f"pages per second:       {figures['pages_per_second']}  ({figures['seconds']} s)")
     peak = figures["max_requests_per_host_in_1s"]
@@ -275,17 +289,13 @@ def _print(figures: dict[str, Any]) -> None:
     print(f"fairness at half time:  Jain index {figures['jain_index_at_half_time']}")
     f = figures["host_finish_seconds"]
     print(f"host finish times:      min {f['min']} s, median {f['median']} s, max {f['max']} s")
+    rates = " ".join(f"{n / _BUCKET:.0f}" for n in figures["pages_per_bucket"])
+    print(f"pages/s per {_BUCKET:g} s:      {rates}")
     print(f"fetch task runs per URL: {figures['fetch_task_runs_per_url']}")
     if figures["ideal_seconds"]:
         print(
             f"elapsed vs ideal:       {figures['seconds']} s / {figures['ideal_seconds']} s "
             f"= {figures['elapsed_over_ideal']}"
-        )
-    if "throughput_over_limit" in figures:
-        print(
-            f"pages/s vs limit:       {figures['pages_per_second']} / "
-            f"{figures['limit_pages_per_second']} = {figures['throughput_over_limit']} "
-            "(lower of budget and baseline)"
         )
     print(f"fetch worker RSS growth: {figures['fetch_worker_rss_growth_mb']} MB (peak)")
     print(
@@ -295,9 +305,53 @@ def _print(figures: dict[str, Any]) -> None:
     print(f"load average (1 min):   {figures['load_average_1m']} (other work skews the figures)")
 
 
+def _schedule(args: argparse.Namespace) -> list[tuple[str, float]]:
+    """The runs, as (label, rate): ``--rounds`` pairs of the limit off and on, the order
+    swapped every other round (off, on, on, off, …) so that neither side is always the
+    later, warmer or more crowded one. Labels are unique: each run fetches its own URLs."""
+    if args.no_baseline:
+        return [(f"on{n}", args.rate) for n in range(1, args.rounds + 1)]
+    schedule = []
+    for n in range(1, args.rounds + 1):
+        pair = [(f"off{n}", 0.0), (f"on{n}", args.rate)]
+        schedule += pair if n % 2 else pair[::-1]
+    return schedule
+
+
+def _summary(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Pages per second of each side over every round, and the budgeted runs against the
+    lower of the budget limit and the baseline's mean."""
+    on = [r["pages_per_second"] for r in results if r["rate_limit"]]
+    off = [r["pages_per_second"] for r in results if not r["rate_limit"]]
+    summary: dict[str, Any] = {
+        "pages_per_second_on": on,
+        "pages_per_second_off": off,
+        "max_requests_per_host_in_1s": max(
+            r["max_requests_per_host_in_1s"] for r in results if r["rate_limit"]
+        ),
+    }
+    limits = [args.hosts * args.rate] + ([statistics.mean(off)] if off else [])
+    summary["limit_pages_per_second"] = round(min(limits), 1)
+    summary["throughput_over_limit"] = round(statistics.mean(on) / min(limits), 3)
+    return summary
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    print("\n== summary ==")
+    off = summary["pages_per_second_off"]
+    print(f"pages/s, limit off:     {', '.join(map(str, off)) or 'not run'}")
+    print(f"pages/s, limit on:      {', '.join(map(str, summary['pages_per_second_on']))}")
+    print(
+        f"on vs limit:            {statistics.mean(summary['pages_per_second_on']):.1f} / "
+        f"{summary['limit_pages_per_second']} = {summary['throughput_over_limit']} "
+        "(mean of the budgeted runs / lower of budget and mean baseline)"
+    )
+    print(f"busiest host, any 1 s:  {summary['max_requests_per_host_in_1s']} requests")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hosts", type=int, default=50, help="distinct hosts (max 250)")
+    parser.add_argument("--hosts", type=int, default=50, help="distinct hosts (max 1000)")
     parser.add_argument("--pages", type=int, default=10, help="pages per host")
     parser.add_argument("--rate", type=float, default=1.0, help="per-host limit (req/s)")
     parser.add_argument("--workers", type=int, default=2, help="fetch worker processes")
@@ -308,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url",
         default=None,
         help="PostgreSQL server to create a fresh store on (default: a new SQLite file)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="pairs of runs, off/on then on/off, …"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
     parser.add_argument(
@@ -331,21 +388,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"store {database_url.split(':', 1)[0]}",
                 flush=True,
             )
-            runs = (("on", args.rate),) if args.no_baseline else (("off", 0.0), ("on", args.rate))
-            for label, rate in runs:
+            for label, rate in _schedule(args):
                 figures = _run(label, rate, args, servers, redis_url, database_url, work_dir)
-                if label == "on":
-                    limits = [args.hosts * args.rate] + [r["pages_per_second"] for r in results]
-                    figures["limit_pages_per_second"] = round(min(limits), 1)
-                    figures["throughput_over_limit"] = round(
-                        figures["pages_per_second"] / min(limits), 3
-                    )
                 _print(figures)
                 results.append(figures)
+    summary = _summary(results, args)
+    _print_summary(summary)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    on = results[-1]
-    return 0 if on["max_requests_per_host_in_1s"] <= args.rate else 1
+        args.json.write_text(json.dumps({"runs": results, "summary": summary}, indent=2))
+    return 0 if summary["max_requests_per_host_in_1s"] <= args.rate else 1
 
 
 if __name__ == "__main__":
