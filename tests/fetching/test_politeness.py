@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import random
 import time
 
 import redis
@@ -28,16 +29,20 @@ def test_one_request_per_interval(redis_client: redis.Redis) -> None:
     assert budget.start("news.test") == 0.0
 
 
-def _hammer(url: str, host: str, worker: int, go, seconds: float, queue) -> None:  # type: ignore[no-untyped-def]
-    """A fetch worker's loop: ask, and when the gate is shut, come back when told."""
+def _hammer(url: str, host: str, ready, go, seconds: float, queue) -> None:  # type: ignore[no-untyped-def]
+    """A fetch worker's loop: ask, and when the gate is shut, come back when told (plus a
+    few ms of scheduling noise, as real workers have: without it, the process told first
+    would be back first every time and win every turn)."""
     budget = HostBudget(redis.Redis.from_url(url), rate=10.0)
+    budget.client.ping()
     sent: list[float] = []
+    ready.put(True)
     go.wait(60)
     until = time.time() + seconds
     while time.time() < until:
         wait = budget.start(host)
         if wait:
-            time.sleep(wait + 0.002 * worker)
+            time.sleep(wait + random.uniform(0, 0.005))
             continue
         sent.append(time.time())  # the request starts...
         budget.finished(host)  # ...and has ended
@@ -48,15 +53,16 @@ def test_the_budget_holds_across_processes(redis_client: redis.Redis, redis_url:
     """Four processes asking for one host as fast as they are allowed: 10 requests a second,
     and never two closer than the interval."""
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
+    queue, ready = ctx.Queue(), ctx.Queue()
     go = ctx.Event()
     workers = [
-        ctx.Process(target=_hammer, args=(redis_url, "shared.test", n, go, 3.0, queue))
-        for n in range(4)
+        ctx.Process(target=_hammer, args=(redis_url, "shared.test", ready, go, 3.0, queue))
+        for _ in range(4)
     ]
     for process in workers:
         process.start()
-    time.sleep(0.5)
+    for _ in workers:  # all four started and connected (a loaded machine spawns slowly)
+        ready.get(timeout=60)
     go.set()
     per_worker = [queue.get(timeout=60) for _ in workers]
     for process in workers:
