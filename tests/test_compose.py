@@ -27,6 +27,7 @@ from sluice.cli.main import build_parser
 from sluice.cli.worker import celery_worker_commands
 from sluice.shared.queues import queue_keys
 from sluice.shared.settings import Settings
+from sluice.workers.fetching.frontier import FRONTIER_STAGE
 from sluice.workers.pipeline import STAGES, stage, time_limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -455,24 +456,43 @@ def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
 
 
 def test_keda_example_scales_each_stage_on_its_own_queue() -> None:
-    """docs/scaling.md's KEDA example: one ScaledObject per stage, on that stage's list."""
+    """docs/scaling.md's KEDA example: one ScaledObject per stage, on that stage's list; fetch
+    on the crawl frontier's due work, whose gauges the exporter really has."""
     documents = list(yaml.safe_load_all((ROOT / KEDA_EXAMPLE).read_text()))
     auths = {d["metadata"]["name"] for d in documents if d["kind"] == "TriggerAuthentication"}
-    scaled = [d for d in documents if d["kind"] == "ScaledObject"]
-    lists = {}
-    for obj in scaled:
+    scaled = {
+        d["metadata"]["name"].removeprefix("sluice-"): d
+        for d in documents
+        if d["kind"] == "ScaledObject"
+    }
+    assert set(scaled) == set(STAGES)
+    for name, obj in scaled.items():
         assert obj["apiVersion"] == "keda.sh/v1alpha1"
+        assert obj["spec"]["scaleTargetRef"]["name"] == f"sluice-{name}"
         ((trigger),) = obj["spec"]["triggers"]
+        if name == FRONTIER_STAGE:
+            continue
         assert trigger["type"] == "redis"
-        stage = trigger["metadata"]["listName"]
-        assert stage in STAGES and stage not in lists, stage
-        assert queue_keys(stage)[0] == stage  # the list kombu fills without priorities
-        assert obj["spec"]["scaleTargetRef"]["name"] == f"sluice-{stage}"
+        assert trigger["metadata"]["listName"] == name
+        assert queue_keys(name)[0] == name  # the list kombu fills without priorities
         assert int(trigger["metadata"]["listLength"]) > 0
         assert trigger["authenticationRef"]["name"] in auths
-        lists[stage] = obj
-    assert set(lists) == set(STAGES)
     assert KEDA_EXAMPLE in (ROOT / "docs" / "scaling.md").read_text()
+
+
+def test_keda_scales_fetch_on_due_work_not_on_its_list() -> None:
+    """The pumps keep the fetch list at about two tasks per thread whatever waits, so fetch
+    scales on hosts due plus URLs in flight, read from the exporter's gauges (that a live
+    scrape has them and that promtool parses the query: tests/monitoring)."""
+    documents = yaml.safe_load_all((ROOT / KEDA_EXAMPLE).read_text())
+    (fetch,) = [d for d in documents if d["metadata"]["name"] == f"sluice-{FRONTIER_STAGE}"]
+    assert fetch["spec"]["minReplicaCount"] >= 1  # the pumps run in the fetch workers
+    ((trigger),) = fetch["spec"]["triggers"]
+    assert trigger["type"] == "prometheus"
+    query = trigger["metadata"]["query"]
+    gauges = set(re.findall(r"sluice_[a-z_]+", query))
+    assert gauges == {"sluice_frontier_hosts_due", "sluice_frontier_in_flight"}
+    assert int(trigger["metadata"]["threshold"]) > 0
 
 
 # --- the image --------------------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """A live scrape of ``sluice metrics`` passes ``promtool check metrics``, and the Grafana
-dashboard asks only for series that scrape (or Flower) really carries."""
+dashboard and the KEDA example ask only for series that scrape (or Flower) really carries."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from sluice.shared.jobs import ItemSpec, create_job, finish_item
@@ -19,6 +21,8 @@ from tests.monitoring.processes import get, running_metrics
 from tests.monitoring.test_dashboard import DASHBOARDS, queried_series
 from tests.monitoring.test_metrics import _fetched, metrics_redis, own_services  # noqa: F401
 from tests.support.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _promtool() -> str:
@@ -64,3 +68,21 @@ def test_live_scrape_passes_promtool_and_feeds_the_dashboard(
     wanted = {n for n in queried_series(dashboard) if n.startswith("sluice_")}
     # Histogram buckets are in the scrape as well; the listener is not running here.
     assert wanted - scraped == set(), wanted - scraped
+
+    # The KEDA example scales fetch on a query of this scrape: its series exist, and it parses.
+    query = keda_fetch_query()
+    assert set(re.findall(r"sluice_[a-z_]+", query)) <= scraped, query
+    rules = tmp_path / "keda-query.rules.yml"
+    rule = {"record": "sluice:fetch_due_work", "expr": query}
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "keda", "rules": [rule]}]}))
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def keda_fetch_query() -> str:
+    """The PromQL query of the fetch stage's trigger in the KEDA example."""
+    documents = yaml.safe_load_all((ROOT / "deploy/kubernetes/keda-scaledobjects.yaml").read_text())
+    (fetch,) = [d for d in documents if d["metadata"]["name"] == "sluice-fetch"]
+    return str(fetch["spec"]["triggers"][0]["metadata"]["query"])
