@@ -74,6 +74,7 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
 
     counts = job_counts(job)
     counts["duplicates"] = duplicate_counts(job)
+    counts["feeds"] = _feeds(job)
     counts["not_enqueued"] = counts["states"].get(State.RECORDED.value, 0)
     counts["enqueueing"] = None
     counts["pipeline"] = None
@@ -89,6 +90,16 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
     counts["pipeline"] = look_at_pipeline(client, app, timeout=inspect_timeout).to_dict()
     counts["frontier"] = Frontier(client).stats(FRONTIER_TOP_HOSTS).to_dict()
     return counts
+
+
+def _feeds(job: str | None) -> dict[str, Any] | None:
+    """The feeds' schedule (all jobs only, and only when feeds are registered)."""
+    from sluice.shared.feeds import now, schedule_figures
+
+    if job is not None:
+        return None
+    figures = schedule_figures(now())
+    return figures.to_dict() if any(figures.states.values()) else None
 
 
 def _duration(seconds: float | None) -> str:
@@ -174,6 +185,20 @@ def _frontier_table(frontier: dict[str, Any]) -> Table:
     return table
 
 
+def _feeds_table(feeds: dict[str, Any]) -> Table:
+    """Registered feeds per state, and where their polls stand (`sluice feeds list` names
+    them)."""
+    table = Table(title="feeds")
+    table.add_column("")
+    table.add_column("feeds", justify="right")
+    for state, n in feeds["states"].items():
+        table.add_row(state, f"{n:,}")
+    table.add_row("being polled", f"{feeds['polling']:,}")
+    table.add_row("due now", f"{feeds['due_now']:,}")
+    table.add_row("most overdue", _duration(feeds["most_overdue_seconds"]))
+    return table
+
+
 def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
     n = counts["not_enqueued"]
     if not n:
@@ -201,6 +226,8 @@ def render(counts: dict[str, Any]) -> RenderableType:
             parts.append(_frontier_table(counts["frontier"]))
     else:
         parts.append(text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
+    if counts.get("feeds"):
+        parts.append(_feeds_table(counts["feeds"]))
     return Group(*parts)
 
 

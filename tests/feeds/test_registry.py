@@ -129,3 +129,20 @@ def test_a_long_list_is_registered_in_order_each_url_once() -> None:
     assert not done[-1].created and done[-1].feed.id == done[3].feed.id
     assert len({r.feed.job_id for r in done}) == 1201  # one job per feed
     assert [r.reason for r in refused] == ["unsupported_scheme"]
+
+
+def test_schedule_figures_count_states_polls_running_and_feeds_due() -> None:
+    at = registry.now() + 5  # every first poll is within the 1 s interval
+    before = registry.schedule_figures(at)
+    done, _ = register_feeds(_urls(4), every=1.0)
+    ids = [r.feed.id for r in done]
+    assert registry.pause_feed(ids[0])
+    assert registry.claim(ids[1], at, lease=60) is not None  # its poll is running
+    after = registry.schedule_figures(at)
+    grew = {state: n - before.states[state] for state, n in after.states.items()}
+    assert grew == {"active": 3, "paused": 1, "disabled": 0}
+    assert after.polling - before.polling == 1
+    assert after.due_now - before.due_now == 2  # neither the paused nor the claimed one
+    assert after.most_overdue is not None and after.most_overdue >= 4.0
+    # Nothing is due before the first polls' moment.
+    assert registry.schedule_figures(registry.now() - 3600).due_now == 0
