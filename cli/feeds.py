@@ -50,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     disc.add_argument("url", metavar="URL")
     disc.add_argument("--add", action="store_true", help="register what was found")
     disc.add_argument("--every", type=float, metavar="MINUTES", help="with --add: as for add")
+    disc.add_argument("--new-only", action="store_true", help="with --add: as for add")
     disc.add_argument("--json", action="store_true")
     disc.set_defaults(func=run_discover)
     for name, helptext in (
@@ -71,6 +72,11 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
         help="poll every MINUTES instead of a learned interval",
     )
     p.add_argument("--sitemap", action="store_true", help="the URLs are sitemaps, not feeds")
+    p.add_argument(
+        "--new-only",
+        action="store_true",
+        help="fetch only entries that appear after the first poll, not what is listed now",
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -82,7 +88,7 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
         return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
     kind = FeedKind.SITEMAP if args.sitemap else FeedKind.FEED
     every = args.every * 60 if args.every is not None else None
-    done, refused = register_feeds(listed, kind, every)
+    done, refused = register_feeds(listed, kind, every, new_only=args.new_only)
     if args.json:
         print_json(
             {
@@ -141,8 +147,9 @@ def run_discover(args: argparse.Namespace) -> int:
         every = args.every * 60 if args.every else None
         feeds = [d.url for d in found.found if d.kind != "sitemap"]
         sitemaps = [d.url for d in found.found if d.kind == "sitemap"]
-        added = register_feeds(feeds, FeedKind.FEED, every)[0]
-        added += register_feeds(sitemaps, FeedKind.SITEMAP, every)[0]
+        new_only = args.new_only
+        added = register_feeds(feeds, FeedKind.FEED, every, new_only=new_only)[0]
+        added += register_feeds(sitemaps, FeedKind.SITEMAP, every, new_only=new_only)[0]
     if args.json:
         print_json(
             {

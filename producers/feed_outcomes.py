@@ -40,14 +40,18 @@ def after_success(
     hints: Hints,
     settings: Settings,
     rng: random.Random | None = None,
+    skipped: int = 0,
 ) -> dict[str, Any]:
-    """The row's new values after a poll that read the feed or found it unchanged."""
+    """The row's new values after a poll that read the feed or found it unchanged.
+    ``skipped``: entries a "new entries only" feed's first poll marked seen without making
+    items; the schedule learns from them as if they were new, the counts do not count them."""
+    found = new + skipped
     if feed.every:
         interval = max(feed.every, hints.retry_after or 0.0)
     else:
         interval = next_interval(
             feed.interval,
-            new,
+            found,
             published,
             hints,
             minimum=settings.feed_min_interval,
@@ -68,7 +72,7 @@ def after_success(
         "last_new": new,
         "detail": None,
         "pace": pace_of(published) or feed.pace,
-        "last_entry_at": now if new else feed.last_entry_at,
+        "last_entry_at": now if found else feed.last_entry_at,
     }
 
 

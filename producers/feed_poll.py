@@ -15,7 +15,9 @@ canonical link or guid) become items of the feed's job, each
 carrying its feed, guid, title and publication date, and go into the crawl frontier at a
 priority above ordinary submissions (feed entries above sitemap URLs). They are recorded
 before they are marked seen, so a poll cut short makes an entry an item twice at worst
-(the fetch stage's claim then ends the second as ``duplicate``), never loses it.
+(the fetch stage's claim then ends the second as ``duplicate``), never loses it. A feed
+registered "new entries only" (``sluice feeds add --new-only``) marks what its first
+successful poll finds listed as seen without making items of it.
 """
 
 from __future__ import annotations
@@ -187,7 +189,8 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             count_poll(Reason.FEED_MOVED_TO_KNOWN.value, 0)
             return PollResult(feed_id, Reason.FEED_MOVED_TO_KNOWN, 0, moved)
         feed = followed
-    validators: dict[str, str | None] = {}
+    validators: dict[str, str | bool | None] = {}
+    skipped = 0  # entries a "new entries only" feed's first poll took as history
     if (
         isinstance(answer, NotModified)
         or (body_hash := hashlib.sha256(answer.body).hexdigest()) == feed.body_hash
@@ -201,15 +204,19 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
         except SluiceError as exc:
             return _failed(feed, token, now, exc)
         keyed = [(entry, entry.seen_keys()) for entry in document.entries]
-        fresh = _new_entries(feed, keyed, settings.feed_max_new_entries)
+        listed = [k for _, keys in keyed for k in keys]
+        if feed.skip_listed:  # registered "new entries only": what is listed now is history
+            registry.remember_entries(feed.id, listed, now)
+            fresh, skipped = [], len(keyed)
+        else:
+            fresh = _new_entries(feed, keyed, settings.feed_max_new_entries)
         if fresh:
             _make_items(feed, fresh, now)
-        registry.keep_seen(
-            feed.id, [k for _, keys in keyed for k in keys], now, settings.feed_seen_retention
-        )
+        registry.keep_seen(feed.id, listed, now, settings.feed_seen_retention)
         if document.children:  # a sitemap index: its sitemaps are polled as feeds of their own
             children = document.children[: settings.expand_max_requests]
-            register_feeds(children, FeedKind.SITEMAP, feed.every)
+            # Sitemaps listed at a "new entries only" index's first poll are history too.
+            register_feeds(children, FeedKind.SITEMAP, feed.every, new_only=feed.skip_listed)
         outcome = Reason.FEED_NEW_ENTRIES if fresh else Reason.FEED_NO_NEW_ENTRIES
         new = len(fresh)
         published = [e.published for e in document.entries if e.published is not None]
@@ -218,6 +225,7 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             "etag": answer.headers.get("etag"),
             "last_modified": answer.headers.get("last-modified"),
             "body_hash": body_hash,
+            "skip_listed": False,  # from now on, what appears is new
         }
     values = after_success(
         feed,
@@ -227,6 +235,7 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
         published=published,
         hints=hints,
         settings=settings,
+        skipped=skipped,
     )
     if not registry.finish_poll(feed.id, token, **values, **validators):
         log.warning("feed %d: claim lost before the poll was recorded", feed.id)

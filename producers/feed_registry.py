@@ -1,7 +1,9 @@
 """Registering feeds, as ``sluice feeds add|import`` and Python callers do.
 
 A URL is checked (http or https, parseable) before it is kept. A new feed starts with
-``--every`` (fixed) or ``SLUICE_FEED_INTERVAL`` (learned from then on). Its first poll falls
+``--every`` (fixed) or ``SLUICE_FEED_INTERVAL`` (learned from then on), and takes what it
+lists at its first poll, unless registered ``new_only`` (``--new-only``): then only entries
+that appear after that poll become items. Its first poll falls
 at a stable point within ``SLUICE_FEED_MIN_INTERVAL`` (or the interval, when shorter;
 :func:`producers.feed_schedule.first_poll_offset`): soon after it is added, yet a list of
 thousands imported at once is not due all at once.
@@ -40,8 +42,13 @@ def register_feeds(
     listed: Iterable[ListedFeed | str],
     kind: FeedKind = FeedKind.FEED,
     every: float | None = None,
+    *,
+    new_only: bool = False,
 ) -> tuple[list[Registered], list[Refused]]:
-    """Register each feed of ``listed``; ``every`` (seconds) fixes their interval."""
+    """Register each feed of ``listed``; ``every`` (seconds) fixes their interval. With
+    ``new_only``, what a new feed lists at its first poll is marked seen, not made items:
+    only entries that appear later are fetched (an import of a big list starts with no
+    backlog)."""
     settings = get_settings()
     if every is not None:
         every = max(every, 1.0)
@@ -60,5 +67,6 @@ def register_feeds(
             continue
         first_poll_at = now + first_poll_offset(url, spread)
         new.append(registry.NewFeed(url, interval, first_poll_at, feed.title))
-    done = [Registered(row, created) for row, created in registry.add_feeds(new, kind, every)]
+    added = registry.add_feeds(new, kind, every, skip_listed=new_only)
+    done = [Registered(row, created) for row, created in added]
     return done, refused

@@ -93,6 +93,7 @@ class Feed:
     last_new: int | None
     pace: float | None = None  # typical gap between its entries (s)
     last_entry_at: float | None = None  # the last poll that found new entries
+    skip_listed: bool = False  # its next successful poll only marks what is listed as seen
 
     @classmethod
     def from_row(cls, row: Any) -> Feed:
@@ -132,22 +133,29 @@ def add_feed(
     first_poll_at: float,
     every: float | None = None,
     title: str = "",
+    skip_listed: bool = False,
 ) -> tuple[Feed, bool]:
     """Register ``url`` with its own job; returns ``(feed, created)`` — a URL already
     registered is returned as it is."""
-    ((feed, created),) = add_feeds([NewFeed(url, interval, first_poll_at, title)], kind, every)
+    new = [NewFeed(url, interval, first_poll_at, title)]
+    ((feed, created),) = add_feeds(new, kind, every, skip_listed=skip_listed)
     return feed, created
 
 
 def add_feeds(
-    new: Sequence[NewFeed], kind: FeedKind, every: float | None = None
+    new: Sequence[NewFeed],
+    kind: FeedKind,
+    every: float | None = None,
+    *,
+    skip_listed: bool = False,
 ) -> list[tuple[Feed, bool]]:
     """Register many feeds, a few hundred per transaction (a list of 10,000 is imported in
     seconds); returns ``(feed, created)`` for each, in order. A URL registered already, or
-    earlier in ``new``, is returned as it is."""
+    earlier in ``new``, is returned as it is. With ``skip_listed``, the entries the new
+    feeds list at their first successful poll are marked seen and make no items."""
     out: list[tuple[Feed, bool]] = []
     for start in range(0, len(new), _CHUNK):
-        out += _add_chunk(new[start : start + _CHUNK], kind, every)
+        out += _add_chunk(new[start : start + _CHUNK], kind, every, skip_listed)
     return out
 
 
@@ -158,7 +166,7 @@ def _by_url(urls: Iterable[str]) -> dict[str, Feed]:
 
 
 def _add_chunk(
-    chunk: Sequence[NewFeed], kind: FeedKind, every: float | None
+    chunk: Sequence[NewFeed], kind: FeedKind, every: float | None, skip_listed: bool
 ) -> list[tuple[Feed, bool]]:
     existing = _by_url(spec.url for spec in chunk)
     fresh = list({spec.url: spec for spec in reversed(chunk) if spec.url not in existing}.values())
@@ -189,6 +197,7 @@ def _add_chunk(
                             "polls": 0,
                             "failures": 0,
                             "entries": 0,
+                            "skip_listed": skip_listed,
                         }
                         for s in fresh
                     ],
@@ -196,7 +205,7 @@ def _add_chunk(
         except IntegrityError:  # someone registered one of them a moment ago: one at a time
             if len(chunk) == 1:
                 return [(_registered(chunk[0].url), False)]
-            return [pair for spec in chunk for pair in _add_chunk([spec], kind, every)]
+            return [pair for spec in chunk for pair in _add_chunk([spec], kind, every, skip_listed)]
     created = _by_url(spec.url for spec in fresh)
     out: list[tuple[Feed, bool]] = []
     for spec in chunk:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 
@@ -183,6 +184,9 @@ feeds = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("pace", Float),  # typical gap between its entries (s), when they have dates
     Column("last_entry_at", Float),  # the last poll that found new entries
+    # Registered "new entries only": the next successful poll marks what is listed as seen
+    # and makes no items of it (then this is cleared).
+    Column("skip_listed", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("url", name="uq_feed_url"),
     Index("ix_feeds_due", "state", "next_poll_at"),
 )

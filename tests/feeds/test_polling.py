@@ -173,6 +173,37 @@ def test_new_entries_become_items_once_and_an_unchanged_feed_costs_a_304(
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+def test_a_feed_added_new_only_takes_only_what_appears_after_its_first_poll(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    feed = FeedServer(web)
+    feed.publish("old-1", "old-2")
+    added = _add(feed_cluster, feed.url, "--new-only")
+    assert _row(feed_cluster, added["id"])["skip_listed"]
+    _until(
+        feed_cluster,
+        lambda: not _row(feed_cluster, added["id"])["skip_listed"],
+        "the first poll, which marks what is listed as seen",
+    )
+    job = added["job"]
+    assert _items(feed_cluster, job) == []  # the listing at registration is history
+
+    feed.publish("new-1")  # the feed now lists new-1, old-2, old-1
+    _until(feed_cluster, lambda: _items(feed_cluster, job), "the entry published afterwards")
+    polls_then = _row(feed_cluster, added["id"])["polls"]
+    _until(
+        feed_cluster,
+        lambda: _row(feed_cluster, added["id"])["polls"] >= polls_then + 2,
+        "two more polls",
+    )
+    assert [row["source"] for row in _items(feed_cluster, job)] == [feed.article_url("new-1")]
+    stored = _until(
+        feed_cluster, lambda: _articles_of(feed_cluster, added["id"]), "its article stored"
+    )
+    assert [row["entry_guid"] for row in stored] == ["guid-new-1"]
+    _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+
+
 def test_a_dead_feed_is_disabled_with_its_reason_and_resumed_by_hand(
     feed_cluster: Cluster, web: WebServer
 ) -> None:
@@ -359,8 +390,8 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     per_state = {
         s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
     }
-    assert sum(per_state.values()) == 7  # every feed registered above, in one state each
-    assert per_state["paused"] == 3 and per_state["disabled"] >= 2  # HTML page, bomb
+    assert sum(per_state.values()) == 8  # every feed registered above, in one state each
+    assert per_state["paused"] == 4 and per_state["disabled"] >= 2  # HTML page, bomb
     assert series['sluice_feeds_disabled{reason="feed_is_html"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
     assert series['sluice_feed_polls_total{outcome="feed_unchanged"}'] >= 1

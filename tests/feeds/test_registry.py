@@ -146,3 +146,12 @@ def test_schedule_figures_count_states_polls_running_and_feeds_due() -> None:
     assert after.most_overdue is not None and after.most_overdue >= 4.0
     # Nothing is due before the first polls' moment.
     assert registry.schedule_figures(registry.now() - 3600).due_now == 0
+
+
+def test_a_feed_registered_new_only_skips_its_first_listing_and_others_do_not() -> None:
+    (skipping,), _ = register_feeds(_urls(1), new_only=True)
+    (taking,), _ = register_feeds(_urls(1))
+    assert skipping.feed.skip_listed and not taking.feed.skip_listed
+    # Registered again without the option, a feed keeps what it was registered with.
+    (again,), _ = register_feeds([skipping.feed.url])
+    assert not again.created and again.feed.skip_listed

@@ -68,6 +68,27 @@ def test_a_quiet_feed_is_polled_less_often_and_a_busy_one_more() -> None:
     assert calm["interval"] == busy["interval"] and calm["last_entry_at"] == 1000
 
 
+def test_a_first_listing_taken_as_history_teaches_the_schedule_but_counts_nothing() -> None:
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    every_two_minutes = [start + timedelta(minutes=2 * n) for n in range(10)]
+    arguments: dict[str, Any] = {
+        "now": 1000,
+        "outcome": Reason.FEED_NO_NEW_ENTRIES,
+        "new": 0,
+        "published": every_two_minutes,
+        "hints": Hints(),
+        "settings": SETTINGS,
+        "rng": random.Random(1),
+    }
+    skipped = after_success(_feed(entries=0), skipped=10, **arguments)
+    taken = after_success(_feed(entries=0), **(arguments | {"new": 10}))
+    assert skipped["interval"] == taken["interval"] < 600  # a busy feed, learned as such
+    assert skipped["last_entry_at"] == 1000
+    assert (skipped["entries"], skipped["last_new"]) == (0, 0)  # no items were made
+    empty = after_success(_feed(entries=0), **arguments)
+    assert empty["interval"] > 600  # without them, a first empty poll would slow it down
+
+
 def test_publisher_hints_and_a_fixed_interval() -> None:
     hinted = after_success(
         _feed(),
