@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from sluice.shared.db import upgrade_database
 from sluice.shared.queues import queue_keys
 from sluice.workers.pipeline import STAGES
 
@@ -44,4 +45,18 @@ def producer_env(redis_url: str, sqlite_url: str, tmp_path: Path) -> dict[str, s
         "SLUICE_QUEUE_LOW_WATER": "250",
         # 250 messages drain in a tenth of a second here: look often enough not to idle.
         "SLUICE_QUEUE_POLL_SECONDS": "0.01",
+    }
+
+
+@pytest.fixture
+def own_store_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment of a ``sluice`` subprocess on the session's Redis and a store of its own
+    (a fresh SQLite file, migrated), so what it counts is this test's alone."""
+    database_url = f"sqlite:///{tmp_path / 'sluice.db'}"
+    upgrade_database(database_url)
+    return {
+        **os.environ,
+        "SLUICE_REDIS_URL": redis_url,
+        "SLUICE_DATABASE_URL": database_url,
+        "SLUICE_DATA_DIR": str(tmp_path),
     }

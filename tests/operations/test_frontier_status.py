@@ -4,28 +4,18 @@ hosts due now, URLs in flight, and the oldest wait."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import redis
 
-from sluice.shared.db import upgrade_database
 from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.fetching.politeness import HostBudget
 from tests.support.cluster import run_sluice
 
 
 def test_status_shows_where_the_backlog_waits(
-    queues: redis.Redis, redis_url: str, tmp_path: Path
+    queues: redis.Redis, own_store_env: dict[str, str]
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'sluice.db'}"
-    upgrade_database(database_url)
-    env = {
-        **os.environ,
-        "SLUICE_REDIS_URL": redis_url,
-        "SLUICE_DATABASE_URL": database_url,
-        "SLUICE_DATA_DIR": str(tmp_path),
-    }
+    env = own_store_env
     frontier = Frontier(queues)
     frontier.add([(f"j:{n}", f"https://big.example/{n}", {}, 0) for n in range(40)])
     frontier.add([(f"j:s{n}", f"https://small.example/{n}", {}, 0) for n in range(3)])
