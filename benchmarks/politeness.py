@@ -373,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.hosts <= 1000:
         parser.error("--hosts must be between 1 and 1000")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     results = []
     with tempfile.TemporaryDirectory(prefix="sluice-politeness-") as tmp:
