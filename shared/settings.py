@@ -48,6 +48,7 @@ _POSITIVE = (
     "fetch_concurrency",
     "robots_max_bytes",
     "visibility_timeout",
+    "worker_dead_after",
     "max_attempts",
     "fetch_time_limit",
     "extract_time_limit",
@@ -113,6 +114,12 @@ class WorkerSettings(BaseModel):
     )
     visibility_timeout: int = Field(
         3600, description="Seconds before Redis redelivers an unacknowledged task."
+    )
+    worker_dead_after: float = Field(
+        30.0,
+        description="Seconds without a heartbeat after which a worker counts as dead and the "
+        "task messages it held go back to their queues (checked every quarter of it, and "
+        "found silent twice), instead of waiting for the visibility timeout.",
     )
     chain_stages: Literal["off", "light", "all"] = Field(
         "off",

@@ -28,7 +28,7 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready, worker_shutdown
+from celery.signals import task_received, worker_init, worker_ready, worker_shutdown
 
 from sluice.shared.settings import Settings, get_settings
 from sluice.workers.queue_order import strategy as queue_order_strategy
@@ -163,6 +163,44 @@ def _start_feed_scheduler(**_: Any) -> None:
     scheduler = FeedScheduler()
     scheduler.start()
     _pumps.append(scheduler)
+
+
+_held: list[Any] = []  # this worker's HeldMessages, once it has a name
+
+
+def _held_messages(node: str) -> Any:
+    """This worker's record of the messages it holds (workers.held_messages)."""
+    if not _held:
+        from sluice.shared.redis_state import get_redis
+        from sluice.workers.held_messages import HeldMessages
+
+        held = HeldMessages(get_redis(), node, get_settings().worker_dead_after)
+        held.heartbeat()  # known to the others before it holds anything
+        _held.append(held)
+    return _held[0]
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _start_keeper(sender: Any = None, **_: Any) -> None:
+    """Every worker beats in Redis and gives back the messages of workers that stopped."""
+    from sluice.workers.held_messages import Keeper
+
+    def restore(tags: list[str]) -> None:
+        with app.connection_for_write() as connection:
+            qos = connection.default_channel.qos
+            for tag in tags:
+                qos.restore_by_tag(tag)  # at the head of its queue, as kombu restores
+
+    keeper = Keeper(_held_messages(str(getattr(sender, "hostname", "worker"))), restore)
+    keeper.start()
+    _pumps.append(keeper)
+
+
+@task_received.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _note_held(request: Any = None, **_: Any) -> None:
+    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+    if tag is not None:
+        _held_messages(str(request.hostname)).received(str(tag))
 
 
 @worker_shutdown.connect  # type: ignore[untyped-decorator]  # Celery ships no types

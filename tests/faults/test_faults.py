@@ -40,6 +40,48 @@ def test_killed_cpu_worker_loses_nothing(fault_run: FaultRun) -> None:
     assert fault_run.verify() == {"stored": ITEMS}
 
 
+def test_a_killed_workers_messages_come_back_long_before_the_visibility_timeout(
+    redis_provider: RedisProvider, web: WebServer, tmp_path: Path
+) -> None:
+    """SIGKILL to a whole CPU worker (main process too) with the hour-long default visibility
+    timeout: the other workers find it silent and put what it held back in its queues, so
+    the job ends within two minutes."""
+    redis_url = redis_provider.acquire()
+    run = FaultRun(
+        redis_url,
+        f"sqlite:///{tmp_path / 'faults.db'}",
+        tmp_path,
+        web,
+        extra_env={"SLUICE_VISIBILITY_TIMEOUT": "3600", "SLUICE_WORKER_DEAD_AFTER": "8"},
+    )
+    client = redis.Redis.from_url(redis_url)
+    try:
+        run.start_all()
+        run.submit()
+        run.wait_for(ITEMS // 4)
+
+        def held_by_cpu() -> list[bytes]:
+            held = [t for key in client.scan_iter("sluice:held:cpu-*") for t in client.hkeys(key)]
+            pending = client.hmget("unacked", held) if held else []
+            return [tag for tag, message in zip(held, pending, strict=True) if message]
+
+        deadline = time.monotonic() + 60
+        while not held_by_cpu():  # kill it while it holds messages
+            assert time.monotonic() < deadline, "the CPU worker never held a message"
+            time.sleep(0.01)
+        run.kill("cpu")
+        lost = held_by_cpu()
+        assert lost, "the killed worker held nothing: nothing to show"
+        run.start("cpu")
+
+        assert run.verify(timeout=120) == {"stored": ITEMS}
+        assert client.hmget("unacked", lost) == [None] * len(lost)  # restored, then done
+    finally:
+        client.close()
+        run.stop()
+        redis_provider.release(redis_url)
+
+
 def test_killed_fetch_worker_loses_nothing(fault_run: FaultRun) -> None:
     fault_run.start_all()
     fault_run.submit()
