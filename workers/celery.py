@@ -198,9 +198,15 @@ def _start_keeper(sender: Any = None, **_: Any) -> None:
 
 @task_received.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _note_held(request: Any = None, **_: Any) -> None:
+    import redis
+
     tag = getattr(getattr(request, "message", None), "delivery_tag", None)
-    if tag is not None:
+    if tag is None:
+        return
+    try:
         _held_messages(str(request.hostname)).received(str(tag))
+    except redis.RedisError:  # not noted: the visibility timeout still brings it back
+        logging.getLogger(__name__).debug("could not note message %s as held", tag)
 
 
 @worker_shutdown.connect  # type: ignore[untyped-decorator]  # Celery ships no types
