@@ -421,7 +421,14 @@ def test_a_restart_of_every_fetch_worker_loses_no_schedule_and_polls_nothing_twi
     assert len(_items(feed_cluster, added["job"])) == 1
     feed_cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-c")
     feed_cluster.wait_ready(timeout=120)
-    _until(feed_cluster, lambda: len(_items(feed_cluster, added["job"])) == 2, "the new entry")
+    # A claim the killed worker took (its poll never sent) lapses only after
+    # SLUICE_FEED_POLL_LEASE (60 s here): the entry may come that long after the restart.
+    _until(
+        feed_cluster,
+        lambda: len(_items(feed_cluster, added["job"])) == 2,
+        "the new entry",
+        timeout=120,
+    )
     _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
     time.sleep(1)
     shown = _row(feed_cluster, added["id"])
