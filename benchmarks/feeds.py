@@ -398,7 +398,8 @@ class _TimedScheduler:
 def _redis_bytes(client: Any) -> int:
     """Bytes the run's Redis database holds, key by key (``MEMORY USAGE``); the key that
     reserves the database for the run is left out."""
-    keys = [k for k in client.scan_iter(count=1000) if not k.startswith(b"sluice-test:")]
+    # A set: SCAN may return a key twice while Redis rehashes.
+    keys = list({k for k in client.scan_iter(count=1000) if not k.startswith(b"sluice-test:")})
     total = 0
     for start in range(0, len(keys), 500):
         pipe = client.pipeline(transaction=False)
