@@ -85,6 +85,11 @@ def _services(request: pytest.FixtureRequest) -> Iterator[None]:
     if not request.path.is_relative_to(UNIT_TESTS):
         request.getfixturevalue("sluice_env")
         yield
+        # A test may have set SLUICE_* variables for itself (``database_url`` among them);
+        # its monkeypatch has put the environment back by now, but the settings were cached
+        # from it: read them again, or the next test of this process runs on a store or a
+        # limit of this one's.
+        _configure(pytest.MonkeyPatch())
         return
     monkeypatch = pytest.MonkeyPatch()
     _configure(monkeypatch, **request.getfixturevalue("_no_services"))
