@@ -42,11 +42,12 @@ def queue_depths(client: redis.Redis, stages: Iterable[str]) -> dict[str, int]:
     }
 
 
-def decode_message(raw: bytes | str) -> tuple[dict[str, Any], list[Any]] | None:
+def decode_message(raw: bytes | str | dict[str, Any]) -> tuple[dict[str, Any], list[Any]] | None:
     """A queued task message's headers and positional arguments, or ``None`` if ``raw`` is
-    not a Celery task message."""
+    not a Celery task message; ``raw`` is its JSON, or that JSON parsed (as kombu keeps an
+    unacknowledged message)."""
     try:
-        envelope = json.loads(raw)
+        envelope = raw if isinstance(raw, dict) else json.loads(raw)
         body = envelope["body"]
         if envelope.get("properties", {}).get("body_encoding") == "base64":
             body = base64.b64decode(body)
