@@ -46,6 +46,10 @@ class Reason(StrEnum):
         "not_enqueued",
         "submit --resume could not send a recorded item again: its text or page was not kept",
     )
+    LOST_IN_TRANSIT = (
+        "lost_in_transit",
+        "a worker died receiving the item's message, and its text was not kept to send again",
+    )
     EXPAND_LIMIT = (
         "expand_limit",
         "a feed or sitemap expansion reached SLUICE_EXPAND_MAX_DEPTH, _REQUESTS or _URLS",

@@ -49,6 +49,7 @@ _POSITIVE = (
     "robots_max_bytes",
     "visibility_timeout",
     "worker_dead_after",
+    "lost_after",
     "max_attempts",
     "fetch_time_limit",
     "extract_time_limit",
@@ -120,6 +121,12 @@ class WorkerSettings(BaseModel):
         description="Seconds without a heartbeat after which a worker counts as dead and the "
         "task messages it held go back to their queues (checked every quarter of it, and "
         "found silent twice), instead of waiting for the visibility timeout.",
+    )
+    lost_after: float = Field(
+        120.0,
+        description="Seconds an item may stay fetched, extracted or tagged with every queue "
+        "after fetch empty and no worker holding its message (found so twice, half of it "
+        "apart) before it counts as lost in transit and is sent again.",
     )
     chain_stages: Literal["off", "light", "all"] = Field(
         "off",

@@ -182,7 +182,8 @@ def _held_messages(node: str) -> Any:
 
 @worker_ready.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _start_keeper(sender: Any = None, **_: Any) -> None:
-    """Every worker beats in Redis and gives back the messages of workers that stopped."""
+    """Every worker beats in Redis, gives back the messages of workers that stopped, and
+    sends again items whose message was lost in transit."""
     from sluice.workers.held_messages import Keeper
 
     def restore(tags: list[str]) -> None:
@@ -191,7 +192,12 @@ def _start_keeper(sender: Any = None, **_: Any) -> None:
             for tag in tags:
                 qos.restore_by_tag(tag)  # at the head of its queue, as kombu restores
 
-    keeper = Keeper(_held_messages(str(getattr(sender, "hostname", "worker"))), restore)
+    from sluice.shared.redis_state import get_redis
+    from sluice.workers.lost_items import LostItems
+
+    lost = LostItems(get_redis(), get_settings().lost_after)
+    held = _held_messages(str(getattr(sender, "hostname", "worker")))
+    keeper = Keeper(held, restore, chores=(lost.look,))
     keeper.start()
     _pumps.append(keeper)
 

@@ -28,10 +28,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 from kombu.transport.redis import Channel
+from sqlalchemy.exc import OperationalError as DatabaseError
 
 from sluice.shared.redis_state import KEY_PREFIX
 
@@ -143,12 +144,19 @@ class HeldMessages:
 
 
 class Keeper(threading.Thread):
-    """A worker's thread: its heartbeat, and the restore of dead workers' messages."""
+    """A worker's thread: its heartbeat, the restore of dead workers' messages, and
+    ``chores`` to do at the same pace (the sweep of items lost in transit)."""
 
-    def __init__(self, held: HeldMessages, restore: Callable[[list[str]], None]) -> None:
+    def __init__(
+        self,
+        held: HeldMessages,
+        restore: Callable[[list[str]], None],
+        chores: Sequence[Callable[[], object]] = (),
+    ) -> None:
         super().__init__(name="sluice-held-messages", daemon=True)
         self.held = held
         self.restore = restore
+        self.chores = chores
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -161,8 +169,10 @@ class Keeper(threading.Thread):
                 self.held.heartbeat()
                 self.held.forget_acknowledged()
                 self.held.restore_dead(self.restore)
-            except redis.RedisError as exc:
-                log.warning("held messages: Redis unavailable: %s", exc)
+                for chore in self.chores:
+                    chore()
+            except (redis.RedisError, DatabaseError) as exc:
+                log.warning("held messages: Redis or the store unavailable: %s", exc)
             except Exception:  # a bug must not stop the worker: log it and go on
                 log.exception("held messages: keeper failed")
             self._stopping.wait(beat)

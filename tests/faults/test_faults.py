@@ -164,6 +164,31 @@ def test_sigterm_to_every_worker_then_restart_loses_nothing(fault_run: FaultRun)
 
 
 # The stages each chaining mode runs inside the task before them.
+def test_messages_a_dying_worker_took_off_its_queue_are_sent_again(fault_run: FaultRun) -> None:
+    """kombu takes a message off its list before it records it as unacknowledged: a worker
+    killed in between loses it for good (nothing to restore). Here five extract messages
+    are taken off the way its BRPOP does and never recorded; the sweep finds their items
+    with no message anywhere and sends them again."""
+    fault_run.start("fetch")
+    fault_run.cluster.wait_ready(("fetch",))
+    fault_run.submit()
+    deadline = time.monotonic() + 120
+    while fault_run.states() != {"fetched": ITEMS}:  # no CPU worker yet: all wait in extract
+        assert time.monotonic() < deadline, fault_run.states()
+        time.sleep(0.3)
+    client = redis.Redis.from_url(fault_run.cluster.redis_url)
+    taken = client.rpop("extract", 5)
+    client.close()
+    assert taken is not None and len(taken) == 5
+    fault_run.start("cpu")
+
+    assert fault_run.verify(timeout=150) == {"stored": ITEMS}
+    logs = "".join(
+        path.read_text(errors="replace") for path in fault_run.cluster.data_dir.glob("*.log")
+    )
+    assert logs.count("with no message left anywhere") == 5, fault_run.cluster.logs()
+
+
 CHAINED = {"light": {"dedup", "store"}, "all": {"dedup", "tag", "store"}}
 
 
