@@ -1,7 +1,9 @@
 """The pipeline's Prometheus exporter: what Flower does not show.
 
 * ``sluice_queue_messages{stage}``: messages waiting in each stage's queue (Redis lists);
-  ``sluice_unacked_messages``: messages workers hold (running or reserved).
+  ``sluice_unacked_messages``: messages workers hold (running or reserved);
+  ``sluice_lost_items_resent_total``: items whose message was lost in transit (a worker
+  died taking it) and that the sweep sent again (:mod:`workers.lost_items`).
 * ``sluice_items{state,reason}``: items per state, and per reason for final ones;
   ``sluice_articles_stored``: items stored as articles, a level read from the store (a row
   count, not a counter: ``deriv()`` it for articles stored per second);
@@ -50,6 +52,7 @@ from sluice.shared.metrics.store_figures import CachedStoreFigures, StoreFigures
 from sluice.shared.queues import queue_depths
 from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier, FrontierStats
+from sluice.workers.lost_items import resent_count
 
 __all__ = ["PipelineCollector", "build_registry"]
 
@@ -130,6 +133,12 @@ class PipelineCollector(Collector):
             "sluice_unacked_messages",
             "Messages reserved by workers and not yet acknowledged (running or reserved).",
             value=unacked,
+        )
+        yield CounterMetricFamily(
+            "sluice_lost_items_resent",
+            "Items found with no message anywhere (a worker died taking it off its queue) "
+            "and sent again, or failed for a text.",
+            value=resent_count(self._client),
         )
 
     @staticmethod
