@@ -34,6 +34,7 @@ __all__ = [
     "check_query",
     "fts5_query",
     "search",
+    "websearch_query",
 ]
 
 HIGHLIGHT = ("\ue000", "\ue001")  # around each match in a snippet (private-use characters)
@@ -119,6 +120,16 @@ def fts5_query(query: str) -> str:
     return " ".join(parts)
 
 
+def websearch_query(query: str) -> str:
+    """``query`` for ``websearch_to_tsquery`` with each repeated word or phrase once (a
+    query of one word 32 times costs PostgreSQL's ranking 32 times). Left as it is when it
+    holds ``or``, where a repeat can change the meaning."""
+    tokens = [match.group() for match in _TOKEN.finditer(query)]
+    if any(token.lower() == "or" for token in tokens):
+        return query
+    return " ".join(dict.fromkeys(tokens))
+
+
 def _filters(q: SearchQuery, params: dict[str, Any]) -> str:
     clauses = []
     if q.site:
@@ -157,7 +168,7 @@ def _sqlite(conn: Connection, q: SearchQuery) -> list[Hit]:
 
 
 def _postgresql(conn: Connection, q: SearchQuery) -> list[Hit]:
-    params: dict[str, Any] = {"q": q.query, "n": q.limit}
+    params: dict[str, Any] = {"q": websearch_query(q.query), "n": q.limit}
     params["options"] = (
         f"StartSel={HIGHLIGHT[0]}, StopSel={HIGHLIGHT[1]}, MaxWords=30, MinWords=12, "
         "MaxFragments=1, FragmentDelimiter=…"

@@ -19,7 +19,14 @@ from sluice.shared.article import Article
 from sluice.shared.db.engine import get_engine, read_scope
 from sluice.shared.db.statement_limit import StatementTimeout, statement_limit
 from sluice.shared.jobs import ItemSpec, create_job
-from sluice.shared.search import QueryTooLarge, SearchQuery, check_query, fts5_query, search
+from sluice.shared.search import (
+    QueryTooLarge,
+    SearchQuery,
+    check_query,
+    fts5_query,
+    search,
+    websearch_query,
+)
 from sluice.workers.stages.store import store
 from tests.support.cluster import run_sluice
 
@@ -52,7 +59,9 @@ def test_repeated_words_up_to_the_cap_are_looked_for_once(database_url: str) -> 
     article = _stored(database_url, "Harbour", f"{FILLER} The {word} left port.")
     query = " ".join([word] * 32)
     check_query(query, 32, 1000)  # at the cap: allowed
-    assert fts5_query(query) == f'"{word}"'
+    assert fts5_query(query) == f'"{word}"' and websearch_query(query) == word
+    assert websearch_query('a -b a "c d" -b "c d"') == 'a -b "c d"'
+    assert websearch_query("a or b a") == "a or b a"  # "or" binds: a repeat may matter
     assert [h.id for h in search(SearchQuery(query), database_url)] == [article.id]
 
 
