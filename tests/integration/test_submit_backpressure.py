@@ -8,6 +8,7 @@ resumed job is sent to the session's workers instead (another Redis, the same st
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -69,6 +70,13 @@ def test_a_producer_out_of_time_or_killed_while_waiting_is_resumed(
         timed_out.stderr.replace("\n", " ")
     )
     assert job_counts(job_a)["states"] == {"queued": 2, "recorded": 1}
+    # With --json: the job id as a JSON line on stderr first, the error as the last one.
+    as_json = run_sluice(producer_env, "submit", first[0], "--json", "--timeout", "1")
+    assert as_json.returncode == 3 and as_json.stdout == ""
+    announced, *_, error = [json.loads(line) for line in as_json.stderr.splitlines()]
+    assert announced == {"job": announced["job"], "recorded": 1}
+    assert (error["error"], error["exit_code"]) == ("timeout", 3)
+    assert f"sluice submit --resume {announced['job']}" in error["message"]
 
     # 2. Killed while waiting: the job id is out before any message is.
     pages = [sample_page("belgorod-euro-canals.html"), sample_page("belgorod-lowland-ledger.html")]
