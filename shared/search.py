@@ -111,9 +111,10 @@ def check_query(query: str, max_terms: int, max_chars: int) -> None:
 def fts5_query(query: str) -> str:
     """``query`` as an FTS5 expression that cannot be a syntax error: each word and each
     quoted phrase becomes a quoted string, all of them required, each once. FTS5's own
-    syntax (``NEAR``, ``col:``, ``*``, ``^``, ``AND``/``OR``/``NOT``) is read as words."""
+    syntax (``NEAR``, ``col:``, ``*``, ``^``, ``AND``/``OR``/``NOT``) is read as words, and a
+    NUL character separates them like a space."""
     parts: dict[str, None] = {}
-    for phrase, word in _TOKEN.findall(query):
+    for phrase, word in _TOKEN.findall(query.replace("\x00", " ")):
         words = _WORD.findall(phrase or word)
         if words:
             parts['"' + " ".join(words) + '"'] = None
@@ -123,7 +124,9 @@ def fts5_query(query: str) -> str:
 def websearch_query(query: str) -> str:
     """``query`` for ``websearch_to_tsquery`` with each repeated word or phrase once (a
     query of one word 32 times costs PostgreSQL's ranking 32 times). Left as it is when it
-    holds ``or``, where a repeat can change the meaning."""
+    holds ``or``, where a repeat can change the meaning. A NUL character, which no
+    PostgreSQL string may hold, separates words like a space."""
+    query = query.replace("\x00", " ")
     tokens = [match.group() for match in _TOKEN.finditer(query)]
     if any(token.lower() == "or" for token in tokens):
         return query

@@ -4,9 +4,9 @@ PostgreSQL: ``SET LOCAL statement_timeout`` cancels a statement on the server on
 run that long, whether or not its client is still there; ``client_connection_check_interval``
 (PostgreSQL 14 and later: one second, or the bound if shorter) also ends it soon after its
 client went away, so a killed ``sluice articles search`` leaves no query running on the
-server for longer than about a second, and never longer than the bound. SQLite: a progress handler, called every
-few thousand virtual-machine instructions, interrupts the statement once the bound has
-passed (the query runs in the client's own process, so it ends with it).
+server for longer than about a second, and never longer than the bound. SQLite: a progress
+handler, called every few thousand virtual-machine instructions, interrupts the statement
+once the bound has passed (the query runs in the client's own process, so it ends with it).
 """
 
 from __future__ import annotations

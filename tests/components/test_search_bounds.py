@@ -83,6 +83,7 @@ def test_fts_syntax_in_a_query_is_read_as_words(database_url: str) -> None:
     assert ids(f"title:{word}") == []  # "title" is not a word of it
     assert ids(f"{word[:6]}*") == []
     assert ids(f"{word}* ^dawn") == [article.id]
+    assert ids(f"{word}\x00dawn") == [article.id]  # a NUL, which PostgreSQL refuses
 
 
 def test_a_long_statement_is_stopped_by_the_store(database_url: str) -> None:
