@@ -165,3 +165,16 @@ def test_dates_that_do_not_parse_are_usage_errors(
     assert result.returncode == 2, result.stderr
     assert f"argument {command[-2]}: not a" in result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_an_output_that_cannot_be_a_file_is_one_line_and_leaves_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for target, why in ((folder, "Is a directory"), (tmp_path / "no" / "x.csv", "No such file")):
+        result = run_sluice(_env(sqlite_url), "export", "-o", str(target))
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"sluice export: cannot write {target}: {why}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]  # no temporary file left
+    assert list(folder.iterdir()) == []
