@@ -1,12 +1,13 @@
 """A time bound on the statements of one read transaction, enforced by the database itself.
 
-PostgreSQL: ``SET LOCAL statement_timeout`` cancels a statement on the server once it has
-run that long, whether or not its client is still there; ``client_connection_check_interval``
-(PostgreSQL 14 and later: one second, or the bound if shorter) also ends it soon after its
-client went away, so a killed ``sluice articles search`` leaves no query running on the
-server for longer than about a second, and never longer than the bound. SQLite: a progress
-handler, called every few thousand virtual-machine instructions, interrupts the statement
-once the bound has passed (the query runs in the client's own process, so it ends with it).
+PostgreSQL: ``statement_timeout``, set for the transaction only, cancels a statement on
+the server once it has run that long, whether or not its client is still there;
+``client_connection_check_interval`` (PostgreSQL 14 and later: one second, or the bound if
+shorter) also ends it soon after its client went away, so a killed ``sluice articles
+search`` leaves no query running on the server for longer than about a second, and never
+longer than the bound. SQLite: a progress handler, called every few thousand
+virtual-machine instructions, interrupts the statement once the bound has passed (the
+query runs in the client's own process, so it ends with it).
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ def statement_limit(conn: Connection, seconds: float | None) -> Iterator[None]:
         return
     if conn.dialect.name == "postgresql":
         ms = max(1, int(seconds * 1000))
-        conn.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+        # As SET LOCAL, in one round trip: set_config(..., true) lasts to the transaction's end.
+        sql = "SELECT set_config('statement_timeout', :limit, true)"
         if (conn.dialect.server_version_info or (0,)) >= (14,):  # the setting's first version
-            conn.execute(text(f"SET LOCAL client_connection_check_interval = {min(ms, 1000)}"))
+            sql += ", set_config('client_connection_check_interval', :check, true)"
+        conn.execute(text(sql), {"limit": str(ms), "check": str(min(ms, 1000))})
         try:
             yield
         except DBAPIError as exc:
