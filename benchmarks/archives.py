@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import default_corpus
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from benchmarks.warcs import write_warc
 
 REPO = Path(__file__).resolve().parents[1]
@@ -285,6 +286,7 @@ def _bench_stores(args: argparse.Namespace, work: Path, stores: dict[str, str]) 
     return figures
 
 
+@time_limited("archives")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.archives", description=__doc__)
     p.add_argument("what", choices=("warc", "store"))
@@ -296,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=None, help="PostgreSQL server for the store run")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", type=Path, default=None)
+    add_time_limit(p, 7200)
     args = p.parse_args(argv)
+    arm(args.time_limit)
     with tempfile.TemporaryDirectory(prefix="sluice-archives-") as tmp:
         work = Path(tmp)
         data = bench_warc(args, work) if args.what == "warc" else bench_store(args, work)

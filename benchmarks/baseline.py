@@ -33,7 +33,7 @@ from sluice.workers.entities import load_model, tag_texts
 from sluice.workers.stages.extract import decode_html, extract
 from sluice.workers.stages.store import upsert_article
 
-__all__ = ["Baseline", "BaselineResult"]
+__all__ = ["Baseline", "BaselineResult", "pool_context"]
 
 _JOB = "baseline"
 _TAG_BATCH = 16
@@ -88,6 +88,16 @@ def _tag_batch(texts: list[str]) -> tuple[list[list[Entity]], float, float]:
     return entities, time.perf_counter() - loaded, (loaded - started) if cold else 0.0
 
 
+def pool_context() -> multiprocessing.context.BaseContext:
+    """How the pool's processes start: from a fork server, a fresh process that never held
+    this one's connections. A forked copy of this process inherited its kombu and database
+    sockets, and once hung in kombu's close on such a socket while the pool was terminated;
+    the server imports this module first, so each process starts with it loaded."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def _pool_signals() -> None:
     # Ctrl-C is handled by the parent, which terminates the pool with SIGTERM: that must
     # simply end a pool process, whatever handler the parent installed for itself.
@@ -115,9 +125,7 @@ class Baseline:
     def __enter__(self) -> Baseline:
         upgrade_database(self.store_url)
         if self.processes > 1:
-            self._pool = multiprocessing.get_context("fork").Pool(
-                self.processes, initializer=_pool_signals
-            )
+            self._pool = pool_context().Pool(self.processes, initializer=_pool_signals)
         return self
 
     def __exit__(self, *_exc: object) -> None:

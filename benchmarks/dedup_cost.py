@@ -31,6 +31,7 @@ import numpy as np
 import redis
 
 from benchmarks.stats import percentile
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from sluice.shared.article import Article
 from sluice.shared.fingerprints import fingerprint
 from sluice.shared.identity import article_id_for_url
@@ -191,6 +192,7 @@ def _ms(values: list[float], q: float) -> float:
     return 1000 * (percentile(values, q) or 0.0)
 
 
+@time_limited("dedup_cost")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -200,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url", help="use this Redis database instead (its sluice dedup keys are deleted)"
     )
+    add_time_limit(parser, 3600)
     args = parser.parse_args(argv)
+    arm(args.time_limit)
     checkpoints = sorted(int(c) for c in args.checkpoints.split(",") if int(c) <= args.articles)
     corpus = Corpus(args.seed)
 

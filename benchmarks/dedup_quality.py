@@ -40,6 +40,7 @@ import redis
 from lxml import html as lxml_html
 
 from benchmarks.corpus import default_corpus, load_corpus
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from sluice.shared.article import Article
 from sluice.shared.errors import PermanentError
 from sluice.shared.fingerprints import NearDupLayout, words
@@ -373,6 +374,7 @@ def decide_round(
     return tally
 
 
+@time_limited("dedup_quality")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -385,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         "--redis-url", help="Redis server (a free database on it is reserved for the run)"
     )
     parser.add_argument("--show-misses", action="store_true")
+    add_time_limit(parser, 1800)
     args = parser.parse_args(argv)
+    arm(args.time_limit)
 
     if not (args.corpus / "ground-truth.json").is_file():
         print(f"dedup_quality: no corpus at {args.corpus}; skipped")

@@ -99,6 +99,7 @@ from xml.sax.saxutils import escape, quoteattr
 from benchmarks.loopback import serving
 from benchmarks.processes import ProcessWatch, process_cpu_seconds
 from benchmarks.stats import percentile
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
 from tests.support.pages import article_page
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
@@ -1036,9 +1037,12 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@time_limited("feeds")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    add_time_limit(parser, None, "--minutes plus --grace plus 30 minutes")
     args = parser.parse_args(argv)
+    arm(args.minutes * 60 + args.grace + 1800 if args.time_limit is None else args.time_limit)
     if not 1 <= args.hosts <= 253:
         parser.error("--hosts must be between 1 and 253 (127.0.0.2-127.0.0.254)")
     if args.feeds < 1 or args.workers < 1 or args.minutes <= 0:

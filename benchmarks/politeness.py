@@ -51,6 +51,7 @@ from typing import Any
 
 from benchmarks.loopback import serving
 from benchmarks.processes import ProcessWatch
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
 
@@ -349,6 +350,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(f"busiest host, any 1 s:  {summary['max_requests_per_host_in_1s']} requests")
 
 
+@time_limited("politeness")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=50, help="distinct hosts (max 1000)")
@@ -370,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the run without a per-host limit"
     )
+    add_time_limit(parser, None, "two --timeout a round plus 15 minutes")
     args = parser.parse_args(argv)
+    arm(2 * args.rounds * args.timeout + 900 if args.time_limit is None else args.time_limit)
     if not 1 <= args.hosts <= 1000:
         parser.error("--hosts must be between 1 and 1000")
     if args.rounds < 1:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from tests.support.cluster import Cluster
 
-__all__ = ["POOL_PROCESS", "ProcessWatch", "describe", "memory_of", "process_cpu_seconds"]
+__all__ = [
+    "POOL_PROCESS",
+    "ProcessWatch",
+    "descendants",
+    "describe",
+    "memory_of",
+    "process_cpu_seconds",
+]
 
 POOL_PROCESS = "pool process"
 
@@ -27,6 +34,17 @@ def _children() -> dict[int, list[int]]:
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(parent, []).append(int(entry.name))
     return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid``, children first, in new sessions too."""
+    tree, found = _children(), []
+    todo = list(tree.get(pid, []))
+    while todo:
+        child = todo.pop(0)
+        found.append(child)
+        todo.extend(tree.get(child, []))
+    return found
 
 
 def _kib(pid: int, *files: str) -> dict[str, int]:

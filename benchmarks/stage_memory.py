@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks.corpus import build_pages, default_corpus, load_corpus
 from benchmarks.distributed import _RunWatch, _Submission, _wait_final, cluster_for
 from benchmarks.processes import ProcessWatch, memory_of
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from sluice.shared.db import upgrade_database
 from sluice.shared.jobs import new_job_id
 from sluice.workers.pipeline import STAGES
@@ -42,13 +43,16 @@ def _report(processes: ProcessWatch) -> None:
                 )
 
 
+@time_limited("stage_memory")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=181, help="pages to process")
     parser.add_argument("--concurrency", type=int, default=2, help="processes per CPU stage")
     parser.add_argument("--corpus", type=Path, default=default_corpus())
     parser.add_argument("--redis-url", default=None, help="Redis server (default: local)")
+    add_time_limit(parser, 1800)
     args = parser.parse_args(argv)
+    arm(args.time_limit)
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}: nothing to measure")
         return 0

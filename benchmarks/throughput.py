@@ -38,6 +38,7 @@ from benchmarks.distributed import SluiceOptions, run_sluice
 from benchmarks.quality import compare, stored_articles
 from benchmarks.report import figures, render
 from benchmarks.schedule import interleave
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from sluice.shared.settings import get_settings
 from sluice.workers.pipeline import STAGES
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
@@ -258,8 +259,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return figures(setup, baseline, sluice, args.workers * per_worker, quality.as_dict())
 
 
+@time_limited("throughput")
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    add_time_limit(parser, 3600)
+    args = parser.parse_args(argv)
+    arm(args.time_limit)
     if not args.corpus.is_dir():
         print(
             f"corpus directory not found: {args.corpus}\n"

@@ -32,7 +32,7 @@ __all__ = [
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-EXIT_TIMEOUT = 3  # cli.submit's --wait --timeout
+EXIT_TIMEOUT = 3  # cli.submit's --timeout
 EXIT_NOTHING = 4  # cli.submit: nothing to submit
 EXIT_REDIS = 5
 EXIT_DATABASE = 6
@@ -43,10 +43,12 @@ EXIT_INTERRUPTED = 130
 
 EXIT_CODES = {
     0: "success",
-    EXIT_FAILED: "the work ended badly: items failed, a job did not finish, workers did not start",
+    EXIT_FAILED: "the work ended badly: items failed, a job did not finish, workers did not "
+    "start, a search ran past SLUICE_SEARCH_TIMEOUT, stdout could not be written",
     EXIT_USAGE: "bad usage or configuration: an unknown job, a bad option, CELERY_BROKER_URL "
     "disagreeing with SLUICE_REDIS_URL, a worker name already in use",
-    EXIT_TIMEOUT: "submit --wait: the job was not final before --timeout",
+    EXIT_TIMEOUT: "submit --timeout ran out: waiting for room in the queues, or with --wait "
+    "for the job to be final",
     EXIT_NOTHING: "submit: nothing to submit (no URL found)",
     EXIT_REDIS: "Redis (SLUICE_REDIS_URL) unreachable",
     EXIT_DATABASE: "the database (SLUICE_DATABASE_URL) unreachable",

@@ -1,13 +1,21 @@
-"""``sluice export``: stored articles as JSONL, CSV or Parquet, to a file or stdout."""
+"""``sluice export``: stored articles as JSONL, CSV or Parquet, to a file or stdout.
+
+A file is written under a temporary name in its directory and renamed when complete
+(:mod:`shared.atomic_file`): a killed export never leaves a partial file under the final
+name. Stdout that cannot be written (closed, full disk) ends the export with one line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from sluice.cli.errors import EXIT_USAGE, report
+from sluice.cli.dates import day
+from sluice.cli.errors import EXIT_FAILED, EXIT_USAGE, report
 from sluice.cli.output import clean, err_console
+from sluice.shared.atomic_file import atomic_output
 from sluice.shared.export import SCHEMA, ExportFilter
 from sluice.shared.export_files import FORMATS, write_export
 
@@ -24,8 +32,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--format", choices=FORMATS, help="default: from --output's suffix, else jsonl")
     p.add_argument("--output", "-o", default="-", help="file to write ('-', the default: stdout)")
     p.add_argument("--job", help="only this job's articles")
-    p.add_argument("--since", metavar="YYYY-MM-DD", help="published on or after this day")
-    p.add_argument("--until", metavar="YYYY-MM-DD", help="published on or before this day")
+    p.add_argument("--since", type=day, metavar="YYYY-MM-DD", help="published on or after this day")
+    p.add_argument(
+        "--until", type=day, metavar="YYYY-MM-DD", help="published on or before this day"
+    )
     p.add_argument("--language", metavar="CODE", help="only this detected language (e.g. en)")
     p.add_argument("--site", help="only this site: its name, or its host")
     p.add_argument(
@@ -39,6 +49,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action=argparse.BooleanOptionalAction,
         default=False,
         help="include each article's entities (default: leave them out)",
+    )
+    p.add_argument(
+        "--neutralize-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="CSV: put a single quote before cells starting with = + - @ tab or CR, so a "
+        "spreadsheet shows them instead of running them (default: on; see docs/export.md)",
     )
     p.set_defaults(func=run)
 
@@ -60,15 +77,29 @@ def run(args: argparse.Namespace) -> int:
         duplicates=args.duplicates,
     )
     fmt = _format(args)
+    options = {"with_entities": args.entities, "neutralize_formulas": args.neutralize_formulas}
     if args.output == "-":
-        count = write_export(where, fmt, sys.stdout.buffer, with_entities=args.entities)
-        sys.stdout.buffer.flush()
+        try:
+            count = write_export(where, fmt, sys.stdout.buffer, **options)
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            _drop_stdout()
+            reason = "it was closed" if isinstance(exc, BrokenPipeError) else exc.strerror or exc
+            return report(args, EXIT_FAILED, "stdout_unwritable", f"cannot write stdout: {reason}")
     else:
         try:
-            with open(args.output, "wb") as out:
-                count = write_export(where, fmt, out, with_entities=args.entities)
+            with atomic_output(args.output) as out:
+                count = write_export(where, fmt, out, **options)
         except OSError as exc:
             line = f"cannot write {clean(args.output)}: {exc.strerror or exc}"
             return report(args, EXIT_USAGE, "unwritable_file", line)
     err_console.print(f"{count:,} articles written as {fmt} ({SCHEMA})")
     return 0
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that what is still buffered for it does not
+    raise again as the interpreter exits."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)

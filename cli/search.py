@@ -7,9 +7,10 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from sluice.cli.errors import EXIT_USAGE, report
-from sluice.cli.output import console, print_json, text
-from sluice.shared.search import Hit, SearchQuery, search
+from sluice.cli.dates import day
+from sluice.cli.errors import EXIT_FAILED, EXIT_USAGE, report
+from sluice.cli.output import clean, console, print_json, text
+from sluice.shared.search import Hit, QueryTooLarge, SearchQuery, StatementTimeout, search
 
 __all__ = ["add_parser"]
 
@@ -19,7 +20,9 @@ def add_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "search",
         help="full-text search, ranked, with a snippet",
         description='Search stored articles\' titles and texts. Words and "quoted phrases" '
-        "are all required. PostgreSQL: tsvector + GIN; SQLite: FTS5.",
+        "are all required. PostgreSQL: tsvector + GIN; SQLite: FTS5. A query holds at most "
+        "SLUICE_SEARCH_MAX_TERMS words and SLUICE_SEARCH_MAX_CHARS characters (exit 2 beyond) "
+        "and is stopped after SLUICE_SEARCH_TIMEOUT seconds (exit 1).",
     )
     p.add_argument("query")
     p.add_argument(
@@ -30,7 +33,7 @@ def add_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="only articles with this entity, e.g. ORG:Telegram (repeatable)",
     )
     p.add_argument("--site", help="only this site: its name, or its host")
-    p.add_argument("--since", metavar="YYYY-MM-DD", help="published on or after this day")
+    p.add_argument("--since", type=day, metavar="YYYY-MM-DD", help="published on or after this day")
     p.add_argument("--limit", type=int, default=20, help="at most N results (default 20)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -54,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
     query = SearchQuery(
         args.query, tuple(entities), args.site, args.since, max(1, min(args.limit, 1000))
     )
-    hits = search(query)
+    try:
+        hits = search(query)
+    except QueryTooLarge as exc:
+        return report(args, EXIT_USAGE, "query_too_large", clean(str(exc)))
+    except StatementTimeout as exc:
+        return report(args, EXIT_FAILED, "search_timeout", f"{exc}; narrow the query")
     if args.json:
         print_json([hit.to_dict() for hit in hits])
         return 0

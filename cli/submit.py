@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import sys
+import time
 from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
+from sluice.cli.dates import moment
 from sluice.cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
 from sluice.cli.ingesting import IngestDisplay, describe_ingest
 from sluice.cli.inputs import InputFileError, read_lines, read_text
 from sluice.cli.output import clean, err_console, print_json
 from sluice.cli.output import text as text_of
 from sluice.cli.waiting import EnqueueDisplay, wait_for_job
+from sluice.producers.backpressure import RoomTimeout, room_deadline
+from sluice.producers.enqueue import EnqueueProgress
 from sluice.producers.filters import RecordFilter, record_skipped
 from sluice.shared.errors import SluiceError
 from sluice.shared.jobs import job_counts, job_exists, new_job_id
@@ -34,11 +40,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser(
         "submit",
         help="submit URLs, feeds, sitemaps or texts",
-        description="Submit work to the pipeline. Prints the job id; with --wait, shows "
-        "progress until every item is final and exits 1 if any failed. Every item is "
-        "recorded first, then sent as the queues have room: sending pauses while a stage's "
-        "queue is at SLUICE_QUEUE_HIGH_WATER and resumes at SLUICE_QUEUE_LOW_WATER. If "
-        "interrupted, the items recorded but not sent stay 'recorded' until --resume.",
+        description="Submit work to the pipeline. Prints the job id as soon as its items are "
+        "recorded, before any is sent; with --wait, shows progress until every item is final "
+        "and exits 1 if any failed. Every item is recorded first, then sent as the queues "
+        "have room: sending pauses while a stage's queue is at SLUICE_QUEUE_HIGH_WATER and "
+        "resumes at SLUICE_QUEUE_LOW_WATER. If interrupted, killed or out of --timeout, the "
+        "items recorded but not sent stay 'recorded' until --resume.",
     )
     src = p.add_argument_group("what to submit (any mix)")
     src.add_argument("urls", nargs="*", metavar="URL", help="article URLs")
@@ -86,9 +93,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     door.add_argument("--url-pattern", metavar="REGEX", help="keep only URLs this regex finds")
     door.add_argument(
-        "--since", metavar="DATE", help="keep records or feed entries dated at or after DATE"
+        "--since",
+        type=moment,
+        metavar="DATE",
+        help="keep records or feed entries dated at or after DATE (YYYY-MM-DD or ISO 8601)",
     )
-    door.add_argument("--until", metavar="DATE", help="keep those dated at or before DATE")
+    door.add_argument(
+        "--until", type=moment, metavar="DATE", help="keep those dated at or before DATE"
+    )
     door.add_argument(
         "--language",
         action="append",
@@ -112,7 +124,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="fetch again URLs that were seen before (not duplicates)",
     )
     opts.add_argument("--wait", action="store_true", help="wait until every item is final")
-    opts.add_argument("--timeout", type=float, default=None, help="give up waiting after S seconds")
+    opts.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="give up waiting after S seconds, for room in the queues as for the job (exit 3; "
+        "what is not sent yet stays recorded for --resume)",
+    )
     opts.add_argument("--json", action="store_true", help="print the result as JSON")
     opts.add_argument(
         "--encoding",
@@ -152,6 +170,44 @@ def _interrupted(job_id: str) -> int:
     return EXIT_INTERRUPTED
 
 
+def _out_of_time(args: argparse.Namespace, job_id: str, exc: RoomTimeout) -> int:
+    """Say that ``--timeout`` ran out while waiting for room, and how to finish the job."""
+    unsent = job_counts(job_id)["states"].get("recorded", 0) if job_exists(job_id) else 0
+    line = (
+        f"no room in the queues within --timeout {args.timeout:g} s ({exc}); job {job_id} "
+        f"has {unsent:,} items recorded but not enqueued: send them with "
+        f"sluice submit --resume {job_id}"
+    )
+    return report(args, EXIT_TIMEOUT, "timeout", line)
+
+
+class _Announcement:
+    """Prints the job id once, as soon as its items are recorded and before any is sent, so
+    that a producer killed while it waits for room has told which job to ``--resume``:
+    on stdout (the only line there), or as a JSON line on stderr with ``--json``."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.done: set[str] = set()
+
+    def __call__(self, p: EnqueueProgress) -> None:
+        self.job(p.job_id, p.recorded)
+
+    def job(self, job_id: str, recorded: int | None = None) -> None:
+        if job_id in self.done:
+            return
+        self.done.add(job_id)
+        if self.as_json:
+            sys.stderr.write(json.dumps({"job": job_id, "recorded": recorded}) + "\n")
+            sys.stderr.flush()
+        else:
+            print(job_id, flush=True)
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
 def _report_pauses(display: EnqueueDisplay) -> None:
     if display.pauses:
         err_console.print(
@@ -170,16 +226,19 @@ def _resume(args: argparse.Namespace) -> int:
         return report(args, EXIT_BAD_INPUT, "usage", line)
     if not job_exists(job_id):
         return report(args, EXIT_BAD_INPUT, "no_such_job", f"no job {clean(job_id)}")
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
     display = EnqueueDisplay(show=not args.json)
     ingest = IngestDisplay(show=not args.json)
     try:
-        with display, ingest:
+        with display, ingest, room_deadline(args.timeout):
             resumed = resume_job(
                 job_id, refetch=args.refetch, progress=display, ingest_progress=ingest
             )
     except SluiceError as exc:
         line = f"cannot resume: {clean(exc.detail or exc)}"
         return report(args, EXIT_BAD_INPUT, str(exc.reason), line)
+    except RoomTimeout as exc:
+        return _out_of_time(args, job_id, exc)
     except KeyboardInterrupt:
         return _interrupted(job_id)
     _report_pauses(display)
@@ -190,7 +249,8 @@ def _resume(args: argparse.Namespace) -> int:
             + (f", {resumed.archives} archives read on" if resumed.archives else "")
         )
         print(job_id, flush=True)
-    return _finish(args, job_id, {"enqueued": resumed.enqueued, "failed": resumed.failed})
+    extra = {"enqueued": resumed.enqueued, "failed": resumed.failed}
+    return _finish(args, job_id, extra, _remaining(deadline))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -204,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume:
         return _resume(args)
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
     try:
         file_urls, text, html = _read_inputs(args)
     except InputFileError as exc:
@@ -245,10 +306,11 @@ def run(args: argparse.Namespace) -> int:
     if text is not None and languages and detect_language(text) not in languages:
         left_out.append((args.url or args.title, Reason.FILTERED_LANGUAGE))
         text = None
-    display = EnqueueDisplay(show=not args.json)
+    announce = _Announcement(args.json)
+    display = EnqueueDisplay(show=not args.json, on_start=announce)
     ingest = IngestDisplay(show=not args.json)
     try:
-        with display, ingest:
+        with display, ingest, room_deadline(_remaining(deadline)):
             record_skipped(job_id, "url", left_out)
             if args.warc:
                 ingest_warcs(
@@ -272,6 +334,8 @@ def run(args: argparse.Namespace) -> int:
             if html is not None:
                 submit_html(html, url=args.url, job_id=job_id, languages=languages)
         record_failed_sources(job_id, [astuple(p) for p in problems])
+    except RoomTimeout as exc:
+        return _out_of_time(args, job_id, exc)
     except KeyboardInterrupt:
         return _interrupted(job_id)
     _report_pauses(display)
@@ -293,8 +357,8 @@ def run(args: argparse.Namespace) -> int:
             for p in ingest.last.values():
                 err_console.print(text_of(f"{p.source}: {describe_ingest(p)}"), soft_wrap=True)
     if not args.json:
-        print(job_id, flush=True)
-    code = _finish(args, job_id, extra)
+        announce.job(job_id)
+    code = _finish(args, job_id, extra, _remaining(deadline))
     if problems and code in (0, EXIT_FAILED_ITEMS):
         return EXIT_SOME_SOURCES_FAILED
     return code
@@ -318,13 +382,16 @@ def _at_the_door(
     return kept, left_out
 
 
-def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, Any]) -> int:
-    """Print the result (or wait for the job with --wait) and pick the exit code."""
+def _finish(
+    args: argparse.Namespace, job_id: str, extra: dict[str, Any], timeout: float | None
+) -> int:
+    """Print the result (or wait for the job with --wait, at most ``timeout`` seconds) and
+    pick the exit code."""
     if not args.wait:
         if args.json:
             print_json({"job": job_id, **extra})
         return 0
-    counts, finished = wait_for_job(job_id, args.timeout, show_progress=not args.json)
+    counts, finished = wait_for_job(job_id, timeout, show_progress=not args.json)
     if args.json:
         print_json({**counts, **{k: v for k, v in extra.items() if k == "archives"}})
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -34,9 +35,13 @@ class EnqueueDisplay(ProgressDisplay):
     """A bar of items enqueued out of those recorded, to pass as a producer's ``progress``.
 
     It also counts the pauses, and how long the producer spent paused, for a closing line.
+    ``on_start`` is called with the first report of each job and stage: the items are
+    recorded by then and nothing is sent yet.
     """
 
-    def __init__(self, show: bool = True) -> None:
+    def __init__(
+        self, show: bool = True, on_start: Callable[[EnqueueProgress], None] | None = None
+    ) -> None:
         super().__init__(
             TextColumn("[bold]{task.fields[job]}"),
             BarColumn(),
@@ -51,6 +56,7 @@ class EnqueueDisplay(ProgressDisplay):
         self.last: EnqueueProgress | None = None
         self._paused_since: float | None = None
         self._tasks: dict[tuple[str, str], Any] = {}
+        self._on_start = on_start
 
     def close(self) -> None:
         self._resume()
@@ -58,6 +64,8 @@ class EnqueueDisplay(ProgressDisplay):
     def __call__(self, p: EnqueueProgress) -> None:
         key = (p.job_id, p.stage)
         if key not in self._tasks:
+            if self._on_start is not None:
+                self._on_start(p)
             self._tasks[key] = self.progress.add_task(
                 "enqueue", total=p.recorded, job=f"job {p.job_id} → {p.stage}", status=""
             )

@@ -13,6 +13,10 @@ them in Redis; the rest stay ``recorded`` in the store until there is room.
 The entry queue is never pushed past ``high`` by producers: under a short Redis lock per
 entry queue a producer reads the depth, sends at most the headroom, and only then lets the
 next producer look. Retries of the other stages are outside this bound.
+
+A producer may be given a deadline for the whole of its waiting (:func:`room_deadline`,
+which ``sluice submit --timeout`` sets): past it, a wait for room ends with
+:class:`RoomTimeout`, the items not yet sent still ``recorded`` for ``--resume``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import redis
 from redis.exceptions import LockError
@@ -29,10 +34,33 @@ from sluice.shared.queues import queue_depths as broker_depths
 from sluice.shared.redis_state import KEY_PREFIX
 from sluice.workers.fetching.frontier import FRONTIER_STAGE, Frontier
 
-__all__ = ["Backpressure", "WaitCallback", "queue_depths"]
+__all__ = ["Backpressure", "RoomTimeout", "WaitCallback", "queue_depths", "room_deadline"]
 
 #: Called on every look at the queues while paused, with the fullest queue and its depth.
 WaitCallback = Callable[[str, int], None]
+
+_deadline: ContextVar[float | None] = ContextVar("room_deadline", default=None)
+
+
+class RoomTimeout(Exception):
+    """The queues had no room before the producer's deadline."""
+
+    def __init__(self, stage: str, depth: int, high: int) -> None:
+        super().__init__(f"the {stage} queue was still at {depth:,} (high-water {high:,})")
+        self.stage = stage
+        self.depth = depth
+        self.high = high
+
+
+@contextmanager
+def room_deadline(seconds: float | None) -> Iterator[None]:
+    """Within the block, waiting for room ends with :class:`RoomTimeout` once ``seconds``
+    have passed since the block began (``None``: wait as long as it takes)."""
+    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def queue_depths(client: redis.Redis, stages: Sequence[str]) -> dict[str, int]:
@@ -111,7 +139,10 @@ class Backpressure:
                 self.paused = any(depth >= self.high for depth in depths.values())
             if not self.paused:
                 return
+            fullest = max(depths, key=lambda stage: depths[stage])
             if self.on_wait is not None:
-                fullest = max(depths, key=lambda stage: depths[stage])
                 self.on_wait(fullest, depths[fullest])
+            deadline = _deadline.get()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RoomTimeout(fullest, depths[fullest], self.high)
             time.sleep(self.poll)

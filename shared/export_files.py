@@ -3,6 +3,9 @@
 JSONL: one JSON object a line. CSV: a header line of the field names, ``entities`` (with
 ``--entities``) as a JSON string. Parquet: one row group a page, ``entities`` a list of
 structs, the schema version also in the file's key-value metadata (``sluice.schema``).
+CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+``@``, tab or carriage return) are prefixed with a single quote, as OWASP recommends
+against CSV injection, unless ``neutralize_formulas`` is off.
 Every format writes as it reads, so memory is one page whatever the number of rows; the
 output stream needs no seeking (stdout works for all three).
 """
@@ -16,9 +19,18 @@ from typing import IO, Any
 
 from sluice.shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
 
-__all__ = ["FORMATS", "write_export"]
+__all__ = ["FORMATS", "FORMULA_PREFIXES", "neutralize_formula", "write_export"]
 
 FORMATS = ("jsonl", "csv", "parquet")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: Any) -> Any:
+    """``value`` with a single quote before it if it is a string a spreadsheet would read
+    as a formula; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _jsonl(pages: Any, out: IO[bytes]) -> int:
@@ -31,7 +43,7 @@ def _jsonl(pages: Any, out: IO[bytes]) -> int:
     return count
 
 
-def _csv(pages: Any, out: IO[bytes], with_entities: bool) -> int:
+def _csv(pages: Any, out: IO[bytes], with_entities: bool, neutralize: bool) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     fields = [*FIELDS, "entities"] if with_entities else list(FIELDS)
     writer = csv.DictWriter(text, fieldnames=fields)
@@ -41,6 +53,8 @@ def _csv(pages: Any, out: IO[bytes], with_entities: bool) -> int:
         for row in page:
             if with_entities:
                 row = {**row, "entities": json.dumps(row["entities"], ensure_ascii=False)}
+            if neutralize:
+                row = {name: neutralize_formula(value) for name, value in row.items()}
             writer.writerow(row)
         count += len(page)
     text.flush()
@@ -80,14 +94,20 @@ def _parquet(pages: Any, out: IO[bytes], with_entities: bool) -> int:
 
 
 def write_export(
-    where: ExportFilter, fmt: str, out: IO[bytes], *, with_entities: bool = False
+    where: ExportFilter,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    with_entities: bool = False,
+    neutralize_formulas: bool = True,
 ) -> int:
-    """Write the matching articles to ``out`` in ``fmt``; returns how many rows."""
+    """Write the matching articles to ``out`` in ``fmt``; returns how many rows.
+    ``neutralize_formulas`` applies to CSV only."""
     pages = export_pages(where, with_entities=with_entities)
     if fmt == "jsonl":
         return _jsonl(pages, out)
     if fmt == "csv":
-        return _csv(pages, out, with_entities)
+        return _csv(pages, out, with_entities, neutralize_formulas)
     if fmt == "parquet":
         return _parquet(pages, out, with_entities)
     raise ValueError(f"unknown format {fmt!r}")

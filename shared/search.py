@@ -7,6 +7,11 @@ current as the store stage writes articles. A query is words and ``"quoted phras
 required (PostgreSQL also takes ``or`` and ``-word``, as ``websearch_to_tsquery`` does).
 Entity filters (``LABEL:TEXT``, the text matched without regard to case) use the index on
 ``entities (label, lower(text))``.
+
+A query cannot hurt the store: it may hold at most ``SLUICE_SEARCH_MAX_TERMS`` words and
+``SLUICE_SEARCH_MAX_CHARS`` characters (:class:`QueryTooLarge` beyond), a word repeated is
+looked for once, and the search runs under ``SLUICE_SEARCH_TIMEOUT``
+(:mod:`shared.db.statement_limit`), on the server for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,8 +23,19 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from sluice.shared.db.engine import read_scope
+from sluice.shared.db.statement_limit import StatementTimeout, statement_limit
 
-__all__ = ["HIGHLIGHT", "Hit", "SearchQuery", "fts5_query", "search"]
+__all__ = [
+    "HIGHLIGHT",
+    "Hit",
+    "QueryTooLarge",
+    "SearchQuery",
+    "StatementTimeout",
+    "check_query",
+    "fts5_query",
+    "search",
+    "websearch_query",
+]
 
 HIGHLIGHT = ("\ue000", "\ue001")  # around each match in a snippet (private-use characters)
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
@@ -78,15 +94,43 @@ class SearchQuery:
     limit: int = 20
 
 
+class QueryTooLarge(ValueError):
+    """A query with more words or characters than the settings allow."""
+
+
+def check_query(query: str, max_terms: int, max_chars: int) -> None:
+    """Raise :class:`QueryTooLarge` if ``query`` is longer than ``max_chars`` characters or
+    holds more than ``max_terms`` words (repeated ones counted each time; 0: no bound)."""
+    terms = len(_WORD.findall(query[: 100 * max_chars] if max_chars else query))
+    if max_terms and terms > max_terms:
+        raise QueryTooLarge(f"the query has {terms:,} words; at most {max_terms:,}")
+    if max_chars and len(query) > max_chars:
+        raise QueryTooLarge(f"the query has {len(query):,} characters; at most {max_chars:,}")
+
+
 def fts5_query(query: str) -> str:
     """``query`` as an FTS5 expression that cannot be a syntax error: each word and each
-    quoted phrase becomes a quoted string, all of them required."""
-    parts = []
-    for phrase, word in _TOKEN.findall(query):
+    quoted phrase becomes a quoted string, all of them required, each once. FTS5's own
+    syntax (``NEAR``, ``col:``, ``*``, ``^``, ``AND``/``OR``/``NOT``) is read as words, and a
+    NUL character separates them like a space."""
+    parts: dict[str, None] = {}
+    for phrase, word in _TOKEN.findall(query.replace("\x00", " ")):
         words = _WORD.findall(phrase or word)
         if words:
-            parts.append('"' + " ".join(words) + '"')
+            parts['"' + " ".join(words) + '"'] = None
     return " ".join(parts)
+
+
+def websearch_query(query: str) -> str:
+    """``query`` for ``websearch_to_tsquery`` with each repeated word or phrase once (a
+    query of one word 32 times costs PostgreSQL's ranking 32 times). Left as it is when it
+    holds ``or``, where a repeat can change the meaning. A NUL character, which no
+    PostgreSQL string may hold, separates words like a space."""
+    query = query.replace("\x00", " ")
+    tokens = [match.group() for match in _TOKEN.finditer(query)]
+    if any(token.lower() == "or" for token in tokens):
+        return query
+    return " ".join(dict.fromkeys(tokens))
 
 
 def _filters(q: SearchQuery, params: dict[str, Any]) -> str:
@@ -127,7 +171,7 @@ def _sqlite(conn: Connection, q: SearchQuery) -> list[Hit]:
 
 
 def _postgresql(conn: Connection, q: SearchQuery) -> list[Hit]:
-    params: dict[str, Any] = {"q": q.query, "n": q.limit}
+    params: dict[str, Any] = {"q": websearch_query(q.query), "n": q.limit}
     params["options"] = (
         f"StartSel={HIGHLIGHT[0]}, StopSel={HIGHLIGHT[1]}, MaxWords=30, MinWords=12, "
         "MaxFragments=1, FragmentDelimiter=…"
@@ -144,9 +188,21 @@ def _postgresql(conn: Connection, q: SearchQuery) -> list[Hit]:
     return [Hit(*row) for row in conn.execute(text(sql), params)]
 
 
-def search(q: SearchQuery, database_url: str | None = None) -> list[Hit]:
-    """The best ``q.limit`` articles for ``q``, best first."""
-    with read_scope(database_url) as conn:
+def search(
+    q: SearchQuery, database_url: str | None = None, *, timeout: float | None = None
+) -> list[Hit]:
+    """The best ``q.limit`` articles for ``q``, best first.
+
+    Raises :class:`QueryTooLarge` for a query over the settings' bounds, and
+    :class:`StatementTimeout` if it ran longer than ``timeout`` seconds (default:
+    ``SLUICE_SEARCH_TIMEOUT``; 0: no bound).
+    """
+    from sluice.shared.settings import get_settings
+
+    settings = get_settings()
+    check_query(q.query, settings.search_max_terms, settings.search_max_chars)
+    seconds = settings.search_timeout if timeout is None else timeout
+    with read_scope(database_url) as conn, statement_limit(conn, seconds):
         if conn.dialect.name == "postgresql":
             return _postgresql(conn, q)
         return _sqlite(conn, q)

@@ -274,6 +274,19 @@ class StoreSettings(BaseModel):
 
     store_time_limit: int = Field(120, description="Hard time limit of a store task (s).")
 
+    # sluice articles search
+    search_max_terms: int = Field(
+        32, ge=0, description="Words a search query may hold (repeats count); 0: no limit."
+    )
+    search_max_chars: int = Field(
+        1_000, ge=0, description="Characters a search query may hold; 0: no limit."
+    )
+    search_timeout: float = Field(
+        10.0,
+        ge=0,
+        description="A search stops after this long (s), on the PostgreSQL server too; 0: never.",
+    )
+
 
 class ProducerSettings(BaseModel):
     """Producers: expanding ``--feed``/``--sitemap`` and backpressure from the queues."""

@@ -3,11 +3,27 @@ the report's pace and ratio figures."""
 
 from __future__ import annotations
 
-from benchmarks.baseline import BaselineResult
+import ast
+import contextlib
+import importlib
+import io
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.baseline import BaselineResult, pool_context
 from benchmarks.distributed import SluiceResult, merge_parts
 from benchmarks.quality import compare
 from benchmarks.report import figures, pace_by_tenth, ratio_by_part, render
 from benchmarks.schedule import interleave
+from benchmarks.time_limit import EXIT_TIME_LIMIT, arm, time_limited
 
 
 def _part(
@@ -102,3 +118,121 @@ def test_the_report_of_a_run_in_parts_ends_with_the_ratio() -> None:
     assert "peak RSS of each of the 2 processes seen" in "\n".join(lines)
     assert lines[-3] == "ratio of each sluice part to the baseline parts around it: 0.80, 0.80"
     assert lines[-1] == "ratio sluice/baseline: 0.80"
+
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    """The sockets process ``pid`` holds open, as ``socket:[inode]``."""
+    links = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return {link for link in links if link.startswith("socket:")}
+
+
+def test_the_baseline_pool_inherits_no_connection() -> None:
+    assert pool_context().get_start_method() in ("forkserver", "spawn")
+    with socket.socket() as held:  # as the producer's kombu connection is
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        mine = os.readlink(f"/proc/self/fd/{held.fileno()}")
+        for context, inherits in (
+            (pool_context(), False),
+            (multiprocessing.get_context("fork"), True),
+        ):
+            with context.Pool(1) as pool:
+                pool.apply(os.getpid)  # the process is up
+                (child,) = pool._pool
+                assert (mine in _socket_inodes(child.pid)) is inherits, context
+                pool.terminate()
+
+
+def _mains() -> list[str]:
+    """The benchmark modules that can be run (those with a ``main``)."""
+    return sorted(
+        path.stem
+        for path in BENCHMARKS.glob("*.py")
+        if any(
+            isinstance(node, ast.FunctionDef) and node.name == "main"
+            for node in ast.parse(path.read_text()).body
+        )
+    )
+
+
+@pytest.mark.parametrize("name", _mains())
+def test_every_benchmark_has_a_time_limit(name: str) -> None:
+    tree = ast.parse((BENCHMARKS / f"{name}.py").read_text())
+    (main,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    assert [ast.unparse(d) for d in main.decorator_list] == [f"time_limited({name!r})"]
+    module = importlib.import_module(f"benchmarks.{name}")
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown), pytest.raises(SystemExit):
+        module.main(["--help"])
+    assert "--time-limit SECONDS" in shown.getvalue()
+
+
+def test_a_run_past_its_limit_ends_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    stopped = []
+
+    @time_limited("sleeper")
+    def main() -> int:
+        arm(0.2)
+        try:
+            time.sleep(30)
+        finally:
+            stopped.append(True)  # cleanup code still runs
+        return 0
+
+    started = time.monotonic()
+    assert main() == EXIT_TIME_LIMIT
+    assert time.monotonic() - started < 10 and stopped == [True]
+    assert "sleeper: time limit of 0.2 s passed: run stopped" in capsys.readouterr().err
+
+
+_HANGS_ON_THE_WAY_OUT = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from benchmarks.time_limit import arm, time_limited
+
+    @time_limited("stuck")
+    def main() -> int:
+        child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        print(child.pid, flush=True)
+        arm(0.3, grace=0.5)
+        try:
+            time.sleep(60)
+        finally:
+            time.sleep(60)  # a cleanup that hangs, as Pool.terminate once did
+        return 0
+
+    sys.exit(main())
+    """
+)
+
+
+def test_a_run_that_hangs_stopping_is_killed_with_its_processes() -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", _HANGS_ON_THE_WAY_OUT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=BENCHMARKS.parent,
+    )
+    assert result.returncode == EXIT_TIME_LIMIT, result.stderr
+    assert time.monotonic() - started < 30
+    assert "stuck: time limit of 0.3 s passed and stopping took over" in result.stderr
+    child = int(result.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "Z" not in _state(child):
+        assert time.monotonic() < deadline, "its child process is still running"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
