@@ -1,0 +1,144 @@
+"""An archive gzipped as a whole (one member, not one per record), read as plain records.
+
+Per-record gzip lets a reader seek to any record; a whole-file gzip does not, and warcio
+refuses it after its first record. Here such a file is read through :class:`WholeFile`:
+``open_at(offset)`` inflates from the file's start (every member in turn) and skips to
+``offset``, an offset in the *inflated* bytes, which is what the ingestion keeps to resume.
+
+Compressed bytes that cannot be inflated (a damaged member, a file cut short, junk after
+the last member) are skipped to the next gzip member that inflates, if any;
+:attr:`WholeFile.damage` lists where in the inflated bytes, and how many compressed bytes
+were skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+__all__ = ["Damage", "WholeFile"]
+
+_READ = 1 << 16
+_GZIP = 16 + zlib.MAX_WBITS
+_MAGIC = b"\x1f\x8b\x08"
+_STEP = 1024  # compressed bytes inflated at once
+_PROBE = 4096  # compressed bytes tried to tell a member from a chance match
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """Where inflating stopped: at ``offset`` of the inflated bytes, ``skipped`` compressed
+    bytes before the file's end, for ``detail``."""
+
+    offset: int
+    skipped: int
+    detail: str
+
+
+class WholeFile:
+    """The inflated bytes of a gzip file opened by ``open_compressed(0)``."""
+
+    def __init__(self, open_compressed: Callable[[int], BinaryIO]) -> None:
+        self.open_compressed = open_compressed
+        self.damage: dict[int, Damage] = {}  # by inflated offset: streams repeat it
+
+    def open_at(self, offset: int) -> BinaryIO:
+        raw = _Inflated(self, self.open_compressed(0))
+        stream = io.BufferedReader(raw, buffer_size=_READ)
+        left = offset
+        while left and (piece := stream.read(min(left, 1 << 20))):
+            left -= len(piece)
+        return stream
+
+    def pieces(self, source: BinaryIO) -> Iterator[bytes]:
+        """The inflated bytes of ``source``, member after member; damage noted, not raised."""
+        inflater = zlib.decompressobj(_GZIP)
+        pending, produced, began = b"", 0, False
+        while True:
+            if not pending:
+                pending = source.read(_READ)
+                if not pending:
+                    if began and not inflater.eof:
+                        self._damaged(produced, 0, "the archive ends inside a gzip member")
+                    return
+            try:  # fed in steps: output before damage is kept
+                out = inflater.decompress(pending[:_STEP], _READ)
+            except zlib.error as exc:
+                pending, skipped = _next_member(source, pending)
+                self._damaged(produced, skipped, f"a damaged gzip member ({exc})")
+                inflater, began = zlib.decompressobj(_GZIP), False
+                continue
+            began = True
+            rest = pending[_STEP:]
+            pending = inflater.unconsumed_tail + rest
+            if out:
+                produced += len(out)
+                yield out
+            if inflater.eof:
+                # Padding between members is no damage.
+                pending = (inflater.unused_data + rest).lstrip(b"\0\r\n \t")
+                inflater, began = zlib.decompressobj(_GZIP), False
+
+    def _damaged(self, offset: int, skipped: int, detail: str) -> None:
+        self.damage.setdefault(offset, Damage(offset, skipped, detail))
+
+
+def _inflates(data: bytes) -> bool:
+    """Whether ``data`` starts a gzip member that inflates to something."""
+    try:
+        return bool(zlib.decompressobj(_GZIP).decompress(data, 256))
+    except zlib.error:
+        return False
+
+
+def _next_member(source: BinaryIO, pending: bytes) -> tuple[bytes, int]:
+    """Skip from damaged compressed bytes to the next gzip member that inflates: its bytes
+    read so far (``b""`` at the end of the file), and how many bytes were skipped."""
+    buffer, skipped = pending[1:], 1
+    while True:
+        if len(buffer) < 2 * _PROBE:
+            buffer += source.read(_READ)
+        found = buffer.find(_MAGIC)
+        while found >= 0:
+            if len(buffer) - found < _PROBE:
+                more = source.read(_READ)
+                if more:
+                    buffer += more
+                    continue
+            if _inflates(buffer[found : found + _PROBE]):
+                return buffer[found:], skipped + found
+            found = buffer.find(_MAGIC, found + 1)
+        more = source.read(_READ)
+        if not more:
+            return b"", skipped + len(buffer)
+        skipped += len(buffer) - 2
+        buffer = buffer[-2:] + more
+
+
+class _Inflated(io.RawIOBase):
+    def __init__(self, whole: WholeFile, source: BinaryIO) -> None:
+        self._source = source
+        self._pieces = whole.pieces(source)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            piece = next(self._pieces, None)
+            if piece is None:
+                return 0
+            self._pending = piece
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()
+        super().close()
