@@ -123,9 +123,14 @@ class _Inflated(io.RawIOBase):
         self._source = source
         self._pieces = whole.pieces(source)
         self._pending = b""
+        self._position = 0
 
     def readable(self) -> bool:
         return True
+
+    def tell(self) -> int:
+        """The offset in the inflated bytes, which warcio reads as the record's offset."""
+        return self._position
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         while not self._pending:
@@ -136,6 +141,7 @@ class _Inflated(io.RawIOBase):
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
+        self._position += size
         return size
 
     def close(self) -> None:

@@ -9,8 +9,8 @@ fetcher's decoders (:mod:`workers.fetching.decoding`) are used instead: incremen
 compression bomb stops at the size cap.
 
 Crawlers also store bodies already de-chunked or decoded under the original headers, so a
-body that is not chunked, or that fails to decode from its very first bytes, is taken as it
-is; one that fails further on is :class:`BadPayload`.
+body that is not chunked, or that fails to decode from its very first bytes but is markup,
+is taken as it is; any other that fails to decode is :class:`BadPayload`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = ["BadPayload", "Readable", "payload"]
 
 _READ = 1 << 16
 _MAX_CHUNK_LINE = 1024
+_BLANK = b" \t\r\n\xef\xbb\xbf"  # whitespace and a UTF-8 byte order mark
 
 
 class Readable(Protocol):
@@ -73,7 +74,8 @@ def _dechunked(stream: Readable) -> Iterator[bytes]:
 
 
 def _decoded(chunks: Iterator[bytes], coding: str) -> Iterator[bytes]:
-    """``chunks`` decoded; the raw bytes when decoding fails before any output."""
+    """``chunks`` decoded; the raw bytes when decoding fails before any output and they are
+    markup (a body stored decoded under its original header)."""
     seen: list[bytes] = []  # the raw bytes read until the first output
     started = False
 
@@ -86,7 +88,9 @@ def _decoded(chunks: Iterator[bytes], coding: str) -> Iterator[bytes]:
     pieces = decoded(keep(), coding)
     try:
         first = next(pieces, None)
-    except PermanentError:
+    except PermanentError as exc:
+        if not b"".join(seen)[:1024].lstrip(_BLANK).startswith(b"<"):
+            raise BadPayload(exc.detail) from exc
         yield from seen
         yield from chunks
         return

@@ -323,7 +323,8 @@ def _records(
             return
         if not read_any:
             raise NotAnArchive(damage.detail)
-        following = _next_start(open_at, damage.search_from, gzipped, fmt)
+        # Always forward, whatever offsets a damaged stream gave: reading ends or progresses.
+        following = _next_start(open_at, max(damage.search_from, offset + 1), gzipped, fmt)
         if damage.kind is not None:
             yield Record(
                 damage.kind,
