@@ -29,12 +29,16 @@ from sluice.shared.queues import decode_message, queue_keys
 from sluice.shared.settings import get_settings
 from tests.support.warcs import (
     article_html,
+    claiming,
+    damaged_whole_file_gzip,
+    encoded,
     no_http_headers,
     opener,
     record,
     truncated,
     warc,
     warc_bytes,
+    whole_file_gzip,
     wrong_length,
 )
 from tests.support.web import WebServer
@@ -298,3 +302,65 @@ def test_reading_from_a_kept_offset_gives_the_same_records(tmp_path: Path) -> No
     rest = list(read_records(open_at, third, max_bytes=1 << 20))
     assert [r.url for r in rest[:-1]] == [r.url for r in everything[2:-1]]
     assert isinstance(rest[-1], End) and rest[-1].offset == len(data)
+
+
+def _plain(n: int) -> bytes:
+    return _page(n, gzipped=False)
+
+
+def test_a_whole_file_gzip_and_a_damaged_one_are_read_over_a_url(
+    database_url: str, extract_queue: redis.Redis, web: WebServer, prefix: str
+) -> None:
+    whole = web.route(f"{prefix}/whole.warc.gz", _ranged(whole_file_gzip(map(_plain, range(5)))))
+    bad = damaged_whole_file_gzip([_plain(n) for n in range(10, 22)], at=0.5)
+    damaged = web.route(f"{prefix}/damaged.warc.gz", _ranged(bad))
+    seen: dict[str, IngestProgress] = {}
+    job_id = ingest_warcs([whole, damaged], progress=lambda p: seen.__setitem__(p.source, p))
+
+    urls = [i["source"] for i in list_items(job_id)]
+    assert urls[:5] == [f"https://news.test/{n}.html" for n in range(5)]
+    assert 5 < len(urls) < 17 and urls[5] == "https://news.test/10.html"
+    assert seen[whole].done and seen[whole].skipped == {} and seen[whole].bytes_skipped == 0
+    assert seen[damaged].done and seen[damaged].skipped.get("damaged", 0) >= 1
+    assert seen[damaged].bytes_skipped > 0
+    assert len(_sent(extract_queue)) == len(urls)
+
+
+def test_an_interrupted_hostile_whole_file_gzip_resumes_and_finishes(
+    database_url: str,
+    extract_queue: redis.Redis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLUICE_SUBMIT_BATCH_SIZE", "2")
+    get_settings.cache_clear()
+    parts = [_plain(n) for n in range(8)]
+    parts.insert(2, encoded("https://news.test/br.html", article_html(30), "br", gzipped=False))
+    parts.insert(5, claiming("https://news.test/lie.html", article_html(31), 10 * 1024**3))
+    path = tmp_path / "hostile-whole.warc.gz"
+    path.write_bytes(whole_file_gzip(parts))
+    calls = 0
+
+    def stop_in_second_batch(progress: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        ingest_warcs([str(path)], job_id="warcwhole01", enqueue_progress=stop_in_second_batch)
+    assert len(list_items("warcwhole01")) == 4
+
+    seen: list[IngestProgress] = []
+    assert resume_job("warcwhole01", ingest_progress=seen.append).archives == 1
+
+    items = list_items("warcwhole01")
+    expected = [f"https://news.test/{n}.html" for n in range(8)]
+    expected.insert(2, "https://news.test/br.html")
+    assert [i["source"] for i in items] == expected
+    assert {i["state"] for i in items} == {"queued"}
+    sent = sorted(a["item_id"] for a in _sent(extract_queue))
+    assert sent == [i["item_id"] for i in items]  # each record sent once
+    assert seen[-1].done and seen[-1].skipped == {"truncated": 1}
+    assert seen[-1].bytes_skipped == len(parts[5])
+    assert resume_job("warcwhole01").archives == 0
