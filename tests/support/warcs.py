@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 from collections.abc import Callable, Iterable
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -13,9 +14,11 @@ __all__ = [
     "article_html",
     "claiming",
     "damaged_whole_file_gzip",
+    "distinct_article_html",
     "encoded",
     "no_http_headers",
     "opener",
+    "raw_body_record",
     "record",
     "truncated",
     "warc",
@@ -61,6 +64,21 @@ def article_html(n: int, *, title: str | None = None, extra: str = "") -> str:
         f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
         f"<nav>Home | News</nav><article><h1>{title}</h1>{extra}{paragraphs}</article>"
         "<footer>All rights reserved</footer></body></html>"
+    )
+
+
+def distinct_article_html(n: int, *, extra: str = "") -> str:
+    """A news page whose words (drawn with seed ``n``) share no run with another ``n``'s, so
+    deduplication keeps every one (``article_html`` repeats every third ``n``'s words)."""
+    draw = random.Random(n)
+    words = [draw.choice(_WORDS) for _ in range(400)]
+    paragraphs = "".join(
+        f"<p>{' '.join(words[i : i + 40]).capitalize()}.</p>" for i in range(0, 400, 40)
+    )
+    title = f"Report {n}: the {words[0]}, the {words[1]} and the {words[2]}"
+    return (
+        f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+        f"<article><h1>{title}</h1>{extra}{paragraphs}</article></body></html>"
     )
 
 
@@ -235,3 +253,17 @@ def opener(data: bytes) -> Callable[[int], io.BytesIO]:
         return stream
 
     return open_at
+
+
+def raw_body_record(url: str, body: bytes, coding: str, *, chunked: bool = False) -> bytes:
+    """A gzipped ``response`` record with ``body`` sent as it is under ``coding``."""
+    fields = "Content-Type: text/html; charset=utf-8\r\n"
+    fields += f"Content-Encoding: {coding}\r\n" if coding else ""
+    fields += "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {len(body)}\r\n"
+    block = b"HTTP/1.1 200 OK\r\n" + fields.encode() + b"\r\n" + body
+    head = (
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2026-11-30T10:00:00Z\r\n"
+        f"WARC-Target-URI: {url}\r\nContent-Type: application/http; msgtype=response\r\n"
+        f"Content-Length: {len(block)}\r\n\r\n"
+    ).encode()
+    return gzip.compress(head + block + b"\r\n\r\n")

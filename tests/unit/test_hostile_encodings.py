@@ -17,7 +17,8 @@ FRENCH = "Le conseil municipal a approuvé le budget de l'année prochaine, a d�
 
 
 def _html(text: str, head: str = "") -> str:
-    return f"<html><head>{head}<title>t</title></head><body>{('<p>' + text + '</p>') * 8}</body></html>"
+    body = f"<p>{text}</p>" * 8
+    return f"<html><head>{head}<title>t</title></head><body>{body}</body></html>"
 
 
 def test_a_utf8_japanese_page_labelled_latin1_is_read_as_utf8_and_says_so() -> None:

@@ -19,6 +19,7 @@ from tests.support.warcs import (
     damaged_whole_file_gzip,
     encoded,
     opener,
+    raw_body_record,
     record,
     truncated,
     whole_file_gzip,
@@ -83,34 +84,34 @@ def test_an_encoded_body_is_decoded_and_the_next_record_read(coding: str, chunke
 def test_a_raw_deflate_body_is_decoded() -> None:
     squeeze = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     body = squeeze.compress(article_html(6).encode()) + squeeze.flush()
-    data = _page(1) + _http_record("https://enc.test/raw.html", body, "deflate") + _page(2)
+    data = _page(1) + raw_body_record("https://enc.test/raw.html", body, "deflate") + _page(2)
     records = _read(data)
     assert records[1].body == article_html(6).encode() and len(_pages(records)) == 3
 
 
 def test_a_body_stored_decoded_under_its_encoding_header_is_taken_as_it_is() -> None:
     html = article_html(7).encode()
-    data = _http_record("https://enc.test/stored.html", html, "br") + _page(2)
+    data = raw_body_record("https://enc.test/stored.html", html, "br") + _page(2)
     assert _read(data)[0].body == html
 
 
 def test_a_body_that_breaks_while_decoding_fails_with_bad_encoding() -> None:
     squeezed = gzip.compress(article_html(8).encode() * 20)
     broken = squeezed[:200] + b"\x00" * 64 + squeezed[264:]
-    data = _page(1) + _http_record("https://enc.test/broken.html", broken, "gzip") + _page(2)
+    data = _page(1) + raw_body_record("https://enc.test/broken.html", broken, "gzip") + _page(2)
     records = _read(data)
     assert (records[1].url, records[1].failure) == ("https://enc.test/broken.html", "bad_encoding")
     assert _pages(records) == ["https://good.test/1.html", "https://good.test/2.html"]
 
 
 def test_compressed_junk_that_is_no_markup_fails_with_bad_encoding() -> None:
-    data = _http_record("https://enc.test/junk.html", b"\x8b\x00junk" * 50, "br") + _page(2)
+    data = raw_body_record("https://enc.test/junk.html", b"\x8b\x00junk" * 50, "br") + _page(2)
     assert [r.failure for r in _read(data)] == ["bad_encoding", None]
 
 
 def test_a_compression_bomb_in_a_record_stops_at_the_cap() -> None:
     bomb = gzip.compress(b"<html>" + b" " * (20 * CAP))
-    data = _http_record("https://enc.test/bomb.html", bomb, "gzip") + _page(2)
+    data = raw_body_record("https://enc.test/bomb.html", bomb, "gzip") + _page(2)
     records = _read(data)
     assert (records[0].failure, records[0].body) == ("too_large", b"")
     assert _pages(records) == ["https://good.test/2.html"]
@@ -119,7 +120,7 @@ def test_a_compression_bomb_in_a_record_stops_at_the_cap() -> None:
 def test_a_chunked_body_with_a_broken_chunk_size_ends_there() -> None:
     html = article_html(9).encode()
     body = b"%x\r\n%s\r\nzz-not-a-size\r\ntrailing" % (len(html), html)
-    data = _http_record("https://enc.test/chunks.html", body, "", chunked=True) + _page(2)
+    data = raw_body_record("https://enc.test/chunks.html", body, "", chunked=True) + _page(2)
     records = _read(data)
     assert records[0].body == html and len(_pages(records)) == 2
 
@@ -230,17 +231,3 @@ def test_a_warc_line_inside_a_payload_is_no_record_start() -> None:
 def test_junk_between_plain_records_is_skipped_by_its_length() -> None:
     records = _read(_page(1, False) + b"x" * 1000 + _page(2, False))
     assert [(r.kind, r.skipped) for r in records if r.kind != "page"] == [("damaged", 1000)]
-
-
-def _http_record(url: str, body: bytes, coding: str, *, chunked: bool = False) -> bytes:
-    """A gzipped ``response`` record with ``body`` sent as it is under ``coding``."""
-    fields = "Content-Type: text/html; charset=utf-8\r\n"
-    fields += f"Content-Encoding: {coding}\r\n" if coding else ""
-    fields += "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {len(body)}\r\n"
-    block = b"HTTP/1.1 200 OK\r\n" + fields.encode() + b"\r\n" + body
-    head = (
-        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2026-11-30T10:00:00Z\r\n"
-        f"WARC-Target-URI: {url}\r\nContent-Type: application/http; msgtype=response\r\n"
-        f"Content-Length: {len(block)}\r\n\r\n"
-    ).encode()
-    return gzip.compress(head + block + b"\r\n\r\n")
