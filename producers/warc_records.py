@@ -81,6 +81,7 @@ class Record:
     failure: str | None = None
     detail: str | None = None
     skipped: int = 0
+    record_id: str | None = None
 
     @property
     def too_large(self) -> bool:
@@ -119,6 +120,12 @@ def _date(value: str | None) -> datetime | None:
 
 def _classify(record: Any, offset: int, max_bytes: int) -> Record:
     """What ``record`` (a warcio record) is; reads at most ``max_bytes + 1`` of its body."""
+    classified = _classify_kind(record, offset, max_bytes)
+    classified.record_id = record.rec_headers.get_header("WARC-Record-ID")
+    return classified
+
+
+def _classify_kind(record: Any, offset: int, max_bytes: int) -> Record:
     rec_type = record.rec_type
     headers = record.rec_headers
     if rec_type != "response":
@@ -294,10 +301,20 @@ def read_records(
         return
     whole = WholeFile(open_at)
     end = start
-    for entry in _records(whole.open_at, start, False, layout.fmt, max_bytes):
+    # Damaged deflate data can inflate to exact copies of earlier records (its back-references
+    # still point into the history): a record read twice is counted, not given twice.
+    seen: set[int] = set()
+    for entry in _records(whole.open_at, start, False, layout.fmt, max_bytes, verify=True):
         if isinstance(entry, End):
             end = entry.offset
             break
+        if entry.record_id:
+            key = hash(entry.record_id)
+            if key in seen:
+                detail = f"{entry.record_id[:80]} again: the gzip stream is damaged"
+                yield Record("repeated", entry.offset, entry.url, detail=detail)
+                continue
+            seen.add(key)
         yield entry
     for damage in sorted(whole.damage.values(), key=lambda d: d.offset):
         if damage.offset >= start:
@@ -306,15 +323,18 @@ def read_records(
 
 
 def _records(
-    open_at: OpenAt, start: int, gzipped: bool, fmt: str, max_bytes: int
+    open_at: OpenAt, start: int, gzipped: bool, fmt: str, max_bytes: int, verify: bool = False
 ) -> Iterator[Record | End]:
-    """The records of a plain or per-record gzip archive from ``start`` on, then :class:`End`."""
+    """The records of a plain or per-record gzip archive from ``start`` on, then :class:`End`.
+    With ``verify``, a record whose ``WARC-Block-Digest`` does not match is ``damaged``."""
     offset = start
     read_any = start > 0
     while True:
         damage = _Damage(offset)
         with contextlib.closing(open_at(offset)) as stream:
-            records = ArchiveIterator(stream, arc2warc=fmt == "arc")
+            # Any true value but "log" or "raise" makes warcio note digest problems, no more.
+            check = "note" if verify else False
+            records = ArchiveIterator(stream, arc2warc=fmt == "arc", check_digests=check)
             records.known_format = fmt  # after a resync, garbage must not pass for an ARC
             for entry in _until_damage(records, open_at, gzipped, fmt, max_bytes, damage):
                 read_any = True
@@ -394,6 +414,10 @@ def _until_damage(
             damage.note("truncated", at, detail, at + 1)
             damage.url = result.url
             return
+        if _block_digest_fails(raw):
+            detail = "its WARC-Block-Digest does not match its block"
+            yield Record("damaged", at, result.url, detail=detail)
+            continue
         yield result
         if records.err_count > errors:  # the next record is not where the length says
             detail = "Content-Length does not match the record"
@@ -413,6 +437,14 @@ def _end_of(open_at: OpenAt, start: int) -> int:
         while chunk := stream.read(_SCAN_CHUNK):
             position += len(chunk)
     return position
+
+
+def _block_digest_fails(record: Any) -> bool:
+    """Whether warcio, told to check digests, found ``record``'s block digest wrong (payload
+    digests are left alone: crawlers disagree on how to take them of chunked bodies)."""
+    checker = getattr(record, "digest_checker", None)
+    problems = checker.problems if checker is not None else []
+    return any(str(p).startswith("block digest failed") for p in problems)
 
 
 def _cut_short(record: Any) -> bool:

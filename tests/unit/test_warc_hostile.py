@@ -231,3 +231,16 @@ def test_a_warc_line_inside_a_payload_is_no_record_start() -> None:
 def test_junk_between_plain_records_is_skipped_by_its_length() -> None:
     records = _read(_page(1, False) + b"x" * 1000 + _page(2, False))
     assert [(r.kind, r.skipped) for r in records if r.kind != "page"] == [("damaged", 1000)]
+
+
+def test_an_arc_file_gzipped_as_a_whole_is_read() -> None:
+    version = b"1 0 sluice\nURL IP-address Archive-date Content-type Archive-length\n"
+    head = b"filedesc://t.arc 0.0.0.0 20261130120000 text/plain %d\n" % len(version)
+    parts = [head + version + b"\n"]
+    for n in range(3):
+        body = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + article_html(n).encode()
+        line = f"http://arc.test/{n}.html 127.0.0.1 20261130120000 text/html {len(body)}\n"
+        parts.append(line.encode() + body + b"\n")
+    data = gzip.compress(b"".join(parts))
+    assert archive_layout(opener(data)).whole_file
+    assert _pages(_read(data)) == [f"http://arc.test/{n}.html" for n in range(3)]
