@@ -1,17 +1,26 @@
 """Reading WARC and ARC archives record by record, as a stream, damage included.
 
-The reader is warcio (ARC as well as WARC, plain or gzip-compressed per record). Each record
-comes out as a :class:`Record`: an HTML ``response`` as a page (URL, body, content type,
-charset, ``WARC-Date``), anything else as a kind to count (``request``, ``metadata``,
-``revisit``, ``not_html`` …). A page body is read only up to ``max_bytes`` (one more byte
-tells it is too large); the rest of the record is skipped without being kept, so memory
-stays bounded whatever the archive holds.
+warcio parses the records (ARC as well as WARC, plain or gzip-compressed per record); the
+pieces where it is wrong or raises are handled here or replaced. Each record comes out as
+a :class:`Record`: an HTML ``response`` as a page (URL, body, content type, charset,
+``WARC-Date``), anything else as a kind to count (``request``, ``metadata``, ``revisit``,
+``not_html`` …). A page body is read only up to ``max_bytes`` (one more byte tells it is
+too large); the rest of the record is skipped without being kept, so memory stays bounded
+whatever the archive holds.
 
-Damage does not end the archive: a record that cannot be parsed (a truncated gzip member,
-a wrong ``Content-Length``) is reported as ``damaged`` at its offset, and reading goes on
-from the next place a record can start (the next gzip member, or the next ``WARC/1.``
-line), found by scanning forward. A file that holds no record at all (a tarball, say)
-raises :class:`NotAnArchive`.
+* The HTTP body is de-chunked and decoded by :mod:`producers.warc_payloads`, not warcio.
+* A file gzipped as a whole (or whose first member is damaged) is inflated by
+  :mod:`producers.warc_inflate` and read as a plain archive, in inflated offsets; warcio
+  refuses it after its first record. There, a record whose block digest fails is
+  ``damaged`` and one read before ``repeated``: damaged deflate data can inflate to them.
+* Any exception warcio raises on a record is that record's damage, never the archive's.
+
+Damage does not end the archive: a record that cannot be parsed is ``damaged``, one whose
+payload ends before its ``Content-Length`` (a cut member, a length claiming 10 GB) is
+``truncated``; each says how many bytes were ``skipped``, and reading goes on from the
+next place a record can start (the next gzip member that inflates, or the next ``WARC/1.``
+line followed by WARC headers), always forward. A file that holds no record at all (a
+tarball, say) raises :class:`NotAnArchive`.
 """
 
 from __future__ import annotations
