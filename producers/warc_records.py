@@ -299,7 +299,7 @@ def read_records(
     A record that cannot be parsed comes out as kind ``damaged``, one whose payload ends
     before its ``Content-Length`` as ``truncated`` (each with ``detail`` and the bytes
     ``skipped``), and reading resumes at the next record start found after it. Raises
-    :class:`NotAnArchive` when the archive's first record cannot be parsed. ``start`` and
+    :class:`NotAnArchive` when not one record can be parsed. ``start`` and
     the offsets are in the inflated bytes when the archive is gzipped as a whole.
     """
     layout = layout or archive_layout(open_at)
@@ -350,10 +350,11 @@ def _records(
                 yield entry
         if damage.detail is None:  # the archive's end
             return
-        if not read_any:
-            raise NotAnArchive(damage.detail)
         # Always forward, whatever offsets a damaged stream gave: reading ends or progresses.
         following = _next_start(open_at, max(damage.search_from, offset + 1), gzipped, fmt)
+        if not read_any and following is None:  # not one record anywhere
+            raise NotAnArchive(damage.detail)
+        read_any = True
         if damage.kind is not None:
             yield Record(
                 damage.kind,

@@ -244,3 +244,9 @@ def test_an_arc_file_gzipped_as_a_whole_is_read() -> None:
     data = gzip.compress(b"".join(parts))
     assert archive_layout(opener(data)).whole_file
     assert _pages(_read(data)) == [f"http://arc.test/{n}.html" for n in range(3)]
+
+
+def test_a_damaged_first_record_does_not_make_the_file_no_archive() -> None:
+    bad = claiming("https://lie.test/first.html", article_html(4), -5)
+    records = _read(bad + _page(1, False) + _page(2, False))
+    assert _counted(records) == {"damaged": 1} and len(_pages(records)) == 2
