@@ -213,7 +213,7 @@ def _second_record(open_at: OpenAt, fmt: str) -> bool:
             except zlib.error:
                 return True  # damaged: read it as a whole, skipping to a member that inflates
             pending = inflater.unconsumed_tail
-            window = (tail + out).lstrip(b"\r\n") if not tail else tail + out
+            window = tail + out if tail else out.lstrip(b"\r\n")  # the first record is no second
             if pattern.search(window):
                 return True
             tail = window[-256:]
@@ -308,15 +308,34 @@ def read_records(
     if not layout.whole_file:
         yield from _records(open_at, start, layout.gzipped, layout.fmt, max_bytes)
         return
-    whole = WholeFile(open_at)
-    end = start
+    yield from _whole_file_records(WholeFile(open_at), start, layout.fmt, max_bytes)
+
+
+def _whole_file_records(
+    whole: WholeFile, start: int, fmt: str, max_bytes: int
+) -> Iterator[Record | End]:
+    """The records of a whole-file gzip, with the damage its inflating met counted where it
+    was met (offsets never go back, as the ingestion keeps them to resume)."""
     # Damaged deflate data can inflate to exact copies of earlier records (its back-references
     # still point into the history): a record read twice is counted, not given twice.
     seen: set[int] = set()
-    for entry in _records(whole.open_at, start, False, layout.fmt, max_bytes, verify=True):
+    counted: set[int] = set()
+    last = start
+
+    def damage_before(offset: int) -> Iterator[Record]:
+        for damage in sorted(whole.damage.values(), key=lambda d: d.offset):
+            if damage.offset not in counted and start <= damage.offset <= offset:
+                counted.add(damage.offset)
+                at = max(damage.offset, last)
+                yield Record("damaged", at, detail=damage.detail, skipped=damage.skipped)
+
+    for entry in _records(whole.open_at, start, False, fmt, max_bytes, verify=True):
         if isinstance(entry, End):
-            end = entry.offset
-            break
+            yield from damage_before(max(entry.offset, *whole.damage, start))
+            yield End(max(entry.offset, last))
+            return
+        yield from damage_before(entry.offset)
+        last = max(last, entry.offset)
         if entry.record_id:
             key = hash(entry.record_id)
             if key in seen:
@@ -325,10 +344,6 @@ def read_records(
                 continue
             seen.add(key)
         yield entry
-    for damage in sorted(whole.damage.values(), key=lambda d: d.offset):
-        if damage.offset >= start:
-            yield Record("damaged", damage.offset, detail=damage.detail, skipped=damage.skipped)
-    yield End(end)
 
 
 def _records(

@@ -250,3 +250,14 @@ def test_a_damaged_first_record_does_not_make_the_file_no_archive() -> None:
     bad = claiming("https://lie.test/first.html", article_html(4), -5)
     records = _read(bad + _page(1, False) + _page(2, False))
     assert _counted(records) == {"damaged": 1} and len(_pages(records)) == 2
+
+
+def test_offsets_never_go_back_so_a_resume_never_reads_a_record_twice() -> None:
+    data = damaged_whole_file_gzip([_page(n, gzipped=False) for n in range(12)], at=0.5)
+    entries = list(read_records(opener(data), max_bytes=CAP))
+    offsets = [e.offset for e in entries]
+    assert offsets == sorted(offsets)
+    for n, entry in enumerate(entries[:-1]):  # resumed at any kept offset: the same rest
+        rest = list(read_records(opener(data), entry.offset, max_bytes=CAP))
+        later = {r.url for r in entries[n:] if isinstance(r, Record) and r.kind == "page"}
+        assert {r.url for r in rest if isinstance(r, Record) and r.kind == "page"} <= later
