@@ -125,6 +125,12 @@ def test_a_chunked_body_with_a_broken_chunk_size_ends_there() -> None:
     assert records[0].body == html and len(_pages(records)) == 2
 
 
+def test_a_body_stored_de_chunked_under_a_chunked_header_is_still_decoded() -> None:
+    squeezed = gzip.compress(article_html(10).encode())
+    data = raw_body_record("https://enc.test/dechunked.html", squeezed, "gzip", chunked=True)
+    assert _read(data + _page(2))[0].body == article_html(10).encode()
+
+
 # --- Compression of the archive itself ------------------------------------------------------
 
 
