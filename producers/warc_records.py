@@ -92,10 +92,6 @@ class Record:
     skipped: int = 0
     record_id: str | None = None
 
-    @property
-    def too_large(self) -> bool:
-        return self.failure == Reason.TOO_LARGE
-
 
 @dataclass(frozen=True, slots=True)
 class End:
