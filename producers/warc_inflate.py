@@ -5,6 +5,11 @@ refuses it after its first record. Here such a file is read through :class:`Whol
 ``open_at(offset)`` inflates from the file's start (every member in turn) and skips to
 ``offset``, an offset in the *inflated* bytes, which is what the ingestion keeps to resume.
 
+Reading from an offset would mean inflating everything before it again, every time (and a
+hostile file can make the reader resync many times): so the inflater's state is kept every
+``every`` inflated bytes, and a stream starts from the last such checkpoint before its
+offset, reading the compressed file from there.
+
 Compressed bytes that cannot be inflated (a damaged member, a file cut short, junk after
 the last member) are skipped to the next gzip member that inflates, if any;
 :attr:`WholeFile.damage` lists where in the inflated bytes, and how many compressed bytes
@@ -17,7 +22,7 @@ import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 __all__ = ["Damage", "WholeFile"]
 
@@ -26,6 +31,7 @@ _GZIP = 16 + zlib.MAX_WBITS
 _MAGIC = b"\x1f\x8b\x08"
 _STEP = 1024  # compressed bytes inflated at once
 _PROBE = 4096  # compressed bytes tried to tell a member from a chance match
+_EVERY = 32 * 1024 * 1024  # inflated bytes between checkpoints (each about 100 kB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,26 +44,52 @@ class Damage:
     detail: str
 
 
-class WholeFile:
-    """The inflated bytes of a gzip file opened by ``open_compressed(0)``."""
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    """The inflater's state after ``produced`` inflated bytes: the compressed file read up
+    to ``compressed``, of which ``pending`` is not inflated yet."""
 
-    def __init__(self, open_compressed: Callable[[int], BinaryIO]) -> None:
+    produced: int
+    compressed: int
+    pending: bytes
+    inflater: Any  # a zlib decompress object, copied
+    began: bool
+
+
+_START = _Checkpoint(0, 0, b"", None, False)
+
+
+class WholeFile:
+    """The inflated bytes of a gzip file, whose compressed bytes ``open_compressed(offset)``
+    gives from ``offset`` on."""
+
+    def __init__(self, open_compressed: Callable[[int], BinaryIO], every: int = _EVERY) -> None:
         self.open_compressed = open_compressed
+        self.every = every
         self.damage: dict[int, Damage] = {}  # by inflated offset: streams repeat it
+        self.checkpoints: dict[int, _Checkpoint] = {}  # by inflated offset
 
     def open_at(self, offset: int) -> BinaryIO:
-        raw = _Inflated(self, self.open_compressed(0))
-        stream = io.BufferedReader(raw, buffer_size=_READ)
-        left = offset
+        before = [c for c in self.checkpoints.values() if c.produced <= offset]
+        start = max(before, key=lambda c: c.produced, default=_START)
+        stream = io.BufferedReader(_Inflated(self, start), buffer_size=_READ)
+        left = offset - start.produced
         while left and (piece := stream.read(min(left, 1 << 20))):
             left -= len(piece)
         return stream
 
-    def pieces(self, source: BinaryIO) -> Iterator[bytes]:
-        """The inflated bytes of ``source``, member after member; damage noted, not raised."""
-        inflater = zlib.decompressobj(_GZIP)
-        pending, produced, began = b"", 0, False
+    def pieces(self, source: BinaryIO, start: _Checkpoint) -> Iterator[bytes]:
+        """The inflated bytes of ``source`` (the compressed file from ``start`` on), member
+        after member; damage noted, not raised."""
+        counted = _Counted(source, start.compressed)
+        source = counted  # type: ignore[assignment]
+        inflater = start.inflater.copy() if start.inflater else zlib.decompressobj(_GZIP)
+        pending, produced, began = start.pending, start.produced, start.began
         while True:
+            if produced - max(self.checkpoints, default=0) >= self.every:
+                self.checkpoints[produced] = _Checkpoint(
+                    produced, counted.position, pending, inflater.copy(), began
+                )
             if not pending:
                 pending = source.read(_READ)
                 if not pending:
@@ -118,12 +150,25 @@ def _next_member(source: BinaryIO, pending: bytes) -> tuple[bytes, int]:
         buffer = buffer[-2:] + more
 
 
+class _Counted:
+    """A stream that counts what was read: ``position`` in the compressed file."""
+
+    def __init__(self, stream: BinaryIO, position: int) -> None:
+        self.stream = stream
+        self.position = position
+
+    def read(self, size: int) -> bytes:
+        data = self.stream.read(size)
+        self.position += len(data)
+        return data
+
+
 class _Inflated(io.RawIOBase):
-    def __init__(self, whole: WholeFile, source: BinaryIO) -> None:
-        self._source = source
-        self._pieces = whole.pieces(source)
+    def __init__(self, whole: WholeFile, start: _Checkpoint) -> None:
+        self._source = whole.open_compressed(start.compressed)
+        self._pieces = whole.pieces(self._source, start)
         self._pending = b""
-        self._position = 0
+        self._position = start.produced
 
     def readable(self) -> bool:
         return True

@@ -8,10 +8,12 @@ after it must come out, whatever came before.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 
 import pytest
 
+from sluice.producers.warc_inflate import WholeFile
 from sluice.producers.warc_records import End, Record, archive_layout, read_records
 from tests.support.warcs import (
     article_html,
@@ -267,3 +269,22 @@ def test_offsets_never_go_back_so_a_resume_never_reads_a_record_twice() -> None:
         rest = list(read_records(opener(data), entry.offset, max_bytes=CAP))
         later = {r.url for r in entries[n:] if isinstance(r, Record) and r.kind == "page"}
         assert {r.url for r in rest if isinstance(r, Record) and r.kind == "page"} <= later
+
+
+def test_a_whole_file_gzip_is_not_inflated_from_its_start_for_every_offset() -> None:
+    data = whole_file_gzip([_page(n, gzipped=False) for n in range(40)])
+    inflated = gzip.decompress(data)
+    asked: list[int] = []
+
+    def open_compressed(offset: int) -> io.BytesIO:
+        asked.append(offset)
+        return opener(data)(offset)
+
+    whole = WholeFile(open_compressed, every=16_384)
+    assert whole.open_at(0).read() == inflated  # leaves checkpoints behind
+    assert len(whole.checkpoints) >= 5
+    late = len(inflated) - 20_000
+    assert whole.open_at(late).read() == inflated[late:]
+    assert asked[-1] > 0  # read from a checkpoint, not from the file's start
+    for offset in (1, 16_384, 16_385, 50_000, late):  # any offset, the same bytes
+        assert whole.open_at(offset).read(5_000) == inflated[offset : offset + 5_000]
