@@ -21,7 +21,8 @@ __all__ = ["IngestDisplay", "describe_ingest"]
 def describe_ingest(p: IngestProgress) -> str:
     """``records 12,000 items 9,800 skipped request=1,100 not_html=40``."""
     skipped = " ".join(f"{kind}={n:,}" for kind, n in sorted(p.skipped.items()))
-    return f"records {p.records:,} items {p.items:,}" + (f" skipped {skipped}" if skipped else "")
+    text = f"records {p.records:,} items {p.items:,}" + (f" skipped {skipped}" if skipped else "")
+    return text + (f" bytes_skipped={p.bytes_skipped:,}" if p.bytes_skipped else "")
 
 
 class IngestDisplay(ProgressDisplay):
@@ -45,7 +46,15 @@ class IngestDisplay(ProgressDisplay):
             name = p.source.rsplit("/", 1)[-1][-40:]
             self._tasks[p.source] = self.progress.add_task("warc", name=name, status="")
         self.last[p.source] = IngestProgress(
-            p.job_id, p.source, p.position, p.size, p.records, p.items, dict(p.skipped), p.done
+            p.job_id,
+            p.source,
+            p.position,
+            p.size,
+            p.records,
+            p.items,
+            dict(p.skipped),
+            p.done,
+            p.bytes_skipped,
         )
         completed = p.size if p.done and p.size else p.position
         self.progress.update(

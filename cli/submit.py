@@ -349,6 +349,7 @@ def run(args: argparse.Namespace) -> int:
                 "records": p.records,
                 "items": p.items,
                 "skipped": p.skipped,
+                "bytes_skipped": p.bytes_skipped,
                 "done": p.done,
             }
             for p in ingest.last.values()

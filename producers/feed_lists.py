@@ -3,11 +3,14 @@
 OPML is the format feed readers export (``<outline xmlUrl="…">``, nested in folders). It is
 parsed with entity resolution, DTDs and network access off, so a hostile file cannot expand
 entities or make sluice fetch anything. A plain list takes one URL per line, with blank
-lines and ``#`` comments, as ``sluice submit --file`` does.
+lines and ``#`` comments, as ``sluice submit --file`` does. A file that begins with a byte
+order mark (UTF-8, UTF-16, UTF-32) is read in the encoding it names, whichever its form.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -20,6 +23,31 @@ __all__ = ["ListedFeed", "parse_feed_list", "parse_opml"]
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
 )
+
+
+# The longest first: UTF-32-LE's mark begins with UTF-16-LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def _utf8(body: bytes) -> bytes:
+    """``body`` as UTF-8 without its byte order mark, when it has one; else as it is. An XML
+    declaration's encoding is made to say so."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            try:
+                text = body[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                detail = f"not {encoding} as its byte order mark says: {exc.reason}"
+                raise PermanentError(Reason.BAD_FEED_LIST, detail) from exc
+            return _XML_ENCODING.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
+    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +83,7 @@ def parse_opml(body: bytes) -> list[ListedFeed]:
 
 def parse_feed_list(body: bytes) -> list[ListedFeed]:
     """The feeds of an OPML file or of a plain list of URLs, whichever ``body`` is."""
+    body = _utf8(body)
     if body.lstrip()[:1] == b"<":
         return parse_opml(body)
     found: dict[str, ListedFeed] = {}

@@ -10,10 +10,13 @@ reading at the kept offset, and no record becomes two items.
 
 Records that are not HTML pages are counted by kind, not recorded: ``request``,
 ``metadata``, ``warcinfo``, ``revisit`` (no payload of its own), ``not_html``, ``not_ok``
-(a status other than 200), ``no_http_headers``, ``damaged`` (bytes skipped up to the next
-record). A page over ``SLUICE_FETCH_MAX_BYTES`` is an item ``failed`` with ``too_large``; a
-page a filter leaves out is an item ``skipped`` with the filter's reason; a source that is
-no archive at all is an item ``failed`` with ``not_warc``.
+(a status other than 200), ``no_http_headers``, ``damaged`` (a record that cannot be parsed),
+``truncated`` (a payload shorter than its ``Content-Length``); the bytes skipped over damage
+up to the next record are counted too (``bytes_skipped``). A page over
+``SLUICE_FETCH_MAX_BYTES`` is an item ``failed`` with ``too_large``, one whose compressed
+body breaks ``failed`` with ``bad_encoding``; a page a filter leaves out is an item
+``skipped`` with the filter's reason; a source that is no archive at all is an item
+``failed`` with ``not_warc``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ from sluice.producers.enqueue import ProgressCallback, enqueue_articles
 from sluice.producers.filters import RecordFilter
 from sluice.producers.lease import submission_lease
 from sluice.producers.submit import _database_ready, _html_article
-from sluice.producers.warc_records import End, NotAnArchive, OpenAt, Record, read_records
+from sluice.producers.warc_records import (
+    End,
+    NotAnArchive,
+    OpenAt,
+    Record,
+    archive_layout,
+    read_records,
+)
 from sluice.shared.db.engine import insert_for, read_scope, session_scope
 from sluice.shared.db.schema import ingestions
 from sluice.shared.errors import PermanentError, SluiceError
@@ -67,6 +77,7 @@ class IngestProgress:
     items: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     done: bool = False
+    bytes_skipped: int = 0
 
 
 IngestCallback = Callable[[IngestProgress], None]
@@ -95,12 +106,13 @@ class _Batch:
     skipped: dict[str, int] = field(default_factory=dict)
     page_bytes: int = 0
     seen: int = 0
+    bytes_skipped: int = 0
 
 
 def _spec(record: Record, page_id: str | None, skip: str | None) -> ItemSpec:
-    if record.too_large:
+    if record.failure is not None:
         return ItemSpec(
-            "warc", record.url, state=State.FAILED, reason=Reason.TOO_LARGE, detail=record.detail
+            "warc", record.url, state=State.FAILED, reason=record.failure, detail=record.detail
         )
     if skip is not None:
         return ItemSpec("warc", record.url, state=State.SKIPPED, reason=skip)
@@ -152,6 +164,7 @@ class _Ingestion:
                         records=0,
                         items=0,
                         skipped={},
+                        bytes_skipped=0,
                         done=False,
                     )
                     .on_conflict_do_nothing()
@@ -162,13 +175,19 @@ class _Ingestion:
         self.state.records = int(row["records"])  # type: ignore[call-overload]
         self.state.items = int(row["items"])  # type: ignore[call-overload]
         self.state.skipped = dict(row["skipped"] or {})  # type: ignore[call-overload]
+        self.state.bytes_skipped = int(row["bytes_skipped"] or 0)  # type: ignore[call-overload]
         self.state.size = size
         if row["done"]:
             self.state.done = True
             self._report(force=True)
             return
-        records = read_records(open_at, self.state.position, max_bytes=settings.fetch_max_bytes)
         try:
+            layout = archive_layout(open_at)
+            if layout.whole_file:  # offsets are in the inflated bytes: no size to show
+                self.state.size = None
+            records = read_records(
+                open_at, self.state.position, max_bytes=settings.fetch_max_bytes, layout=layout
+            )
             self._read(records)
         except NotAnArchive as exc:
             self._fail(Reason.NOT_WARC, f"no WARC or ARC record at its start ({exc})")
@@ -191,6 +210,7 @@ class _Ingestion:
                 batch.page_bytes += len(entry.body)
             else:
                 batch.skipped[entry.kind] = batch.skipped.get(entry.kind, 0) + 1
+                batch.bytes_skipped += entry.skipped
             self.state.position = entry.offset
             self._report()
 
@@ -200,12 +220,12 @@ class _Ingestion:
         wanted = [
             r
             for r, skip in zip(batch.records, skips, strict=True)
-            if skip is None and not r.too_large
+            if skip is None and r.failure is None
         ]
         pages = [(r.body, r.url, r.content_type, r.charset) for r in wanted]
         ids = iter(save_pages(pages, fetched_at=[r.date for r in wanted]))
         specs = [
-            _spec(r, None if (skip or r.too_large) else next(ids), skip)
+            _spec(r, None if (skip or r.failure) else next(ids), skip)
             for r, skip in zip(batch.records, skips, strict=True)
         ]
         skipped = dict(self.state.skipped)
@@ -221,12 +241,14 @@ class _Ingestion:
                     records=self.state.records + batch.seen,
                     items=self.state.items + len(specs),
                     skipped=skipped,
+                    bytes_skipped=self.state.bytes_skipped + batch.bytes_skipped,
                     done=done,
                 )
             )
         self.state.records += batch.seen
         self.state.items += len(specs)
         self.state.skipped = skipped
+        self.state.bytes_skipped += batch.bytes_skipped
         self.state.position = offset
         self.state.done = done
         send = [

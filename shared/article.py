@@ -69,6 +69,8 @@ class Article:
     entry_guid: str | None = None
     entry_title: str | None = None
     entry_published: str | None = None
+    # Why the page was not read in its declared charset (extract), kept as the item's detail.
+    decoding_note: str | None = None
 
     @property
     def label(self) -> str:

@@ -149,6 +149,8 @@ ingestions = Table(
     Column("records", BigInteger, nullable=False, default=0),
     Column("items", BigInteger, nullable=False, default=0),
     Column("skipped", JSON, nullable=False, default=dict),
+    # Bytes given up on (damage, a lying length) to reach the next record that can be read.
+    Column("bytes_skipped", BigInteger, nullable=False, default=0, server_default="0"),
     Column("done", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

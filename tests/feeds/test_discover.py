@@ -98,6 +98,16 @@ def test_import_reads_opml_and_refuses_an_entity_declaring_list(tmp_path) -> Non
         f"http://127.0.0.2/{run}/b.xml",
     ]
     assert len({r["job"] for r in registered}) == 2  # one job per feed
+    wide = tmp_path / "wide.opml"  # UTF-16 with its byte order mark, as some readers export
+    wide.write_bytes(
+        '<?xml version="1.0" encoding="UTF-16"?><opml version="2.0"><body>'
+        f'<outline text="Été" xmlUrl="http://127.0.0.2/{run}/c.xml"/></body></opml>'.encode(
+            "utf-16"
+        )
+    )
+    code, out = _sluice("feeds", "import", str(wide), "--json")
+    assert code == 0, out
+    assert [r["url"] for r in json.loads(out)["registered"]] == [f"http://127.0.0.2/{run}/c.xml"]
     bomb = tmp_path / "bomb.opml"
     bomb.write_text('<!DOCTYPE opml [<!ENTITY a "aaaa">]><opml><body/></opml>')
     code, out = _sluice("feeds", "import", str(bomb), "--json")

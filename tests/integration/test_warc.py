@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -9,7 +10,18 @@ import pytest
 
 from tests.integration.conftest import Store
 from tests.support.cluster import Cluster
-from tests.support.warcs import article_html, no_http_headers, record, truncated, warc
+from tests.support.warcs import (
+    article_html,
+    claiming,
+    damaged_whole_file_gzip,
+    distinct_article_html,
+    encoded,
+    no_http_headers,
+    raw_body_record,
+    record,
+    truncated,
+    warc,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +79,81 @@ def test_a_tarball_given_as_a_warc_fails_with_its_reason(workers: Cluster, tmp_p
     counts = json.loads(result.stdout)
     assert result.returncode == 1
     assert counts["states"] == {"failed": 1} and counts["reasons"] == {"not_warc": 1}
+
+
+JAPANESE = "市議会は来年度の予算案を賛成多数で可決した。市長は新しい橋の建設に重点を置くと述べた。"
+
+
+def test_hostile_archives_end_as_items_or_counts_and_the_workers_stay_up(
+    workers: Cluster, store: Store, tmp_path: Path
+) -> None:
+    """Encoded bodies (br, zstd, chunked, stacked), a UTF-8 page labelled Latin-1, a body that
+    breaks while decoding, a cut member and a length lie in one archive; a whole-file gzip
+    damaged in its middle in another. The good records of both are stored."""
+
+    def page(n: int, **options: object) -> bytes:
+        html = distinct_article_html(n)
+        return record(f"https://hostile.test/{n}.html", html, **options)  # type: ignore[arg-type]
+
+    japanese = distinct_article_html(105, extra=f"<p>{JAPANESE}</p>" * 3).encode("utf-8")
+    squeezed = gzip.compress(distinct_article_html(108).encode())
+    broken = raw_body_record(
+        "https://hostile.test/broken.html", squeezed[:300] + b"\0" * 64 + squeezed[364:], "gzip"
+    )
+    mixed = warc(
+        tmp_path / "mixed.warc.gz",
+        [
+            page(100),
+            encoded("https://hostile.test/br.html", distinct_article_html(101), "br"),
+            encoded(
+                "https://hostile.test/zstd.html", distinct_article_html(102), "zstd", chunked=True
+            ),
+            encoded("https://hostile.test/two.html", distinct_article_html(103), "gzip, br"),
+            record(
+                "https://hostile.test/ja.html",
+                japanese,
+                content_type="text/html; charset=iso-8859-1",
+            ),
+            broken,
+            truncated("https://hostile.test/cut.html", distinct_article_html(106)),
+            gzip.compress(
+                claiming("https://hostile.test/lie.html", distinct_article_html(107), 90_000)
+            ),
+            page(104),
+        ],
+    )
+    plain = [page(n, gzipped=False) for n in range(110, 122)]
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(damaged_whole_file_gzip(plain, at=0.6))
+
+    result = workers.sluice(
+        "submit", "--warc", mixed, str(whole), "--wait", "--timeout", "150", "--json", timeout=200
+    )
+    assert result.returncode == 1, result.stderr + workers.logs()  # the broken body failed
+    counts = json.loads(result.stdout)
+    workers.check_alive()
+    items = {i["source"]: i for i in store.items(counts["job"])}
+    assert items["https://hostile.test/broken.html"]["reason"] == "bad_encoding"
+    stored = {s for s, i in items.items() if i["state"] == "stored"}
+    assert {
+        f"https://hostile.test/{name}.html" for name in (100, "br", "zstd", "two", "ja", 104)
+    } <= stored
+    from_whole = [f"https://hostile.test/{n}.html" for n in range(110, 122)]
+    kept = [url for url in from_whole if url in stored]
+    assert kept and kept == from_whole[: len(kept)] and len(kept) < len(from_whole)
+    assert counts["states"] == {"stored": len(stored), "failed": 1}
+
+    by_source = {Path(a["source"]).name: a for a in counts["archives"]}
+    assert by_source["mixed.warc.gz"]["done"] and by_source["whole.warc.gz"]["done"]
+    assert by_source["mixed.warc.gz"]["skipped"] == {"damaged": 1, "truncated": 1}
+    assert by_source["mixed.warc.gz"]["bytes_skipped"] > 0
+    assert by_source["whole.warc.gz"]["skipped"].get("damaged", 0) >= 1
+    assert by_source["whole.warc.gz"]["bytes_skipped"] > 0
+
+    ja = items["https://hostile.test/ja.html"]
+    assert JAPANESE in store.article(ja["article_id"])["text"]
+    assert "declared iso-8859-1 makes mojibake" in ja["detail"]
+    assert "read as utf-8" in ja["detail"]
+    for n, name in ((101, "br"), (102, "zstd"), (103, "two")):
+        article = store.article(items[f"https://hostile.test/{name}.html"]["article_id"])
+        assert article["title"].startswith(f"Report {n}: ")

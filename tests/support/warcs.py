@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Iterable
+import random
+from collections.abc import Callable, Iterable
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 __all__ = [
     "article_html",
+    "claiming",
+    "damaged_whole_file_gzip",
+    "distinct_article_html",
+    "encoded",
     "no_http_headers",
+    "opener",
+    "raw_body_record",
     "record",
     "truncated",
     "warc",
     "warc_bytes",
+    "whole_file_gzip",
     "wrong_length",
 ]
 
@@ -56,6 +64,21 @@ def article_html(n: int, *, title: str | None = None, extra: str = "") -> str:
         f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
         f"<nav>Home | News</nav><article><h1>{title}</h1>{extra}{paragraphs}</article>"
         "<footer>All rights reserved</footer></body></html>"
+    )
+
+
+def distinct_article_html(n: int, *, extra: str = "") -> str:
+    """A news page whose words (drawn with seed ``n``) share no run with another ``n``'s, so
+    deduplication keeps every one (``article_html`` repeats every third ``n``'s words)."""
+    draw = random.Random(n)
+    words = [draw.choice(_WORDS) for _ in range(400)]
+    paragraphs = "".join(
+        f"<p>{' '.join(words[i : i + 40]).capitalize()}.</p>" for i in range(0, 400, 40)
+    )
+    title = f"Report {n}: the {words[0]}, the {words[1]} and the {words[2]}"
+    return (
+        f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+        f"<article><h1>{title}</h1>{extra}{paragraphs}</article></body></html>"
     )
 
 
@@ -136,3 +159,111 @@ def warc(path: object, parts: Iterable[bytes]) -> str:
         for part in parts:
             out.write(part)
     return str(path)
+
+
+def _encode(data: bytes, coding: str) -> bytes:
+    import zlib
+
+    import brotli
+    import zstandard
+
+    if coding == "gzip":
+        return gzip.compress(data)
+    if coding == "deflate":
+        return zlib.compress(data)
+    if coding == "br":
+        return brotli.compress(data)
+    if coding == "zstd":
+        return zstandard.ZstdCompressor().compress(data)
+    raise ValueError(coding)
+
+
+def _chunked(data: bytes, size: int = 1000) -> bytes:
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def encoded(
+    url: str,
+    body: str,
+    content_encoding: str,
+    *,
+    chunked: bool = False,
+    gzipped: bool = True,
+) -> bytes:
+    """A ``response`` record whose HTTP body is sent with ``Content-Encoding`` (``"gzip, br"``
+    stacks them, applied in that order) and, when ``chunked``, ``Transfer-Encoding: chunked``:
+    the bytes as a server sent them, as crawlers record them."""
+    data = body.encode("utf-8")
+    for coding in [c.strip() for c in content_encoding.split(",") if c.strip()]:
+        data = _encode(data, coding)
+    fields = [("Content-Type", "text/html; charset=utf-8")]
+    if content_encoding:
+        fields.append(("Content-Encoding", content_encoding))
+    if chunked:
+        data = _chunked(data)
+        fields.append(("Transfer-Encoding", "chunked"))
+    else:
+        fields.append(("Content-Length", str(len(data))))
+    http = StatusAndHeaders("200 OK", fields, protocol="HTTP/1.1").to_bytes()
+    block = http + data
+    head = (
+        "WARC/1.0\r\nWARC-Type: response\r\n"
+        f"WARC-Record-ID: <urn:uuid:{abs(hash((url, content_encoding, chunked))):032x}>\r\n"
+        "WARC-Date: 2026-11-30T10:00:00Z\r\n"
+        f"WARC-Target-URI: {url}\r\n"
+        "Content-Type: application/http; msgtype=response\r\n"
+        f"Content-Length: {len(block)}\r\n\r\n"
+    ).encode()
+    whole = head + block + b"\r\n\r\n"
+    return gzip.compress(whole) if gzipped else whole
+
+
+def claiming(url: str, body: str, length: int) -> bytes:
+    """An uncompressed record whose WARC ``Content-Length`` claims ``length`` bytes."""
+    plain = record(url, body, gzipped=False)
+    head, sep, rest = plain.partition(b"\r\n\r\n")
+    lines = [
+        b"Content-Length: %d" % length if line.lower().startswith(b"content-length:") else line
+        for line in head.split(b"\r\n")
+    ]
+    return b"\r\n".join(lines) + sep + rest
+
+
+def whole_file_gzip(parts: Iterable[bytes]) -> bytes:
+    """Uncompressed records gzipped together as one member, not one member per record."""
+    return gzip.compress(b"".join(parts))
+
+
+def damaged_whole_file_gzip(parts: Iterable[bytes], at: float = 0.5) -> bytes:
+    """A whole-file gzip WARC whose compressed bytes are overwritten with junk at ``at`` (a
+    fraction of its length), as in warcio's ``example-bad-non-chunked.warc.gz``."""
+    data = bytearray(whole_file_gzip(parts))
+    spot = int(len(data) * at)
+    data[spot : spot + 64] = b"\xff" * 64
+    return bytes(data)
+
+
+def opener(data: bytes) -> Callable[[int], io.BytesIO]:
+    """An ``open_at`` over ``data``, as the archive readers take."""
+
+    def open_at(offset: int) -> io.BytesIO:
+        stream = io.BytesIO(data)
+        stream.seek(offset)
+        return stream
+
+    return open_at
+
+
+def raw_body_record(url: str, body: bytes, coding: str, *, chunked: bool = False) -> bytes:
+    """A gzipped ``response`` record with ``body`` sent as it is under ``coding``."""
+    fields = "Content-Type: text/html; charset=utf-8\r\n"
+    fields += f"Content-Encoding: {coding}\r\n" if coding else ""
+    fields += "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {len(body)}\r\n"
+    block = b"HTTP/1.1 200 OK\r\n" + fields.encode() + b"\r\n" + body
+    head = (
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Date: 2026-11-30T10:00:00Z\r\n"
+        f"WARC-Target-URI: {url}\r\nContent-Type: application/http; msgtype=response\r\n"
+        f"Content-Length: {len(block)}\r\n\r\n"
+    ).encode()
+    return gzip.compress(head + block + b"\r\n\r\n")

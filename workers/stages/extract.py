@@ -7,10 +7,9 @@ A page with no usable text is a normal outcome, not a crash: it ends as
 from __future__ import annotations
 
 import contextlib
-import re
+import logging
 
 import trafilatura
-from charset_normalizer import from_bytes
 from trafilatura.settings import Document
 
 from sluice.shared.article import Article
@@ -22,36 +21,16 @@ from sluice.shared.pages import load_page
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.page_text import decode_page
 
 __all__ = ["decode_html", "extract", "extract_html", "run"]
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-]+)""", re.I)
-
-
-def _try_decode(body: bytes, encoding: str | None) -> str | None:
-    if not encoding:
-        return None
-    try:
-        return body.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        return None
+logger = logging.getLogger(__name__)
 
 
 def decode_html(body: bytes, declared: str | None = None) -> str:
-    """Bytes to text: the declared charset, then the page's own ``<meta charset>``, then
-    detection, and finally UTF-8 with replacement characters, so decoding never fails."""
-    text = _try_decode(body, declared)
-    if text is None:
-        match = _META_CHARSET.search(body[:4096])
-        text = _try_decode(body, match.group(1).decode("ascii") if match else None)
-    if text is None:
-        text = _try_decode(body, "utf-8")
-    if text is None:
-        best = from_bytes(body[:200_000]).best()
-        text = _try_decode(body, best.encoding if best else None)
-    if text is None:
-        text = body.decode("utf-8", errors="replace")
-    return text.replace("\x00", "")
+    """Bytes to text (:func:`workers.page_text.decode_page`): never fails."""
+    return decode_page(body, declared).text
 
 
 def extract_html(html: str, url: str | None = None) -> dict[str, str | None] | None:
@@ -123,8 +102,11 @@ def run(article: Article) -> Outcome:
     if page is None:
         return failed(Reason.PAGE_MISSING, f"page {article.page_id} is not in the store")
     settings = get_settings()
-    html = decode_html(page.body, page.encoding)
-    extract(article, html, settings.extract_min_chars, settings.extract_max_html_chars)
+    decoded = decode_page(page.body, page.encoding)
+    if decoded.overridden:  # kept with the item when it is stored
+        article.decoding_note = decoded.overridden
+        logger.info("%s %s", article.label, decoded.overridden)
+    extract(article, decoded.text, settings.extract_min_chars, settings.extract_max_html_chars)
     if article.languages:
         detected = detect_language(article.text)
         article.language = article.language or detected

@@ -100,6 +100,7 @@ def store(article: Article, database_url: str | None = None) -> State:
             article.job_id,
             article.item_id,
             final,
+            detail=article.decoding_note,
             article_id=article.id,
             duplicate_of=article.duplicate_of,
             conn=conn,
