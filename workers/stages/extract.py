@@ -16,7 +16,7 @@ from trafilatura.settings import Document
 from sluice.shared.article import Article
 from sluice.shared.errors import PermanentError
 from sluice.shared.identity import article_id, canonicalize_url
-from sluice.shared.language import detect_language
+from sluice.shared.language import page_language, settle_language
 from sluice.shared.outcomes import Final, Forward, Outcome, failed
 from sluice.shared.pages import load_page
 from sluice.shared.reasons import Reason
@@ -107,6 +107,7 @@ def extract(
         value = fields.get(name)
         if value and not getattr(article, name):
             setattr(article, name, value)
+    article.language = article.language or page_language(html)
     if not article.canonical_url and fields.get("url"):
         with contextlib.suppress(ValueError):
             article.canonical_url = canonicalize_url(fields["url"])  # type: ignore[arg-type]
@@ -125,9 +126,8 @@ def run(article: Article) -> Outcome:
     settings = get_settings()
     html = decode_html(page.body, page.encoding)
     extract(article, html, settings.extract_min_chars, settings.extract_max_html_chars)
-    if article.languages:
-        detected = detect_language(article.text)
-        article.language = article.language or detected
-        if detected not in article.languages:
-            return Final(State.SKIPPED, Reason.FILTERED_LANGUAGE, f"detected {detected}")
+    settle_language(article)
+    if article.languages and article.language not in article.languages:
+        detail = f"{article.language_source} {article.language}"
+        return Final(State.SKIPPED, Reason.FILTERED_LANGUAGE, detail)
     return Forward()
