@@ -99,7 +99,8 @@ def labelled_texts(root: Path) -> dict[str, list[tuple[str, str]]]:
     if wcxb.exists():
         rows = []
         for path in sorted((wcxb / "ground-truth").glob("*.json")):
-            html = gzip.open(wcxb / "html" / f"{path.stem}.html.gz").read(50_000)
+            with gzip.open(wcxb / "html" / f"{path.stem}.html.gz") as page:
+                html = page.read(50_000)
             match = _HTML_LANG.search(html.decode("utf-8", "replace"))
             text = json.loads(path.read_text())["ground_truth"].get("main_content") or ""
             if match and len(text) >= 200:

@@ -130,7 +130,7 @@ def _check_tagging_models(**_: Any) -> None:
         return
     import spacy.util
 
-    for language, name in sorted(get_settings().spacy_models.items()):
+    for language, name in sorted(get_settings().spacy_pipelines.items()):
         if not spacy.util.is_package(name) and not Path(name).is_dir():
             line = f"spaCy pipeline {name!r} (for {language!r} in SLUICE_SPACY_MODELS)"
             logging.getLogger(__name__).critical("%s is not installed", line)

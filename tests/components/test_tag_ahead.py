@@ -32,7 +32,7 @@ CHUNK = 100_000
 
 @pytest.fixture(scope="module")
 def nlp() -> Language:
-    return load_model(Settings().spacy_models["en"])
+    return load_model(Settings().spacy_pipelines["en"])
 
 
 @pytest.fixture(params=["zlib", None], ids=["compressed", "plain"])
@@ -57,7 +57,7 @@ def _send(app: Celery, *texts: str) -> list[Article]:
 
 
 def _ahead(client: redis.Redis) -> TagAhead:
-    return TagAhead(client, Settings().spacy_models["en"], CHUNK)
+    return TagAhead(client, Settings().spacy_pipelines["en"], CHUNK)
 
 
 def _lookahead(article: Article, nlp: Language, ahead: TagAhead, **options: int) -> Article:

@@ -22,7 +22,7 @@ def test_a_tag_worker_without_its_model_stops_at_start_and_others_run(
         redis_url,
         f"sqlite:///{tmp_path / 'store.db'}",
         tmp_path,
-        {"SLUICE_SPACY_MODELS": f'{{"de": "{MISSING_MODEL}"}}'},
+        {"SLUICE_SPACY_MODELS": f"de={MISSING_MODEL}"},
     )
     try:
         tagging = cluster.start_worker("--stages", "tag")

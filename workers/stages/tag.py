@@ -29,7 +29,7 @@ def _tag_ahead(model: str) -> TagAhead:
 
 
 def model_for(language: str | None, models: dict[str, str]) -> str | None:
-    """The pipeline set for ``language`` in ``models`` (``SLUICE_SPACY_MODELS``), if any."""
+    """The pipeline set for ``language`` in ``models`` (``Settings.spacy_pipelines``), if any."""
     return models.get((language or "").lower())
 
 
@@ -37,7 +37,7 @@ def run(article: Article) -> Outcome:
     """The tag stage: set the article's entities, or why it has none."""
     settings = get_settings()
     settle_language(article)  # a text submitted before languages were kept
-    model = model_for(article.language, settings.spacy_models)
+    model = model_for(article.language, settings.spacy_pipelines)
     if model is None:
         article.entities = []
         article.entities_skipped = Reason.NO_MODEL_FOR_LANGUAGE.value
