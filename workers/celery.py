@@ -137,6 +137,18 @@ def _check_tagging_models(**_: Any) -> None:
             raise SystemExit(f"sluice: the tag stage needs {line}, which is not installed")
 
 
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _load_language_detector(**_: Any) -> None:
+    """A worker that serves extract loads the language detector before it starts its pool:
+    pool processes are forked from this one, so they share its model (about 80 MiB) instead
+    of each loading a copy of its own."""
+    if "extract" not in app.amqp.queues.consume_from:
+        return
+    from sluice.shared.language import detect_language
+
+    detect_language("sluice")
+
+
 _pumps: list[Any] = []
 
 
