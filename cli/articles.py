@@ -116,7 +116,9 @@ def run_show(args: argparse.Namespace) -> int:
         console.print(Text.assemble(("language source", "bold"), ": ", article["language_source"]))
     if article.get("entities_skipped"):
         reason = Reason(article["entities_skipped"])
-        line = f"none, {reason.value}: {reason.description}"
+        line = (
+            f"none ({reason.value}: {reason.description.removeprefix('stored without entities: ')})"
+        )
         console.print(Text.assemble(("entities", "bold"), ": ", text(line)))
     console.print()
     body = article["text"][:2000] + ("…" if len(article["text"]) > 2000 else "")

@@ -114,7 +114,7 @@ class Reason(StrEnum):
     DEDUP_LAYOUT = "dedup_layout", "the dedup index was built with other settings"
     NO_MODEL_FOR_LANGUAGE = (
         "no_model_for_language",
-        "stored without entities: SLUICE_SPACY_MODELS names no pipeline for its language",
+        "stored without entities: SLUICE_SPACY_MODELS has no pipeline for its language",
     )
 
     # --- the task itself --------------------------------------------------------------------
