@@ -1,5 +1,8 @@
-"""The language of an article: the one its page, feed or record declares, or else the one
-detected from its text.
+"""The language of an article: the one its page declares, or else the one detected from its
+text. A declaration that the text plainly contradicts (at least 200 characters, detected as
+another language with a probability of 0.99 or more) gives way to the detected language:
+4 of the 158 scrapinghub-aeb pages that declare a language declare the wrong one (German
+pages saying ``en``, English ones ``de``), and each was detected with a probability of 1.0.
 
 Detection uses py3langid (langid's model, 97 languages, shipped inside the package, nothing
 downloaded), chosen by ``benchmarks/language_detectors.py``: it was right on every one of 1,057
@@ -21,11 +24,15 @@ __all__ = [
     "LanguageSource",
     "declared_code",
     "detect_language",
+    "detect_with_probability",
     "page_language",
     "settle_language",
 ]
 
 _SAMPLE = 5000
+# A declaration gives way to detection only on this much text, this sure of another language.
+_OVERRULE_CHARS = 200
+_OVERRULE_PROBABILITY = 0.99
 _HEAD_CHARS = 20_000
 # Where a page states its language: <html lang>, then a Content-Language or og:locale meta.
 _PAGE_DECLARATIONS = (
@@ -56,12 +63,18 @@ class LanguageSource(StrEnum):
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_with_probability(text: str) -> tuple[str, float]:
+    """The ISO 639-1 code of ``text``'s language and the detector's probability for it."""
+    code, probability = _identifier().classify(text[:_SAMPLE])
+    return str(code), float(probability)
 
 
 def detect_language(text: str) -> str:
     """The ISO 639-1 code of ``text``'s language, e.g. ``en``."""
-    return str(_identifier().classify(text[:_SAMPLE])[0])
+    return detect_with_probability(text)[0]
 
 
 def declared_code(value: str | None) -> str | None:
@@ -86,14 +99,20 @@ def page_language(html: str) -> str | None:
 
 def settle_language(article: Article) -> Article:
     """Give ``article`` a language and its source, once: the declared one when it is a
-    language tag, or else the one detected from its text (nothing is done for an article
-    whose source is already known, or that has no text yet)."""
+    language tag that the text does not plainly contradict, or else the one detected from
+    its text (nothing is done for an article whose source is already known, or that has no
+    text yet)."""
     if article.language_source or not article.text:
         return article
     declared = declared_code(article.language)
-    if declared is not None:
+    detected, probability = detect_with_probability(article.text)
+    contradicted = (
+        detected != declared
+        and probability >= _OVERRULE_PROBABILITY
+        and len(article.text) >= _OVERRULE_CHARS
+    )
+    if declared is not None and not contradicted:
         article.language, article.language_source = declared, LanguageSource.DECLARED
     else:
-        article.language = detect_language(article.text)
-        article.language_source = LanguageSource.DETECTED
+        article.language, article.language_source = detected, LanguageSource.DETECTED
     return article

@@ -45,6 +45,11 @@ def test_declared_wins_and_detection_fills_the_rest() -> None:
     assert (declared.language, declared.language_source) == ("de", "declared")
     detected = settle_language(Article("j", 2, text=FRENCH, language="x-default"))
     assert (detected.language, detected.language_source) == ("fr", "detected")
+    # A declaration the text plainly contradicts gives way; on a short text it stands.
+    wrong = settle_language(Article("j", 3, text=FRENCH * 2, language="en"))
+    assert (wrong.language, wrong.language_source) == ("fr", "detected")
+    short = settle_language(Article("j", 4, text="Le conseil a voté.", language="en"))
+    assert (short.language, short.language_source) == ("en", "declared")
     # Once settled, it stays: a later stage does not detect again.
     detected.text = GERMAN
     assert settle_language(detected).language == "fr"
