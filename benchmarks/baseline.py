@@ -82,7 +82,7 @@ def _tag_batch(texts: list[str]) -> tuple[list[list[Entity]], float, float]:
     settings = get_settings()
     cold = load_model.cache_info().currsize == 0
     started = time.perf_counter()
-    nlp = load_model(settings.spacy_model)
+    nlp = load_model(settings.spacy_pipelines["en"])
     loaded = time.perf_counter()
     entities = tag_texts(nlp, texts, settings.tag_chunk_chars)
     return entities, time.perf_counter() - loaded, (loaded - started) if cold else 0.0

@@ -16,6 +16,7 @@ from rich.text import Text
 from sluice.cli import search
 from sluice.cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
 from sluice.shared.queries import get_article, iter_articles, list_articles
+from sluice.shared.reasons import Reason
 
 __all__ = ["add_parser"]
 
@@ -111,6 +112,14 @@ def run_show(args: argparse.Namespace) -> int:
     ):
         if article.get(key) is not None:
             console.print(Text.assemble((key, "bold"), ": ", text(article[key])))
+    if article.get("language_source"):
+        console.print(Text.assemble(("language source", "bold"), ": ", article["language_source"]))
+    if article.get("entities_skipped"):
+        reason = Reason(article["entities_skipped"])
+        line = (
+            f"none ({reason.value}: {reason.description.removeprefix('stored without entities: ')})"
+        )
+        console.print(Text.assemble(("entities", "bold"), ": ", text(line)))
     console.print()
     body = article["text"][:2000] + ("…" if len(article["text"]) > 2000 else "")
     console.print(text(body, multiline=True))

@@ -36,7 +36,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--until", type=day, metavar="YYYY-MM-DD", help="published on or before this day"
     )
-    p.add_argument("--language", metavar="CODE", help="only this detected language (e.g. en)")
+    p.add_argument(
+        "--language", metavar="CODE", help="only this language, declared or detected (e.g. en)"
+    )
     p.add_argument("--site", help="only this site: its name, or its host")
     p.add_argument(
         "--duplicates",

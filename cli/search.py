@@ -30,8 +30,10 @@ def add_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         action="append",
         default=[],
         metavar="LABEL:TEXT",
-        help="only articles with this entity, e.g. ORG:Telegram (repeatable)",
+        help="only articles with this entity, e.g. ORG:Telegram (repeatable; PERSON also "
+        "finds PER, GPE also finds LOC, as other languages' pipelines label them)",
     )
+    p.add_argument("--language", metavar="CODE", help="only articles in this language (e.g. fr)")
     p.add_argument("--site", help="only this site: its name, or its host")
     p.add_argument("--since", type=day, metavar="YYYY-MM-DD", help="published on or after this day")
     p.add_argument("--limit", type=int, default=20, help="at most N results (default 20)")
@@ -55,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
             return report(args, EXIT_USAGE, "usage", f"--entity wants LABEL:TEXT, not {value!r}")
         entities.append((label.strip(), name.strip()))
     query = SearchQuery(
-        args.query, tuple(entities), args.site, args.since, max(1, min(args.limit, 1000))
+        args.query,
+        tuple(entities),
+        args.site,
+        args.since,
+        max(1, min(args.limit, 1000)),
+        language=args.language,
     )
     try:
         hits = search(query)

@@ -21,7 +21,7 @@ from rich.text import Text
 from sluice.cli.errors import EXIT_REDIS, mask_url, report
 from sluice.cli.output import clean, console, print_json, text
 from sluice.shared.jobs import job_counts, job_exists
-from sluice.shared.queries import duplicate_counts
+from sluice.shared.queries import duplicate_counts, language_counts
 from sluice.shared.states import FINAL_STATES, State
 
 __all__ = ["add_parser", "gather", "run"]
@@ -74,6 +74,7 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
 
     counts = job_counts(job)
     counts["duplicates"] = duplicate_counts(job)
+    counts["articles"] = language_counts(job)
     counts["feeds"] = _feeds(job)
     counts["not_enqueued"] = counts["states"].get(State.RECORDED.value, 0)
     counts["enqueueing"] = None
@@ -140,6 +141,20 @@ def _reasons_table(reasons: dict[str, int]) -> Table:
     table.add_column("items", justify="right")
     for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
         table.add_row(text(reason), f"{n:,}")
+    return table
+
+
+def _languages_table(articles: dict[str, dict[str, int]]) -> Table:
+    """Stored articles per language, and those without entities per reason."""
+    table = Table(title="stored articles by language")
+    table.add_column("language")
+    table.add_column("articles", justify="right")
+    for language, n in sorted(articles["languages"].items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(text(language), f"{n:,}")
+    if articles["entities_skipped"]:
+        table.add_section()
+        for reason, n in sorted(articles["entities_skipped"].items()):
+            table.add_row(text(f"without entities: {reason}"), f"{n:,}")
     return table
 
 
@@ -217,6 +232,8 @@ def render(counts: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = [_items_table(counts)]
     if counts["reasons"]:
         parts.append(_reasons_table(counts["reasons"]))
+    if counts.get("articles") and counts["articles"]["languages"]:
+        parts.append(_languages_table(counts["articles"]))
     note = _not_enqueued_note(counts)
     if note is not None:
         parts.append(note)

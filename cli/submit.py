@@ -106,8 +106,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="append",
         default=[],
         metavar="CODE",
-        help="keep only articles whose detected language is CODE (ISO 639-1; repeatable, "
-        "or comma-separated)",
+        help="keep only articles whose language (declared by the page, else detected) is CODE "
+        "(ISO 639-1; repeatable, or comma-separated)",
     )
     opts = p.add_argument_group("options")
     opts.add_argument("--job", help="add to this job instead of starting a new one")

@@ -19,6 +19,7 @@ from sluice.shared.article import Article
 from sluice.shared.db import upgrade_database
 from sluice.shared.identity import article_id, canonicalize_url
 from sluice.shared.jobs import ItemSpec, create_job, finish_item, new_job_id
+from sluice.shared.language import settle_language
 from sluice.shared.pages import save_page, save_pages
 from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
@@ -102,7 +103,7 @@ def submit_text(
             except ValueError:
                 article.canonical_url = None
         article.id = article_id(article.canonical_url, article.text)
-        return [article]
+        return [settle_language(article)]
 
     return _submit(job_id, [ItemSpec("text", url or title)], "dedup", articles, description=title)
 

@@ -53,6 +53,8 @@ class Article:
     date: str | None = None
     sitename: str | None = None
     language: str | None = None
+    # Where ``language`` came from: "declared" or "detected" (shared.language).
+    language_source: str | None = None
     description: str | None = None
     text: str = ""
     entities: list[Entity] = field(default_factory=list)
@@ -61,6 +63,8 @@ class Article:
     page_id: str | None = None
     refetch: bool = False
     entities_truncated: bool = False
+    # Why the article has no entities when it was not tagged, e.g. "no_model_for_language".
+    entities_skipped: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     # ``--language``: keep the article only if its detected language is one of these.
     languages: list[str] = field(default_factory=list)

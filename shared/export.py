@@ -12,7 +12,7 @@ names and meanings for as long as the version stays; a change to either makes ve
 ``author``          as extracted (may be null)
 ``published``       publication date as extracted, ``YYYY-MM-DD`` (may be null)
 ``site``            the site's name as extracted (may be null)
-``language``        detected language, ISO 639-1 (may be null)
+``language``        declared (by the page) or else detected language, ISO 639-1
 ``description``     the page's description (may be null)
 ``text``            the main text
 ``job``             the job that stored it last

@@ -12,7 +12,13 @@ from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import articles, entities
 from sluice.shared.identity import canonicalize_url
 
-__all__ = ["duplicate_counts", "get_article", "iter_articles", "list_articles"]
+__all__ = [
+    "duplicate_counts",
+    "get_article",
+    "iter_articles",
+    "language_counts",
+    "list_articles",
+]
 
 _SUMMARY = (
     articles.c.id,
@@ -23,6 +29,8 @@ _SUMMARY = (
     articles.c.date,
     articles.c.sitename,
     articles.c.language,
+    articles.c.language_source,
+    articles.c.entities_skipped,
     articles.c.duplicate_of,
     articles.c.similarity,
 )
@@ -120,3 +128,24 @@ def duplicate_counts(job_id: str | None = None) -> dict[str, int]:
     with read_scope() as conn:
         total, exact_count = conn.execute(query).one()
     return {"total": int(total), "exact": int(exact_count), "near": int(total - exact_count)}
+
+
+def language_counts(job_id: str | None = None) -> dict[str, dict[str, int]]:
+    """Stored articles that are not duplicates (of one job, or of all), per language
+    (``languages``), and those stored without entities, per reason (``entities_skipped``)."""
+    query = (
+        select(articles.c.language, articles.c.entities_skipped, func.count())
+        .where(articles.c.duplicate_of.is_(None))
+        .group_by(articles.c.language, articles.c.entities_skipped)
+    )
+    if job_id:
+        query = query.where(articles.c.job_id == job_id)
+    languages: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    with read_scope() as conn:
+        for language, reason, count in conn.execute(query):
+            key = language or "unknown"
+            languages[key] = languages.get(key, 0) + int(count)
+            if reason:
+                skipped[reason] = skipped.get(reason, 0) + int(count)
+    return {"languages": languages, "entities_skipped": skipped}

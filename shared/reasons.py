@@ -64,7 +64,7 @@ class Reason(StrEnum):
     )
     FILTERED_LANGUAGE = (
         "filtered_language",
-        "skipped: the detected language is not one of --language",
+        "skipped: the article's language (declared, or else detected) is not one of --language",
     )
 
     # --- registered feeds (sluice feeds): poll outcomes and why a feed is disabled ----------
@@ -112,6 +112,10 @@ class Reason(StrEnum):
     EMPTY_TEXT = "empty_text", "the article has no text to deduplicate or tag"
     ALREADY_SUBMITTED = "already_submitted", "the same page was submitted before"
     DEDUP_LAYOUT = "dedup_layout", "the dedup index was built with other settings"
+    NO_MODEL_FOR_LANGUAGE = (
+        "no_model_for_language",
+        "stored without entities: SLUICE_SPACY_MODELS has no pipeline for its language",
+    )
 
     # --- the task itself --------------------------------------------------------------------
     TIME_LIMIT = "time_limit", "the stage ran past its time limit"

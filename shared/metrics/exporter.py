@@ -7,7 +7,10 @@
 * ``sluice_items{state,reason}``: items per state, and per reason for final ones;
   ``sluice_articles_stored``: items stored as articles, a level read from the store (a row
   count, not a counter: ``deriv()`` it for articles stored per second);
-  ``sluice_duplicate_ratio``: duplicates among the items that ended with an article.
+  ``sluice_duplicate_ratio``: duplicates among the items that ended with an article;
+  ``sluice_articles_by_language{language}``: stored articles per language;
+  ``sluice_articles_without_entities{reason}``: those stored without entities, per reason
+  (``no_model_for_language``: no pipeline is set for their language).
 * ``sluice_fetch_outcomes_total{outcome}``: fetches ended per outcome, over all hosts;
   ``sluice_fetch_outcomes_by_host_total{host,outcome}``: the same for the busiest hosts
   only, each a true counter; a host leaving the top loses its series, so these do not sum
@@ -264,6 +267,22 @@ class PipelineCollector(Collector):
             "Duplicates among the items that ended with an article (stored or duplicate).",
             value=figures.duplicate_ratio,
         )
+        by_language = GaugeMetricFamily(
+            "sluice_articles_by_language",
+            "Stored articles (not duplicates) per language, declared or detected.",
+            labels=["language"],
+        )
+        for language, count in sorted(figures.languages.items()):
+            by_language.add_metric([language], count)
+        yield by_language
+        without = GaugeMetricFamily(
+            "sluice_articles_without_entities",
+            "Stored articles (not duplicates) left untagged, per reason.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(figures.entities_skipped.items()):
+            without.add_metric([reason], count)
+        yield without
 
 
 def build_registry(

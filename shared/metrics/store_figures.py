@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from sluice.shared.db.engine import get_engine
-from sluice.shared.db.schema import feeds, items
+from sluice.shared.db.schema import articles, feeds, items
 from sluice.shared.states import State
 
 __all__ = ["CachedStoreFigures", "StoreFigures", "read_store_figures"]
@@ -28,6 +28,9 @@ class StoreFigures:
     items: dict[tuple[str, str], int]
     feeds: dict[str, int] = field(default_factory=dict)  # registered feeds per state
     disabled_feeds: dict[str, int] = field(default_factory=dict)  # disabled feeds per reason
+    # Stored articles (not duplicates) per language, and those without entities per reason.
+    languages: dict[str, int] = field(default_factory=dict)
+    entities_skipped: dict[str, int] = field(default_factory=dict)
 
     def in_state(self, state: State) -> int:
         return sum(n for (s, _), n in self.items.items() if s == state.value)
@@ -54,11 +57,28 @@ def read_store_figures(database_url: str | None = None) -> StoreFigures:
             .group_by(feeds.c.reason)
         )
         disabled = {str(reason or ""): int(n) for reason, n in disabled_rows}
+        article_rows = conn.execute(
+            select(articles.c.language, articles.c.entities_skipped, func.count())
+            .where(articles.c.duplicate_of.is_(None))
+            .group_by(articles.c.language, articles.c.entities_skipped)
+        )
+        languages: dict[str, int] = {}
+        skipped: dict[str, int] = {}
+        for language, reason, n in article_rows:
+            languages[language or "unknown"] = languages.get(language or "unknown", 0) + int(n)
+            if reason:
+                skipped[reason] = skipped.get(reason, 0) + int(n)
     counts: dict[tuple[str, str], int] = {}
     for state, reason, count in rows:
         key = (state, reason or "")
         counts[key] = counts.get(key, 0) + int(count)
-    return StoreFigures(items=counts, feeds=per_state, disabled_feeds=disabled)
+    return StoreFigures(
+        items=counts,
+        feeds=per_state,
+        disabled_feeds=disabled,
+        languages=languages,
+        entities_skipped=skipped,
+    )
 
 
 class CachedStoreFigures:

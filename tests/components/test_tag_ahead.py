@@ -32,7 +32,7 @@ CHUNK = 100_000
 
 @pytest.fixture(scope="module")
 def nlp() -> Language:
-    return load_model(Settings().spacy_model)
+    return load_model(Settings().spacy_pipelines["en"])
 
 
 @pytest.fixture(params=["zlib", None], ids=["compressed", "plain"])
@@ -57,7 +57,7 @@ def _send(app: Celery, *texts: str) -> list[Article]:
 
 
 def _ahead(client: redis.Redis) -> TagAhead:
-    return TagAhead(client, Settings().spacy_model, CHUNK)
+    return TagAhead(client, Settings().spacy_pipelines["en"], CHUNK)
 
 
 def _lookahead(article: Article, nlp: Language, ahead: TagAhead, **options: int) -> Article:
@@ -133,3 +133,17 @@ def test_entries_are_keyed_by_text_model_and_chunk_size() -> None:
     assert len({key, entry_key(TEXTS[1], "model-a", 1000)}) == 2
     assert len({key, entry_key(TEXTS[0], "model-b", 1000)}) == 2
     assert len({key, entry_key(TEXTS[0], "model-a", 2000)}) == 2
+
+
+def test_only_articles_of_the_same_language_are_tagged_ahead(
+    tag_queue: Celery, redis_client: redis.Redis, nlp: Language
+) -> None:
+    """A waiting article in another language may need another pipeline: it is left alone."""
+    english = Article("job", 1, id="en", text=TEXTS[1], language="en")
+    french = Article("job", 2, id="fr", text="Emmanuel Macron était à Lyon mardi.", language="fr")
+    for article in (english, french):
+        tag_queue.send_task("workers.tag", args=[article.to_dict()], queue="tag")
+    ahead = _ahead(redis_client)
+    _lookahead(Article("job", 9, text=TEXTS[0], language="en"), nlp, ahead)
+    assert ahead.take(english.text) is not None
+    assert ahead.take(french.text) is None

@@ -1,4 +1,4 @@
-"""A worker that serves tag loads its spaCy model as it starts, before forking its pool."""
+"""A worker that serves tag checks, as it starts, that its spaCy pipelines are installed."""
 
 from __future__ import annotations
 
@@ -22,14 +22,14 @@ def test_a_tag_worker_without_its_model_stops_at_start_and_others_run(
         redis_url,
         f"sqlite:///{tmp_path / 'store.db'}",
         tmp_path,
-        {"SLUICE_SPACY_MODEL": MISSING_MODEL},
+        {"SLUICE_SPACY_MODELS": f"de={MISSING_MODEL}"},
     )
     try:
         tagging = cluster.start_worker("--stages", "tag")
         extracting = cluster.start_worker("--stages", "extract")
         assert tagging.wait(timeout=120) != 0
         log = (tmp_path / "worker-0.log").read_text(errors="replace")
-        assert f"the tag stage needs spaCy model '{MISSING_MODEL}'" in log
+        assert f"the tag stage needs spaCy pipeline '{MISSING_MODEL}'" in log
         # A worker that does not tag needs no model.
         cluster.wait_ready(stages=("extract",))
         assert extracting.poll() is None

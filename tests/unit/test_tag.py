@@ -24,7 +24,7 @@ TEXT = (
 @pytest.fixture(scope="module")
 def nlp() -> Language:
     """The configured model, loaded once for the whole session (load_model caches it)."""
-    return load_model(Settings().spacy_model)
+    return load_model(Settings().spacy_pipelines["en"])
 
 
 def _spans(article: Article) -> set[tuple[str, str]]:
@@ -32,7 +32,7 @@ def _spans(article: Article) -> set[tuple[str, str]]:
 
 
 def test_model_is_loaded_once_with_only_what_ner_needs(nlp: Language) -> None:
-    assert load_model(Settings().spacy_model) is nlp
+    assert load_model(Settings().spacy_pipelines["en"]) is nlp
     assert "ner" in nlp.pipe_names
     assert "parser" not in nlp.pipe_names and "lemmatizer" not in nlp.pipe_names
 

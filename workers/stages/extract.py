@@ -15,7 +15,7 @@ from trafilatura.settings import Document
 from sluice.shared.article import Article
 from sluice.shared.errors import PermanentError
 from sluice.shared.identity import article_id, canonicalize_url
-from sluice.shared.language import detect_language
+from sluice.shared.language import page_language, settle_language
 from sluice.shared.outcomes import Final, Forward, Outcome, failed
 from sluice.shared.pages import load_page
 from sluice.shared.reasons import Reason
@@ -86,6 +86,7 @@ def extract(
         value = fields.get(name)
         if value and not getattr(article, name):
             setattr(article, name, value)
+    article.language = article.language or page_language(html)
     if not article.canonical_url and fields.get("url"):
         with contextlib.suppress(ValueError):
             article.canonical_url = canonicalize_url(fields["url"])  # type: ignore[arg-type]
@@ -107,9 +108,8 @@ def run(article: Article) -> Outcome:
         article.decoding_note = decoded.overridden
         logger.info("%s %s", article.label, decoded.overridden)
     extract(article, decoded.text, settings.extract_min_chars, settings.extract_max_html_chars)
-    if article.languages:
-        detected = detect_language(article.text)
-        article.language = article.language or detected
-        if detected not in article.languages:
-            return Final(State.SKIPPED, Reason.FILTERED_LANGUAGE, f"detected {detected}")
+    settle_language(article)
+    if article.languages and article.language not in article.languages:
+        detail = f"{article.language_source} {article.language}"
+        return Final(State.SKIPPED, Reason.FILTERED_LANGUAGE, detail)
     return Forward()
