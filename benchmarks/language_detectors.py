@@ -26,6 +26,7 @@ from pathlib import Path
 
 from benchmarks.corpus import REPO
 from benchmarks.language_samples import SAMPLES
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 
 __all__ = ["main"]
 
@@ -149,10 +150,13 @@ def declarations(root: Path) -> str | None:
     )
 
 
+@time_limited("language_detectors")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus-root", type=Path, default=REPO.parent / "shared" / "corpus")
+    add_time_limit(parser, 1800)
     args = parser.parse_args(argv)
+    arm(args.time_limit)
     sets = labelled_texts(args.corpus_root)
     print("texts: " + ", ".join(f"{name} {len(rows)}" for name, rows in sets.items()))
     for name, build in DETECTORS.items():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.distributed import cluster_for
 from benchmarks.processes import ProcessWatch, memory_of
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from sluice.shared.db import upgrade_database
 from sluice.shared.jobs import job_counts
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
@@ -55,11 +56,14 @@ def _report(step: str, processes: ProcessWatch, tag_pid: int) -> None:
             print(f"{step:28} {label:30} RSS {figures['rss']:5} MiB  USS {figures['uss']:5} MiB")
 
 
+@time_limited("language_workers")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--texts", type=int, default=20, help="texts per language")
     parser.add_argument("--redis-url", default=None, help="Redis server (default: local)")
+    add_time_limit(parser, 1800)
     args = parser.parse_args(argv)
+    arm(args.time_limit)
     os.environ["SLUICE_SPACY_MODELS"] = _PIPELINES
     with tempfile.TemporaryDirectory(prefix="sluice-languages-") as tmp:
         work = Path(tmp)

