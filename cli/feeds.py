@@ -17,7 +17,8 @@ from rich.table import Table
 
 from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
 from sluice.cli.inputs import InputFileError, _raw
-from sluice.cli.output import clean, console, print_json, text
+from sluice.cli.output import clean, console, nothing, print_json, text
+from sluice.cli.times import moment, relative, span
 
 __all__ = ["add_parser"]
 
@@ -200,16 +201,6 @@ def run_discover(args: argparse.Namespace) -> int:
     return 0 if found.found else EXIT_FAILED
 
 
-def _when(moment: float | None, now: float) -> str:
-    if moment is None:
-        return "-"
-    delta = moment - now
-    word = "in " if delta >= 0 else ""
-    seconds = abs(delta)
-    span = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
-    return f"{word}{span}" if delta >= 0 else f"{span} ago"
-
-
 def _as_dict(feed: Any, now: float) -> dict[str, Any]:
     data: dict[str, Any] = feed.to_dict()
     data.pop("etag", None)
@@ -226,6 +217,11 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([_as_dict(f, now) for f in feeds])
         return 0
+    if not feeds:
+        which = f"{args.state} " if args.state else ""
+        hint = "" if args.state else " (sluice feeds add URL)"
+        console.print(nothing(f"no {which}feeds registered{hint}"))
+        return 0
     table = Table()
     for column in ("id", "state", "kind", "every", "next poll", "polls", "new", "last", "reason"):
         table.add_column(column)
@@ -235,8 +231,8 @@ def run_list(args: argparse.Namespace) -> int:
             str(f.id),
             text(f.state),
             text(f.kind),
-            f"{f.interval / 60:.1f}m",
-            _when(f.next_poll_at, now) if f.state == "active" else "-",
+            span(f.interval),
+            relative(f.next_poll_at, now) if f.state == "active" else "-",
             str(f.polls),
             str(f.entries),
             text(f.last_outcome or "-"),
@@ -263,8 +259,19 @@ def run_show(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     for name, value in data.items():
+        if name in _MOMENTS:
+            value = moment(value, now)
+        elif name in _SPANS and value is not None:
+            value = span(value)
+        elif name == "next_poll_in":
+            continue  # next_poll_at says it
         console.print(text(f"{name}: {'' if value is None else value}"))
     return 0
+
+
+# Fields of a feed that are moments (seconds since the epoch) and spans (seconds).
+_MOMENTS = ("next_poll_at", "claimed_until", "last_poll_at", "last_entry_at")
+_SPANS = ("every", "interval", "pace")
 
 
 def run_poll(args: argparse.Namespace) -> int:

@@ -126,7 +126,7 @@ def test_status_shows_depth_workers_throughput_and_drain_per_stage(
 
     table = front.sluice("status", job_id)
     assert table.returncode == 0, table.stderr
-    assert "pipeline" in table.stdout and "throughput over the last" in table.stdout
+    assert "pipeline" in table.stdout and "tasks/s over the last" in table.stdout
     dedup_row = next(line for line in table.stdout.splitlines() if "│ dedup" in line)
     assert "30" in dedup_row and "no workers" in dedup_row
     client.close()
