@@ -147,7 +147,7 @@ def _reasons_table(reasons: dict[str, int]) -> Table:
     ranked = sorted(reasons.items(), key=lambda kv: -kv[1])
     shown = ranked if len(ranked) <= SHOWN_REASONS else ranked[: SHOWN_REASONS - 1]
     for reason, n in shown:
-        table.add_row(cut(reason, 28), f"{n:,}")
+        table.add_row(text(cut(reason, 28)), f"{n:,}")
     if len(shown) < len(ranked):
         rest = ranked[len(shown) :]
         table.add_row(f"{len(rest)} other reasons", f"{sum(n for _, n in rest):,}", style="dim")
@@ -201,7 +201,7 @@ def _frontier_table(frontier: dict[str, Any]) -> Table:
     table.add_section()
     hosts = frontier["top_hosts"]
     for row in hosts[:SHOWN_HOSTS]:
-        table.add_row(cut(row["host"] or "(no host)", 32), f"{row['waiting']:,}")
+        table.add_row(text(cut(row["host"] or "(no host)", 32)), f"{row['waiting']:,}")
     if frontier["hosts"] > min(len(hosts), SHOWN_HOSTS):
         table.add_row(f"{frontier['hosts'] - min(len(hosts), SHOWN_HOSTS):,} more hosts", "")
     return table
