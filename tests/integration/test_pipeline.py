@@ -81,6 +81,14 @@ def test_resubmission_and_second_layout_are_recorded_as_duplicates(
     assert store.article(original_id)["duplicate_of"] is None
     stored = store.articles_where(articles.c.canonical_url.like(f"%{site['prefix']}%"))
     assert len(stored) == 2
+    # Each job lists its own items' articles: the page submitted again is the second job's
+    # duplicate of the stored one, and the first job still has it as its original.
+    for job, expected in ((first_job, {original_id: None}), (job_id, {original_id: original_id})):
+        listed = json.loads(workers.sluice("articles", "list", "--job", job, "--json").stdout)
+        if job == job_id:
+            expected[copy["id"]] = original_id
+        assert {a["id"]: a["duplicate_of"] for a in listed} == expected
+        assert store.article(original_id)["job_id"] == first_job
 
 
 def test_racing_copies_yield_exactly_one_original(
