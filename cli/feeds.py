@@ -129,9 +129,14 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
             }
         )
     else:
+        now = time.time()
         for r in done:
             state = "registered" if r.created else "already registered"
-            console.print(text(f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"))
+            line = f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"
+            if r.created:
+                due = r.feed.next_poll_at
+                line += f", first poll {'now' if due <= now else relative(due, now)}"
+            console.print(text(line))
         for no in refused:
             console.print(text(f"refused: {no.url}: {no.reason}: {no.detail}"))
     return EXIT_FAILED if refused else 0

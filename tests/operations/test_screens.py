@@ -57,7 +57,10 @@ def test_cut_text_ends_with_an_ellipsis(own_store_env: dict[str, str]) -> None:
 
 def test_feed_times_are_local_and_relative(own_store_env: dict[str, str]) -> None:
     env = own_store_env
-    _out(env, "feeds", "add", "http://127.0.0.2/screens/feed.xml", "--every", "30", "--spread", "0")
+    added = _out(env, "feeds", "add", "http://127.0.0.2/screens/feed.xml", "--every", "30")
+    assert added.rstrip().endswith("feed.xml, first poll now"), added
+    spread = _out(env, "feeds", "add", "http://127.0.0.2/screens/later.xml", "--spread", "60")
+    assert re.search(r"later\.xml, first poll in \d+ min$", spread.rstrip()), spread
     shown = _out(env, "feeds", "show", "http://127.0.0.2/screens/feed.xml")
     assert not EPOCH_FLOAT.search(shown), shown
     next_poll = next(line for line in shown.splitlines() if line.startswith("next_poll_at: "))
