@@ -238,6 +238,7 @@ def test_feeds_poll_polls_at_once_through_the_frontier_whatever_the_schedule(
     assert unknown.returncode == 2 and "no feed 999999" in unknown.stderr
     time.sleep(2)  # nothing more was polled: two answers, as before
     assert len(feed.answers) == 2
+    _sluice_json(feed_cluster, "feeds", "remove", str(added["id"]))  # out of later counts
 
 
 def test_a_dead_feed_is_disabled_with_its_reason_and_resumed_by_hand(
