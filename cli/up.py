@@ -59,13 +59,13 @@ def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
 
 
 def _summary(job_id: str) -> Table:
-    """Every item of the demo job with the final state it reached, why, and its article."""
+    """Every item of the demo job: the final state it reached, why, and its article's title."""
     from sluice.shared.jobs import list_items
     from sluice.shared.queries import list_articles
 
     titles = {row["id"]: row["title"] for row in list_articles(job_id, limit=None)}
     table = Table(title=f"the demo's items, each with its final state (job {job_id})")
-    for column in ("item", "url", "state", "reason", "article", "duplicate of", "title"):
+    for column in ("item", "url", "state", "reason", "duplicate of", "title"):
         table.add_column(column)
     for item in list_items(job_id):
         table.add_row(
@@ -73,7 +73,6 @@ def _summary(job_id: str) -> Table:
             text(cut(item["source"] or "", 48)),
             text(item["state"]),
             text(item["reason"] or ""),
-            text(item["article_id"] or ""),
             text(item["duplicate_of"] or ""),
             text(cut(titles.get(item["article_id"]) or "", 40)),
         )
