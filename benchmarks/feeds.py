@@ -607,7 +607,12 @@ def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             opml = work_dir / "newsroom.opml"
             _write_opml(opml, publisher.feeds)
             started = time.monotonic()
-            done = cluster.sluice("feeds", "import", str(opml), "--json", timeout=3600)
+            # First polls spread over the minimum interval, as every import was before
+            # `--spread` (now first polls are due at once unless asked otherwise).
+            spread = str((args.min_interval or 300.0) / 60)
+            done = cluster.sluice(
+                "feeds", "import", str(opml), "--spread", spread, "--json", timeout=3600
+            )
             import_seconds = time.monotonic() - started
             if done.returncode != 0:
                 raise RuntimeError(f"sluice feeds import failed:\n{done.stdout}{done.stderr}")

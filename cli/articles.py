@@ -14,7 +14,16 @@ from rich.table import Table
 from rich.text import Text
 
 from sluice.cli import search
-from sluice.cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
+from sluice.cli.output import (
+    _CONTROL_JSON,
+    clean,
+    console,
+    cut,
+    err_console,
+    nothing,
+    print_json,
+    text,
+)
 from sluice.shared.queries import get_article, iter_articles, list_articles
 from sluice.shared.reasons import Reason
 
@@ -70,13 +79,18 @@ def run_list(args: argparse.Namespace) -> int:
     rows = list_articles(args.job, limit + 1, args.after)
     more = len(rows) > limit
     rows = rows[:limit]
+    if not rows:
+        job = f" of job {clean(args.job)}" if args.job else ""
+        after = f" after {clean(args.after)}" if args.after else ""
+        console.print(nothing(f"no articles{job}{after} stored"))
+        return 0
     table = Table()
     for column in ("id", "title", "sitename", "date", "duplicate_of", "similarity"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             text(row["id"]),
-            text((row["title"] or "")[:70]),
+            text(cut(row["title"] or "", 70)),
             text(row["sitename"]),
             text(row["date"]),
             text(row["duplicate_of"]),

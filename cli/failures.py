@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from sluice.cli.output import console, print_json, text
+from sluice.cli.output import clean, console, cut, nothing, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -87,6 +87,16 @@ def run_list(args: argparse.Namespace) -> int:
             ]
         )
         return 0
+    if not rows:
+        chosen = [
+            f"--{k} {clean(getattr(args, k))}"
+            for k in ("reason", "stage", "job")
+            if getattr(args, k)
+        ]
+        which = f" matching {' '.join(chosen)}" if chosen else ""
+        waiting = "" if args.all else " waiting to be retried (--all shows retried ones too)"
+        console.print(nothing(f"no failures{which}{waiting}"))
+        return 0
     table = Table()
     for column in ("id", "job", "item", "stage", "reason", "attempts", "error"):
         table.add_column(column)
@@ -98,7 +108,7 @@ def run_list(args: argparse.Namespace) -> int:
             text(f.stage),
             text(f.reason),
             str(f.attempts),
-            text((f.error or "")[:80]),
+            text(cut(f.error or "", 80)),
         )
     console.print(table)
     return 0

@@ -1,4 +1,5 @@
-"""``sluice feeds add|import|discover|list|show|pause|resume|remove``: feeds sluice keeps polling.
+"""``sluice feeds add|import|discover|list|show|poll|pause|resume|remove``: feeds sluice keeps
+polling.
 
 A registered feed (or sitemap) is polled by the fetch workers on its own schedule; its new
 entries become items of the feed's own job (``sluice verify JOB``). Exit codes: 0 done; 1
@@ -16,7 +17,8 @@ from rich.table import Table
 
 from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
 from sluice.cli.inputs import InputFileError, _raw
-from sluice.cli.output import clean, console, print_json, text
+from sluice.cli.output import clean, console, nothing, print_json, text
+from sluice.cli.times import moment, relative, span
 
 __all__ = ["add_parser"]
 
@@ -51,8 +53,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     disc.add_argument("--add", action="store_true", help="register what was found")
     disc.add_argument("--every", type=float, metavar="MINUTES", help="with --add: as for add")
     disc.add_argument("--new-only", action="store_true", help="with --add: as for add")
+    disc.add_argument("--spread", type=float, metavar="MINUTES", help="with --add: as for add")
     disc.add_argument("--json", action="store_true")
     disc.set_defaults(func=run_discover)
+    poll = actions.add_parser(
+        "poll",
+        help="poll feeds now (on their host's next turn), whatever their schedule",
+        description="Each active feed named is claimed and its poll put into the crawl "
+        "frontier, first in line at its host, as the fetch workers' scheduler does when a "
+        "feed is due: it goes on the host's next turn. A feed whose poll is already running "
+        "is left to it. Paused and disabled feeds are not polled: 'sluice feeds resume' "
+        "polls them again. Exit codes: 0 every feed is being polled; 1 some were not active; "
+        "2 no such feed.",
+    )
+    poll.add_argument("feeds", nargs="+", metavar="URL_OR_ID")
+    poll.add_argument("--json", action="store_true")
+    poll.set_defaults(func=run_poll)
     for name, helptext in (
         ("pause", "stop polling feeds until they are resumed"),
         ("resume", "poll paused or disabled feeds again, now"),
@@ -75,7 +91,15 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--new-only",
         action="store_true",
-        help="fetch only entries that appear after the first poll, not what is listed now",
+        help="fetch only entries that appear after the first poll, not what is listed now "
+        "(first polls are then spread over SLUICE_FEED_MIN_INTERVAL)",
+    )
+    p.add_argument(
+        "--spread",
+        type=float,
+        metavar="MINUTES",
+        help="spread the first polls of new feeds over MINUTES (default: each is polled at "
+        "once, within a few seconds)",
     )
     p.add_argument("--json", action="store_true")
 
@@ -86,9 +110,12 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
 
     if args.every is not None and args.every <= 0:
         return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
+    if args.spread is not None and args.spread < 0:
+        return report(args, EXIT_USAGE, "usage", "--spread takes 0 minutes or more")
     kind = FeedKind.SITEMAP if args.sitemap else FeedKind.FEED
     every = args.every * 60 if args.every is not None else None
-    done, refused = register_feeds(listed, kind, every, new_only=args.new_only)
+    spread = args.spread * 60 if args.spread is not None else None
+    done, refused = register_feeds(listed, kind, every, new_only=args.new_only, spread=spread)
     if args.json:
         print_json(
             {
@@ -102,9 +129,14 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
             }
         )
     else:
+        now = time.time()
         for r in done:
             state = "registered" if r.created else "already registered"
-            console.print(text(f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"))
+            line = f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"
+            if r.created:
+                due = r.feed.next_poll_at
+                line += f", first poll {'now' if due <= now else relative(due, now)}"
+            console.print(text(line))
         for no in refused:
             console.print(text(f"refused: {no.url}: {no.reason}: {no.detail}"))
     return EXIT_FAILED if refused else 0
@@ -147,9 +179,12 @@ def run_discover(args: argparse.Namespace) -> int:
         every = args.every * 60 if args.every else None
         feeds = [d.url for d in found.found if d.kind != "sitemap"]
         sitemaps = [d.url for d in found.found if d.kind == "sitemap"]
-        new_only = args.new_only
-        added = register_feeds(feeds, FeedKind.FEED, every, new_only=new_only)[0]
-        added += register_feeds(sitemaps, FeedKind.SITEMAP, every, new_only=new_only)[0]
+        options: dict[str, Any] = {
+            "new_only": args.new_only,
+            "spread": args.spread * 60 if args.spread is not None else None,
+        }
+        added = register_feeds(feeds, FeedKind.FEED, every, **options)[0]
+        added += register_feeds(sitemaps, FeedKind.SITEMAP, every, **options)[0]
     if args.json:
         print_json(
             {
@@ -171,16 +206,6 @@ def run_discover(args: argparse.Namespace) -> int:
     return 0 if found.found else EXIT_FAILED
 
 
-def _when(moment: float | None, now: float) -> str:
-    if moment is None:
-        return "-"
-    delta = moment - now
-    word = "in " if delta >= 0 else ""
-    seconds = abs(delta)
-    span = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
-    return f"{word}{span}" if delta >= 0 else f"{span} ago"
-
-
 def _as_dict(feed: Any, now: float) -> dict[str, Any]:
     data: dict[str, Any] = feed.to_dict()
     data.pop("etag", None)
@@ -197,6 +222,11 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json([_as_dict(f, now) for f in feeds])
         return 0
+    if not feeds:
+        which = f"{args.state} " if args.state else ""
+        hint = "" if args.state else " (sluice feeds add URL)"
+        console.print(nothing(f"no {which}feeds registered{hint}"))
+        return 0
     table = Table()
     for column in ("id", "state", "kind", "every", "next poll", "polls", "new", "last", "reason"):
         table.add_column(column)
@@ -206,8 +236,8 @@ def run_list(args: argparse.Namespace) -> int:
             str(f.id),
             text(f.state),
             text(f.kind),
-            f"{f.interval / 60:.1f}m",
-            _when(f.next_poll_at, now) if f.state == "active" else "-",
+            span(f.interval),
+            relative(f.next_poll_at, now) if f.state == "active" else "-",
             str(f.polls),
             str(f.entries),
             text(f.last_outcome or "-"),
@@ -234,8 +264,55 @@ def run_show(args: argparse.Namespace) -> int:
         print_json(data)
         return 0
     for name, value in data.items():
+        if name in _MOMENTS:
+            value = moment(value, now)
+        elif name in _SPANS and value is not None:
+            value = span(value)
+        elif name == "next_poll_in":
+            continue  # next_poll_at says it
         console.print(text(f"{name}: {'' if value is None else value}"))
     return 0
+
+
+# Fields of a feed that are moments (seconds since the epoch) and spans (seconds).
+_MOMENTS = ("next_poll_at", "claimed_until", "last_poll_at", "last_entry_at")
+_SPANS = ("every", "interval", "pace")
+
+
+def run_poll(args: argparse.Namespace) -> int:
+    from sluice.shared.feeds import FeedState
+    from sluice.workers.feed_scheduler import poll_now
+
+    found = [(key, _find(args, key)) for key in args.feeds]
+    missing = [key for key, feed in found if feed is None]
+    if missing:
+        return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {', '.join(missing)}"))
+    queued: list[int] = []
+    running: list[int] = []
+    inactive: list[Any] = []
+    for _key, feed in found:
+        if feed.state != FeedState.ACTIVE.value:
+            inactive.append(feed)
+        elif poll_now(feed.id, feed.url):
+            queued.append(feed.id)
+        elif feed.id not in queued:
+            running.append(feed.id)
+    if args.json:
+        print_json(
+            {
+                "queued": queued,
+                "already_polling": running,
+                "not_active": [{"id": f.id, "state": f.state} for f in inactive],
+            }
+        )
+    else:
+        for feed_id in queued:
+            console.print(f"feed {feed_id}: poll queued, on its host's next turn")
+        for feed_id in running:
+            console.print(f"feed {feed_id}: a poll of it is already under way")
+        for f in inactive:
+            console.print(f"feed {f.id}: {f.state}, not polled (sluice feeds resume {f.id})")
+    return EXIT_FAILED if inactive else 0
 
 
 def run_change(args: argparse.Namespace) -> int:

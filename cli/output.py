@@ -17,7 +17,16 @@ from rich.console import Console
 from rich.progress import Progress, ProgressColumn
 from rich.text import Text
 
-__all__ = ["ProgressDisplay", "clean", "console", "err_console", "print_json", "text"]
+__all__ = [
+    "ProgressDisplay",
+    "clean",
+    "console",
+    "cut",
+    "err_console",
+    "nothing",
+    "print_json",
+    "text",
+]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -48,6 +57,18 @@ def clean(value: object, *, multiline: bool = False) -> str:
 def text(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """``value`` as rich text that is printed as is: no markup, controls escaped."""
     return Text(clean(value, multiline=multiline), style=style)
+
+
+def cut(value: object, width: int) -> str:
+    """``value`` cleaned (:func:`clean`) and, when longer than ``width``, cut to fit with
+    "…" at the end, so a reader sees that something is missing."""
+    shown = clean(value)
+    return shown if len(shown) <= width else shown[: max(width - 1, 0)] + "…"
+
+
+def nothing(what: str) -> Text:
+    """What an empty table prints instead: a sentence saying there is none."""
+    return Text(what, style="dim")
 
 
 def print_json(data: Any) -> None:

@@ -9,7 +9,9 @@
   ever has nothing to compare with, and says so. Counting tasks rather than items makes the
   rate match the depth: a fetch deferred for politeness or a retry is a message in the queue
   and a task started, both times.
-* Time to drain: depth divided by throughput; unknown while nothing is being taken.
+* Time to drain: the backlog divided by throughput; unknown while nothing is being taken.
+  The fetch stage's backlog is its queue and the URLs waiting in the crawl frontier for
+  their host's turn (each is at least one fetch task to come).
 """
 
 from __future__ import annotations
@@ -61,7 +63,14 @@ class StageView:
     workers: int
     slots: int
     throughput_per_s: float | None  # tasks started per second lately; None: not measured
-    drain_s: float | None  # queued / throughput; None: not measured or nothing taken
+    drain_s: float | None  # backlog / throughput; None: not measured or nothing taken
+    # Fetch only: URLs waiting in the crawl frontier for their host's turn, not yet sent to
+    # the queue. They are part of its backlog: the drain time counts them.
+    frontier: int = 0
+
+    @property
+    def backlog(self) -> int:
+        return self.queued + self.frontier
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +84,11 @@ class PipelineView:
             "workers": self.workers,
             "throughput_window_s": _round(self.throughput_window_s),
             "stages": {
-                stage: {k: _round(v) for k, v in asdict(view).items()}
+                stage: {
+                    k: _round(v)
+                    for k, v in asdict(view).items()
+                    if k != "frontier" or stage == "fetch"
+                }
                 for stage, view in self.stages.items()
             },
         }
@@ -151,8 +164,10 @@ def look_at_pipeline(
     *,
     timeout: float = 1.0,
     stages: Sequence[str] = STAGES,
+    frontier_waiting: int = 0,
 ) -> PipelineView:
-    """Depth, workers, throughput and time to drain of every stage, as of now."""
+    """Depth, workers, throughput and time to drain of every stage, as of now;
+    ``frontier_waiting`` URLs in the crawl frontier count in the fetch stage's backlog."""
     snapshot = inspect_workers(app, timeout)
     at = time.time()
     depths = queue_depths(client, stages)
@@ -163,11 +178,13 @@ def look_at_pipeline(
     for stage in stages:
         serving = [w for w, queues in snapshot.queues.items() if stage in queues]
         rate = None if window is None else started.get(task_name(stage), 0) / window
+        waiting = frontier_waiting if stage == "fetch" else 0
         views[stage] = StageView(
             queued=depths[stage],
             workers=len(serving),
             slots=sum(snapshot.slots.get(w, 0) for w in serving),
             throughput_per_s=rate,
-            drain_s=drain_seconds(depths[stage], rate),
+            drain_s=drain_seconds(depths[stage] + waiting, rate),
+            frontier=waiting,
         )
     return PipelineView(views, sorted(snapshot.queues), window)

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from sluice.cli.dates import day
 from sluice.cli.errors import EXIT_FAILED, EXIT_USAGE, report
-from sluice.cli.output import clean, console, print_json, text
+from sluice.cli.output import clean, console, cut, nothing, print_json, text
 from sluice.shared.search import Hit, QueryTooLarge, SearchQuery, StatementTimeout, search
 
 __all__ = ["add_parser"]
@@ -49,6 +49,15 @@ def _snippet(hit: Hit) -> Text:
     return out
 
 
+def _filters(args: argparse.Namespace) -> str:
+    """The filters of a search, as a phrase to say what found nothing."""
+    named = [f"--entity {e}" for e in args.entity]
+    named += [
+        f"--{name} {getattr(args, name)}" for name in ("site", "since") if getattr(args, name)
+    ]
+    return f" with {clean(' '.join(named))}" if named else ""
+
+
 def run(args: argparse.Namespace) -> int:
     entities = []
     for value in args.entity:
@@ -73,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([hit.to_dict() for hit in hits])
         return 0
+    if not hits:
+        console.print(nothing(f"no stored article matches {clean(args.query)!r}{_filters(args)}"))
+        return 0
     table = Table()
     for column in ("rank", "id", "title", "site", "published", "snippet"):
         table.add_column(column)
@@ -80,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(
             f"{hit.rank:.3f}",
             text(hit.id),
-            text((hit.title or "")[:60]),
+            text(cut(hit.title or "", 60)),
             text(hit.site),
             text(hit.published),
             _snippet(hit),

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sluice.cli.errors import EXIT_REDIS, mask_url, report
-from sluice.cli.output import clean, console, print_json, text
+from sluice.cli.output import console, cut, print_json, text
 from sluice.shared.jobs import job_counts, job_exists
 from sluice.shared.queries import duplicate_counts, language_counts
 from sluice.shared.states import FINAL_STATES, State
@@ -27,7 +27,9 @@ from sluice.shared.states import FINAL_STATES, State
 __all__ = ["add_parser", "gather", "run"]
 
 EXIT_USAGE = 2  # no such job, or a bad option
-FRONTIER_TOP_HOSTS = 10  # hosts with the most URLs waiting, shown by name
+FRONTIER_TOP_HOSTS = 10  # hosts with the most URLs waiting, named in --json
+SHOWN_HOSTS = 5  # ... and in the table, which must fit a screen with the rest
+SHOWN_REASONS = 6
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,8 +90,12 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
         return counts
     if job is not None:
         counts["enqueueing"] = active_submissions(client, job) > 0
-    counts["pipeline"] = look_at_pipeline(client, app, timeout=inspect_timeout).to_dict()
-    counts["frontier"] = Frontier(client).stats(FRONTIER_TOP_HOSTS).to_dict()
+    frontier = Frontier(client).stats(FRONTIER_TOP_HOSTS)
+    waiting = frontier.items - frontier.in_flight  # in flight: sent to the fetch queue
+    counts["pipeline"] = look_at_pipeline(
+        client, app, timeout=inspect_timeout, frontier_waiting=waiting
+    ).to_dict()
+    counts["frontier"] = frontier.to_dict()
     return counts
 
 
@@ -116,7 +122,7 @@ def _duration(seconds: float | None) -> str:
 
 def _items_table(counts: dict[str, Any]) -> Table:
     job = counts["job"]
-    table = Table(title=Text("job " + clean(job)) if job else "all jobs")
+    table = Table(title=Text("job " + cut(job, 30)) if job else "all jobs")
     table.add_column("state")
     table.add_column("items", justify="right")
     for state in State:
@@ -128,19 +134,24 @@ def _items_table(counts: dict[str, Any]) -> Table:
     table.add_row("final", f"{counts['final']:,}")
     table.add_row("missing", f"{counts['missing']:,}")
     duplicates = counts["duplicates"]
-    table.add_section()
-    table.add_row("duplicates stored", str(duplicates["total"]))
-    table.add_row("  exact (similarity 1)", str(duplicates["exact"]))
-    table.add_row("  near (similarity < 1)", str(duplicates["near"]))
+    table.add_row(
+        "duplicates stored",
+        f"{duplicates['total']:,} ({duplicates['exact']:,} exact, {duplicates['near']:,} near)",
+    )
     return table
 
 
 def _reasons_table(reasons: dict[str, int]) -> Table:
-    table = Table(title="failures and duplicates by reason")
+    table = Table(title="reasons")
     table.add_column("reason")
     table.add_column("items", justify="right")
-    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
-        table.add_row(text(reason), f"{n:,}")
+    ranked = sorted(reasons.items(), key=lambda kv: -kv[1])
+    shown = ranked if len(ranked) <= SHOWN_REASONS else ranked[: SHOWN_REASONS - 1]
+    for reason, n in shown:
+        table.add_row(text(cut(reason, 28)), f"{n:,}")
+    if len(shown) < len(ranked):
+        rest = ranked[len(shown) :]
+        table.add_row(f"{len(rest)} other reasons", f"{sum(n for _, n in rest):,}", style="dim")
     return table
 
 
@@ -161,19 +172,25 @@ def _languages_table(articles: dict[str, dict[str, int]]) -> Table:
 def _pipeline_table(pipeline: dict[str, Any]) -> Table:
     window = pipeline["throughput_window_s"]
     caption = (
-        f"throughput over the last {window:.0f} s"
+        f"tasks/s over the last {window:.0f} s"
         if window is not None
-        else "throughput: first look, run again (or --watch) to measure it"
+        else "tasks/s: measured from the next look (or --watch)"
     )
+    fetch = pipeline["stages"].get("fetch")
+    if fetch and fetch.get("frontier"):
+        caption += (
+            f"\nfetch backlog: {fetch['queued']:,} queued + {fetch['frontier']:,} in the frontier"
+        )
     table = Table(title="pipeline", caption=caption)
-    for column in ("stage", "queued", "workers", "slots", "tasks/s", "drains in"):
+    for column in ("stage", "backlog", "workers", "slots", "tasks/s", "drains in"):
         table.add_column(column, justify="left" if column == "stage" else "right")
     for stage, view in pipeline["stages"].items():
         rate = view["throughput_per_s"]
-        stalled = view["queued"] and view["workers"] == 0
+        backlog = view["queued"] + view.get("frontier", 0)
+        stalled = backlog and view["workers"] == 0
         table.add_row(
             stage,
-            f"{view['queued']:,}",
+            f"{backlog:,}",
             Text(str(view["workers"]), style="red" if stalled else ""),
             str(view["slots"]),
             "—" if rate is None else f"{rate:.1f}",
@@ -183,20 +200,25 @@ def _pipeline_table(pipeline: dict[str, Any]) -> Table:
 
 
 def _frontier_table(frontier: dict[str, Any]) -> Table:
-    """The crawl frontier: URLs waiting for their host's turn (all jobs)."""
-    oldest = frontier["oldest_wait_seconds"]
-    table = Table(
-        title="frontier (URLs waiting for their host's turn, all jobs)",
-        caption=(
-            f"{frontier['items']:,} URLs: {frontier['in_flight']:,} in flight, "
-            f"{frontier['delayed']:,} waiting to retry; {frontier['hosts']:,} hosts waiting, "
-            f"{frontier['due_now']:,} due now; oldest {_duration(oldest)}"
-        ),
+    """The crawl frontier: URLs waiting for their host's turn (all jobs), the busiest hosts
+    by name."""
+    table = Table(title="frontier (all jobs)")
+    table.add_column("URLs waiting at")
+    table.add_column("", justify="right")
+    waiting = frontier["items"] - frontier["in_flight"]
+    table.add_row("all hosts", f"{waiting:,}")
+    table.add_row("  of which to retry later", f"{frontier['delayed']:,}")
+    table.add_row("hosts (due now)", f"{frontier['hosts']:,} ({frontier['due_now']:,})")
+    table.add_row(
+        "in flight, oldest wait",
+        f"{frontier['in_flight']:,}, " + _duration(frontier["oldest_wait_seconds"]),
     )
-    table.add_column("host")
-    table.add_column("waiting", justify="right")
-    for row in frontier["top_hosts"]:
-        table.add_row(text(row["host"] or "(no host)"), f"{row['waiting']:,}")
+    table.add_section()
+    hosts = frontier["top_hosts"]
+    for row in hosts[:SHOWN_HOSTS]:
+        table.add_row(text(cut(row["host"] or "(no host)", 32)), f"{row['waiting']:,}")
+    if frontier["hosts"] > min(len(hosts), SHOWN_HOSTS):
+        table.add_row(f"{frontier['hosts'] - min(len(hosts), SHOWN_HOSTS):,} more hosts", "")
     return table
 
 
@@ -227,24 +249,38 @@ def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
     )
 
 
+def _side_by_side(*parts: RenderableType) -> RenderableType:
+    """Tables next to each other, tops aligned: a screen of 40 lines holds them all."""
+    if len(parts) == 1:
+        return parts[0]
+    grid = Table.grid(padding=(0, 2))
+    for _ in parts:
+        grid.add_column(vertical="top")
+    grid.add_row(*parts)
+    return grid
+
+
 def render(counts: dict[str, Any]) -> RenderableType:
-    """The tables ``sluice status`` prints."""
-    parts: list[RenderableType] = [_items_table(counts)]
+    """The tables ``sluice status`` prints: the job's items, with its reasons and the feeds
+    beside them; the pipeline with the frontier beside it. They fit 40 lines of 120."""
+    top: list[RenderableType] = [_items_table(counts)]
     if counts["reasons"]:
-        parts.append(_reasons_table(counts["reasons"]))
+        top.append(_reasons_table(counts["reasons"]))
+    if counts.get("feeds"):
+        top.append(_feeds_table(counts["feeds"]))
     if counts.get("articles") and counts["articles"]["languages"]:
-        parts.append(_languages_table(counts["articles"]))
+        top.append(_languages_table(counts["articles"]))
+    parts: list[RenderableType] = [_side_by_side(*top)]
     note = _not_enqueued_note(counts)
     if note is not None:
         parts.append(note)
     if counts["pipeline"] is not None:
-        parts.append(_pipeline_table(counts["pipeline"]))
+        bottom: list[RenderableType] = [_pipeline_table(counts["pipeline"])]
         if counts.get("frontier") and counts["frontier"]["items"]:
-            parts.append(_frontier_table(counts["frontier"]))
+            bottom.append(_frontier_table(counts["frontier"]))
+        parts.append(_side_by_side(*bottom))
     else:
         parts.append(text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
-    if counts.get("feeds"):
-        parts.append(_feeds_table(counts["feeds"]))
     return Group(*parts)
 
 

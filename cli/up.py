@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.table import Table
 
 from sluice.cli.flower import flower_command
-from sluice.cli.output import console
+from sluice.cli.output import console, cut, text
 
 __all__ = ["add_parser", "run"]
 
@@ -58,11 +58,31 @@ def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
+def _summary(job_id: str) -> Table:
+    """Every item of the demo job: the final state it reached, why, and its article's title."""
+    from sluice.shared.jobs import list_items
+    from sluice.shared.queries import list_articles
+
+    titles = {row["id"]: row["title"] for row in list_articles(job_id, limit=None)}
+    table = Table(title=f"the demo's items, each with its final state (job {job_id})")
+    for column in ("item", "url", "state", "reason", "duplicate of", "title"):
+        table.add_column(column)
+    for item in list_items(job_id):
+        table.add_row(
+            str(item["item_id"]),
+            text(cut(item["source"] or "", 48)),
+            text(item["state"]),
+            text(item["reason"] or ""),
+            text(item["duplicate_of"] or ""),
+            text(cut(titles.get(item["article_id"]) or "", 40)),
+        )
+    return table
+
+
 def _demo() -> int:
     from sluice.cli.waiting import wait_for_job
     from sluice.producers import expand_feed, submit_urls
     from sluice.shared.demo_site import ARTICLE_PATH, DemoSite
-    from sluice.shared.queries import get_article, list_articles
     from sluice.shared.settings import get_settings
     from sluice.workers.stages.fetch import Fetcher
 
@@ -75,19 +95,7 @@ def _demo() -> int:
         counts, finished = wait_for_job(job_id, timeout=180)
     finally:
         site.stop()
-    table = Table(title="stored articles")
-    for column in ("id", "title", "sitename", "duplicate_of", "entities"):
-        table.add_column(column)
-    for row in list_articles(job_id):
-        entities = (get_article(row["id"]) or {}).get("entities", [])
-        table.add_row(
-            row["id"],
-            (row["title"] or "")[:60],
-            row["sitename"] or "",
-            row["duplicate_of"] or "",
-            str(len(entities)),
-        )
-    console.print(table)
+    console.print(_summary(job_id))
     console.print("states: " + ", ".join(f"{k}={v}" for k, v in sorted(counts["states"].items())))
     return 0 if finished and not counts["states"].get("failed") else 1
 

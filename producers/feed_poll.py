@@ -216,7 +216,13 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
         if document.children:  # a sitemap index: its sitemaps are polled as feeds of their own
             children = document.children[: settings.expand_max_requests]
             # Sitemaps listed at a "new entries only" index's first poll are history too.
-            register_feeds(children, FeedKind.SITEMAP, feed.every, new_only=feed.skip_listed)
+            register_feeds(
+                children,
+                FeedKind.SITEMAP,
+                feed.every,
+                new_only=feed.skip_listed,
+                spread=settings.feed_min_interval,  # an index may list thousands
+            )
         outcome = Reason.FEED_NEW_ENTRIES if fresh else Reason.FEED_NO_NEW_ENTRIES
         new = len(fresh)
         published = [e.published for e in document.entries if e.published is not None]

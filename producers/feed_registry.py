@@ -3,10 +3,12 @@
 A URL is checked (http or https, parseable) before it is kept. A new feed starts with
 ``--every`` (fixed) or ``SLUICE_FEED_INTERVAL`` (learned from then on), and takes what it
 lists at its first poll, unless registered ``new_only`` (``--new-only``): then only entries
-that appear after that poll become items. Its first poll falls
-at a stable point within ``SLUICE_FEED_MIN_INTERVAL`` (or the interval, when shorter;
-:func:`producers.feed_schedule.first_poll_offset`): soon after it is added, yet a list of
-thousands imported at once is not due all at once.
+that appear after that poll become items. Its first poll is due at once (the next scheduler
+tick, about a second), unless a ``spread`` is asked for (``--spread``), or it is ``new_only``
+(which has no backlog to hurry for: spread over ``SLUICE_FEED_MIN_INTERVAL``, or the interval
+when shorter). A spread puts each first poll at a stable point within it
+(:func:`producers.feed_schedule.first_poll_offset`), so that a list of thousands imported at
+once is not due all at once.
 """
 
 from __future__ import annotations
@@ -44,16 +46,19 @@ def register_feeds(
     every: float | None = None,
     *,
     new_only: bool = False,
+    spread: float | None = None,
 ) -> tuple[list[Registered], list[Refused]]:
     """Register each feed of ``listed``; ``every`` (seconds) fixes their interval. With
     ``new_only``, what a new feed lists at its first poll is marked seen, not made items:
     only entries that appear later are fetched (an import of a big list starts with no
-    backlog)."""
+    backlog). ``spread`` (seconds) spreads the first polls of new feeds over that long;
+    by default they are due now, or spread over the minimum interval when ``new_only``."""
     settings = get_settings()
     if every is not None:
         every = max(every, 1.0)
     interval = every or settings.feed_interval
-    spread = min(interval, settings.feed_min_interval)
+    if spread is None:
+        spread = min(interval, settings.feed_min_interval) if new_only else 0.0
     now = registry.now()
     refused: list[Refused] = []
     new: list[registry.NewFeed] = []

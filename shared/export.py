@@ -36,7 +36,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from sluice.shared.db.engine import read_scope
-from sluice.shared.db.schema import articles, entities
+from sluice.shared.db.schema import articles, entities, items
+from sluice.shared.states import State
 
 __all__ = ["FIELDS", "PAGE_SIZE", "SCHEMA", "ExportFilter", "export_rows"]
 
@@ -92,7 +93,12 @@ class ExportFilter:
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         if self.job:
-            query = query.where(articles.c.job_id == self.job)
+            # The articles the job's own items reached, as `sluice articles list --job`.
+            reached = select(items.c.article_id).where(
+                items.c.job_id == self.job,
+                items.c.state.in_([State.STORED.value, State.DUPLICATE.value]),
+            )
+            query = query.where(articles.c.id.in_(reached))
         if self.since:
             query = query.where(articles.c.date >= self.since)
         if self.until:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.shared.db.engine import read_scope, session_scope
@@ -33,6 +33,7 @@ __all__ = [
     "ScheduleFigures",
     "add_feed",
     "add_feeds",
+    "bring_forward",
     "claim",
     "claimed_feed",
     "counts_by_state",
@@ -314,6 +315,21 @@ def resume_feed(feed_id: int, now: float) -> bool:
         failures=0,
         next_poll_at=now,
     )
+
+
+def bring_forward(feed_id: int, now: float) -> bool:
+    """Make an active feed due ``now`` (if it was due later), for :func:`claim`; False when
+    it is not active."""
+    with session_scope() as conn:
+        done = conn.execute(
+            update(feeds)
+            .where(feeds.c.id == feed_id, feeds.c.state == FeedState.ACTIVE.value)
+            .values(
+                next_poll_at=case((feeds.c.next_poll_at > now, now), else_=feeds.c.next_poll_at),
+                updated_at=func.now(),
+            )
+        )
+    return bool(done.rowcount)
 
 
 def remove_feed(feed_id: int) -> bool:

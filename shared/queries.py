@@ -1,4 +1,9 @@
-"""Reading stored articles back, as dicts keyed by :class:`shared.article.Article` field names."""
+"""Reading stored articles back, as dicts keyed by :class:`shared.article.Article` field names.
+
+An article is stored once, under the job that first stored it. A job's articles are the
+ones its own items reached: a page submitted again by a later job is listed under that job
+too, as a duplicate of the stored article, and stays listed under the first one.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,18 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, literal, or_, select
 
 from sluice.shared.db.engine import read_scope
-from sluice.shared.db.schema import articles, entities
+from sluice.shared.db.schema import articles, entities, items
 from sluice.shared.identity import canonicalize_url
+from sluice.shared.states import State
 
 __all__ = [
     "duplicate_counts",
     "get_article",
     "iter_articles",
+    "job_articles",
     "language_counts",
     "list_articles",
 ]
@@ -36,16 +43,52 @@ _SUMMARY = (
 )
 
 
+_ENDED_WITH_ARTICLE = [State.STORED.value, State.DUPLICATE.value]
+
+
+def job_articles(job_id: str) -> Select[Any]:
+    """The summary of every article ``job_id``'s items reached, one row per article, as that
+    job sees it: its ``duplicate_of`` is the one its first item there recorded, so an article
+    another job stored first is this job's duplicate of it (``similarity`` 1.0)."""
+    firsts = (
+        select(items.c.article_id, func.min(items.c.item_id).label("item_id"))
+        .where(
+            items.c.job_id == job_id,
+            items.c.state.in_(_ENDED_WITH_ARTICLE),
+            items.c.article_id.is_not(None),
+        )
+        .group_by(items.c.article_id)
+        .subquery("firsts")
+    )
+    own = items.alias("own")
+    similarity = case(
+        (own.c.duplicate_of.is_(None), None),
+        (own.c.duplicate_of == articles.c.duplicate_of, articles.c.similarity),
+        else_=1.0,
+    )
+    return select(
+        articles.c.id,
+        literal(job_id).label("job_id"),
+        *(c for c in _SUMMARY if c.name not in ("id", "job_id", "duplicate_of", "similarity")),
+        own.c.duplicate_of.label("duplicate_of"),
+        similarity.label("similarity"),
+    ).select_from(
+        firsts.join(own, and_(own.c.job_id == job_id, own.c.item_id == firsts.c.item_id)).join(
+            articles, articles.c.id == firsts.c.article_id
+        )
+    )
+
+
 def list_articles(
     job_id: str | None = None, limit: int | None = 100, after: str | None = None
 ) -> list[dict[str, Any]]:
     """Stored articles (duplicates included), newest first: ``limit`` of them (``None``: all)
-    after the article ``after`` in that order (a cursor: pass the last id of a page)."""
-    query = select(*_SUMMARY).order_by(articles.c.created_at.desc(), articles.c.id.desc())
+    after the article ``after`` in that order (a cursor: pass the last id of a page). With
+    ``job_id``, the articles that job's items reached (:func:`job_articles`)."""
+    query = job_articles(job_id) if job_id else select(*_SUMMARY)
+    query = query.order_by(articles.c.created_at.desc(), articles.c.id.desc())
     if limit is not None:
         query = query.limit(limit)
-    if job_id:
-        query = query.where(articles.c.job_id == job_id)
     if after:
         then = select(articles.c.created_at).where(articles.c.id == after).scalar_subquery()
         query = query.where(
@@ -118,13 +161,13 @@ def get_article(id_or_url: str) -> dict[str, Any] | None:
 
 
 def duplicate_counts(job_id: str | None = None) -> dict[str, int]:
-    """Stored duplicates (of one job, or of all): exact ones (similarity 1.0) and near ones."""
-    exact = case((articles.c.similarity >= 1.0, 1), else_=0)
+    """Stored duplicates (of one job as :func:`list_articles` lists them, or of all): exact
+    ones (similarity 1.0) and near ones."""
+    rows = job_articles(job_id).subquery() if job_id else articles
+    exact = case((rows.c.similarity >= 1.0, 1), else_=0)
     query = select(func.count(), func.coalesce(func.sum(exact), 0)).where(
-        articles.c.duplicate_of.is_not(None)
+        rows.c.duplicate_of.is_not(None)
     )
-    if job_id:
-        query = query.where(articles.c.job_id == job_id)
     with read_scope() as conn:
         total, exact_count = conn.execute(query).one()
     return {"total": int(total), "exact": int(exact_count), "near": int(total - exact_count)}

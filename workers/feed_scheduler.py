@@ -30,7 +30,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.workers.fetching.frontier import MAX_PRIORITY, Frontier
 
-__all__ = ["POLL_FIELD", "POLL_TASK", "FeedScheduler", "poll_item", "send_poll"]
+__all__ = ["POLL_FIELD", "POLL_TASK", "FeedScheduler", "poll_item", "poll_now", "send_poll"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,21 @@ def queue_poll(frontier: Frontier, feed_id: int, url: str, claim: str) -> None:
     """Put a claimed poll into the frontier, first in line at its host."""
     payload = {POLL_FIELD: feed_id, CLAIM_FIELD: claim, "url": url}
     frontier.add([(poll_item(feed_id, claim), url, payload, MAX_PRIORITY)])
+
+
+def poll_now(feed_id: int, url: str, frontier: Frontier | None = None) -> bool:
+    """Poll an active feed now, as the scheduler would (``sluice feeds poll``): make it due,
+    claim it and put its poll into the frontier, where it goes on its host's next turn.
+    False when it was not claimed: a poll of it is already running (or queued by a
+    scheduler that claimed it first), or it is not active."""
+    now = registry.now()
+    if not registry.bring_forward(feed_id, now):
+        return False
+    token = registry.claim(feed_id, now, get_settings().feed_poll_lease)
+    if token is None:
+        return False
+    queue_poll(frontier or Frontier(get_redis()), feed_id, url, token)
+    return True
 
 
 def send_poll(payload: dict[str, Any], turn: str) -> None:

@@ -203,6 +203,44 @@ def test_a_feed_added_new_only_takes_only_what_appears_after_its_first_poll(
     _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
 
 
+def test_feeds_poll_polls_at_once_through_the_frontier_whatever_the_schedule(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    feed = FeedServer(web)
+    feed.publish("now-1")
+    added = _add(feed_cluster, feed.url, "--every", "60")  # then hourly
+    job = added["job"]
+    _until(feed_cluster, lambda: len(_items(feed_cluster, job)) == 1, "the first poll's entry")
+    row = _until(
+        feed_cluster,
+        lambda: (row := _row(feed_cluster, added["id"]))["claim"] is None and row,
+        "the first poll recorded",
+    )
+    assert row["polls"] == 1 and row["next_poll_at"] > time.time() + 3000
+    feed.publish("now-2")
+
+    polled = _sluice_json(feed_cluster, "feeds", "poll", feed.url)  # by URL; by id below
+    assert polled == {"queued": [added["id"]], "already_polling": [], "not_active": []}
+    _until(feed_cluster, lambda: len(_items(feed_cluster, job)) == 2, "the polled entry")
+    assert len(feed.answers) == 2  # one request per poll, none from the CLI itself
+    row = _until(
+        feed_cluster,
+        lambda: (row := _row(feed_cluster, added["id"]))["claim"] is None and row,
+        "the second poll recorded",
+    )
+    assert row["polls"] == 2 and row["next_poll_at"] > time.time() + 3000
+
+    _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
+    paused = feed_cluster.sluice("feeds", "poll", str(added["id"]))
+    assert paused.returncode == 1
+    assert f"feed {added['id']}: paused, not polled" in paused.stdout
+    unknown = feed_cluster.sluice("feeds", "poll", "999999")
+    assert unknown.returncode == 2 and "no feed 999999" in unknown.stderr
+    time.sleep(2)  # nothing more was polled: two answers, as before
+    assert len(feed.answers) == 2
+    _sluice_json(feed_cluster, "feeds", "remove", str(added["id"]))  # out of later counts
+
+
 def test_a_dead_feed_is_disabled_with_its_reason_and_resumed_by_hand(
     feed_cluster: Cluster, web: WebServer
 ) -> None:

@@ -114,7 +114,9 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
     FeedScheduler().step()  # claimed: a second scheduler does not queue it again
     polls = [i for i in frontier.waiting_items("127.0.0.9") if i.startswith("feed-")]
     assert polls == waiting[:1]
-    (lease,), _ = frontier.release(0, 60_000, 10)  # the host's turn: the poll goes first
+    leases, _ = frontier.release(0, 60_000, 10)  # the host's turn: the poll goes first
+    # (Feeds other tests registered are due too, at their own host.)
+    (lease,) = [lease for lease in leases if "127.0.0.9" in lease.payload["url"]]
     assert lease.payload[POLL_FIELD] == done.feed.id and lease.payload["url"] == url
 
 
@@ -155,3 +157,17 @@ def test_a_feed_registered_new_only_skips_its_first_listing_and_others_do_not() 
     # Registered again without the option, a feed keeps what it was registered with.
     (again,), _ = register_feeds([skipping.feed.url])
     assert not again.created and again.feed.skip_listed
+
+
+def test_new_feeds_are_due_at_once_unless_spread_or_new_only() -> None:
+    """By default a first poll is due at registration; ``spread`` (or ``new_only``, over
+    SLUICE_FEED_MIN_INTERVAL, 300 s by default) puts each at a stable point within it."""
+    start = registry.now()
+    at_once, _ = register_feeds(_urls(20))
+    assert all(r.feed.next_poll_at <= registry.now() for r in at_once)
+    spread, _ = register_feeds(_urls(20), spread=3600.0)
+    offsets = [r.feed.next_poll_at - start for r in spread]
+    assert all(0 <= o <= 3600 + 5 for o in offsets) and max(offsets) > 600
+    new_only, _ = register_feeds(_urls(20), new_only=True)
+    offsets = [r.feed.next_poll_at - start for r in new_only]
+    assert all(0 <= o <= 300 + 5 for o in offsets) and max(offsets) > 30

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -81,6 +82,14 @@ def test_resubmission_and_second_layout_are_recorded_as_duplicates(
     assert store.article(original_id)["duplicate_of"] is None
     stored = store.articles_where(articles.c.canonical_url.like(f"%{site['prefix']}%"))
     assert len(stored) == 2
+    # Each job lists its own items' articles: the page submitted again is the second job's
+    # duplicate of the stored one, and the first job still has it as its original.
+    for job, expected in ((first_job, {original_id: None}), (job_id, {original_id: original_id})):
+        listed = json.loads(workers.sluice("articles", "list", "--job", job, "--json").stdout)
+        if job == job_id:
+            expected[copy["id"]] = original_id
+        assert {a["id"]: a["duplicate_of"] for a in listed} == expected
+        assert store.article(original_id)["job_id"] == first_job
 
 
 def test_racing_copies_yield_exactly_one_original(
@@ -216,3 +225,34 @@ def test_articles_commands_show_records_with_their_field_names(
     assert set(shown["timings"]) >= {"fetch", "extract", "dedup", "tag"}
     by_url = json.loads(workers.sluice("articles", "show", other["url"], "--json").stdout)
     assert by_url["id"] == other["id"]
+
+
+def test_a_new_feed_is_polled_within_a_minute_of_feeds_add(
+    workers: Cluster, store: Store, web, site: dict[str, str]
+) -> None:
+    """On the product's default schedule (SLUICE_FEED_MIN_INTERVAL 300 s, which used to
+    spread first polls over five minutes), the fetch workers poll a new feed at once."""
+    from tests.support.web import Response
+
+    feed = web.route(
+        f"{site['prefix']}/first-poll.xml",
+        Response(
+            body=(
+                '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+                f'<entry><title>a</title><link href="{site["article"]}"/></entry></feed>'
+            ).encode(),
+            content_type="application/atom+xml",
+        ),
+    )
+    added = workers.sluice("feeds", "add", feed, "--json")
+    assert added.returncode == 0, added.stderr
+    (registered,) = json.loads(added.stdout)["registered"]
+    deadline = time.monotonic() + 60
+    try:
+        while not store.items(registered["job"]):
+            assert time.monotonic() < deadline, "no first poll within a minute\n" + workers.logs()
+            time.sleep(0.5)
+    finally:
+        workers.sluice("feeds", "remove", str(registered["id"]))
+    (item,) = store.items(registered["job"])
+    assert item["source"] == site["article"]

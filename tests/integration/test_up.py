@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ def test_up_runs_the_demo_end_to_end(redis_provider: RedisProvider, tmp_path: Pa
         "SLUICE_REDIS_URL": redis_url,
         "SLUICE_DATA_DIR": str(tmp_path),
         "SLUICE_DATABASE_URL": f"sqlite:///{tmp_path / 'sluice.db'}",
+        "COLUMNS": "200",  # the summary's rows on one line each
     }
     try:
         result = run_sluice(env, "up", "--demo-only", "--no-flower", timeout=280)
@@ -32,6 +34,10 @@ def test_up_runs_the_demo_end_to_end(redis_provider: RedisProvider, tmp_path: Pa
     assert "workers: fetch, extract, dedup, tag, store are being served" in output
     # The feed's two layouts of one article, and that article once more.
     assert "states: duplicate=2, stored=1" in output, output
+    # The summary names every item with its final state.
+    rows = [line for line in result.stdout.splitlines() if re.match(r"│ \d+ +│ http", line)]
+    states = sorted(cell.strip() for row in rows for cell in row.split("│")[3:4])
+    assert states == ["duplicate", "duplicate", "stored"], result.stdout
 
 
 def test_embedded_server_starts_answers_and_stops(tmp_path: Path) -> None:

@@ -157,3 +157,43 @@ def test_hostile_archives_end_as_items_or_counts_and_the_workers_stay_up(
     for n, name in ((101, "br"), (102, "zstd"), (103, "two")):
         article = store.article(items[f"https://hostile.test/{name}.html"]["article_id"])
         assert article["title"].startswith(f"Report {n}: ")
+
+
+def test_a_warc_ingested_twice_leaves_each_job_its_own_items(
+    workers: Cluster, store: Store, tmp_path: Path
+) -> None:
+    """The second job's items are duplicates of what the first stored, and the first keeps
+    everything: for both, `articles list --job` lists what `status` counts."""
+    copy = article_html(81)
+    path = warc(
+        tmp_path / "again.warc.gz",
+        [
+            record("https://again.test/a.html", article_html(80)),
+            record("https://again.test/b.html", copy),
+            record("https://again.test/b-copy.html", copy),  # an exact duplicate of b
+            record("https://again.test/c.html", article_html(82)),
+        ],
+    )
+    jobs = []
+    for _ in range(2):
+        result = workers.sluice("submit", "--warc", path, "--wait", "--timeout", "120", "--json")
+        assert result.returncode == 0, result.stderr + workers.logs()
+        jobs.append(json.loads(result.stdout)["job"])
+    first, second = jobs
+    expected = {first: {"stored": 3, "duplicate": 1}, second: {"duplicate": 4}}
+    for job in jobs:
+        status = json.loads(workers.sluice("status", job, "--json").stdout)
+        assert status["states"] == expected[job]
+        listed = json.loads(workers.sluice("articles", "list", "--job", job, "--json").stdout)
+        assert len(listed) == status["final"] == 4
+        duplicates = [a for a in listed if a["duplicate_of"]]
+        assert len(duplicates) == status["duplicates"]["total"] == expected[job]["duplicate"]
+        assert status["duplicates"]["exact"] == len(duplicates)
+        assert {a["job_id"] for a in listed} == {job}
+    # Nothing moved: every article still belongs to the job that stored it.
+    for item in store.items(first):
+        assert store.article(item["article_id"])["job_id"] == first
+    originals = {i["article_id"] for i in store.items(first) if i["state"] == "stored"}
+    seconds = {i["article_id"]: i["duplicate_of"] for i in store.items(second)}
+    assert originals <= set(seconds)
+    assert all(seconds[a] == a for a in originals)  # the same page, submitted again

@@ -37,4 +37,4 @@ def test_status_shows_where_the_backlog_waits(
     table = run_sluice(env, "status", "--inspect-timeout", "0.2")
     assert table.returncode == 0, table.stderr
     assert "frontier" in table.stdout and "big.example" in table.stdout
-    assert "1 due now" in table.stdout
+    assert "hosts (due now)" in table.stdout and "3 (1)" in table.stdout

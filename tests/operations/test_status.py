@@ -23,6 +23,8 @@ import redis
 from sluice.cli.pipeline import WorkerSnapshot, drain_seconds, tasks_started
 from sluice.shared.db import upgrade_database
 from sluice.shared.queues import queue_depths
+from sluice.workers.fetching.frontier import Frontier
+from sluice.workers.fetching.politeness import HostBudget
 from tests.support.cluster import Cluster, interruptible
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -126,9 +128,20 @@ def test_status_shows_depth_workers_throughput_and_drain_per_stage(
 
     table = front.sluice("status", job_id)
     assert table.returncode == 0, table.stderr
-    assert "pipeline" in table.stdout and "throughput over the last" in table.stdout
+    assert "pipeline" in table.stdout and "tasks/s over the last" in table.stdout
     dedup_row = next(line for line in table.stdout.splitlines() if "│ dedup" in line)
     assert "30" in dedup_row and "no workers" in dedup_row
+
+    # URLs waiting in the frontier for their host's turn are fetch backlog: the drain time
+    # counts them, at the pace fetch has kept.
+    HostBudget(client, 1.0).slow_down("later.test", retry_after=600)
+    Frontier(client).add([(f"{job_id}:w{n}", f"http://later.test/{n}", {}, 0) for n in range(40)])
+    fetch = _status(front, job_id)["pipeline"]["stages"]["fetch"]
+    assert (fetch["queued"], fetch["frontier"]) == (0, 40)
+    assert fetch["throughput_per_s"] > 0
+    assert fetch["drain_s"] == pytest.approx(40 / fetch["throughput_per_s"], rel=0.02)
+    for key in client.scan_iter("sluice:fr:*", count=1000):
+        client.delete(key)
     client.close()
 
 

@@ -21,8 +21,9 @@ from sluice.shared.states import State
 
 __all__ = ["run", "store", "upsert_article"]
 
+# Not ``job_id``: an article stays with the job that first stored it. A later job's item
+# that reaches the same article is that job's duplicate item (see shared.queries).
 _UPDATABLE = (
-    "job_id",
     "url",
     "canonical_url",
     "title",
@@ -70,7 +71,8 @@ def _row(article: Article) -> dict[str, object]:
 
 
 def upsert_article(conn: Connection, article: Article) -> None:
-    """Insert or replace ``article`` and its entities inside the caller's transaction."""
+    """Insert or replace ``article`` and its entities inside the caller's transaction; an
+    article already stored keeps its job."""
     row = _row(article)
     stmt = insert_for(conn, articles).values(**row)
     stmt = stmt.on_conflict_do_update(
