@@ -71,12 +71,14 @@ def host_of(url: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """A released item: its key, lease token, payload, and ms until its host's gate opens."""
+    """A released item: its key, lease token, payload, ms until its host's gate opens, and
+    the host whose turn it holds."""
 
     item: str
     token: str
     payload: dict[str, Any]
     gate_ms: int
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +142,9 @@ class Frontier:
                 _text(out[i + 1]),
                 json.loads(out[i + 2]),
                 int(out[i + 3]),
+                _text(out[i + 4]),
             )
-            for i in range(2, len(out), 4)
+            for i in range(2, len(out), 5)
         ]
         wait = int(out[1])
         return leases, (wait / 1000 if wait >= 0 else -1.0)
