@@ -89,7 +89,15 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
         counts["enqueueing"] = active_submissions(client, job) > 0
     counts["pipeline"] = look_at_pipeline(client, app, timeout=inspect_timeout).to_dict()
     counts["frontier"] = Frontier(client).stats(FRONTIER_TOP_HOSTS).to_dict()
+    counts["frontier"]["waits"] = _host_waits(client)
     return counts
+
+
+def _host_waits(client: Any) -> dict[str, Any]:
+    """Why hosts wait (:mod:`workers.fetching.waits`): hosts per reason, the longest waits."""
+    from sluice.workers.fetching.waits import host_waits
+
+    return host_waits(client, top=FRONTIER_TOP_HOSTS).to_dict()
 
 
 def _feeds(job: str | None) -> dict[str, Any] | None:
@@ -185,6 +193,21 @@ def _frontier_table(frontier: dict[str, Any]) -> Table:
     return table
 
 
+def _waits_table(waits: dict[str, Any]) -> Table:
+    """Why hosts wait for their turn: hosts per reason, then the longest waits."""
+    counted = {reason: n for reason, n in waits["hosts_by_reason"].items() if n}
+    summary = ", ".join(f"{n:,} {reason}" for reason, n in counted.items()) or "none"
+    more = "" if waits["complete"] else f" (the first {waits['hosts_counted']:,})"
+    table = Table(title="hosts waiting, and why", caption=f"hosts by reason{more}: {summary}")
+    table.add_column("host")
+    table.add_column("why")
+    table.add_column("time left", justify="right")
+    for row in waits["longest"]:
+        left = _duration(row["seconds_left"])
+        table.add_row(text(row["host"] or "(no host)"), row["reason"], left)
+    return table
+
+
 def _feeds_table(feeds: dict[str, Any]) -> Table:
     """Registered feeds per state, and where their polls stand (`sluice feeds list` names
     them)."""
@@ -224,6 +247,8 @@ def render(counts: dict[str, Any]) -> RenderableType:
         parts.append(_pipeline_table(counts["pipeline"]))
         if counts.get("frontier") and counts["frontier"]["items"]:
             parts.append(_frontier_table(counts["frontier"]))
+            if counts["frontier"].get("waits", {}).get("hosts_counted"):
+                parts.append(_waits_table(counts["frontier"]["waits"]))
     else:
         parts.append(text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
     if counts.get("feeds"):

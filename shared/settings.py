@@ -193,7 +193,7 @@ class FetchSettings(BaseModel):
     )
     fetch_retry_after_max: float = Field(600.0, description="Longest Retry-After honoured (s).")
     fetch_host_backoff: float = Field(
-        5.0,
+        2.0,
         description="First pause of a host that timed out or refused a connection, doubled "
         "at each failure in a row (s).",
     )

@@ -171,7 +171,7 @@ class HostBudget:
         rate: float,
         *,
         slowdown_max: float = 120.0,
-        backoff: float = 5.0,
+        backoff: float = 2.0,
         backoff_max: float = 600.0,
         prefix: str = KEY_PREFIX,
         ends_turns: bool = False,
