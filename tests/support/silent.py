@@ -1,6 +1,7 @@
 """Hosts that accept connections and never answer: one thread listening on many loopback
 addresses (distinct hosts to the fetcher), accepting every connection and reading what it
-is sent, writing nothing, until the client gives up."""
+is sent, writing nothing, until the client gives up (or, with ``hang_up``, closing each
+connection at once without a word)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class SilentHosts:
     """``SilentHosts(addresses)``: every address listens on :attr:`port`; ``url(address,
     path)`` is a URL there. :attr:`accepted` counts the connections taken."""
 
-    def __init__(self, addresses: list[str]) -> None:
+    def __init__(self, addresses: list[str], *, hang_up: bool = False) -> None:
+        self.hang_up = hang_up
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.accepted = 0
@@ -63,9 +65,12 @@ class SilentHosts:
                 if key.data == "listen":
                     with contextlib.suppress(OSError):
                         conn, _ = sock.accept()
+                        self.accepted += 1
+                        if self.hang_up:
+                            conn.close()
+                            continue
                         conn.setblocking(False)
                         self.selector.register(conn, selectors.EVENT_READ, "conn")
-                        self.accepted += 1
                     continue
                 try:
                     data = sock.recv(65536)

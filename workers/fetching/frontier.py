@@ -37,6 +37,8 @@ from sluice.shared.redis_state import KEY_PREFIX
 __all__ = [
     "FRONTIER_STAGE",
     "MAX_PRIORITY",
+    "PROBE_FIELD",
+    "RETRIES_FIELD",
     "TOKEN_FIELD",
     "Frontier",
     "FrontierStats",
@@ -48,6 +50,10 @@ __all__ = [
 FRONTIER_STAGE = "fetch"
 #: The payload field of a released fetch task that carries its lease token.
 TOKEN_FIELD = "frontier_token"
+#: The payload field counting a fetch item's retries after transient errors.
+RETRIES_FIELD = "fetch_retries"
+#: The payload field of a fetch task whose host did not answer its probe: reason and detail.
+PROBE_FIELD = "probe_failed"
 #: Highest priority a producer may give (0, the default, is lowest).
 MAX_PRIORITY = 9
 

@@ -11,9 +11,10 @@ address guard, with ``HEAD /robots.txt``, and waits for the first byte of the an
 
 * Any answer: the host is marked as answering, and the item goes on as its fetch task.
 * No answer within the first-byte timeout, a refused, closed or reset connection: the host
-  backs off (its gate closes, longer at each failure in a row) and the fetch task is sent
-  with the failure (:data:`PROBE_FIELD`); it sends no request, and the item is retried later
-  or ends with that reason, as if its own request had failed.
+  backs off (its gate closes, longer at each failure in a row) and the item goes back in
+  line for its retry, as if its own request had failed, without ever taking a fetch thread;
+  after its last retry its fetch task is sent with the failure (:data:`PROBE_FIELD`), sends
+  no request, and records the item as failed with that reason.
 * What a probe cannot judge (a name that does not resolve, a refused address, TLS trouble)
   is left to the fetch task, which records its own reason.
 
@@ -39,15 +40,13 @@ from sluice.shared.errors import PermanentError, RetryableError
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.addresses import AddressPolicy, Resolver, system_resolver
-from sluice.workers.fetching.frontier import Lease
+from sluice.workers.fetching.frontier import PROBE_FIELD, RETRIES_FIELD, Frontier, Lease
 from sluice.workers.fetching.politeness import HostBudget
 
 __all__ = ["ANSWERED", "PROBE_FIELD", "Prober", "Verdict", "silence_of"]
 
 log = logging.getLogger(__name__)
 
-#: The payload field of a fetch task whose host did not answer its probe: reason and detail.
-PROBE_FIELD = "probe_failed"
 #: A probe's verdict: the host answered.
 ANSWERED = "answered"
 #: :data:`ANSWERED`, a :class:`RetryableError` (the host is silent), or ``None`` (no verdict).
@@ -88,6 +87,7 @@ class Prober(threading.Thread):
             backoff=settings.fetch_host_backoff,
             backoff_max=settings.fetch_host_backoff_max,
         )
+        self.frontier = Frontier(client)
         self.capacity = settings.fetch_probes
         self.loop = asyncio.new_event_loop()
         # Redis calls, DNS lookups and publishing block: they run here, not on the loop.
@@ -139,9 +139,30 @@ class Prober(threading.Thread):
                 self.budget.finished(lease.host)
             elif isinstance(verdict, RetryableError):
                 pause = self.budget.failed(lease.host)
-                log.info("host %s backs off %.0f s: %s", lease.host, pause, verdict)
-        finally:
-            self.send(lease, verdict if isinstance(verdict, RetryableError) else None)
+                log.debug("host %s backs off %.0f s: %s", lease.host, pause, verdict)
+                if self._retry(lease, verdict):
+                    return
+        except (redis.ConnectionError, redis.TimeoutError):
+            log.warning("probe of %s: Redis unavailable; its fetch task decides", lease.host)
+            verdict = None
+        self.send(lease, verdict if isinstance(verdict, RetryableError) else None)
+
+    def _retry(self, lease: Lease, silence: RetryableError) -> bool:
+        """Put a silent host's item back in line for its next try, as its fetch task would
+        (False: that was its last try, which its fetch task records)."""
+        from sluice.shared.metrics.stage_outcomes import count_outcome
+        from sluice.shared.outcomes import from_error
+        from sluice.workers.running import backoff
+
+        retries = int(lease.payload.get(RETRIES_FIELD) or 0)
+        if retries >= self.settings.fetch_max_retries:
+            return False
+        again = dict(lease.payload, **{RETRIES_FIELD: retries + 1})
+        again.pop(PROBE_FIELD, None)
+        url = str(lease.payload.get("url") or "")
+        self.frontier.finish(lease.item, lease.token, again=again, url=url, delay=backoff(retries))
+        count_outcome("fetch", from_error(silence))
+        return True
 
     async def _ask(self, lease: Lease) -> Verdict:
         """Wait for the host's gate, then ask it and wait for the first byte."""

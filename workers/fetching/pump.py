@@ -27,8 +27,14 @@ from sluice.shared.errors import RetryableError
 from sluice.shared.queues import queue_depths
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
-from sluice.workers.fetching.frontier import FRONTIER_STAGE, TOKEN_FIELD, Frontier, Lease
-from sluice.workers.fetching.probes import PROBE_FIELD, Prober
+from sluice.workers.fetching.frontier import (
+    FRONTIER_STAGE,
+    PROBE_FIELD,
+    TOKEN_FIELD,
+    Frontier,
+    Lease,
+)
+from sluice.workers.fetching.probes import Prober
 
 __all__ = ["Pump", "lease_ms"]
 

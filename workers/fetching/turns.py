@@ -16,16 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.shared.redis_state import get_redis
-from sluice.workers.fetching.frontier import TOKEN_FIELD, Frontier
-from sluice.workers.fetching.probes import PROBE_FIELD
+from sluice.workers.fetching.frontier import PROBE_FIELD, RETRIES_FIELD, TOKEN_FIELD, Frontier
 from sluice.workers.fetching.pump import lease_ms
 
 __all__ = ["RETRIES_FIELD", "Turn", "take_turn"]
 
 log = logging.getLogger(__name__)
-
-#: The payload field counting a fetch item's retries after transient errors.
-RETRIES_FIELD = "fetch_retries"
 
 
 @functools.cache

@@ -10,6 +10,9 @@ which keeps why the gate is where it is) or for an item's retry delay:
 * ``back-off``: its last request got no answer (timed out, refused, reset);
 * ``retry``: an item waits out its own retry delay, the host's gate being open.
 
+An item waiting to retry after its host failed (back-off, slow-down, retry-after) is
+counted under the host's failure: that is why it waits.
+
 Hosts due now or with a request in flight are not waiting. At most ``scan`` hosts due later
 and ``scan`` delayed items are looked at (the earliest); ``counted`` says how many hosts.
 """
@@ -26,6 +29,7 @@ from sluice.shared.redis_state import KEY_PREFIX
 __all__ = ["WAIT_REASONS", "HostWaits", "host_waits"]
 
 WAIT_REASONS = ("rate", "crawl-delay", "slow-down", "retry-after", "back-off", "retry")
+_FAILURES = frozenset({"slow-down", "retry-after", "back-off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +86,14 @@ def host_waits(
     for host, (gate_at, why) in zip(hosts, gates, strict=True):
         gate = float(gate_at or 0)
         ready = max(until.get(host, 0.0), retry_until.get(host, 0.0))
-        if gate > now and gate >= retry_until.get(host, 0.0) and why:
-            reason = _text(why)
+        kind = _text(why) if why else ""
+        failed = kind in _FAILURES and (gate > now or host in retry_until)
+        if failed or (kind and gate > now and gate >= retry_until.get(host, 0.0)):
+            reason = kind
         elif host in retry_until:
             reason = "retry"
         else:
-            reason = _text(why) if why else "rate"
+            reason = kind or "rate"
         reasons[reason] = reasons.get(reason, 0) + 1
         waits.append((host, reason, round((max(ready, gate) - now) / 1000, 1)))
     waits.sort(key=lambda wait: wait[2], reverse=True)
