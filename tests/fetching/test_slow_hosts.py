@@ -244,16 +244,19 @@ def test_hostile_hosts_end_in_their_reasons_and_a_good_page_follows(
         far = busy.route("/a.html", Response(503, b"", headers={"Retry-After": "86400"}))
         far_job = _submit(slow_cluster, [far], tmp_path / "far.txt")
 
-        def waiting(host: str, reason: str) -> dict[str, Any] | None:
-            rows = [r for r in _waits(slow_cluster)["longest"] if r["host"] == host]
-            return rows[0] if rows and rows[0]["reason"] == reason else None
+        def seen(host: str, reason: str, timeout: float = 60) -> dict[str, Any]:
+            """The row of ``host`` in status's longest waits, once it waits for ``reason``."""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                for row in _waits(slow_cluster)["longest"]:
+                    if row["host"] == host and row["reason"] == reason:
+                        return row
+                time.sleep(0.25)
+            raise AssertionError(f"{host} never shown waiting for {reason}")
 
-        _until(lambda: waiting("127.0.3.8", "crawl-delay") is not None, 60, "crawl-delay shown")
-        shown = waiting("127.0.3.8", "crawl-delay")
-        assert shown is not None and 0 < shown["seconds_left"] <= DEFAULTS.fetch_crawl_delay_max
-        _until(lambda: waiting("127.0.3.10", "retry-after") is not None, 60, "retry-after shown")
-        shown = waiting("127.0.3.10", "retry-after")
-        assert shown is not None
+        shown = seen("127.0.3.8", "crawl-delay")
+        assert 0 < shown["seconds_left"] <= DEFAULTS.fetch_crawl_delay_max
+        shown = seen("127.0.3.10", "retry-after")
         assert 0.8 * DEFAULTS.fetch_retry_after_max < shown["seconds_left"]
         assert shown["seconds_left"] <= DEFAULTS.fetch_retry_after_max
 
