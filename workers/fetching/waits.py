@@ -34,7 +34,8 @@ _FAILURES = frozenset({"slow-down", "retry-after", "back-off"})
 
 @dataclass(frozen=True, slots=True)
 class HostWaits:
-    """Waiting hosts per reason, and the ``longest`` waits: (host, reason, seconds left)."""
+    """Waiting hosts per reason, and the ``longest`` waits (host, reason, seconds left),
+    the longest of each reason among them."""
 
     reasons: dict[str, int]
     longest: list[tuple[str, str, float]]
@@ -98,4 +99,20 @@ def host_waits(
         waits.append((host, reason, round((max(ready, gate) - now) / 1000, 1)))
     waits.sort(key=lambda wait: wait[2], reverse=True)
     complete = len(due) < scan and len(delayed) < scan
-    return HostWaits(reasons, waits[:top], len(hosts), complete)
+    return HostWaits(reasons, _longest(waits, top), len(hosts), complete)
+
+
+def _longest(waits: list[tuple[str, str, float]], top: int) -> list[tuple[str, str, float]]:
+    """The ``top`` longest of ``waits`` (longest first), the longest of each reason among
+    them, so that 2,000 hosts backing off do not hide the one with a Crawl-delay."""
+    chosen: list[tuple[str, str, float]] = []
+    for reason in WAIT_REASONS:
+        first = next((wait for wait in waits if wait[1] == reason), None)
+        if first is not None:
+            chosen.append(first)
+    for wait in waits:
+        if len(chosen) >= top:
+            break
+        if wait not in chosen:
+            chosen.append(wait)
+    return sorted(chosen[:top], key=lambda wait: wait[2], reverse=True)
