@@ -25,7 +25,9 @@ follows one interval after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import resource
 import ssl
 import threading
 import time
@@ -63,6 +65,24 @@ def silence_of(payload: dict[str, Any]) -> RetryableError | None:
     return RetryableError(str(found.get("reason") or Reason.TIMEOUT), str(found.get("detail")))
 
 
+def _sockets_for(probes: int) -> int:
+    """How many probes this process can have in flight: ``probes``, within its limit of
+    open files (raised as far as the hard limit allows), keeping 512 for everything else."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = probes + 1024
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return probes
+    room = max(1, min(probes, soft - 512))
+    if room < probes:
+        log.warning("open-file limit %d: %d probes at once, not %d", soft, room, probes)
+    return room
+
+
 class Prober(threading.Thread):
     """Probes hosts on an asyncio loop of its own, then hands each lease to ``send`` (with
     the failure found, or ``None``), from a small pool of helper threads."""
@@ -88,7 +108,7 @@ class Prober(threading.Thread):
             backoff_max=settings.fetch_host_backoff_max,
         )
         self.frontier = Frontier(client)
-        self.capacity = settings.fetch_probes
+        self.capacity = _sockets_for(settings.fetch_probes)
         self.loop = asyncio.new_event_loop()
         # Redis calls, DNS lookups and publishing block: they run here, not on the loop.
         self.helpers = ThreadPoolExecutor(8, thread_name_prefix="sluice-probe")
