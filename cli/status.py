@@ -96,7 +96,15 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
         client, app, timeout=inspect_timeout, frontier_waiting=waiting
     ).to_dict()
     counts["frontier"] = frontier.to_dict()
+    counts["frontier"]["waits"] = _host_waits(client)
     return counts
+
+
+def _host_waits(client: Any) -> dict[str, Any]:
+    """Why hosts wait (:mod:`workers.fetching.waits`): hosts per reason, the longest waits."""
+    from sluice.workers.fetching.waits import host_waits
+
+    return host_waits(client, top=FRONTIER_TOP_HOSTS).to_dict()
 
 
 def _feeds(job: str | None) -> dict[str, Any] | None:
@@ -222,6 +230,19 @@ def _frontier_table(frontier: dict[str, Any]) -> Table:
     return table
 
 
+def _waits_line(waits: dict[str, Any]) -> Text:
+    """Why hosts wait for their turn, in two lines at most: hosts per reason, then the
+    longest wait of each reason (``--json`` has the whole list)."""
+    counted = {reason: n for reason, n in waits["hosts_by_reason"].items() if n}
+    summary = ", ".join(f"{n:,} {reason}" for reason, n in counted.items()) or "none"
+    more = "" if waits["complete"] else f" (of the first {waits['hosts_counted']:,})"
+    longest: dict[str, str] = {}
+    for row in waits["longest"]:
+        longest.setdefault(row["reason"], f"{row['host']} {_duration(row['seconds_left'])}")
+    shown = "; ".join(f"{reason}: {cut(where, 48)}" for reason, where in longest.items())
+    return text(f"hosts waiting, and why{more}: {summary}\nlongest: {shown}", multiline=True)
+
+
 def _feeds_table(feeds: dict[str, Any]) -> Table:
     """Registered feeds per state, and where their polls stand (`sluice feeds list` names
     them)."""
@@ -279,6 +300,8 @@ def render(counts: dict[str, Any]) -> RenderableType:
         if counts.get("frontier") and counts["frontier"]["items"]:
             bottom.append(_frontier_table(counts["frontier"]))
         parts.append(_side_by_side(*bottom))
+        if counts["frontier"] and counts["frontier"].get("waits", {}).get("hosts_counted"):
+            parts.append(_waits_line(counts["frontier"]["waits"]))
     else:
         parts.append(text(f"pipeline: Redis unreachable ({counts.get('broker_error')})", "red"))
     return Group(*parts)

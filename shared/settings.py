@@ -55,6 +55,7 @@ def _pipeline_pairs(value: str) -> list[tuple[str, str]]:
 # Sizes, timeouts and intervals: parsed at start, so a bad one stops the process there.
 _POSITIVE = (
     "fetch_connect_timeout",
+    "fetch_first_byte_timeout",
     "fetch_read_timeout",
     "fetch_total_timeout",
     "fetch_max_bytes",
@@ -81,6 +82,9 @@ _NOT_NEGATIVE = (
     "fetch_host_rate",
     "fetch_crawl_delay_max",
     "fetch_slowdown_max",
+    "fetch_host_backoff",
+    "fetch_host_backoff_max",
+    "fetch_probes",
     "fetch_retry_after_max",
     "fetch_lease",
     "frontier_lookahead",
@@ -171,7 +175,12 @@ class FetchSettings(BaseModel):
     """The fetch stage: HTTP client, politeness and robots.txt."""
 
     user_agent: str = "sluice/0.1 (news article pipeline)"
-    fetch_connect_timeout: float = 10.0
+    fetch_connect_timeout: float = 5.0
+    fetch_first_byte_timeout: float = Field(
+        10.0,
+        description="Seconds from a request's start (connecting included) to the first byte "
+        "of its answer; a host silent that long is backed off (s).",
+    )
     fetch_read_timeout: float = 20.0
     fetch_total_timeout: float = 60.0
     fetch_max_bytes: int = 10 * 1024 * 1024
@@ -196,6 +205,19 @@ class FetchSettings(BaseModel):
         120.0, description="Longest gap between requests to a host that answers 429/503 (s)."
     )
     fetch_retry_after_max: float = Field(600.0, description="Longest Retry-After honoured (s).")
+    fetch_host_backoff: float = Field(
+        2.0,
+        description="First pause of a host that timed out or refused a connection, doubled "
+        "at each failure in a row (s).",
+    )
+    fetch_host_backoff_max: float = Field(
+        600.0, description="Longest pause of a host failing again and again (s)."
+    )
+    fetch_probes: int = Field(
+        2048,
+        description="Hosts not known to answer that one fetch worker may probe at once, "
+        "outside its fetch threads (HEAD /robots.txt, waiting for the first byte).",
+    )
     fetch_lease: float = Field(
         75.0,
         gt=0,

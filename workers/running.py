@@ -65,6 +65,7 @@ from sluice.shared.states import State
 from sluice.workers.attempts import Attempts
 from sluice.workers.dedup.keys import claimed_identities
 from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.fetching.probes import silence_of
 from sluice.workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
 from sluice.workers.item_failed import ItemFailed
 from sluice.workers.labelled import retry_shown
@@ -183,7 +184,9 @@ def _execute(
     host. Returns the failure of an item it dead-lettered."""
     started = time.perf_counter()
     try:
-        outcome = _outcome(article, name)
+        # A host silent to its probe: the request would fail the same way, so none is sent.
+        silence = silence_of(payload) if turn is not None else None
+        outcome = from_error(silence) if silence is not None else _outcome(article, name)
     except INFRASTRUCTURE_ERRORS as exc:
         if attempts is not None:
             raise

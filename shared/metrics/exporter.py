@@ -19,7 +19,10 @@
   retry); ``sluice_frontier_host_urls{host}``: those waiting, for the busiest hosts only;
   ``sluice_frontier_hosts_due``: hosts whose turn has come (no task released yet);
   ``sluice_frontier_in_flight``: URLs released to the fetch workers;
-  ``sluice_frontier_oldest_wait_seconds``: age of the oldest URL in it.
+  ``sluice_frontier_oldest_wait_seconds``: age of the oldest URL in it;
+  ``sluice_frontier_hosts_waiting{reason}``: hosts waiting for their turn, by why (rate,
+  crawl-delay, slow-down, retry-after, back-off, retry: :mod:`workers.fetching.waits`);
+  ``sluice_frontier_host_wait_seconds{host,reason}``: time left, for the longest waits.
 * ``sluice_stage_duration_seconds{stage}``: task runtimes per stage (:mod:`.latency`).
 * ``sluice_feeds{state}``, ``sluice_feeds_disabled{reason}``,
   ``sluice_feed_polls_total{outcome}``, ``sluice_feed_new_entries_total`` and
@@ -55,6 +58,7 @@ from sluice.shared.metrics.store_figures import CachedStoreFigures, StoreFigures
 from sluice.shared.queues import queue_depths
 from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier, FrontierStats
+from sluice.workers.fetching.waits import HostWaits, host_waits
 from sluice.workers.lost_items import resent_count
 
 __all__ = ["PipelineCollector", "build_registry"]
@@ -107,6 +111,7 @@ class PipelineCollector(Collector):
         try:
             yield from self._queues()
             yield from self._frontier(Frontier(self._client).stats(self._top_hosts))
+            yield from self._host_waits(host_waits(self._client, top=self._top_hosts))
             yield from self._fetch_outcomes(self._hosts.get())
             yield self._stage_outcomes()
             yield from self._feed_polls()
@@ -174,6 +179,25 @@ class PipelineCollector(Collector):
             "Age of the oldest URL in the crawl frontier (0 when it is empty).",
             value=stats.oldest_wait or 0.0,
         )
+
+    @staticmethod
+    def _host_waits(waits: HostWaits) -> Iterator[Metric]:
+        per_reason = GaugeMetricFamily(
+            "sluice_frontier_hosts_waiting",
+            "Hosts with URLs in the frontier waiting for their turn, by why they wait.",
+            labels=["reason"],
+        )
+        for reason, hosts in waits.reasons.items():
+            per_reason.add_metric([reason], hosts)
+        yield per_reason
+        longest = GaugeMetricFamily(
+            "sluice_frontier_host_wait_seconds",
+            "Seconds until a waiting host's turn, for the longest waits, with why.",
+            labels=["host", "reason"],
+        )
+        for host, reason, left in waits.longest:
+            longest.add_metric([host, reason], left)
+        yield longest
 
     def _stage_outcomes(self) -> Metric:
         counted = CounterMetricFamily(

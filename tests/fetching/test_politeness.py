@@ -157,3 +157,20 @@ def test_a_gate_opening_soon_is_booked_and_waited_for_once(redis_client: redis.R
     assert booked and 0.07 <= wait <= 0.08  # booked: the gate is this caller's...
     booked, later = budget.book("soon.test", hold=0.1)
     assert not booked and 0.26 <= later <= 0.28  # ...and the next one is an interval on
+
+
+def test_a_host_with_no_answer_backs_off_doubling_until_it_answers(
+    redis_client: redis.Redis,
+) -> None:
+    budget = _budget(redis_client, rate=10.0, backoff=1.0, backoff_max=3.0)
+    budget.finished("flaky.test")
+    assert budget.answers("flaky.test")
+    pauses = [budget.failed("flaky.test") for _ in range(4)]
+    assert pauses == [1.0, 2.0, 3.0, 3.0]  # doubled each failure in a row, capped
+    assert not budget.answers("flaky.test")  # the pump probes it before its next URL
+    assert 2.5 < budget.start("flaky.test") <= 3.0  # the gate is shut for the back-off
+    key = "sluice:polite:flaky.test"
+    assert redis_client.hget(key, "why") == b"back-off"
+    budget.finished("flaky.test")  # an answer ends the run of failures
+    assert budget.answers("flaky.test") and not redis_client.hexists(key, "fails")
+    assert budget.failed("flaky.test") == 1.0

@@ -178,6 +178,13 @@ def test_exporter_reports_what_was_put_in(own_services: dict[str, str], tmp_path
             (("host", "b.example"),): 2,
         }
         assert value(samples, "sluice_frontier_oldest_wait_seconds") >= 0
+        # Why hosts wait: b.example for its Retry-After, with the time left.
+        assert value(samples, "sluice_frontier_hosts_waiting", reason="retry-after") == 1
+        assert value(samples, "sluice_frontier_hosts_waiting", reason="back-off") == 0
+        left = value(
+            samples, "sluice_frontier_host_wait_seconds", host="b.example", reason="retry-after"
+        )
+        assert 50 < left <= 60
 
         # Later scrapes follow the pipeline: counters only go up.
         finish_item("job1", 6, State.STORED)

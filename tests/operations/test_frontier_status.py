@@ -38,3 +38,32 @@ def test_status_shows_where_the_backlog_waits(
     assert table.returncode == 0, table.stderr
     assert "frontier" in table.stdout and "big.example" in table.stdout
     assert "hosts (due now)" in table.stdout and "3 (1)" in table.stdout
+
+
+def test_status_and_metrics_say_why_each_host_waits(
+    queues: redis.Redis, own_store_env: dict[str, str]
+) -> None:
+    env = own_store_env
+    frontier = Frontier(queues)
+    budget = HostBudget(queues, 1.0, backoff=60)
+    budget.slow_down("busy.example", retry_after=300)
+    budget.book("polite.example", crawl_delay=86400)  # the cap is the caller's business
+    budget.failed("silent.example")
+    budget.failed("silent.example")  # a second failure in a row: twice as long
+    for host in ("busy.example", "polite.example", "silent.example"):
+        frontier.add([(f"j:{host}", f"https://{host}/a", {}, 0)])
+
+    result = run_sluice(env, "status", "--json", "--inspect-timeout", "0.2")
+    assert result.returncode == 0, result.stderr
+    waits = json.loads(result.stdout)["frontier"]["waits"]
+    by_reason = {k: v for k, v in waits["hosts_by_reason"].items() if v}
+    assert by_reason == {"retry-after": 1, "crawl-delay": 1, "back-off": 1}
+    longest = {row["host"]: row for row in waits["longest"]}
+    assert longest["polite.example"]["reason"] == "crawl-delay"
+    assert 86000 < longest["polite.example"]["seconds_left"] <= 86400
+    assert 290 < longest["busy.example"]["seconds_left"] <= 300
+    assert 100 < longest["silent.example"]["seconds_left"] <= 120
+    assert waits["longest"][0]["host"] == "polite.example"  # the longest wait first
+
+    table = run_sluice(env, "status", "--inspect-timeout", "0.2")
+    assert "hosts waiting, and why" in table.stdout and "back-off" in table.stdout

@@ -18,6 +18,7 @@ from sluice.shared.jobs import ItemSpec, create_job
 from sluice.shared.queues import queue_keys
 from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier
+from sluice.workers.fetching.politeness import HostBudget
 from tests.support.cluster import run_sluice
 
 LONG_HOST = "a-very-long-host-name-of-a-regional-paper.example"
@@ -66,6 +67,11 @@ def test_status_of_a_busy_cluster_fits_40_by_120_and_counts_the_frontier_as_fetc
 ) -> None:
     env = own_store_env
     _busy_job(env["SLUICE_DATABASE_URL"])
+    budget = HostBudget(queues, 1.0, backoff=60)  # hosts that wait, each for its reason
+    budget.slow_down("news-1.example", retry_after=300)
+    budget.book("news-2.example", crawl_delay=86400)
+    for h in range(3, 9):
+        budget.failed(f"news-{h}.example")
     frontier = Frontier(queues)
     for h in range(14):
         host = f"news-{h}.example" if h < 13 else LONG_HOST
@@ -96,6 +102,7 @@ def test_status_of_a_busy_cluster_fits_40_by_120_and_counts_the_frontier_as_fetc
     for seen in ("all jobs", "failed", "http_404", "4 other reasons", "feeds", "paused"):
         assert seen in shown, (seen, shown)
     assert "a-very-long-host-name-of-a-regi…" in shown  # cut, and says so
+    assert "hosts waiting, and why" in shown and "6 back-off" in shown
     assert "fetch backlog: 25 queued + 494 in the frontier" in shown
     fetch_row = next(line for line in lines if "│ fetch " in line)
     assert "519" in fetch_row and "no workers" in fetch_row

@@ -53,8 +53,8 @@ class _Server(ThreadingHTTPServer):
 class WebServer:
     """``server.route("/a.html", Response(...))``; ``server.url("/a.html")``."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self._server = _Server((host, 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), _Handler)
         self._server.routes = {}
         self._server.hits = []
         self.base_url = f"http://{host}:{self._server.server_address[1]}"

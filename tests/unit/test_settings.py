@@ -30,7 +30,8 @@ def test_defaults(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.fetch_max_bytes == 10 * 1024 * 1024
     assert settings.fetch_max_redirects == 5
     assert settings.fetch_max_retries == 4
-    assert (settings.fetch_connect_timeout, settings.fetch_read_timeout) == (10.0, 20.0)
+    assert (settings.fetch_connect_timeout, settings.fetch_read_timeout) == (5.0, 20.0)
+    assert settings.fetch_first_byte_timeout == 10.0
     assert settings.fetch_total_timeout == 60.0
     assert settings.fetch_concurrency == 16
     assert settings.extract_min_chars == 200

@@ -1,11 +1,12 @@
 """The HTTP client of the fetch stage: one request at a time, within firm limits.
 
-Limits: connect/read timeouts and a total deadline (enforced on every socket read, so a
-server dripping its headers cannot stall a worker), a size cap counted on the *decoded*
-body while streaming (compression is undone piece by piece, see
-:mod:`workers.fetching.decoding`), a bounded number of redirects (each followed by hand, so
-every hop is checked), a content-type allowlist, and the address guard of
-:mod:`workers.fetching.addresses` on every connection.
+Limits: connect, first-byte and read timeouts and a total deadline (enforced on every
+socket read, so a server dripping its headers cannot stall a worker; a server silent until
+the first-byte timeout is given up on), a size cap counted on the *decoded* body while
+streaming (compression is undone piece by piece, see :mod:`workers.fetching.decoding`), a
+bounded number of redirects (each followed by hand, so every hop is checked), a
+content-type allowlist, and the address guard of :mod:`workers.fetching.addresses` on every
+connection.
 
 Failures become :mod:`shared.errors`: timeouts, connection errors, 408, 429 and 5xx are
 retryable; other 4xx and bad content are permanent, each with its reason code.
@@ -14,6 +15,7 @@ retryable; other 4xx and bad content are permanent, each with its reason code.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -213,8 +215,15 @@ class Fetcher:
         conditional = bool(headers) and any(
             h.lower() in ("if-none-match", "if-modified-since") for h in headers or {}
         )
+        first_byte = min(deadline, time.monotonic() + self.settings.fetch_first_byte_timeout)
+        r: httpx.Response | None = None
         try:
-            with deadline_scope(deadline), self.client.stream("GET", url, headers=headers) as r:
+            with contextlib.ExitStack() as stack:
+                # Until the answer begins, a silent host is given up on at the first-byte
+                # timeout; from then on the total deadline bounds the rest.
+                with deadline_scope(first_byte):
+                    r = stack.enter_context(self.client.stream("GET", url, headers=headers))
+                stack.enter_context(deadline_scope(deadline))
                 answered = time.monotonic()  # the server has seen the request by now
                 status = r.status_code
                 if status in _REDIRECT_STATUS and r.headers.get("location"):
@@ -224,7 +233,12 @@ class Fetcher:
                     return NotModified(str(r.url), self._validators(r), answered)
                 return self._read(r, deadline, allowed, max_bytes, truncate, answered)
         except httpx.TimeoutException as exc:
-            raise RetryableError(Reason.TIMEOUT, f"{type(exc).__name__} for {url[:200]}") from exc
+            if r is None and not isinstance(exc, httpx.ConnectTimeout):
+                limit = self.settings.fetch_first_byte_timeout
+                detail = f"no answer within {limit:g} s (first-byte timeout) for {url[:200]}"
+            else:
+                detail = f"{type(exc).__name__} for {url[:200]}"
+            raise RetryableError(Reason.TIMEOUT, detail) from exc
         except httpx.DecodingError as exc:
             raise PermanentError(Reason.BAD_ENCODING, str(exc)) from exc
         except httpx.RemoteProtocolError as exc:

@@ -31,6 +31,9 @@ from sluice.workers.fetching.validators import ValidatorStore
 __all__ = ["Crawler", "Deferred", "Unchanged", "Visit"]
 
 _SLOWING_STATUS = ("http_429", "http_503")
+# Timeouts and failed connections: the host backs off, and is probed before its next turn.
+_SILENT = ("timeout", "connection_error")
+_SILENT_ROBOTS = tuple(f"unreachable ({reason})" for reason in _SILENT)
 
 # A task released ahead of its host's gate waits this long at most; longer: back in line.
 _LONGEST_WAIT = 0.25
@@ -73,6 +76,8 @@ class Crawler:
             client,
             settings.fetch_host_rate,
             slowdown_max=settings.fetch_slowdown_max,
+            backoff=settings.fetch_host_backoff,
+            backoff_max=settings.fetch_host_backoff_max,
             ends_turns=True,
         )
         self.robots = RobotsCache(client, fetcher, settings)
@@ -96,10 +101,14 @@ class Crawler:
             wait = self._turn(_host(url))
             if wait:
                 return Deferred(wait, "host budget (robots.txt)", url)
+            robots = None
             try:
                 robots = self.robots.fetch(url)
             finally:
-                self.budget.finished(_host(url))
+                if robots is not None and robots.detail.endswith(_SILENT_ROBOTS):
+                    self.budget.failed(_host(url))
+                else:
+                    self.budget.finished(_host(url))
         finally:
             self.robots.release(url)
         self.robots.check(robots, url)
@@ -151,6 +160,8 @@ class Crawler:
             retry_after = self._retry_after(exc.retry_after)
             if exc.reason in _SLOWING_STATUS:
                 self.budget.slow_down(host, retry_after)
+            elif exc.reason in _SILENT:
+                self.budget.failed(host, delay)
             else:
                 self.budget.finished(host, delay, normal=exc.reason.startswith("http_"))
             raise RetryableError(exc.reason, exc.detail, retry_after) from exc

@@ -37,6 +37,8 @@ from sluice.shared.redis_state import KEY_PREFIX
 __all__ = [
     "FRONTIER_STAGE",
     "MAX_PRIORITY",
+    "PROBE_FIELD",
+    "RETRIES_FIELD",
     "TOKEN_FIELD",
     "Frontier",
     "FrontierStats",
@@ -48,6 +50,10 @@ __all__ = [
 FRONTIER_STAGE = "fetch"
 #: The payload field of a released fetch task that carries its lease token.
 TOKEN_FIELD = "frontier_token"
+#: The payload field counting a fetch item's retries after transient errors.
+RETRIES_FIELD = "fetch_retries"
+#: The payload field of a fetch task whose host did not answer its probe: reason and detail.
+PROBE_FIELD = "probe_failed"
 #: Highest priority a producer may give (0, the default, is lowest).
 MAX_PRIORITY = 9
 
@@ -71,12 +77,14 @@ def host_of(url: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """A released item: its key, lease token, payload, and ms until its host's gate opens."""
+    """A released item: its key, lease token, payload, ms until its host's gate opens, and
+    the host whose turn it holds."""
 
     item: str
     token: str
     payload: dict[str, Any]
     gate_ms: int
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +148,9 @@ class Frontier:
                 _text(out[i + 1]),
                 json.loads(out[i + 2]),
                 int(out[i + 3]),
+                _text(out[i + 4]),
             )
-            for i in range(2, len(out), 4)
+            for i in range(2, len(out), 5)
         ]
         wait = int(out[1])
         return leases, (wait / 1000 if wait >= 0 else -1.0)

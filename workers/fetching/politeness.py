@@ -15,7 +15,15 @@ flight and makes the host due when its gate opens; the budget decides when that 
 * the frontier never has two requests to a host in flight: a slow server is sent one
   request at a time;
 * 429 and 503 close the gate for ``Retry-After`` (or a doubled interval) and widen the
-  interval; each later answer narrows it again.
+  interval; each later answer narrows it again;
+* a request with no answer at all (no first byte in time, refused, reset) closes the gate
+  for a back-off (``SLUICE_FETCH_HOST_BACKOFF``, doubled at each failure in a row up to
+  ``SLUICE_FETCH_HOST_BACKOFF_MAX``), and the host is no longer known to answer (``ok``):
+  the pump probes it before its next URL may take a fetch thread
+  (:mod:`workers.fetching.probes`).
+
+The gate's reason (``why``: rate, crawl-delay, slow-down, retry-after, back-off) is kept
+for ``sluice status`` (:mod:`workers.fetching.waits`).
 
 The interval is ``1 / SLUICE_FETCH_HOST_RATE``, raised to the robots.txt ``Crawl-delay``
 (capped), and to the current slowdown after 429/503.
@@ -31,8 +39,9 @@ from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = ["HostBudget"]
 
-# KEYS[1] host hash {next, slow, began, took}. ARGV[1] interval ms, ARGV[2] host state TTL s,
-# ARGV[3] hold ms: a gate opening within that long is booked now. Returns {1, µs to wait}
+# KEYS[1] host hash {next, slow, began, took, why, ok, fails}. ARGV[1] interval ms, ARGV[2]
+# host state TTL s, ARGV[3] hold ms: a gate opening within that long is booked now, ARGV[4]
+# what the interval is ('rate' or 'crawl-delay', kept in 'why' for status). Returns {1, µs to wait}
 # when the request is booked (it starts when the gate opens, which moves one interval on),
 # else {0, µs until the gate opens}.
 _START = """
@@ -45,7 +54,9 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 if nxt - now > tonumber(ARGV[3]) then return {0, nxt * 1000 - now_us} end
 local at = math.max(now, nxt)
 local interval = math.max(tonumber(ARGV[1]), tonumber(h[2]) or 0)
-redis.call('HSET', KEYS[1], 'next', at + interval, 'began', at)
+local why = ARGV[4]
+if interval > tonumber(ARGV[1]) then why = 'slow-down' end
+redis.call('HSET', KEYS[1], 'next', at + interval, 'began', at, 'why', why)
 return {1, math.max(0, at * 1000 - now_us)}
 """
 
@@ -78,16 +89,20 @@ slow = math.min(math.max(slow * 2, base * 2), tonumber(ARGV[3]))
 local pause = slow
 if tonumber(ARGV[2]) >= 0 then pause = tonumber(ARGV[2]) end
 local opens = math.max(nxt, now + pause)
-redis.call('HSET', KEYS[1], 'next', opens, 'slow', slow)
+local why = 'slow-down'
+if tonumber(ARGV[2]) >= 0 then why = 'retry-after' end
+redis.call('HSET', KEYS[1], 'next', opens, 'slow', slow, 'why', why)
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 free_turn(now)
 return opens - now
 """
 
 # KEYS[1] host hash. ARGV[1] interval ms, ARGV[2] "1" to narrow a slowdown by a quarter,
-# ARGV[3] host state TTL s, ARGV[4] ms since the answer began (0: count from now). Called
-# when a request has ended: the gate reopens one interval after its answer began, and the
-# usual request time ('took', a moving average) is updated. Returns the slowdown left in ms.
+# ARGV[3] host state TTL s, ARGV[4] ms since the answer began (0: count from now), ARGV[6]
+# what the interval is ('rate' or 'crawl-delay'). Called when a request has ended: the gate
+# reopens one interval after its answer began, and the usual request time ('took', a moving
+# average) is updated. An answer other than 429/503 marks the host as answering ('ok') and
+# ends its run of failures. Returns the slowdown left in ms.
 _FINISHED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -108,12 +123,39 @@ if ARGV[2] == '1' and slow > 0 then
     redis.call('HSET', KEYS[1], 'slow', slow)
   end
 end
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'ok', now)
+  redis.call('HDEL', KEYS[1], 'fails')
+end
 local answered = now - math.max(0, tonumber(ARGV[4]) or 0)
 local opens = answered + math.max(tonumber(ARGV[1]), slow)
-if opens > nxt then redis.call('HSET', KEYS[1], 'next', opens) end
+if opens > nxt then
+  local why = ARGV[6]
+  if slow > tonumber(ARGV[1]) then why = 'slow-down' end
+  redis.call('HSET', KEYS[1], 'next', opens, 'why', why)
+end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 free_turn(now)
 return slow
+"""
+
+# KEYS[1] host hash. ARGV[1] first back-off ms, ARGV[2] longest back-off ms, ARGV[3] host
+# state TTL s, ARGV[4] interval ms. A request got no answer (timed out, refused, reset before
+# any byte): the host is no longer known to answer, and its gate closes for a back-off that
+# doubles with each failure in a row. Returns the back-off in ms.
+_FAILED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nxt = tonumber(redis.call('HGET', KEYS[1], 'next')) or 0
+local fails = redis.call('HINCRBY', KEYS[1], 'fails', 1)
+local pause = math.min(tonumber(ARGV[1]) * 2 ^ math.min(fails - 1, 30), tonumber(ARGV[2]))
+pause = math.max(pause, tonumber(ARGV[4]))
+local opens = math.max(nxt, now + pause)
+redis.call('HSET', KEYS[1], 'next', opens, 'why', 'back-off')
+redis.call('HDEL', KEYS[1], 'ok')
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+free_turn(now)
+return pause
 """
 
 _HOST_TTL = 7 * 86400
@@ -129,6 +171,8 @@ class HostBudget:
         rate: float,
         *,
         slowdown_max: float = 120.0,
+        backoff: float = 2.0,
+        backoff_max: float = 600.0,
         prefix: str = KEY_PREFIX,
         ends_turns: bool = False,
     ) -> None:
@@ -138,10 +182,13 @@ class HostBudget:
         self.ends_turns = ends_turns
         self.base_ms = round(1000 / rate) if rate > 0 else 0
         self.slowdown_max_ms = int(slowdown_max * 1000)
+        self.backoff_ms = int(backoff * 1000)
+        self.backoff_max_ms = int(backoff_max * 1000)
         self.prefix = prefix
         self._start = client.register_script(_START)
         self._slow_down = client.register_script(_FREE_TURN + _SLOW_DOWN)
         self._finished = client.register_script(_FREE_TURN + _FINISHED)
+        self._failed = client.register_script(_FREE_TURN + _FAILED)
 
     def _host_key(self, host: str) -> str:
         return f"{self.prefix}polite:{host}"
@@ -151,7 +198,7 @@ class HostBudget:
         those of the frontier too, so the host's turn ends with it."""
         keys = [self._host_key(host)]
         if not turn:
-            return keys, []
+            return keys, [host]
         frontier = f"{self.prefix}fr:"
         keys += [f"{frontier}busy", f"{frontier}due", f"{frontier}q:{host}", f"{frontier}wake"]
         return keys, [host]
@@ -172,7 +219,12 @@ class HostBudget:
         gate opens)``. A booking waits once, to the microsecond, without asking again."""
         booked, wait_us = self._start(
             keys=[self._host_key(host)],
-            args=[self.interval(crawl_delay), _HOST_TTL, int(hold * 1000)],
+            args=[
+                self.interval(crawl_delay),
+                _HOST_TTL,
+                int(hold * 1000),
+                self._interval_kind(crawl_delay),
+            ],
         )
         return bool(booked), max(0, int(wait_us)) / 1_000_000
 
@@ -217,9 +269,34 @@ class HostBudget:
                 _HOST_TTL,
                 since_ms,
                 *host_arg,
+                self._interval_kind(crawl_delay),
             ],
         )
         return int(left) / 1000
+
+    def failed(self, host: str, crawl_delay: float = 0.0) -> float:
+        """A request to ``host`` got no answer at all (timed out before its first byte,
+        refused, reset): close its gate for a back-off, doubled at each failure in a row
+        and capped, and forget that it answers. Returns the back-off (s)."""
+        keys, host_arg = self._keys(host, self.ends_turns)
+        pause = self._failed(
+            keys=keys,
+            args=[
+                self.backoff_ms,
+                self.backoff_max_ms,
+                _HOST_TTL,
+                self.interval(crawl_delay),
+                *host_arg,
+            ],
+        )
+        return int(pause) / 1000
+
+    def answers(self, host: str) -> bool:
+        """Has ``host`` answered its last request (not failed since)?"""
+        return bool(self.client.hexists(self._host_key(host), "ok"))
+
+    def _interval_kind(self, crawl_delay: float) -> str:
+        return "crawl-delay" if int(crawl_delay * 1000) > self.base_ms else "rate"
 
     def slowdown(self, host: str) -> float:
         """The current slowdown interval of ``host`` in seconds (0 when none)."""

@@ -9,6 +9,10 @@ kept to about two tasks per slot of this worker, so it only ever holds work that
 When nothing is due the pump blocks on Redis until the earliest due time or until a
 finished fetch wakes it (a wait of a moment, for a host due soon, is slept in the thread:
 Redis ends blocking timeouts only at its next tick), so it never spins.
+
+An item whose host is not known to answer goes to the worker's prober first
+(:mod:`workers.fetching.probes`), so a silent host never holds a fetch thread; the probes
+in flight do not count against the queue's room.
 """
 
 from __future__ import annotations
@@ -19,10 +23,18 @@ import threading
 import redis
 
 from sluice.shared.article import label_of
+from sluice.shared.errors import RetryableError
 from sluice.shared.queues import queue_depths
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
-from sluice.workers.fetching.frontier import FRONTIER_STAGE, TOKEN_FIELD, Frontier
+from sluice.workers.fetching.frontier import (
+    FRONTIER_STAGE,
+    PROBE_FIELD,
+    TOKEN_FIELD,
+    Frontier,
+    Lease,
+)
+from sluice.workers.fetching.probes import Prober
 
 __all__ = ["Pump", "lease_ms"]
 
@@ -52,9 +64,15 @@ class Pump(threading.Thread):
         self.ahead = max(1, 2 * slots)
         self.lookahead_ms = int(settings.frontier_lookahead * 1000)
         self._stopping = threading.Event()
+        self.prober: Prober | None = None
+        if settings.fetch_probes > 0:
+            self.prober = Prober(self.client, settings, self.send)
+            self.prober.start()
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.prober is not None:
+            self.prober.stop()
 
     def run(self) -> None:
         log.info("frontier pump started (up to %d fetch tasks queued)", self.ahead)
@@ -71,24 +89,28 @@ class Pump(threading.Thread):
     def step(self) -> int:
         """One look: release what is due and publish it, or wait. Returns tasks published."""
         from sluice.workers.feed_scheduler import POLL_FIELD, send_poll
-        from sluice.workers.routing import publish
 
         room = self.ahead - queue_depths(self.client, [FRONTIER_STAGE])[FRONTIER_STAGE]
+        if self.prober is not None:
+            room = min(room, self.prober.room())
         if room <= 0:
             self._stopping.wait(0.02)
             return 0
         leases, wait = self.frontier.release(self.lookahead_ms, lease_ms(), room)
-        for lease in leases:
-            if POLL_FIELD in lease.payload:  # a feed's poll (workers.feed_scheduler)
-                send_poll(lease.payload, lease.token)
-                continue
-            payload = dict(lease.payload, **{TOKEN_FIELD: lease.token})
-            publish(
-                FRONTIER_STAGE,
-                payload,
-                label_of(payload.get("job_id"), payload.get("item_id"), payload.get("id")),
-                released=True,
-            )
+        polls = [lease for lease in leases if POLL_FIELD in lease.payload]
+        for lease in polls:  # a feed's poll (workers.feed_scheduler)
+            send_poll(lease.payload, lease.token)
+        fetches = [lease for lease in leases if POLL_FIELD not in lease.payload]
+        if self.prober is not None and fetches:
+            known = self.prober.answers([lease.host for lease in fetches])
+            for lease, answers in zip(fetches, known, strict=True):
+                if answers or not lease.host:
+                    self.send(lease)
+                else:
+                    self.prober.submit(lease)
+        else:
+            for lease in fetches:
+                self.send(lease)
         if leases:
             return len(leases)
         if wait < 0:
@@ -101,3 +123,19 @@ class Pump(threading.Thread):
         else:
             self.frontier.wait_for_work(pause)
         return 0
+
+    @staticmethod
+    def send(lease: Lease, silence: RetryableError | None = None) -> None:
+        """Publish ``lease``'s item as its fetch task (with what its probe found, if the
+        host did not answer)."""
+        from sluice.workers.routing import publish
+
+        payload = dict(lease.payload, **{TOKEN_FIELD: lease.token})
+        if silence is not None:
+            payload[PROBE_FIELD] = {"reason": str(silence.reason), "detail": silence.detail}
+        publish(
+            FRONTIER_STAGE,
+            payload,
+            label_of(payload.get("job_id"), payload.get("item_id"), payload.get("id")),
+            released=True,
+        )

@@ -16,15 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.shared.redis_state import get_redis
-from sluice.workers.fetching.frontier import TOKEN_FIELD, Frontier
+from sluice.workers.fetching.frontier import PROBE_FIELD, RETRIES_FIELD, TOKEN_FIELD, Frontier
 from sluice.workers.fetching.pump import lease_ms
 
 __all__ = ["RETRIES_FIELD", "Turn", "take_turn"]
 
 log = logging.getLogger(__name__)
-
-#: The payload field counting a fetch item's retries after transient errors.
-RETRIES_FIELD = "fetch_retries"
 
 
 @functools.cache
@@ -52,7 +49,7 @@ class Turn:
 
     def again(self, payload: dict[str, Any], url: str | None, delay: float) -> None:
         """Back in line, at its place, in the queue of ``url``'s host, after ``delay`` s."""
-        clean = {k: v for k, v in payload.items() if k != TOKEN_FIELD}
+        clean = {k: v for k, v in payload.items() if k not in (TOKEN_FIELD, PROBE_FIELD)}
         _frontier().finish(self.item, self.token, again=clean, url=url, delay=delay)
         self.ended = True
 

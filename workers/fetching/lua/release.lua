@@ -1,7 +1,7 @@
 -- Reclaim expired leases, move delayed items that are ready into their hosts' queues, then
 -- lease the head item of up to ARGV[4] hosts due by now + ARGV[2] ms, earliest due first.
 -- ARGV[3]: lease length (ms). Returns {reclaimed, ms until the next due host (-1: none),
--- item, token, payload, ms until its host's gate, ...}.
+-- item, token, payload, ms until its host's gate, host, ...}.
 local now = now_ms()
 local reclaimed = 0
 for _, item in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 0, 500)) do
@@ -41,6 +41,7 @@ for i = 1, #hosts, 2 do
     table.insert(out, token)
     table.insert(out, redis.call('HGET', ITEMS, head) or '{}')
     table.insert(out, math.max(0, due - now))
+    table.insert(out, host)
   end
 end
 local first = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
