@@ -10,12 +10,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-
 from sluice.cli import search
-from sluice.cli.output import _CONTROL_JSON, clean, console, err_console, print_json, text
-from sluice.shared.queries import get_article, iter_articles, list_articles
+from sluice.cli.output import _CONTROL_JSON, clean, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -59,6 +55,11 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console, err_console
+    from sluice.shared.queries import iter_articles, list_articles
+
     if args.json:
         if args.after:
             _stream_json(iter(list_articles(args.job, args.limit, args.after)))
@@ -88,6 +89,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from sluice.cli.output import console
+    from sluice.shared.queries import get_article
+
     article = get_article(args.article)
     if article is None:
         from sluice.cli.errors import EXIT_USAGE, report

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from sluice.cli.errors import EXIT_USAGE, report
-from sluice.cli.output import clean, err_console
-from sluice.shared.export import SCHEMA, ExportFilter
-from sluice.shared.export_files import FORMATS, write_export
+from sluice.cli.output import clean
+from sluice.shared.export_names import FORMATS, SCHEMA
 
 __all__ = ["add_parser"]
 
@@ -51,6 +50,10 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import err_console
+    from sluice.shared.export import ExportFilter
+    from sluice.shared.export_files import write_export
+
     where = ExportFilter(
         job=args.job,
         since=args.since,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from sluice.cli.errors import EXIT_USAGE, report
-from sluice.cli.output import console, print_json, text
-from sluice.shared.search import Hit, SearchQuery, search
+from sluice.cli.output import print_json, text
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from sluice.shared.search import Hit
 
 __all__ = ["add_parser"]
 
@@ -45,6 +47,11 @@ def _snippet(hit: Hit) -> Text:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console
+    from sluice.shared.search import SearchQuery, search
+
     entities = []
     for value in args.entity:
         label, sep, name = value.partition(":")

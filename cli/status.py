@@ -11,18 +11,16 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
-
-from rich.console import Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.errors import EXIT_REDIS, mask_url, report
-from sluice.cli.output import clean, console, print_json, text
-from sluice.shared.jobs import job_counts, job_exists
-from sluice.shared.queries import duplicate_counts
+from sluice.cli.output import clean, print_json, text
 from sluice.shared.states import FINAL_STATES, State
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
 
 __all__ = ["add_parser", "gather", "run"]
 
@@ -68,6 +66,8 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
 
     from sluice.cli.pipeline import look_at_pipeline
     from sluice.producers.lease import active_submissions
+    from sluice.shared.jobs import job_counts
+    from sluice.shared.queries import duplicate_counts
     from sluice.shared.redis_state import get_redis
     from sluice.workers.celery import app
     from sluice.workers.fetching.frontier import Frontier
@@ -114,6 +114,9 @@ def _duration(seconds: float | None) -> str:
 
 
 def _items_table(counts: dict[str, Any]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     job = counts["job"]
     table = Table(title=Text("job " + clean(job)) if job else "all jobs")
     table.add_column("state")
@@ -135,6 +138,8 @@ def _items_table(counts: dict[str, Any]) -> Table:
 
 
 def _reasons_table(reasons: dict[str, int]) -> Table:
+    from rich.table import Table
+
     table = Table(title="failures and duplicates by reason")
     table.add_column("reason")
     table.add_column("items", justify="right")
@@ -144,6 +149,9 @@ def _reasons_table(reasons: dict[str, int]) -> Table:
 
 
 def _pipeline_table(pipeline: dict[str, Any]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     window = pipeline["throughput_window_s"]
     caption = (
         f"throughput over the last {window:.0f} s"
@@ -169,6 +177,8 @@ def _pipeline_table(pipeline: dict[str, Any]) -> Table:
 
 def _frontier_table(frontier: dict[str, Any]) -> Table:
     """The crawl frontier: URLs waiting for their host's turn (all jobs)."""
+    from rich.table import Table
+
     oldest = frontier["oldest_wait_seconds"]
     table = Table(
         title="frontier (URLs waiting for their host's turn, all jobs)",
@@ -188,6 +198,8 @@ def _frontier_table(frontier: dict[str, Any]) -> Table:
 def _feeds_table(feeds: dict[str, Any]) -> Table:
     """Registered feeds per state, and where their polls stand (`sluice feeds list` names
     them)."""
+    from rich.table import Table
+
     table = Table(title="feeds")
     table.add_column("")
     table.add_column("feeds", justify="right")
@@ -200,6 +212,8 @@ def _feeds_table(feeds: dict[str, Any]) -> Table:
 
 
 def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
+    from rich.text import Text
+
     n = counts["not_enqueued"]
     if not n:
         return None
@@ -214,6 +228,8 @@ def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
 
 def render(counts: dict[str, Any]) -> RenderableType:
     """The tables ``sluice status`` prints."""
+    from rich.console import Group
+
     parts: list[RenderableType] = [_items_table(counts)]
     if counts["reasons"]:
         parts.append(_reasons_table(counts["reasons"]))
@@ -232,24 +248,31 @@ def render(counts: dict[str, Any]) -> RenderableType:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    try:
-        if args.json:
-            while True:
-                sys.stdout.write(json.dumps(gather(args.job, args.inspect_timeout), default=str))
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-                time.sleep(args.watch)
-        with Live(console=console, auto_refresh=False) as live:
-            while True:
-                counts = gather(args.job, args.inspect_timeout)
-                stamp = Text(time.strftime("%H:%M:%S") + f"  every {args.watch:g} s, Ctrl-C stops")
-                live.update(Group(stamp, render(counts)), refresh=True)
-                time.sleep(args.watch)
-    except KeyboardInterrupt:
-        return 0
+    """Until Ctrl-C, which ends it as it ends any command (cli.errors: exit 130)."""
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    from sluice.cli.output import console
+
+    if args.json:
+        while True:
+            sys.stdout.write(json.dumps(gather(args.job, args.inspect_timeout), default=str))
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            time.sleep(args.watch)
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            counts = gather(args.job, args.inspect_timeout)
+            stamp = Text(time.strftime("%H:%M:%S") + f"  every {args.watch:g} s, Ctrl-C stops")
+            live.update(Group(stamp, render(counts)), refresh=True)
+            time.sleep(args.watch)
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
+    from sluice.shared.jobs import job_exists
+
     if args.job and not job_exists(args.job):
         return report(args, EXIT_USAGE, "no_such_job", f"no job {args.job}")
     if args.watch is not None:

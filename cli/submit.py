@@ -6,20 +6,20 @@ import argparse
 import re
 from dataclasses import astuple
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
 from sluice.cli.ingesting import IngestDisplay, describe_ingest
 from sluice.cli.inputs import InputFileError, read_lines, read_text
-from sluice.cli.output import clean, err_console, print_json
+from sluice.cli.output import clean, print_json
 from sluice.cli.output import text as text_of
 from sluice.cli.waiting import EnqueueDisplay, wait_for_job
-from sluice.producers.filters import RecordFilter, record_skipped
 from sluice.shared.errors import SluiceError
-from sluice.shared.jobs import job_counts, job_exists, new_job_id
 from sluice.shared.language import detect_language
 from sluice.shared.reasons import Reason
-from sluice.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from sluice.producers.filters import RecordFilter
 
 __all__ = ["add_parser", "run"]
 
@@ -141,6 +141,9 @@ def _read_inputs(args: argparse.Namespace) -> tuple[list[str], str | None, bytes
 
 def _interrupted(job_id: str) -> int:
     """Say what an interrupted submission left behind, and how to finish it."""
+    from sluice.cli.output import err_console
+    from sluice.shared.jobs import job_counts, job_exists
+
     unsent = job_counts(job_id)["states"].get("recorded", 0) if job_exists(job_id) else 0
     if unsent:
         err_console.print(
@@ -153,6 +156,8 @@ def _interrupted(job_id: str) -> int:
 
 
 def _report_pauses(display: EnqueueDisplay) -> None:
+    from sluice.cli.output import err_console
+
     if display.pauses:
         err_console.print(
             f"paused {display.pauses:,} times ({display.paused_seconds:.1f} s in all) "
@@ -161,7 +166,9 @@ def _report_pauses(display: EnqueueDisplay) -> None:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from sluice.cli.output import err_console
     from sluice.producers import resume_job
+    from sluice.shared.jobs import job_exists
 
     job_id = args.resume
     inputs = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
@@ -194,12 +201,16 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import err_console
     from sluice.producers import submit_html, submit_text, submit_urls
     from sluice.producers.expansion import Problem, expand_sources
+    from sluice.producers.filters import RecordFilter, record_skipped
     from sluice.producers.polite import PoliteFetcher
     from sluice.producers.submit import record_failed_sources
     from sluice.producers.warc import ingest_warcs
+    from sluice.shared.jobs import new_job_id
     from sluice.shared.redis_state import get_redis
+    from sluice.shared.settings import get_settings
     from sluice.workers.stages.fetch import Fetcher
 
     if args.resume:
@@ -320,6 +331,8 @@ def _at_the_door(
 
 def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, Any]) -> int:
     """Print the result (or wait for the job with --wait) and pick the exit code."""
+    from sluice.cli.output import err_console
+
     if not args.wait:
         if args.json:
             print_json({"job": job_id, **extra})

@@ -15,10 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from rich.table import Table
-
 from sluice.cli.flower import flower_command
-from sluice.cli.output import console
 
 __all__ = ["add_parser", "run"]
 
@@ -59,6 +56,9 @@ def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
 
 
 def _demo() -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console
     from sluice.cli.waiting import wait_for_job
     from sluice.producers import expand_feed, submit_urls
     from sluice.shared.demo_site import ARTICLE_PATH, DemoSite
@@ -93,6 +93,7 @@ def _demo() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
     from sluice.shared.db import upgrade_database
     from sluice.shared.embedded_redis import resolve_redis_url
     from sluice.shared.settings import get_settings

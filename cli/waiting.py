@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sluice.cli.output import ProgressDisplay
 
-from sluice.cli.output import ProgressDisplay, err_console
-from sluice.producers.enqueue import EnqueueProgress
-from sluice.shared.jobs import job_counts
+if TYPE_CHECKING:
+    from sluice.producers.enqueue import EnqueueProgress
 
 __all__ = ["EnqueueDisplay", "describe_enqueue", "wait_for_job"]
 
@@ -37,6 +36,8 @@ class EnqueueDisplay(ProgressDisplay):
     """
 
     def __init__(self, show: bool = True) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
         super().__init__(
             TextColumn("[bold]{task.fields[job]}"),
             BarColumn(),
@@ -81,6 +82,17 @@ def wait_for_job(
     job_id: str, timeout: float | None = None, show_progress: bool = True, poll: float = 0.5
 ) -> tuple[dict[str, Any], bool]:
     """Poll until every item of ``job_id`` is final; returns (counts, finished in time)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from sluice.cli.output import err_console
+    from sluice.shared.jobs import job_counts
+
     deadline = None if timeout is None else time.monotonic() + timeout
     progress = Progress(
         TextColumn("[bold]job {task.fields[job]}"),

@@ -37,10 +37,10 @@ from sqlalchemy import Select, func, or_, select
 
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import articles, entities
+from sluice.shared.export_names import SCHEMA
 
 __all__ = ["FIELDS", "PAGE_SIZE", "SCHEMA", "ExportFilter", "export_rows"]
 
-SCHEMA = "sluice-article/1"
 FIELDS = (
     "schema",
     "id",

@@ -15,10 +15,9 @@ import json
 from typing import IO, Any
 
 from sluice.shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
+from sluice.shared.export_names import FORMATS
 
 __all__ = ["FORMATS", "write_export"]
-
-FORMATS = ("jsonl", "csv", "parquet")
 
 
 def _jsonl(pages: Any, out: IO[bytes]) -> int:
