@@ -117,16 +117,20 @@ def _bring_sqlite_up_to_date(args: argparse.Namespace) -> None:
     """A SQLite store is brought to the newest schema on first use, by any command: it is
     a file on this machine that sluice owns. A PostgreSQL one is shared and is migrated
     only on purpose (``sluice db upgrade``; workers and ``sluice up`` do it as they start).
-    ``sluice metrics`` only observes: it reports a store without schema as down instead."""
+    ``sluice metrics`` only observes: it reports a store without schema as down instead.
+    A store at the newest migration already is seen so without loading Alembic."""
     from sluice.shared.settings import get_settings
 
     if getattr(args, "command", None) in ("db", "metrics"):
         return
     url = get_settings().effective_database_url
     if url.startswith("sqlite"):
-        from sluice.shared.db import upgrade_database
+        from sluice.shared.db.revision import sqlite_is_current
 
-        upgrade_database(url)
+        if not sqlite_is_current(url):
+            from sluice.shared.db import upgrade_database
+
+            upgrade_database(url)
 
 
 def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], int | None]) -> int:

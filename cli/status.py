@@ -270,7 +270,6 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sluice.cli.output import console
     from sluice.shared.jobs import job_exists
 
     if args.job and not job_exists(args.job):
@@ -283,6 +282,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(counts)
     else:
+        from sluice.cli.output import console
+
         console.print(render(counts))
     if counts.get("broker_error"):
         from sluice.shared.settings import get_settings

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import articles, entities
-from sluice.shared.identity import canonicalize_url
 
 __all__ = ["duplicate_counts", "get_article", "iter_articles", "list_articles"]
 
@@ -76,6 +75,8 @@ def _entities(conn: Connection, article_id: str) -> list[dict[str, Any]]:
 
 def get_article(id_or_url: str) -> dict[str, Any] | None:
     """One article by id or URL, with its entities and the ids of its duplicates."""
+    from sluice.shared.identity import canonicalize_url  # courlan: only this query needs it
+
     candidates = [id_or_url]
     with contextlib.suppress(ValueError):
         candidates.append(canonicalize_url(id_or_url))
