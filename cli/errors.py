@@ -166,13 +166,13 @@ def _pipe_closed(fd: int) -> bool:
 
 def _silence_closed_outputs() -> bool:
     """Point stdout and stderr at /dev/null where their reader has gone, so that nothing,
-    not even the interpreter's last flush, writes to them again. Whether stdout's had."""
+    not even the interpreter's last flush, writes to them again. Whether one had gone."""
     closed = False
     devnull = os.open(os.devnull, os.O_WRONLY)
     for fd in (1, 2):
         if _pipe_closed(fd):
             os.dup2(devnull, fd)
-            closed = closed or fd == 1
+            closed = True
     os.close(devnull)
     return closed
 
@@ -198,14 +198,15 @@ def run_guarded(argv: list[str] | None, run: Callable[[list[str] | None], int]) 
     """``run(argv)``, with Ctrl-C and a closed output pipe turned into their exit codes.
 
     Ctrl-C (SIGINT) prints ``sluice COMMAND: interrupted`` on stderr and returns 130. A
-    closed pipe on stdout returns 141 and prints nothing. Output is flushed here, so a
+    closed pipe on stdout (or stderr) returns 141 and prints nothing. Output is flushed here, so a
     reader that left after the last write is noticed here too, not at interpreter exit.
     """
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = run(argv)
-        sys.stdout.flush()
-        return code
+        try:
+            return run(argv)
+        finally:  # after --help's SystemExit too
+            sys.stdout.flush()
     except KeyboardInterrupt:
         return _interrupted(words)
     except BrokenPipeError:

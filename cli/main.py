@@ -12,9 +12,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.errors import EXIT_CODES, run_command, run_guarded
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 __all__ = ["COMMANDS", "build_parser", "command_in", "main"]
 
@@ -28,6 +31,14 @@ def _version() -> str:
         return version("sluice")
     except PackageNotFoundError:
         return "unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, except that a help it cannot print is an error: argparse drops
+    a write error, which would end ``sluice --help | true`` with 0 or 141 by chance."""
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        (file or sys.stdout).write(self.format_help())
 
 
 class _VersionAction(argparse.Action):
@@ -106,7 +117,7 @@ def command_in(argv: Sequence[str]) -> str | None:
 def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
     """The ``sluice`` parser with the commands in ``load`` complete (every command when
     ``None``) and the others only named, with their line of help."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sluice",
         description="Distributed article processing: fetch → extract → dedup → tag → store. "
         "Settings come from SLUICE_* environment variables (see the README).",

@@ -10,8 +10,10 @@ consoles ``console`` (stdout) and ``err_console`` (stderr) are made on first use
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 import re
 import sys
 from types import TracebackType
@@ -32,7 +34,15 @@ err_console: Console
 def _console(stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    class PipeConsole(Console):
+        """A console that lets a closed pipe reach :func:`cli.errors.run_guarded` (rich's
+        own answer is to exit 1 and point stdout at /dev/null, even for stderr)."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeConsole(stderr=stderr, highlight=False)
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from sluice.cli.ingesting import IngestDisplay, describe_ingest
 from sluice.cli.inputs import InputFileError, read_lines, read_text
 from sluice.cli.output import clean, print_json
 from sluice.cli.output import text as text_of
-from sluice.cli.waiting import EnqueueDisplay, wait_for_job
+from sluice.cli.waiting import EnqueueDisplay, describe_pending, wait_for_job
 from sluice.shared.errors import SluiceError
 from sluice.shared.language import detect_language
 from sluice.shared.reasons import Reason
@@ -337,12 +337,21 @@ def _finish(args: argparse.Namespace, job_id: str, extra: dict[str, Any]) -> int
         if args.json:
             print_json({"job": job_id, **extra})
         return 0
-    counts, finished = wait_for_job(job_id, args.timeout, show_progress=not args.json)
+    try:
+        counts, finished = wait_for_job(job_id, args.timeout, show_progress=not args.json)
+    except KeyboardInterrupt:
+        from sluice.shared.jobs import job_counts
+
+        pending = describe_pending(job_counts(job_id))
+        line = f"interrupted; job {job_id} goes on in the workers: {pending}"
+        return report(args, EXIT_INTERRUPTED, "interrupted", line)
     if args.json:
         print_json({**counts, **{k: v for k, v in extra.items() if k == "archives"}})
     else:
         for reason, n in sorted(counts["reasons"].items()):
             err_console.print(f"  {reason}: {n}")
     if not finished:
-        return EXIT_TIMEOUT
+        pending = describe_pending(counts)
+        line = f"gave up waiting after {args.timeout:g} s: job {job_id}: {pending}"
+        return report(args, EXIT_TIMEOUT, "timeout", line)
     return EXIT_FAILED_ITEMS if counts["states"].get("failed") else 0

@@ -138,9 +138,7 @@ def run(args: argparse.Namespace) -> int:
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         return 1
-    except KeyboardInterrupt:
-        return status
-    finally:
+    finally:  # Ctrl-C too: then cli.errors says "interrupted" and exits 130
         for process in processes:
             process.terminate()
         for process in processes:

@@ -10,11 +10,27 @@ from sluice.cli.output import ProgressDisplay
 if TYPE_CHECKING:
     from sluice.producers.enqueue import EnqueueProgress
 
-__all__ = ["EnqueueDisplay", "describe_enqueue", "wait_for_job"]
+__all__ = ["EnqueueDisplay", "describe_enqueue", "describe_pending", "wait_for_job"]
 
 
 def _summary(counts: dict[str, Any]) -> str:
     return " ".join(f"{state}={n}" for state, n in sorted(counts["states"].items()))
+
+
+def describe_pending(counts: dict[str, Any]) -> str:
+    """What a job still waits for, from :func:`shared.jobs.job_counts`:
+    ``7 of 10 items final; still pending: queued=2 fetched=1``."""
+    from sluice.shared.states import FINAL_STATES
+
+    waiting = [
+        f"{state}={n:,}"
+        for state, n in sorted(counts["states"].items())
+        if n and state not in FINAL_STATES
+    ]
+    if counts["missing"]:
+        waiting.append(f"not yet recorded={counts['missing']:,}")
+    done = f"{counts['final']:,} of {counts['submitted']:,} items final"
+    return f"{done}; still pending: {' '.join(waiting) or 'none'}"
 
 
 def describe_enqueue(p: EnqueueProgress) -> str:
