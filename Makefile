@@ -11,7 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# The last line says how to reach the `sluice` command (README, "Use it").
 install: $(VENV)/.installed
+	@echo "sluice is installed in $(VENV): run '$(BIN)/sluice', or 'source $(BIN)/activate' to type 'sluice'"
 
 run: install
 	$(BIN)/sluice up

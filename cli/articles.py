@@ -10,22 +10,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-
 from sluice.cli import search
-from sluice.cli.output import (
-    _CONTROL_JSON,
-    clean,
-    console,
-    cut,
-    err_console,
-    nothing,
-    print_json,
-    text,
-)
-from sluice.shared.queries import get_article, iter_articles, list_articles
-from sluice.shared.reasons import Reason
+from sluice.cli.output import _CONTROL_JSON, clean, cut, nothing, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -69,6 +55,11 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console, err_console
+    from sluice.shared.queries import iter_articles, list_articles
+
     if args.json:
         if args.after:
             _stream_json(iter(list_articles(args.job, args.limit, args.after)))
@@ -103,6 +94,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from sluice.cli.output import console
+    from sluice.shared.queries import get_article
+
     article = get_article(args.article)
     if article is None:
         from sluice.cli.errors import EXIT_USAGE, report
@@ -129,6 +126,8 @@ def run_show(args: argparse.Namespace) -> int:
     if article.get("language_source"):
         console.print(Text.assemble(("language source", "bold"), ": ", article["language_source"]))
     if article.get("entities_skipped"):
+        from sluice.shared.reasons import Reason
+
         reason = Reason(article["entities_skipped"])
         line = (
             f"none ({reason.value}: {reason.description.removeprefix('stored without entities: ')})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sluice.cli.output import console, print_json
+from sluice.cli.output import print_json
 
 __all__ = ["add_parser"]
 
@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run_rebuild(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from sluice.cli.output import console
     from sluice.shared.redis_state import get_redis
     from sluice.workers.dedup.index import DedupIndex
     from sluice.workers.dedup.rebuild import rebuild_index

@@ -4,22 +4,31 @@ Every ``sluice`` command runs through :func:`run_command`. Redis or the database
 unreachable, a PostgreSQL store without sluice's schema, or a broker setting that disagrees
 with ``SLUICE_REDIS_URL`` end the command with one line on stderr (JSON there with
 ``--json``) and one of the exit codes below, never with a traceback.
+
+Ordinary events are no errors either (:func:`run_guarded`): Ctrl-C ends any command with
+one line and exit 130 (a command that has something to say, such as ``submit``, says what
+it leaves behind); output piped into a reader that stops early (``| head``) ends the
+command quietly with exit 141, the status a shell reports for a program stopped by SIGPIPE,
+as ``cat`` or ``git log`` are.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 
 from sluice.shared.broker_url import broker_conflict, mask_url, same_redis
 
 __all__ = [
+    "EXIT_CLOSED_PIPE",
     "EXIT_CODES",
     "EXIT_DATABASE",
     "EXIT_FAILED",
     "EXIT_INPUT_FILE",
+    "EXIT_INTERRUPTED",
     "EXIT_REDIS",
     "EXIT_SCHEMA",
     "EXIT_SOME_SOURCES_FAILED",
@@ -27,6 +36,7 @@ __all__ = [
     "broker_conflict",
     "mask_url",
     "run_command",
+    "run_guarded",
     "same_redis",
 ]
 
@@ -40,6 +50,7 @@ EXIT_SCHEMA = 7
 EXIT_INPUT_FILE = 8  # cli.submit: --file, --text or --html cannot be read or decoded
 EXIT_SOME_SOURCES_FAILED = 9  # cli.submit: some feeds or sitemaps failed; the rest went in
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE
 
 EXIT_CODES = {
     0: "success",
@@ -57,6 +68,7 @@ EXIT_CODES = {
     EXIT_SOME_SOURCES_FAILED: "submit: some --feed/--sitemap sources failed or hit a limit; "
     "the rest was submitted",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_CLOSED_PIPE: "the output's reader closed the pipe (as '| head' does): stopped quietly",
 }
 
 
@@ -107,16 +119,20 @@ def _bring_sqlite_up_to_date(args: argparse.Namespace) -> None:
     """A SQLite store is brought to the newest schema on first use, by any command: it is
     a file on this machine that sluice owns. A PostgreSQL one is shared and is migrated
     only on purpose (``sluice db upgrade``; workers and ``sluice up`` do it as they start).
-    ``sluice metrics`` only observes: it reports a store without schema as down instead."""
+    ``sluice metrics`` only observes: it reports a store without schema as down instead.
+    A store at the newest migration already is seen so without loading Alembic."""
     from sluice.shared.settings import get_settings
 
     if getattr(args, "command", None) in ("db", "metrics"):
         return
     url = get_settings().effective_database_url
     if url.startswith("sqlite"):
-        from sluice.shared.db import upgrade_database
+        from sluice.shared.db.revision import sqlite_is_current
 
-        upgrade_database(url)
+        if not sqlite_is_current(url):
+            from sluice.shared.db import upgrade_database
+
+            upgrade_database(url)
 
 
 def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], int | None]) -> int:
@@ -129,8 +145,73 @@ def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], i
     try:
         _bring_sqlite_up_to_date(args)
         return int(func(args) or 0)
+    except BrokenPipeError:
+        raise  # run_guarded's
     except Exception as exc:
         classified = _classify(exc)
         if classified is None:
             raise
         return report(args, *classified)
+
+
+def _pipe_closed(fd: int) -> bool:
+    """Whether ``fd`` is a pipe whose reader has gone."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(fd, 0)
+        return any(event & (select.POLLERR | select.POLLHUP) for _fd, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() here, or fd closed
+        return True
+
+
+def _silence_closed_outputs() -> bool:
+    """Point stdout and stderr at /dev/null where their reader has gone, so that nothing,
+    not even the interpreter's last flush, writes to them again. Whether one had gone."""
+    closed = False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        if _pipe_closed(fd):
+            os.dup2(devnull, fd)
+            closed = True
+    os.close(devnull)
+    return closed
+
+
+def _interrupted(argv: list[str]) -> int:
+    words = [a for a in argv if not a.startswith("-")]
+    command = f"sluice {words[0]}" if words else "sluice"
+    try:
+        if "--json" in argv:
+            error = {"error": "interrupted", "message": "interrupted", "exit_code": 130}
+            sys.stderr.write(json.dumps(error) + "\n")
+        else:
+            # On a terminal, the line starts after the "^C" the terminal echoed.
+            start = "\n" if sys.stderr.isatty() else ""
+            sys.stderr.write(f"{start}{command}: interrupted\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+    return EXIT_INTERRUPTED
+
+
+def run_guarded(argv: list[str] | None, run: Callable[[list[str] | None], int]) -> int:
+    """``run(argv)``, with Ctrl-C and a closed output pipe turned into their exit codes.
+
+    Ctrl-C (SIGINT) prints ``sluice COMMAND: interrupted`` on stderr and returns 130. A
+    closed pipe on stdout (or stderr) returns 141 and prints nothing. Output is flushed here, so a
+    reader that left after the last write is noticed here too, not at interpreter exit.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            return run(argv)
+        finally:  # after --help's SystemExit too
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        return _interrupted(words)
+    except BrokenPipeError:
+        if _silence_closed_outputs():
+            return EXIT_CLOSED_PIPE
+        raise

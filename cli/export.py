@@ -14,10 +14,9 @@ from pathlib import Path
 
 from sluice.cli.dates import day
 from sluice.cli.errors import EXIT_FAILED, EXIT_USAGE, report
-from sluice.cli.output import clean, err_console
+from sluice.cli.output import clean
 from sluice.shared.atomic_file import atomic_output
-from sluice.shared.export import SCHEMA, ExportFilter
-from sluice.shared.export_files import FORMATS, write_export
+from sluice.shared.export_names import FORMATS, SCHEMA
 
 __all__ = ["add_parser"]
 
@@ -70,6 +69,10 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import err_console
+    from sluice.shared.export import ExportFilter
+    from sluice.shared.export_files import write_export
+
     where = ExportFilter(
         job=args.job,
         since=args.since,
@@ -84,10 +87,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             count = write_export(where, fmt, sys.stdout.buffer, **options)
             sys.stdout.buffer.flush()
-        except OSError as exc:
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): quiet, exit 141, as every command (cli.errors)
+        except OSError as exc:  # a full disk, say: one line
             _drop_stdout()
-            reason = "it was closed" if isinstance(exc, BrokenPipeError) else exc.strerror or exc
-            return report(args, EXIT_FAILED, "stdout_unwritable", f"cannot write stdout: {reason}")
+            line = f"cannot write stdout: {exc.strerror or exc}"
+            return report(args, EXIT_FAILED, "stdout_unwritable", line)
     else:
         try:
             with atomic_output(args.output) as out:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.table import Table
-
-from sluice.cli.output import clean, console, cut, nothing, print_json, text
+from sluice.cli.output import clean, cut, nothing, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -47,6 +45,10 @@ def reason_table() -> list[tuple[str, str]]:
 
 
 def _print_reasons(as_json: bool) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console
+
     rows = reason_table()
     if as_json:
         print_json([{"reason": code, "meaning": meaning} for code, meaning in rows])
@@ -61,6 +63,9 @@ def _print_reasons(as_json: bool) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console
     from sluice.shared.failures import list_failures
 
     if args.reasons:
@@ -115,6 +120,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
     from sluice.shared.article import label_of
     from sluice.shared.failures import list_failures, reopen_failures
     from sluice.workers.attempts import Attempts

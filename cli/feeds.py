@@ -13,11 +13,9 @@ import argparse
 import time
 from typing import Any
 
-from rich.table import Table
-
 from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
 from sluice.cli.inputs import InputFileError, _raw
-from sluice.cli.output import clean, console, nothing, print_json, text
+from sluice.cli.output import clean, nothing, print_json, text
 from sluice.cli.times import moment, relative, span
 
 __all__ = ["add_parser"]
@@ -105,6 +103,7 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
 
 
 def _register(args: argparse.Namespace, listed: list[Any]) -> int:
+    from sluice.cli.output import console
     from sluice.producers.feed_registry import register_feeds
     from sluice.shared.feeds import FeedKind
 
@@ -160,6 +159,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_discover(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
     from sluice.producers.feed_discovery import discover_site
     from sluice.producers.feed_registry import register_feeds
     from sluice.producers.polite import PoliteFetcher
@@ -215,6 +215,9 @@ def _as_dict(feed: Any, now: float) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console
     from sluice.shared.feeds import list_feeds
 
     feeds = list_feeds(args.state)
@@ -255,6 +258,8 @@ def _find(args: argparse.Namespace, key: str) -> Any:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
+
     feed = _find(args, args.feed)
     if feed is None:
         return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {args.feed}"))
@@ -306,6 +311,8 @@ def run_poll(args: argparse.Namespace) -> int:
             }
         )
     else:
+        from sluice.cli.output import console
+
         for feed_id in queued:
             console.print(f"feed {feed_id}: poll queued, on its host's next turn")
         for feed_id in running:
@@ -316,6 +323,7 @@ def run_poll(args: argparse.Namespace) -> int:
 
 
 def run_change(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
     from sluice.shared.feeds import now, pause_feed, remove_feed, resume_feed
 
     found = [(key, _find(args, key)) for key in args.feeds]

@@ -21,8 +21,10 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sluice.shared.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from sluice.shared.settings import Settings
 
 __all__ = [
     "FlowerAuthError",
@@ -118,6 +120,8 @@ def flower_environment(
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.shared.settings import get_settings
+
     stray = sorted(k for k in os.environ if k.upper().startswith("FLOWER_"))
     if stray:
         print(

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.output import ProgressDisplay
-from sluice.producers.warc import IngestProgress
+
+if TYPE_CHECKING:
+    from sluice.producers.warc import IngestProgress
 
 __all__ = ["IngestDisplay", "describe_ingest"]
 
@@ -29,6 +23,14 @@ class IngestDisplay(ProgressDisplay):
     """A bar per archive: bytes read out of its size, and records, items and skips so far."""
 
     def __init__(self, show: bool = True) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
+
         super().__init__(
             TextColumn("[bold]{task.fields[name]}"),
             BarColumn(),
@@ -42,6 +44,8 @@ class IngestDisplay(ProgressDisplay):
         self._tasks: dict[str, Any] = {}
 
     def __call__(self, p: IngestProgress) -> None:
+        from sluice.producers.warc import IngestProgress
+
         if p.source not in self._tasks:
             name = p.source.rsplit("/", 1)[-1][-40:]
             self._tasks[p.source] = self.progress.add_task("warc", name=name, status="")

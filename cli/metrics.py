@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     latency = StageLatency(app, STAGES, registry)
     server, _thread = start_http_server(args.port, args.address, registry=registry)
 
-    def stop(_signum: int, _frame: Any) -> None:
+    stopped_by: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopped_by.append(signum)
         latency.stop()
 
     signal.signal(signal.SIGTERM, stop)
@@ -76,4 +79,6 @@ def run(args: argparse.Namespace) -> int:
         latency.run()  # until a signal stops it
     finally:
         server.shutdown()
+    if signal.SIGINT in stopped_by:
+        raise KeyboardInterrupt  # Ctrl-C: one line and 130, as for every command (cli.errors)
     return 0

@@ -3,19 +3,26 @@
 Strings that come from pages, producers or the store are data: they go to rich as
 :class:`rich.text.Text` (never parsed as markup) with control characters escaped, so a
 title holding ``[/quote]`` or a terminal escape prints as the characters it is.
+
+rich is imported when something is first printed through it, not with this module: the
+consoles ``console`` (stdout) and ``err_console`` (stderr) are made on first use.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
+import os
 import re
 import sys
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from rich.console import Console
-from rich.progress import Progress, ProgressColumn
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import ProgressColumn
+    from rich.text import Text
 
 __all__ = [
     "ProgressDisplay",
@@ -28,8 +35,31 @@ __all__ = [
     "text",
 ]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console: Console
+err_console: Console
+
+
+@functools.cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        """A console that lets a closed pipe reach :func:`cli.errors.run_guarded` (rich's
+        own answer is to exit 1 and point stdout at /dev/null, even for stderr)."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return PipeConsole(stderr=stderr, highlight=False)
+
+
+def __getattr__(name: str) -> Any:
+    """``console`` and ``err_console``, made when first imported."""
+    if name in ("console", "err_console"):
+        return _console(name == "err_console")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # C0 (tab and newline kept for multi-line texts), DEL, C1, and the bidi overrides that can
 # make a line read differently from what it holds.
@@ -56,6 +86,8 @@ def clean(value: object, *, multiline: bool = False) -> str:
 
 def text(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """``value`` as rich text that is printed as is: no markup, controls escaped."""
+    from rich.text import Text
+
     return Text(clean(value, multiline=multiline), style=style)
 
 
@@ -68,6 +100,8 @@ def cut(value: object, width: int) -> str:
 
 def nothing(what: str) -> Text:
     """What an empty table prints instead: a sentence saying there is none."""
+    from rich.text import Text
+
     return Text(what, style="dim")
 
 
@@ -82,7 +116,9 @@ class ProgressDisplay:
     (hidden when ``show`` is false, as with ``--json``)."""
 
     def __init__(self, *columns: str | ProgressColumn, show: bool = True) -> None:
-        self.progress = Progress(*columns, console=err_console, disable=not show)
+        from rich.progress import Progress
+
+        self.progress = Progress(*columns, console=_console(True), disable=not show)
 
     def __enter__(self) -> Self:
         self.progress.start()

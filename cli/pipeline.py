@@ -2,7 +2,9 @@
 
 * Depth: the length of the stage's Redis lists (:func:`shared.queues.queue_depths`).
 * Workers: Celery's ``active_queues`` broadcast (who consumes which queue) and ``stats``
-  (pool size, and ``total``: tasks each worker has started, per task name).
+  (pool size, and ``total``: tasks each worker has started, per task name). A broadcast
+  waits for as many replies as workers beat in Redis (:func:`workers.held_messages.live_nodes`),
+  up to the timeout; with none beating, nobody is asked.
 * Throughput: the growth of those ``total`` counters between two looks, summed over the
   workers. Each look is kept in Redis for two minutes, so successive ``sluice status`` runs
   (from any machine) and ``--watch`` measure over up to the last minute; the first look
@@ -98,11 +100,21 @@ def _round(value: Any) -> Any:
     return round(value, 2) if isinstance(value, float) else value
 
 
-def inspect_workers(app: Any, timeout: float) -> WorkerSnapshot:
-    """Ask every worker for its queues and stats (both broadcasts at once, ``timeout`` each)."""
+def inspect_workers(app: Any, timeout: float, expected: int | None = None) -> WorkerSnapshot:
+    """Ask every worker for its queues and stats (both broadcasts at once, ``timeout`` each).
+
+    With ``expected``, a broadcast ends as soon as that many workers have answered (none
+    is sent when it is 0), instead of always waiting ``timeout`` for late ones.
+    """
+    if expected == 0:
+        return WorkerSnapshot()
     with ThreadPoolExecutor(2) as pool:
-        queues_reply = pool.submit(lambda: app.control.inspect(timeout=timeout).active_queues())
-        stats_reply = pool.submit(lambda: app.control.inspect(timeout=timeout).stats())
+        queues_reply = pool.submit(
+            lambda: app.control.inspect(timeout=timeout, limit=expected).active_queues()
+        )
+        stats_reply = pool.submit(
+            lambda: app.control.inspect(timeout=timeout, limit=expected).stats()
+        )
         queues = queues_reply.result() or {}
         stats = stats_reply.result() or {}
     return WorkerSnapshot(
@@ -168,7 +180,9 @@ def look_at_pipeline(
 ) -> PipelineView:
     """Depth, workers, throughput and time to drain of every stage, as of now;
     ``frontier_waiting`` URLs in the crawl frontier count in the fetch stage's backlog."""
-    snapshot = inspect_workers(app, timeout)
+    from sluice.workers.held_messages import live_nodes
+
+    snapshot = inspect_workers(app, timeout, expected=len(live_nodes(client)))
     at = time.time()
     depths = queue_depths(client, stages)
     then = _remember(client, snapshot, at)

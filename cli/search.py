@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from sluice.cli.dates import day
 from sluice.cli.errors import EXIT_FAILED, EXIT_USAGE, report
-from sluice.cli.output import clean, console, cut, nothing, print_json, text
-from sluice.shared.search import Hit, QueryTooLarge, SearchQuery, StatementTimeout, search
+from sluice.cli.output import clean, cut, nothing, print_json, text
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from sluice.shared.search import Hit
 
 __all__ = ["add_parser"]
 
@@ -59,6 +61,11 @@ def _filters(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from sluice.cli.output import console
+    from sluice.shared.search import QueryTooLarge, SearchQuery, StatementTimeout, search
+
     entities = []
     for value in args.entity:
         label, sep, name = value.partition(":")

@@ -11,18 +11,16 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
-
-from rich.console import Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.errors import EXIT_REDIS, mask_url, report
-from sluice.cli.output import console, cut, print_json, text
-from sluice.shared.jobs import job_counts, job_exists
-from sluice.shared.queries import duplicate_counts, language_counts
+from sluice.cli.output import cut, print_json, text
 from sluice.shared.states import FINAL_STATES, State
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+    from rich.text import Text
 
 __all__ = ["add_parser", "gather", "run"]
 
@@ -70,6 +68,8 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
 
     from sluice.cli.pipeline import look_at_pipeline
     from sluice.producers.lease import active_submissions
+    from sluice.shared.jobs import job_counts
+    from sluice.shared.queries import duplicate_counts, language_counts
     from sluice.shared.redis_state import get_redis
     from sluice.workers.celery import app
     from sluice.workers.fetching.frontier import Frontier
@@ -129,6 +129,9 @@ def _duration(seconds: float | None) -> str:
 
 
 def _items_table(counts: dict[str, Any]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     job = counts["job"]
     table = Table(title=Text("job " + cut(job, 30)) if job else "all jobs")
     table.add_column("state")
@@ -150,6 +153,8 @@ def _items_table(counts: dict[str, Any]) -> Table:
 
 
 def _reasons_table(reasons: dict[str, int]) -> Table:
+    from rich.table import Table
+
     table = Table(title="reasons")
     table.add_column("reason")
     table.add_column("items", justify="right")
@@ -165,6 +170,8 @@ def _reasons_table(reasons: dict[str, int]) -> Table:
 
 def _languages_table(articles: dict[str, dict[str, int]]) -> Table:
     """Stored articles per language, and those without entities per reason."""
+    from rich.table import Table
+
     table = Table(title="stored articles by language")
     table.add_column("language")
     table.add_column("articles", justify="right")
@@ -178,6 +185,9 @@ def _languages_table(articles: dict[str, dict[str, int]]) -> Table:
 
 
 def _pipeline_table(pipeline: dict[str, Any]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     window = pipeline["throughput_window_s"]
     caption = (
         f"tasks/s over the last {window:.0f} s"
@@ -210,6 +220,8 @@ def _pipeline_table(pipeline: dict[str, Any]) -> Table:
 def _frontier_table(frontier: dict[str, Any]) -> Table:
     """The crawl frontier: URLs waiting for their host's turn (all jobs), the busiest hosts
     by name."""
+    from rich.table import Table
+
     table = Table(title="frontier (all jobs)")
     table.add_column("URLs waiting at")
     table.add_column("", justify="right")
@@ -246,6 +258,8 @@ def _waits_line(waits: dict[str, Any]) -> Text:
 def _feeds_table(feeds: dict[str, Any]) -> Table:
     """Registered feeds per state, and where their polls stand (`sluice feeds list` names
     them)."""
+    from rich.table import Table
+
     table = Table(title="feeds")
     table.add_column("")
     table.add_column("feeds", justify="right")
@@ -258,6 +272,8 @@ def _feeds_table(feeds: dict[str, Any]) -> Table:
 
 
 def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
+    from rich.text import Text
+
     n = counts["not_enqueued"]
     if not n:
         return None
@@ -274,6 +290,8 @@ def _side_by_side(*parts: RenderableType) -> RenderableType:
     """Tables next to each other, tops aligned: a screen of 40 lines holds them all."""
     if len(parts) == 1:
         return parts[0]
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     for _ in parts:
         grid.add_column(vertical="top")
@@ -284,6 +302,8 @@ def _side_by_side(*parts: RenderableType) -> RenderableType:
 def render(counts: dict[str, Any]) -> RenderableType:
     """The tables ``sluice status`` prints: the job's items, with its reasons and the feeds
     beside them; the pipeline with the frontier beside it. They fit 40 lines of 120."""
+    from rich.console import Group
+
     top: list[RenderableType] = [_items_table(counts)]
     if counts["reasons"]:
         top.append(_reasons_table(counts["reasons"]))
@@ -308,24 +328,30 @@ def render(counts: dict[str, Any]) -> RenderableType:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    try:
-        if args.json:
-            while True:
-                sys.stdout.write(json.dumps(gather(args.job, args.inspect_timeout), default=str))
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-                time.sleep(args.watch)
-        with Live(console=console, auto_refresh=False) as live:
-            while True:
-                counts = gather(args.job, args.inspect_timeout)
-                stamp = Text(time.strftime("%H:%M:%S") + f"  every {args.watch:g} s, Ctrl-C stops")
-                live.update(Group(stamp, render(counts)), refresh=True)
-                time.sleep(args.watch)
-    except KeyboardInterrupt:
-        return 0
+    """Until Ctrl-C, which ends it as it ends any command (cli.errors: exit 130)."""
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    from sluice.cli.output import console
+
+    if args.json:
+        while True:
+            sys.stdout.write(json.dumps(gather(args.job, args.inspect_timeout), default=str))
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            time.sleep(args.watch)
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            counts = gather(args.job, args.inspect_timeout)
+            stamp = Text(time.strftime("%H:%M:%S") + f"  every {args.watch:g} s, Ctrl-C stops")
+            live.update(Group(stamp, render(counts)), refresh=True)
+            time.sleep(args.watch)
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.shared.jobs import job_exists
+
     if args.job and not job_exists(args.job):
         return report(args, EXIT_USAGE, "no_such_job", f"no job {args.job}")
     if args.watch is not None:
@@ -336,6 +362,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(counts)
     else:
+        from sluice.cli.output import console
+
         console.print(render(counts))
     if counts.get("broker_error"):
         from sluice.shared.settings import get_settings

@@ -9,23 +9,22 @@ import sys
 import time
 from dataclasses import astuple
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.dates import moment
 from sluice.cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
 from sluice.cli.ingesting import IngestDisplay, describe_ingest
 from sluice.cli.inputs import InputFileError, read_lines, read_text
-from sluice.cli.output import clean, err_console, print_json
+from sluice.cli.output import clean, print_json
 from sluice.cli.output import text as text_of
-from sluice.cli.waiting import EnqueueDisplay, wait_for_job
-from sluice.producers.backpressure import RoomTimeout, room_deadline
-from sluice.producers.enqueue import EnqueueProgress
-from sluice.producers.filters import RecordFilter, record_skipped
+from sluice.cli.waiting import EnqueueDisplay, describe_pending, wait_for_job
 from sluice.shared.errors import SluiceError
-from sluice.shared.jobs import job_counts, job_exists, new_job_id
-from sluice.shared.language import detect_language
 from sluice.shared.reasons import Reason
-from sluice.shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from sluice.producers.backpressure import RoomTimeout
+    from sluice.producers.enqueue import EnqueueProgress
+    from sluice.producers.filters import RecordFilter
 
 __all__ = ["add_parser", "run"]
 
@@ -159,6 +158,9 @@ def _read_inputs(args: argparse.Namespace) -> tuple[list[str], str | None, bytes
 
 def _interrupted(job_id: str) -> int:
     """Say what an interrupted submission left behind, and how to finish it."""
+    from sluice.cli.output import err_console
+    from sluice.shared.jobs import job_counts, job_exists
+
     unsent = job_counts(job_id)["states"].get("recorded", 0) if job_exists(job_id) else 0
     if unsent:
         err_console.print(
@@ -172,6 +174,8 @@ def _interrupted(job_id: str) -> int:
 
 def _out_of_time(args: argparse.Namespace, job_id: str, exc: RoomTimeout) -> int:
     """Say that ``--timeout`` ran out while waiting for room, and how to finish the job."""
+    from sluice.shared.jobs import job_counts, job_exists
+
     unsent = job_counts(job_id)["states"].get("recorded", 0) if job_exists(job_id) else 0
     line = (
         f"no room in the queues within --timeout {args.timeout:g} s ({exc}); job {job_id} "
@@ -209,6 +213,8 @@ def _remaining(deadline: float | None) -> float | None:
 
 
 def _report_pauses(display: EnqueueDisplay) -> None:
+    from sluice.cli.output import err_console
+
     if display.pauses:
         err_console.print(
             f"paused {display.pauses:,} times ({display.paused_seconds:.1f} s in all) "
@@ -217,7 +223,10 @@ def _report_pauses(display: EnqueueDisplay) -> None:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from sluice.cli.output import err_console
     from sluice.producers import resume_job
+    from sluice.producers.backpressure import RoomTimeout, room_deadline
+    from sluice.shared.jobs import job_exists
 
     job_id = args.resume
     inputs = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
@@ -254,12 +263,18 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import err_console
     from sluice.producers import submit_html, submit_text, submit_urls
+    from sluice.producers.backpressure import RoomTimeout, room_deadline
     from sluice.producers.expansion import Problem, expand_sources
+    from sluice.producers.filters import RecordFilter, record_skipped
     from sluice.producers.polite import PoliteFetcher
     from sluice.producers.submit import record_failed_sources
     from sluice.producers.warc import ingest_warcs
+    from sluice.shared.jobs import new_job_id
+    from sluice.shared.language import detect_language
     from sluice.shared.redis_state import get_redis
+    from sluice.shared.settings import get_settings
     from sluice.workers.stages.fetch import Fetcher
 
     if args.resume:
@@ -388,16 +403,27 @@ def _finish(
 ) -> int:
     """Print the result (or wait for the job with --wait, at most ``timeout`` seconds) and
     pick the exit code."""
+    from sluice.cli.output import err_console
+
     if not args.wait:
         if args.json:
             print_json({"job": job_id, **extra})
         return 0
-    counts, finished = wait_for_job(job_id, timeout, show_progress=not args.json)
+    try:
+        counts, finished = wait_for_job(job_id, timeout, show_progress=not args.json)
+    except KeyboardInterrupt:
+        from sluice.shared.jobs import job_counts
+
+        pending = describe_pending(job_counts(job_id))
+        line = f"interrupted; job {job_id} goes on in the workers: {pending}"
+        return report(args, EXIT_INTERRUPTED, "interrupted", line)
     if args.json:
         print_json({**counts, **{k: v for k, v in extra.items() if k == "archives"}})
     else:
         for reason, n in sorted(counts["reasons"].items()):
             err_console.print(f"  {reason}: {n}")
     if not finished:
-        return EXIT_TIMEOUT
+        pending = describe_pending(counts)
+        line = f"gave up waiting after {args.timeout:g} s: job {job_id}: {pending}"
+        return report(args, EXIT_TIMEOUT, "timeout", line)
     return EXIT_FAILED_ITEMS if counts["states"].get("failed") else 0

@@ -14,11 +14,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from sluice.cli.flower import flower_command
-from sluice.cli.output import console, cut, text
+from sluice.cli.output import cut, text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["add_parser", "run"]
 
@@ -60,6 +62,8 @@ def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
 
 def _summary(job_id: str) -> Table:
     """Every item of the demo job: the final state it reached, why, and its article's title."""
+    from rich.table import Table
+
     from sluice.shared.jobs import list_items
     from sluice.shared.queries import list_articles
 
@@ -80,6 +84,8 @@ def _summary(job_id: str) -> Table:
 
 
 def _demo() -> int:
+
+    from sluice.cli.output import console
     from sluice.cli.waiting import wait_for_job
     from sluice.producers import expand_feed, submit_urls
     from sluice.shared.demo_site import ARTICLE_PATH, DemoSite
@@ -101,6 +107,7 @@ def _demo() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
     from sluice.shared.db import upgrade_database
     from sluice.shared.embedded_redis import resolve_redis_url
     from sluice.shared.settings import get_settings
@@ -145,9 +152,7 @@ def run(args: argparse.Namespace) -> int:
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         return 1
-    except KeyboardInterrupt:
-        return status
-    finally:
+    finally:  # Ctrl-C too: then cli.errors says "interrupted" and exits 130
         for process in processes:
             process.terminate()
         for process in processes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sluice.cli.output import clean, console, print_json
+from sluice.cli.output import clean, print_json
 
 __all__ = ["add_parser"]
 
@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.output import console
     from sluice.shared.jobs import job_counts, job_exists
 
     if not job_exists(args.job):

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sluice.cli.output import ProgressDisplay
 
-from sluice.cli.output import ProgressDisplay, err_console
-from sluice.producers.enqueue import EnqueueProgress
-from sluice.shared.jobs import job_counts
+if TYPE_CHECKING:
+    from sluice.producers.enqueue import EnqueueProgress
 
-__all__ = ["EnqueueDisplay", "describe_enqueue", "wait_for_job"]
+__all__ = ["EnqueueDisplay", "describe_enqueue", "describe_pending", "wait_for_job"]
 
 
 def _summary(counts: dict[str, Any]) -> str:
     return " ".join(f"{state}={n}" for state, n in sorted(counts["states"].items()))
+
+
+def describe_pending(counts: dict[str, Any]) -> str:
+    """What a job still waits for, from :func:`shared.jobs.job_counts`:
+    ``7 of 10 items final; still pending: queued=2 fetched=1``."""
+    from sluice.shared.states import FINAL_STATES
+
+    waiting = [
+        f"{state}={n:,}"
+        for state, n in sorted(counts["states"].items())
+        if n and state not in FINAL_STATES
+    ]
+    if counts["missing"]:
+        waiting.append(f"not yet recorded={counts['missing']:,}")
+    done = f"{counts['final']:,} of {counts['submitted']:,} items final"
+    return f"{done}; still pending: {' '.join(waiting) or 'none'}"
 
 
 def describe_enqueue(p: EnqueueProgress) -> str:
@@ -42,6 +57,8 @@ class EnqueueDisplay(ProgressDisplay):
     def __init__(
         self, show: bool = True, on_start: Callable[[EnqueueProgress], None] | None = None
     ) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
         super().__init__(
             TextColumn("[bold]{task.fields[job]}"),
             BarColumn(),
@@ -89,6 +106,17 @@ def wait_for_job(
     job_id: str, timeout: float | None = None, show_progress: bool = True, poll: float = 0.5
 ) -> tuple[dict[str, Any], bool]:
     """Poll until every item of ``job_id`` is final; returns (counts, finished in time)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from sluice.cli.output import err_console
+    from sluice.shared.jobs import job_counts
+
     deadline = None if timeout is None else time.monotonic() + timeout
     progress = Progress(
         TextColumn("[bold]job {task.fields[job]}"),

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 
-from sluice.shared.settings import get_settings
 from sluice.workers.pipeline import STAGES, Pool, by_pool
 
 __all__ = ["add_parser", "celery_worker_commands", "live_clashes", "node_names", "run"]
@@ -89,6 +88,8 @@ def celery_worker_commands(
     name: str | None = None,
 ) -> list[list[str]]:
     """The ``celery worker`` command lines that serve ``stages``: one per pool kind."""
+    from sluice.shared.settings import get_settings
+
     settings = get_settings()
     io = by_pool(Pool.THREADS, stages)
     cpu = by_pool(Pool.PREFORK, stages)

@@ -1,10 +1,21 @@
-"""Producers: submit URLs, feeds, sitemaps, raw texts and raw HTML to the pipeline."""
+"""Producers: submit URLs, feeds, sitemaps, raw texts and raw HTML to the pipeline.
 
-from sluice.producers.enqueue import EnqueueProgress
-from sluice.producers.expansion import Expansion, expand_sources
-from sluice.producers.feeds import expand_feed
-from sluice.producers.resume import Resumed, resume_job
-from sluice.producers.submit import submit_html, submit_pages, submit_text, submit_urls
+The names below are loaded on first use, so that importing one producer module (``sluice
+status`` reads :mod:`producers.lease`) does not load every producer's libraries (httpx,
+feedparser, warcio …).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sluice.producers.enqueue import EnqueueProgress
+    from sluice.producers.expansion import Expansion, expand_sources
+    from sluice.producers.feeds import expand_feed
+    from sluice.producers.resume import Resumed, resume_job
+    from sluice.producers.submit import submit_html, submit_pages, submit_text, submit_urls
 
 __all__ = [
     "EnqueueProgress",
@@ -18,3 +29,22 @@ __all__ = [
     "submit_text",
     "submit_urls",
 ]
+
+_MODULES = {
+    "EnqueueProgress": "enqueue",
+    "Expansion": "expansion",
+    "expand_sources": "expansion",
+    "expand_feed": "feeds",
+    "Resumed": "resume",
+    "resume_job": "resume",
+    "submit_html": "submit",
+    "submit_pages": "submit",
+    "submit_text": "submit",
+    "submit_urls": "submit",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)

@@ -37,11 +37,11 @@ from sqlalchemy import Select, func, or_, select
 
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import articles, entities, items
+from sluice.shared.export_names import SCHEMA
 from sluice.shared.states import State
 
 __all__ = ["FIELDS", "PAGE_SIZE", "SCHEMA", "ExportFilter", "export_rows"]
 
-SCHEMA = "sluice-article/1"
 FIELDS = (
     "schema",
     "id",

@@ -18,10 +18,10 @@ import json
 from typing import IO, Any
 
 from sluice.shared.export import FIELDS, SCHEMA, ExportFilter, export_pages
+from sluice.shared.export_names import FORMATS
 
 __all__ = ["FORMATS", "FORMULA_PREFIXES", "neutralize_formula", "write_export"]
 
-FORMATS = ("jsonl", "csv", "parquet")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, Select, and_, case, func, literal, or_, selec
 
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import articles, entities, items
-from sluice.shared.identity import canonicalize_url
 from sluice.shared.states import State
 
 __all__ = [
@@ -127,6 +126,8 @@ def _entities(conn: Connection, article_id: str) -> list[dict[str, Any]]:
 
 def get_article(id_or_url: str) -> dict[str, Any] | None:
     """One article by id or URL, with its entities and the ids of its duplicates."""
+    from sluice.shared.identity import canonicalize_url  # courlan: only this query needs it
+
     candidates = [id_or_url]
     with contextlib.suppress(ValueError):
         candidates.append(canonicalize_url(id_or_url))

@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 
 from sluice.shared.redis_state import KEY_PREFIX
 
-__all__ = ["HeldMessages", "Keeper"]
+__all__ = ["HeldMessages", "Keeper", "live_nodes"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,18 @@ _INCARNATIONS = f"{KEY_PREFIX}incarnations"
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def live_nodes(client: redis.Redis) -> set[str]:
+    """The node names of the workers beating now (``fetch@host`` …): those that will
+    answer a broadcast, so ``sluice status`` waits for their replies, not for a timeout."""
+    incarnations = [_text(i) for i in client.smembers(_INCARNATIONS)]
+    with client.pipeline(transaction=False) as pipe:
+        for incarnation in incarnations:
+            pipe.exists(_ALIVE + incarnation)
+        beating = pipe.execute()
+    alive = (i for i, up in zip(incarnations, beating, strict=True) if up)
+    return {incarnation.rsplit(":", 1)[0] for incarnation in alive}
 
 
 class HeldMessages:

@@ -16,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sluice.shared.settings import Settings
 from sluice.shared.states import State
+
+if TYPE_CHECKING:
+    from sluice.shared.settings import Settings
 
 __all__ = [
     "PIPELINE",

@@ -125,7 +125,7 @@ def test_a_killed_export_leaves_no_file_under_the_final_name(
         assert len(out.read_text().splitlines()) == 20_000
 
 
-def test_closed_and_full_stdout_are_one_line(big_store: str) -> None:
+def test_a_closed_stdout_is_quiet_and_a_full_one_is_one_line(big_store: str) -> None:
     closed = subprocess.Popen(
         [*CLI, "export"], env=_env(big_store), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -133,8 +133,8 @@ def test_closed_and_full_stdout_are_one_line(big_store: str) -> None:
     closed.stdout.read(100)
     closed.stdout.close()  # like `sluice export | head -c 100`
     err = closed.stderr.read().decode()
-    assert closed.wait(timeout=120) == 1
-    assert err == "sluice export: cannot write stdout: it was closed\n"
+    assert closed.wait(timeout=120) == 141  # as every command on a closed pipe (cli.errors)
+    assert err == ""
     with open("/dev/full", "wb") as full:
         result = subprocess.run(
             [*CLI, "export", "--format", "parquet"],
