@@ -9,7 +9,6 @@ read or parsed.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from rich.table import Table
@@ -190,10 +189,11 @@ def _as_dict(feed: Any, now: float) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from sluice.shared.clock import now as cluster_now
     from sluice.shared.feeds import list_feeds
 
     feeds = list_feeds(args.state)
-    now = time.time()
+    now = cluster_now()
     if args.json:
         print_json([_as_dict(f, now) for f in feeds])
         return 0
@@ -225,10 +225,12 @@ def _find(args: argparse.Namespace, key: str) -> Any:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from sluice.shared.clock import now as cluster_now
+
     feed = _find(args, args.feed)
     if feed is None:
         return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {args.feed}"))
-    now = time.time()
+    now = cluster_now()
     data = _as_dict(feed, now)
     if args.json:
         print_json(data)

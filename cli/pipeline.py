@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, cast
 
 import redis
 
+from sluice.shared.clock import clock_for
 from sluice.shared.queues import queue_depths
 from sluice.shared.redis_state import KEY_PREFIX
 from sluice.workers.pipeline import STAGES, task_name
@@ -154,7 +154,7 @@ def look_at_pipeline(
 ) -> PipelineView:
     """Depth, workers, throughput and time to drain of every stage, as of now."""
     snapshot = inspect_workers(app, timeout)
-    at = time.time()
+    at = clock_for(client).now()  # compared with samples that other machines took
     depths = queue_depths(client, stages)
     then = _remember(client, snapshot, at)
     window = None if then is None else at - float(then["at"])
