@@ -9,8 +9,9 @@ from one of them, never from a machine's own ``time.time()``.
   store itself writes (``func.now()``). On SQLite that is the clock of the one machine the
   file lives on.
 
-``TIME`` costs a round trip, and some callers are hot (one call per task received), so a
-:class:`ClusterClock` reads it once and then adds ``time.monotonic()``'s progress to it. It
+``TIME`` costs a round trip (about 0.2 ms on loopback; a cached reading about 1 µs), and
+some callers are hot (one call per task received), so a :class:`ClusterClock` reads it once
+and then adds ``time.monotonic()``'s progress to it. It
 reads ``TIME`` again every :data:`RESYNC_SECONDS`, and at once when the machine's wall clock
 and its monotonic clock part by more than a second (a suspended machine, a clock stepped).
 """
@@ -63,14 +64,18 @@ class ClusterClock:
         return mono + reading.offset
 
     def sync(self) -> _Reading:
-        """Read Redis's ``TIME`` now (one round trip); the offset is taken at the middle of
-        the round trip."""
+        """Read Redis's ``TIME`` now. The offset is taken at the middle of the round trip,
+        of the shorter of two (the first may include connecting): off by at most half of it.
+        """
         with self._lock:
-            before = time.monotonic()
-            seconds, micros = self.client.time()
-            after = time.monotonic()
-            redis_time = int(seconds) + int(micros) / 1e6
-            reading = _Reading(redis_time - (before + after) / 2, after, time.time())
+            trips = []  # (round trip, offset)
+            for _ in range(2):
+                before = time.monotonic()
+                seconds, micros = self.client.time()
+                after = time.monotonic()
+                offset = int(seconds) + int(micros) / 1e6 - (before + after) / 2
+                trips.append((after - before, offset))
+            reading = _Reading(min(trips)[1], time.monotonic(), time.time())
             self._reading = reading
         return reading
 
