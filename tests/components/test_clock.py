@@ -74,7 +74,7 @@ def test_one_clock_per_client(redis_client: redis.Redis, counting: CountingRedis
 
 
 @pytest.mark.usefixtures("database_url")
-def test_the_store_clock_is_the_one_that_writes_updated_at() -> None:
+def test_the_store_clock_reads_aware_utc_on_both_stores() -> None:
     moment = database_now()
     assert moment.tzinfo is not None
     # The store runs on this machine in the tests, so its clock and ours agree.
