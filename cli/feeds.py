@@ -10,7 +10,6 @@ read or parsed.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
@@ -105,6 +104,7 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
 def _register(args: argparse.Namespace, listed: list[Any]) -> int:
     from sluice.cli.output import console
     from sluice.producers.feed_registry import register_feeds
+    from sluice.shared.clock import now as cluster_now
     from sluice.shared.feeds import FeedKind
 
     if args.every is not None and args.every <= 0:
@@ -128,7 +128,7 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
             }
         )
     else:
-        now = time.time()
+        now = cluster_now()
         for r in done:
             state = "registered" if r.created else "already registered"
             line = f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"
@@ -218,10 +218,11 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from sluice.cli.output import console
+    from sluice.shared.clock import now as cluster_now
     from sluice.shared.feeds import list_feeds
 
     feeds = list_feeds(args.state)
-    now = time.time()
+    now = cluster_now()
     if args.json:
         print_json([_as_dict(f, now) for f in feeds])
         return 0
@@ -259,11 +260,12 @@ def _find(args: argparse.Namespace, key: str) -> Any:
 
 def run_show(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
+    from sluice.shared.clock import now as cluster_now
 
     feed = _find(args, args.feed)
     if feed is None:
         return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {args.feed}"))
-    now = time.time()
+    now = cluster_now()
     data = _as_dict(feed, now)
     if args.json:
         print_json(data)

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -183,7 +182,9 @@ def look_at_pipeline(
     from sluice.workers.held_messages import live_nodes
 
     snapshot = inspect_workers(app, timeout, expected=len(live_nodes(client)))
-    at = time.time()
+    from sluice.shared.clock import clock_for
+
+    at = clock_for(client).now()  # compared with samples that other machines took
     depths = queue_depths(client, stages)
     then = _remember(client, snapshot, at)
     window = None if then is None else at - float(then["at"])

@@ -109,11 +109,17 @@ def _host_waits(client: Any) -> dict[str, Any]:
 
 def _feeds(job: str | None) -> dict[str, Any] | None:
     """The feeds' schedule (all jobs only, and only when feeds are registered)."""
+    import redis
+
     from sluice.shared.feeds import now, schedule_figures
 
     if job is not None:
         return None
-    figures = schedule_figures(now())
+    try:
+        at = now()
+    except redis.RedisError:  # the schedule runs on the cluster's clock, Redis's
+        return None
+    figures = schedule_figures(at)
     return figures.to_dict() if any(figures.states.values()) else None
 
 

@@ -1,9 +1,10 @@
 """Which jobs a producer is submitting right now, so an interrupted submission can be told apart.
 
 While a submission runs it holds a lease on its job in Redis (a member of a sorted set scored
-with its expiry), refreshed by a background thread. Items left ``recorded`` under a live
-lease are on their way; without one, their producer stopped before sending them and
-``sluice submit --resume JOB`` may send them without doubling a running producer's work.
+with its expiry, by Redis's clock: :mod:`shared.clock`), refreshed by a background thread.
+Items left ``recorded`` under a live lease are on their way; without one, their producer
+stopped before sending them and ``sluice submit --resume JOB`` may send them without
+doubling a running producer's work.
 A producer killed outright lets its lease lapse after :data:`LEASE_SECONDS`; sooner if it
 ran on this machine: a lease names its holder's host, PID namespace and process id, and one
 whose process is gone no longer counts, so ``--resume`` can follow a killed producer at once.
@@ -15,7 +16,6 @@ import contextlib
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +23,7 @@ from typing import cast
 
 import redis
 
+from sluice.shared.clock import clock_for
 from sluice.shared.errors import RetryableError
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text
@@ -65,9 +66,10 @@ def _holder_gone(token: str) -> bool:
 def active_submissions(client: redis.Redis, job_id: str, *, besides: str | None = None) -> int:
     """Producers holding a live lease on ``job_id`` (not counting the lease ``besides``);
     leases of ended processes of this machine are dropped."""
+    now = clock_for(client).now()
     live = [
         as_text(member)
-        for member in cast(list[bytes], client.zrangebyscore(_key(job_id), time.time(), "+inf"))
+        for member in cast(list[bytes], client.zrangebyscore(_key(job_id), now, "+inf"))
     ]
     gone = [token for token in live if token != besides and _holder_gone(token)]
     if gone:
@@ -87,10 +89,13 @@ def submission_lease(client: redis.Redis, job_id: str, *, exclusive: bool = Fals
     token = f"{_here()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     stop = threading.Event()
 
+    clock = clock_for(client)
+
     def renew() -> None:
+        now = clock.now()
         with client.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, {token: time.time() + LEASE_SECONDS})
-            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.zadd(key, {token: now + LEASE_SECONDS})
+            pipe.zremrangebyscore(key, "-inf", now)
             pipe.expire(key, _FORGET_SECONDS)
             pipe.execute()
 

@@ -2,7 +2,8 @@
 entries. Reading and writing the ``feeds`` and ``feed_entries`` tables is this module's only
 job; polling is :mod:`producers.feed_poll`'s, scheduling :mod:`workers.feed_scheduler`'s.
 
-Times are seconds since the epoch. A poll *claims* its feed with a compare-and-set
+Times are seconds since the epoch, by the cluster's clock (:func:`now`: Redis's ``TIME``,
+whichever machine asks). A poll *claims* its feed with a compare-and-set
 (``UPDATE … WHERE next_poll_at <= now AND claimed_until < now``), so however many
 schedulers run, one feed is polled by one of them per interval; the claim lapses after
 ``SLUICE_FEED_POLL_LEASE`` so a poll whose worker died is not forgotten. The schedule lives
@@ -12,7 +13,6 @@ in the store, so a restart loses none of it.
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from sluice.shared import clock as cluster_clock
 from sluice.shared.db.engine import read_scope, session_scope
 from sluice.shared.db.schema import feed_entries, feeds, jobs
 
@@ -462,5 +463,6 @@ def keep_seen(feed_id: int, keys: Sequence[str], now: float, retention: float) -
 
 
 def now() -> float:
-    """The registry's clock: seconds since the epoch."""
-    return time.time()
+    """The registry's clock: seconds since the epoch by the cluster's clock (Redis's
+    ``TIME``, the crawl frontier's), whichever machine asks."""
+    return cluster_clock.now()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -34,13 +33,14 @@ import redis
 from kombu.transport.redis import Channel
 from sqlalchemy.exc import OperationalError as DatabaseError
 
+from sluice.shared.clock import clock_for
 from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = ["HeldMessages", "Keeper", "live_nodes"]
 
 log = logging.getLogger(__name__)
 
-_HELD = f"{KEY_PREFIX}held:"  # hash per incarnation: delivery tag -> when received
+_HELD = f"{KEY_PREFIX}held:"  # per incarnation: delivery tag -> when received (Redis TIME)
 _ALIVE = f"{KEY_PREFIX}alive:"  # per incarnation, expires unless refreshed
 # Every incarnation with a hash (no SCAN of a keyspace that may hold millions of keys).
 _INCARNATIONS = f"{KEY_PREFIX}incarnations"
@@ -69,6 +69,7 @@ class HeldMessages:
         self.client = client
         self.incarnation = f"{node}:{uuid.uuid4().hex[:12]}"
         self.dead_after = dead_after
+        self.clock = clock_for(client)
         self._silent: set[str] = set()  # incarnations found silent at the last look
 
     @property
@@ -77,7 +78,7 @@ class HeldMessages:
 
     def received(self, delivery_tag: str) -> None:
         """This worker now holds the message ``delivery_tag``."""
-        self.client.hset(self.held_key, delivery_tag, f"{time.time():.3f}")
+        self.client.hset(self.held_key, delivery_tag, f"{self.clock.now():.3f}")
 
     def heartbeat(self) -> None:
         """This incarnation is alive for another ``dead_after`` seconds."""

@@ -9,7 +9,8 @@ sweeper in every worker (one at a time, through a lock in Redis) looks, every ha
 
 1. every queue after fetch is empty, so each message sent before this look has been taken
    by a worker (a look with a backlog concludes nothing and forgets its suspects);
-2. the item's state is older than ``SLUICE_LOST_AFTER``;
+2. the item's state is older than ``SLUICE_LOST_AFTER``, by the store's clock (the one
+   that wrote it), whichever machine looks;
 3. no unacknowledged message (running, reserved or waiting out a retry) carries it;
 4. and all of that held at two looks in a row, with its state unchanged in between (a
    message on its way from a queue to a live worker is seen at the next look).
@@ -30,6 +31,7 @@ import redis
 from kombu.transport.redis import Channel
 
 from sluice.shared.article import Article
+from sluice.shared.clock import database_now
 from sluice.shared.jobs import finish_item
 from sluice.shared.queues import decode_message, queue_depths
 from sluice.shared.reasons import Reason
@@ -92,8 +94,9 @@ class LostItems:
         if any(queue_depths(self.client, AFTER_FETCH).values()):
             self.client.delete(_SUSPECTS)
             return 0
-        before = datetime.now(UTC) - timedelta(seconds=self.lost_after)
-        stalled = stalled_items(before)
+        # Ages by the store's clock, the one that wrote updated_at, not this machine's.
+        now = database_now()
+        stalled = stalled_items(now - timedelta(seconds=self.lost_after))
         held = items_held(self.client) if stalled else set()
         missing = {item.key: item for item in stalled if item.key not in held}
         previous = {as_text(k): as_text(v) for k, v in self.client.hgetall(_SUSPECTS).items()}
@@ -108,13 +111,13 @@ class LostItems:
                 pipe.pexpire(_SUSPECTS, int(self.lost_after * 2000))
             pipe.execute()
         for item in lost:
-            self._send_again(item)
+            self._send_again(item, now)
         if lost:
             self.client.incrby(_RESENT, len(lost))
         return len(lost)
 
-    def _send_again(self, item: StalledItem) -> None:
-        waited = datetime.now(UTC) - _aware(item.updated_at)
+    def _send_again(self, item: StalledItem, now: datetime) -> None:
+        waited = now - _aware(item.updated_at)
         if item.kind == "url" and item.source:
             article = Article(job_id=item.job_id, item_id=item.item_id, url=item.source)
             add_to_frontier([article.to_dict()])

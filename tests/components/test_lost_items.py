@@ -8,7 +8,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pytest
@@ -161,3 +161,30 @@ def test_an_item_that_moves_between_two_looks_is_not_sent_again(client: redis.Re
     time.sleep(LOST_AFTER / 2 + 0.05)
     assert sweeper.look() == 0  # a suspect again, under its new state
     assert _states(job_id) == [("extracted", None)]
+
+
+@pytest.mark.usefixtures("own_store")
+def test_a_sweeper_whose_clock_is_ten_minutes_ahead_sends_nothing_early(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items' ages are read on the store's clock, the one that wrote ``updated_at``: a
+    machine ten minutes ahead does not take a minute-old item for a lost one."""
+
+    class Ahead(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Ahead:
+            return cls.fromtimestamp(time.time() + 600, tz)
+
+    job_id = _job({"extracted": ("text", "some text")})  # a minute old
+    monkeypatch.setattr("sluice.workers.lost_items.datetime", Ahead, raising=False)
+    sweeper = LostItems(client, lost_after=300)
+    for _ in range(2):
+        client.delete("sluice:lost-items:look")  # no waiting out the lock between looks
+        assert sweeper.look() == 0
+    assert _states(job_id) == [("extracted", None)]
+    _age(job_id, 300)  # now six minutes old by the store's clock: lost at two looks
+    found = []
+    for _ in range(2):
+        client.delete("sluice:lost-items:look")
+        found.append(sweeper.look())
+    assert found == [0, 1]

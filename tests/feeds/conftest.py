@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,12 +16,14 @@ from tests.support.web import Response, WebServer
 @dataclass
 class FeedServer:
     """An RSS feed at ``prefix/feed.xml`` on ``web`` whose entries the test changes; it
-    answers If-None-Match with 304 while they have not changed, and counts its answers."""
+    answers If-None-Match with 304 while they have not changed, and counts its answers
+    (and notes when each was given)."""
 
     web: WebServer
     prefix: str = field(default_factory=lambda: f"/{uuid.uuid4().hex[:8]}")
     entries: list[str] = field(default_factory=list)  # slugs, newest first
     answers: list[int] = field(default_factory=list)
+    polled_at: list[float] = field(default_factory=list)  # time.monotonic() of each answer
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -45,6 +48,7 @@ class FeedServer:
 
     def _feed(self, handler) -> Response:  # type: ignore[no-untyped-def]
         with self._lock:
+            self.polled_at.append(time.monotonic())
             etag = self._etag()
             if handler.headers.get("If-None-Match") == etag:
                 self.answers.append(304)

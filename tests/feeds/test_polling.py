@@ -7,6 +7,7 @@ already stored was touched.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -438,6 +439,81 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     # Every feed entry stored above was published long before it (the servers' fixed dates).
     assert series["sluice_feed_entry_lag_seconds_count"] >= 6
     assert series['sluice_feed_entry_lag_seconds_bucket{le="60.0"}'] == 0
+
+
+# Shifts this interpreter's time.time by SLUICE_TEST_CLOCK_SHIFT seconds, as on a machine
+# whose clock is off, and notes the shifted time in a file named after the process.
+SHIFTED_CLOCK = """
+import os, time
+_shift = float(os.environ["SLUICE_TEST_CLOCK_SHIFT"])
+_time, _time_ns = time.time, time.time_ns
+time.time = lambda: _time() + _shift
+time.time_ns = lambda: _time_ns() + int(_shift * 1e9)
+with open(os.path.join(os.environ["SLUICE_TEST_CLOCK_NOTES"], str(os.getpid())), "w") as f:
+    f.write(repr(time.time() - _time()))
+"""
+
+
+def test_fetch_workers_ten_minutes_off_poll_no_feed_twice_within_its_interval(
+    feed_cluster: Cluster, web: WebServer, tmp_path: Path
+) -> None:
+    """A fetch worker ten minutes behind and one ten minutes ahead, beside the module's two
+    correct ones: every feed is polled at its interval, never twice within it (claims and
+    due times are on Redis's clock), and no worker's messages are taken for a dead one's."""
+    (tmp_path / "sitecustomize.py").write_text(SHIFTED_CLOCK)
+    notes = tmp_path / "clocks"
+    notes.mkdir()
+    skewed = [
+        feed_cluster.start_worker(
+            "--stages",
+            "fetch",
+            "--concurrency",
+            "2",
+            "--name",
+            f"feeds-{name}",
+            env={
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p
+                ),
+                "SLUICE_TEST_CLOCK_SHIFT": str(shift),
+                "SLUICE_TEST_CLOCK_NOTES": str(notes),
+            },
+        )
+        for name, shift in (("behind", -600), ("ahead", 600))
+    ]
+    every = 6.0
+    try:
+        feed_cluster.wait_ready(("fetch",), timeout=120, nodes=5)
+        for process, shift in zip(skewed, (-600, 600), strict=True):
+            assert round(float((notes / str(process.pid)).read_text())) == shift  # inside
+        servers = [FeedServer(web) for _ in range(4)]
+        added = []
+        for n, feed in enumerate(servers):
+            feed.publish(f"clock-{n}")
+            added.append(_add(feed_cluster, feed.url, "--every", str(every / 60)))
+        _until(
+            feed_cluster,
+            lambda: all(len(feed.polled_at) >= 4 for feed in servers),
+            "four polls of every feed",
+            timeout=120,
+        )
+        for feed_added in added:
+            _sluice_json(feed_cluster, "feeds", "pause", str(feed_added["id"]))
+        for process in skewed:  # both schedulers took part
+            assert "feed scheduler started" in feed_cluster.log_of(process)
+    finally:
+        for process in skewed:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in skewed:
+            process.wait(timeout=30)
+            feed_cluster.processes.remove(process)
+    # Jitter moves an interval by up to 10 %; a poll reaches the server a moment after its
+    # claim. Two schedulers claiming one feed at once would poll it twice within a second.
+    for feed in servers:
+        gaps = [later - earlier for earlier, later in itertools.pairwise(feed.polled_at)]
+        assert min(gaps) > 0.9 * every - 1.5, (feed.url, gaps)
+    logs = feed_cluster.logs()
+    assert "stopped beating" not in logs and "Restoring" not in logs, logs
 
 
 def test_a_restart_of_every_fetch_worker_loses_no_schedule_and_polls_nothing_twice(

@@ -66,21 +66,30 @@ class Cluster:
         self.data_dir = data_dir
         self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[Path] = []
+        self._log_of: dict[int, Path] = {}
 
-    def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start ``sluice worker ARGS`` with its output in the data directory."""
-        log = self.data_dir / f"worker-{len(self.processes)}.log"
+    def start_worker(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``sluice worker ARGS`` with its output in the data directory (``env``: more
+        variables for this worker only)."""
+        log = self.data_dir / f"worker-{len(self._logs)}.log"
         self._logs.append(log)
         with open(log, "ab") as handle:
             process = subprocess.Popen(
                 [sys.executable, "-m", "sluice.cli.main", "worker", "--loglevel", "info", *args],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.processes.append(process)
+        self._log_of[process.pid] = log
         return process
+
+    def log_of(self, process: subprocess.Popen[bytes]) -> str:
+        """Everything the worker ``process`` logged so far."""
+        return self._log_of[process.pid].read_text(errors="replace")
 
     def wait_ready(
         self, stages: tuple[str, ...] = STAGES, timeout: float = 60, nodes: int = 1

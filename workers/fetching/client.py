@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from sluice.shared import clock as cluster_clock
 from sluice.shared.errors import PermanentError, RetryableError
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
@@ -86,7 +87,7 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            return max(0.0, parsedate_to_datetime(value).timestamp() - cluster_clock.now())
         except (TypeError, ValueError):
             return None
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, func, insert
 
+from sluice.shared import clock as cluster_clock
 from sluice.shared.article import Article
 from sluice.shared.db.engine import insert_for, session_scope
 from sluice.shared.db.schema import articles, entities
@@ -124,7 +125,7 @@ def _entry_lag(article: Article) -> float | None:
         return None
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - published).total_seconds()
+    return cluster_clock.now() - published.timestamp()  # every worker's lags on one clock
 
 
 def run(article: Article) -> Outcome:
