@@ -134,5 +134,10 @@ def run(args: argparse.Namespace) -> int:
     except FlowerAuthError as exc:
         print(f"sluice flower: {exc}", file=sys.stderr)
         return 2
+    from sluice.cli.services import port_taken
+
+    if port_taken(args.address, args.port):
+        print(f"sluice flower: port {args.port} is taken on {args.address}", file=sys.stderr)
+        return 2
     command = flower_command(args.address, args.port)
     os.execve(command[0], command, env)

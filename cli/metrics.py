@@ -47,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
+    from sluice.cli.services import port_taken
+
+    if port_taken(args.address, args.port):
+        print(f"sluice metrics: port {args.port} is taken on {args.address}", file=sys.stderr)
+        return 2
+
     from sluice.shared.metrics.exporter import build_registry
     from sluice.shared.metrics.latency import StageLatency
     from sluice.shared.metrics.store_figures import CachedStoreFigures

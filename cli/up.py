@@ -10,19 +10,30 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sluice.cli.flower import flower_command
 from sluice.cli.output import cut, text
+from sluice.cli.services import (
+    port_taken,
+    start_service,
+    stop_services,
+    terminal_interrupts_held,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["add_parser", "run"]
+__all__ = ["STOP_GRACE", "add_parser", "run"]
+
+# Seconds each process (workers, Flower) gets to stop before it is killed: a worker's warm
+# shutdown lets its running tasks finish, and a task cut short is redelivered (acks_late).
+STOP_GRACE = 10.0
+EXIT_PORT_TAKEN = 2  # bad usage or configuration (cli.errors)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +48,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-demo", action="store_true", help="start the stack, skip the demo")
     p.add_argument("--no-flower", action="store_true", help="do not start Flower")
     p.add_argument("--flower-port", type=int, default=5555)
+    p.add_argument(
+        "--embedded-redis",
+        action="store_true",
+        help="start a private embedded Valkey even when SLUICE_REDIS_URL is set or a Redis "
+        "answers on 127.0.0.1:6379",
+    )
+    p.add_argument(
+        "--stop-grace",
+        type=float,
+        default=STOP_GRACE,
+        metavar="SECONDS",
+        help="on Ctrl-C or SIGTERM, how long each process may take to stop before it is "
+        f"killed (default {STOP_GRACE:g}); everything is stopped within about three times this",
+    )
     p.set_defaults(func=run)
 
 
@@ -52,12 +77,6 @@ def _wait_for_queues(timeout: float = 90.0) -> bool:
             return True
         time.sleep(0.5)
     return False
-
-
-def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _summary(job_id: str) -> Table:
@@ -106,6 +125,10 @@ def _demo() -> int:
     return 0 if finished and not counts["states"].get("failed") else 1
 
 
+def _stop_as_interrupted(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops sluice up as Ctrl-C does
+
+
 def run(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
     from sluice.shared.db import upgrade_database
@@ -113,33 +136,47 @@ def run(args: argparse.Namespace) -> int:
     from sluice.shared.settings import get_settings
     from sluice.workers.celery import reconfigure
 
+    if not args.no_flower and port_taken("127.0.0.1", args.flower_port):
+        print(
+            f"sluice up: port {args.flower_port} (Flower) is taken on 127.0.0.1: stop what "
+            "listens there, or choose another with --flower-port",
+            file=sys.stderr,
+        )
+        return EXIT_PORT_TAKEN
+    signal.signal(signal.SIGTERM, _stop_as_interrupted)
     data_dir = get_settings().data_dir
-    redis_url, embedded = resolve_redis_url(data_dir / "valkey")
-    if embedded is None:
-        import redis
-
-        from sluice.shared.embedded_redis import redis_answers
-
-        if not redis_answers(redis_url):  # cli.errors turns this into one line, exit 5
-            raise redis.ConnectionError("no answer to PING")
-    os.environ["SLUICE_REDIS_URL"] = redis_url
-    if not args.no_demo:
-        # The demo site is on loopback, which the fetcher refuses unless allowed.
-        allowed = os.environ.get("SLUICE_FETCH_ALLOW_NETWORKS", "")
-        allowed = ",".join(filter(None, [allowed, "127.0.0.1/32"]))
-        os.environ["SLUICE_FETCH_ALLOW_NETWORKS"] = allowed
-    reconfigure()
-    upgrade_database()
-    logs = data_dir / "logs"
-    console.print(f"redis: {redis_url}{' (embedded)' if embedded else ''}")
-    console.print(f"database: {get_settings().effective_database_url}")
-    processes = [_start([sys.executable, "-m", "sluice.cli.main", "worker"], logs / "workers.log")]
-    if not args.no_flower:
-        processes.append(_start(flower_command(port=args.flower_port), logs / "flower.log"))
-        console.print(f"flower: http://127.0.0.1:{args.flower_port}")
-    console.print(f"logs: {logs}")
+    processes: list[subprocess.Popen[bytes]] = []
+    embedded = None
     status = 0
     try:
+        with terminal_interrupts_held():  # the embedded Valkey stops last, by our hand
+            redis_url, embedded = resolve_redis_url(data_dir / "valkey", args.embedded_redis)
+        if embedded is None:
+            import redis
+
+            from sluice.shared.embedded_redis import redis_answers
+
+            if not redis_answers(redis_url):  # cli.errors turns this into one line, exit 5
+                raise redis.ConnectionError("no answer to PING")
+        os.environ["SLUICE_REDIS_URL"] = redis_url
+        if not args.no_demo:
+            # The demo site is on loopback, which the fetcher refuses unless allowed.
+            allowed = os.environ.get("SLUICE_FETCH_ALLOW_NETWORKS", "")
+            allowed = ",".join(filter(None, [allowed, "127.0.0.1/32"]))
+            os.environ["SLUICE_FETCH_ALLOW_NETWORKS"] = allowed
+        reconfigure()
+        upgrade_database()
+        logs = data_dir / "logs"
+        console.print(f"redis: {redis_url}{' (embedded)' if embedded else ''}")
+        console.print(f"database: {get_settings().effective_database_url}")
+        worker = [sys.executable, "-m", "sluice.cli.main", "worker"]
+        processes.append(start_service(worker, logs / "workers.log"))
+        if not args.no_flower:
+            processes.append(
+                start_service(flower_command(port=args.flower_port), logs / "flower.log")
+            )
+            console.print(f"flower: http://127.0.0.1:{args.flower_port}")
+        console.print(f"logs: {logs}")
         if not _wait_for_queues():
             console.print("[red]workers did not come up; see the logs")
             return 1
@@ -151,14 +188,16 @@ def run(args: argparse.Namespace) -> int:
         console.print("running; press Ctrl-C to stop")
         while all(p.poll() is None for p in processes):
             time.sleep(1)
+        console.print("[red]a process stopped on its own; stopping the rest (see the logs)")
         return 1
     finally:  # Ctrl-C too: then cli.errors says "interrupted" and exits 130
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        # Stopping is bounded and is not cut short by another Ctrl-C: nothing is left behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if processes:
+            from sluice.cli.output import err_console
+
+            err_console.print(f"stopping (each process within {args.stop_grace:g} s)")
+        stop_services(processes, args.stop_grace)
         if embedded is not None:
             embedded.stop()

@@ -8,9 +8,9 @@ one exits the other is stopped.
 Node names are stable: ``<stages>@<host>`` (``fetch@host``, ``extract-dedup-tag-store@host``),
 with ``--name`` as a prefix. A worker restarted on the same machine for the same stages is
 the same node to Flower and to Celery's control commands, so no offline twin lingers.
-Celery requires node names to be unique in a cluster (replies from two nodes of one name
-are confused, and it only warns, ``DuplicateNodenameWarning``); so a worker whose name a
-live node already answers to is refused at start: give the second one ``--name``.
+Node names must be unique in a cluster: a worker whose name a live node already answers to
+stops at start (``workers.node_names``, for plain ``celery worker`` too): give the second
+one ``--name``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ import time
 
 from sluice.workers.pipeline import STAGES, Pool, by_pool
 
-__all__ = ["add_parser", "celery_worker_commands", "live_clashes", "node_names", "run"]
-
-EXIT_USAGE = 2
+__all__ = ["add_parser", "celery_worker_commands", "node_names", "run"]
 
 
 def _stages(value: str) -> list[str]:
@@ -147,14 +145,6 @@ def node_names(commands: list[list[str]]) -> list[str]:
     return [host_format(command[command.index("-n") + 1]) for command in commands]
 
 
-def live_clashes(names: list[str], timeout: float = 1.0) -> list[str]:
-    """Those of ``names`` that a running node already answers to."""
-    from sluice.workers.celery import app
-
-    replies = app.control.ping(destination=names, timeout=timeout) or []
-    return sorted({node for reply in replies for node in reply} & set(names))
-
-
 def run(args: argparse.Namespace) -> int:
     commands = celery_worker_commands(
         args.stages, args.concurrency, args.fetch_concurrency, args.loglevel, args.name
@@ -162,14 +152,11 @@ def run(args: argparse.Namespace) -> int:
     from sluice.shared.redis_state import get_redis
 
     get_redis().ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
-    clashes = live_clashes(node_names(commands))
-    if clashes:
-        print(
-            f"sluice worker: a running worker is already named {', '.join(clashes)}; "
-            "Celery needs unique node names: start this one with --name",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+    from sluice.workers.celery import app
+    from sluice.workers.node_names import refuse_taken_name
+
+    for name in node_names(commands):  # before any process starts; each checks again itself
+        refuse_taken_name(app, name)
     if len(commands) == 1:
         os.execv(commands[0][0], commands[0])
     return supervise(commands)

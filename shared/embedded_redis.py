@@ -49,12 +49,18 @@ class EmbeddedRedis:
         self._server.stop()
 
 
-def resolve_redis_url(data_dir: Path | None = None) -> tuple[str, EmbeddedRedis | None]:
+def resolve_redis_url(
+    data_dir: Path | None = None, embedded: bool = False
+) -> tuple[str, EmbeddedRedis | None]:
     """The Redis URL to use, starting an embedded server when nothing else is available.
 
     An explicit ``SLUICE_REDIS_URL`` is always used as is (and must answer); otherwise the
-    default address is tried, then an embedded server is started.
+    default address is tried, then an embedded server is started. ``embedded`` starts one
+    whatever else is there.
     """
+    if embedded:
+        server = EmbeddedRedis(data_dir=data_dir)
+        return server.url, server
     explicit = os.environ.get("SLUICE_REDIS_URL")
     if explicit:
         return explicit, None

@@ -21,6 +21,8 @@ from tests.support.services import RedisProvider
 
 pytestmark = pytest.mark.integration
 
+CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "sluice.workers", "worker"]
+
 
 @pytest.fixture
 def cluster(redis_provider: RedisProvider, tmp_path: Path) -> Cluster:
@@ -87,10 +89,7 @@ def test_a_second_worker_of_the_same_name_is_refused_and_name_tells_them_apart(
     host = socket.gethostname()
     clash = fetching.sluice("worker", "--stages", "fetch", timeout=60)
     assert clash.returncode == 2, clash.stdout + clash.stderr
-    assert clash.stderr.strip().splitlines() == [
-        f"sluice worker: a running worker is already named fetch@{host}; "
-        "Celery needs unique node names: start this one with --name"
-    ]
+    assert clash.stderr.strip().splitlines() == [_taken(f"fetch@{host}")]
 
     second = fetching.start_worker("--stages", "fetch", "--name", "second")
     try:
@@ -104,11 +103,35 @@ def test_a_second_worker_of_the_same_name_is_refused_and_name_tells_them_apart(
         _stop(fetching, second)  # the module's one worker is left, as the next test expects
 
 
+def _taken(name: str) -> str:
+    return (
+        f"sluice: a running worker is already named {name}; node names must be unique in a "
+        "cluster: give this one another (sluice worker --name, celery worker -n)"
+    )
+
+
+def test_plain_celery_worker_with_a_live_nodes_name_stops_at_start(fetching: Cluster) -> None:
+    """Plain ``celery worker -n fetch@HOST`` beside a live ``fetch@HOST``: one line, exit 2,
+    and the live node is still the only one."""
+    host = socket.gethostname()
+    clash = subprocess.run(
+        [*CELERY_WORKER, "-Q", "fetch", "--pool", "threads", "-n", "fetch@%h"],
+        env=fetching.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert clash.returncode == 2, clash.stdout + clash.stderr
+    assert _taken(f"fetch@{host}") in clash.stderr.splitlines(), clash.stderr
+    assert "Traceback" not in clash.stderr
+    assert set(_queues_by_node(fetching.redis_url)) == {f"fetch@{host}"}
+
+
 def _celery_worker(cluster: Cluster, *args: str) -> subprocess.Popen:
     log = cluster.data_dir / f"celery-{len(cluster.processes)}.log"
     with open(log, "ab") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "sluice.workers", "worker", *args],
+            [*CELERY_WORKER, *args],
             env=cluster.env,
             stdout=handle,
             stderr=subprocess.STDOUT,

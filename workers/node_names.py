@@ -1,0 +1,37 @@
+"""One node name, one worker: a worker whose name a live node answers to stops at start.
+
+Celery only warns about two nodes of one name (``DuplicateNodenameWarning``), and then
+confuses them: Flower shows one worker, control replies and ``sluice status``'s slot counts
+mix them up. Every worker, ``sluice worker`` or plain ``celery -A sluice.workers worker``,
+asks the cluster at start whether its name is taken (a broadcast ping to that name, before
+this worker itself answers pings) and exits with status 2 and one line when it is. A worker
+restarted after a crash is not refused: a dead node answers no ping.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["EXIT_NAME_TAKEN", "live_clashes", "refuse_taken_name"]
+
+EXIT_NAME_TAKEN = 2  # the CLI's exit code for bad usage or configuration (cli.errors)
+
+
+def live_clashes(app: Any, names: list[str], timeout: float = 1.0) -> list[str]:
+    """Those of ``names`` that a running node already answers to."""
+    replies = app.control.ping(destination=names, timeout=timeout) or []
+    return sorted({node for reply in replies for node in reply} & set(names))
+
+
+def refuse_taken_name(app: Any, hostname: str) -> None:
+    """Exit (status 2, one line on stderr) when a live node already answers to ``hostname``."""
+    if not live_clashes(app, [hostname]):
+        return
+    print(
+        f"sluice: a running worker is already named {hostname}; node names must be unique "
+        "in a cluster: give this one another (sluice worker --name, celery worker -n)",
+        file=sys.stderr,
+        flush=True,
+    )
+    raise SystemExit(EXIT_NAME_TAKEN)
