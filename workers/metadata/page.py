@@ -55,12 +55,13 @@ def page_metadata(
         ],
         keys,
     )
+    # Each source as one byline: its names together, the first source that names anyone wins.
     bylines = [
-        *signals.authors,
+        "; ".join(signals.authors),
         *(signals.meta.get(name, [""])[0] for name in AUTHOR_META),
-        *signals.item_authors,
+        "; ".join(dict.fromkeys(signals.item_authors)),
         extracted.get("author"),
-        *signals.organization_authors,
+        "; ".join(signals.organization_authors),
     ]
     names = person_names(bylines)
     statements = [
