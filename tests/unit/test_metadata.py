@@ -76,6 +76,17 @@ def test_page_title_uses_og_site_name_json_ld_and_host() -> None:
     assert page_metadata(_page(ld), None).title == "Harbour plan approved"
 
 
+def test_a_byline_run_into_the_heading_is_cut() -> None:
+    heading = "Harbour plan approved Posted on July 1, 2024 by Jane"
+    assert choose_headline([heading], ["Harbour plan approved"], set()) == ("Harbour plan approved")
+
+
+def test_the_copyright_holder_names_the_site() -> None:
+    head = "<title>Harbour plan approved | Quayside Weekly</title>"
+    footer = "<footer>© 2026 Quayside Weekly. All rights reserved.</footer>"
+    assert page_metadata(_page(head, footer), None).title == "Harbour plan approved"
+
+
 # Authors
 
 
@@ -156,6 +167,19 @@ def test_the_page_statement_gives_the_time_and_offset_of_the_chosen_day() -> Non
         ["2026-01-10T08:00:00+02:00"], "2026-02-20", modified=["2026-02-20T10:00:00Z"], now=NOW
     ) == ("2026-01-10T08:00:00+02:00")
     assert publication_date([None, "not a date"], None, now=NOW) is None
+
+
+def test_a_day_the_reader_sees_beats_an_unconfirmed_guess() -> None:
+    visible = "Harbour plan approved By Jane Doe · 4 February 2026"
+    assert publication_date([], "2025-12-31", visible, now=NOW) == "2026-02-04"
+    # Unless the page's own statements confirm the guess.
+    assert publication_date(["2025-12-31T08:00:00Z"], "2025-12-31", visible, now=NOW) == (
+        "2025-12-31T08:00:00+00:00"
+    )
+    # A day shown as the page's modified date is the day it shows.
+    assert publication_date(
+        ["2025-06-01"], "2025-06-01", "Updated February 20, 2026", ["2026-02-20T10:00:00Z"], NOW
+    ) == ("2026-02-20")
 
 
 def test_the_stored_article_carries_the_cleaned_values() -> None:

@@ -1,11 +1,10 @@
 """The publication date: ISO 8601, with the time and offset when the page gives them.
 
 Candidates are the page's own statements (JSON-LD ``datePublished``, ``article:published_time``
-and its kin, ``itemprop="datePublished"``, ``<time datetime>``) and the extractor's guess
-(htmldate, which also reads URLs and text). The day chosen is, in this order: a day written
-in the visible text around the headline that a statement confirms (what the reader sees,
-not a "last updated" day the markup may carry); the extractor's guess; the first statement.
-The time and offset come from the first statement of that day: ``2025-09-04T10:00:00Z`` is
+and its kin, ``itemprop="datePublished"``, ``<time datetime>``), the days written in the
+visible text around the headline (what the reader sees) and the extractor's guess (htmldate,
+which also reads URLs and text); :func:`publication_date` says which wins. The time and
+offset come from the first statement of the chosen day: ``2025-09-04T10:00:00Z`` is
 kept as ``2025-09-04T10:00:00+00:00``; a day with no statement stays ``2025-09-04``. The
 first ten characters are always the calendar day the page gives, whatever the offset.
 """
@@ -106,17 +105,34 @@ def publication_date(
     modified: Iterable[str | None] = (),
     now: datetime | None = None,
 ) -> str | None:
-    """The publication date from the page's date ``statements`` (in order of trust), the
-    extractor's ``guess``, the ``visible_text`` around the headline and the page's
-    ``modified`` dates (a guess that is one of them, against the statements, is refused)."""
+    """The publication date from the page's date ``statements`` (in order of trust), its
+    ``modified`` dates, the extractor's ``guess`` and the ``visible_text`` around the
+    headline.
+
+    The day, in this order: the first day written in ``visible_text`` that a statement
+    confirms, or else that a modified date confirms (the page shows it as its date); the
+    guess, when a statement or a modified date confirms it; the first day written; the guess;
+    the first statement. A guess that is only the page's modified date, while the page
+    states another, is no candidate.
+    """
     stated = [d for d in (iso_date(v, now) for v in statements) if d]
     stated_days = [d[:10] for d in stated]
-    seen = next((d for d in written_dates(visible_text) if d in stated_days), None)
-    guessed = iso_date(guess, now)
     modified_days = {d[:10] for d in (iso_date(v, now) for v in modified) if d}
-    if guessed and stated and guessed[:10] in modified_days - set(stated_days):
-        guessed = None
-    day = seen or (guessed[:10] if guessed else None) or (stated_days[0] if stated else None)
+    written = written_dates(visible_text)
+    guessed = iso_date(guess, now)
+    guessed_day = guessed[:10] if guessed else None
+    if stated and guessed_day in modified_days - set(stated_days):
+        guessed_day = None  # htmldate took the update for the publication
+    day = (
+        next((d for d in written if d in stated_days), None)
+        or next((d for d in written if d in modified_days), None)
+        or (guessed_day if guessed_day in {*stated_days, *modified_days} else None)
+        or (written[0] if written else None)
+        or guessed_day
+    )
+    if day is None and stated:
+        day = stated_days[0]
     if day is None:
         return None
-    return next((d for d in stated if d.startswith(day)), guessed if seen is None else day)
+    exact = next((d for d in stated if d.startswith(day)), None)
+    return exact or (guessed if guessed and guessed_day == day else day)

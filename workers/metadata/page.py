@@ -47,9 +47,9 @@ def page_metadata(
     title = choose_headline(
         signals.h1,
         [
-            *signals.headlines[:1],
             signals.first_meta("og:title"),
             signals.first_meta("twitter:title"),
+            *signals.headlines[:1],
             signals.title,
             extracted.get("title"),
         ],

@@ -23,6 +23,12 @@ _ARTICLE_TYPES = re.compile(
     r"(article|posting|blog|report|review|recipe|howto|webpage|creativework|newsletter)$", re.I
 )
 _MAX_TEXT = 400
+# "© 2025 Harbour News. All rights reserved": the holder is the site's name.
+_COPYRIGHT = re.compile(
+    r"(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?\s*,?\s*([^.|,;©\d]{2,50}?)"
+    r"(?=\s*(?:[.|,;]|all rights|\d|$))",
+    re.I,
+)
 _BEFORE_HEADLINE = 300  # characters of visible text before the headline, and after it:
 _BYLINE_WINDOW = 1200
 
@@ -145,7 +151,7 @@ def _read_head(tree: Any, signals: PageSignals) -> None:
 
 
 def _read_body(tree: Any, signals: PageSignals) -> None:
-    signals.h1 = [t for t in (_squash(h.text_content()) for h in tree.iter("h1")) if t]
+    signals.h1 = [t for t in (_squash(" ".join(h.itertext())) for h in tree.iter("h1")) if t]
     for element in tree.iterfind(".//time[@datetime]"):
         signals.times.append(element.get("datetime").strip())
     for element in tree.xpath('.//*[@itemprop="datePublished"]'):
@@ -168,7 +174,8 @@ def _read_byline_text(tree: Any, signals: PageSignals) -> None:
         return
     for element in body.xpath(".//script|.//style|.//noscript|.//template"):
         element.drop_tree()
-    text = _squash(body.text_content())
+    text = _squash(" ".join(body.itertext()))
+    signals.site_names.extend(holder.strip() for holder in _COPYRIGHT.findall(text))
     start = text.find(signals.h1[0]) if signals.h1 else -1
     start = max(0, start - _BEFORE_HEADLINE) if start >= 0 else 0
     signals.byline_text = text[start : start + _BYLINE_WINDOW]

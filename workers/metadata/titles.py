@@ -23,6 +23,8 @@ _FILLERS = {"and", "the", "www", "com"}
 # A heading agrees with the metadata title when their words overlap this much (token F1).
 _AGREEMENT = 0.5
 _MAX_HEADLINE = 300
+# A byline run into a heading: "Headline Posted on July 1, 2024 by Jane".
+_BYLINE = re.compile(r"\s+(?:posted|published|updated|written)\s+(?:on|by|at)\b.*$", re.I)
 
 
 def words(text: str | None) -> list[str]:
@@ -88,15 +90,15 @@ def choose_headline(
     headings: Sequence[str], titles: Sequence[str | None], keys: set[str]
 ) -> str | None:
     """The headline among the page's ``<h1>`` ``headings`` and its metadata ``titles`` (in
-    order of trust: JSON-LD headline, ``og:title``, ``twitter:title``, ``<title>``, the
-    extractor's), each without the site's name.
+    order of trust: ``og:title``, ``twitter:title``, JSON-LD headline, ``<title>``, the
+    extractor's), each without the site's name (and a heading without a byline run into it).
 
     The heading that agrees best with a metadata title wins (what the reader sees); with
     no agreeing heading, the first metadata title; with no metadata title, the only heading.
     """
     meta = [t for t in (strip_site_name(t, keys) for t in titles if t) if t]
     meta = [t for t in meta if len(t) <= _MAX_HEADLINE]
-    heads = [h for h in (strip_site_name(h, keys) for h in headings) if h]
+    heads = [h for h in (strip_site_name(_BYLINE.sub("", h), keys) for h in headings) if h]
     heads = [h for h in heads if len(h) <= _MAX_HEADLINE]
     best, best_score = None, 0.0
     for head in heads:
