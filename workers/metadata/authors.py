@@ -8,7 +8,7 @@ dates, e-mail addresses, links, handles and news agencies go; names are split on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 __all__ = ["AUTHOR_META", "person_names"]
 
@@ -83,11 +83,8 @@ def _is_name(piece: str) -> bool:
     return any(c.isalpha() for c in piece)
 
 
-def person_names(
-    bylines: Iterable[str | None], is_site: Callable[[str], bool] = lambda _: False
-) -> list[str]:
-    """The people named by the first of ``bylines`` that names any (without ``is_site``
-    pieces: a publisher given as the author is no person)."""
+def person_names(bylines: Iterable[str | None]) -> list[str]:
+    """The people named by the first of ``bylines`` that names any."""
     for byline in bylines:
         if not byline or byline.strip().lower().startswith(("http://", "https://", "/")):
             continue
@@ -97,7 +94,7 @@ def person_names(
                 names[-1] = f"{names[-1]}, {piece}"
                 continue
             piece = _before_role(piece, first=not names)
-            if _is_name(piece) and not is_site(piece):
+            if _is_name(piece):
                 names.append(" ".join(piece.split()))
         if any(len(name.split()) > 1 for name in names):
             # "Privacy" of "Jane Doe, Privacy & Security Expert" is no name beside a full one.
@@ -109,12 +106,12 @@ def person_names(
 
 
 def _before_role(piece: str, first: bool) -> str:
-    """The name before a job title in ``piece``; nothing if it is one (or, after the
-    first name, holds one)."""
+    """The first name's words before a job title in it; a later piece that holds a job
+    title ("Security Expert" of "Jane Doe, Privacy & Security Expert") is no name."""
     words = piece.split()
     for index, word in enumerate(words):
         if word.casefold().strip(",.") in _ROLES:
-            return " ".join(words[:index]) if first or index == len(words) else ""
+            return " ".join(words[:index]) if first else ""
     return piece
 
 
