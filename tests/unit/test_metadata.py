@@ -81,6 +81,14 @@ def test_a_byline_run_into_the_heading_is_cut() -> None:
     assert choose_headline([heading], ["Harbour plan approved"], set()) == ("Harbour plan approved")
 
 
+def test_a_headline_marked_in_microdata_counts_as_a_heading() -> None:
+    head = "<title>Harbour plan approved, with a vote and costs | The Ledger</title>"
+    body = '<h2 itemprop="headline">Harbour plan approved with a vote</h2>'
+    assert page_metadata(_page(head, body), "https://ledger.example/a").title == (
+        "Harbour plan approved with a vote"
+    )
+
+
 def test_the_copyright_holder_names_the_site() -> None:
     head = "<title>Harbour plan approved | Quayside Weekly</title>"
     footer = "<footer>© 2026 Quayside Weekly. All rights reserved.</footer>"

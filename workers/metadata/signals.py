@@ -23,6 +23,14 @@ _ARTICLE_TYPES = re.compile(
     r"(article|posting|blog|report|review|recipe|howto|webpage|creativework|newsletter)$", re.I
 )
 _MAX_TEXT = 400
+# Headlines outside <h1>: microdata, and the class names blog engines give them.
+_HEADLINE_XPATH = (
+    './/body//*[@itemprop="headline"][not(self::meta)]'
+    ' | .//body//*[self::h2 or self::h3 or self::div or self::span][contains(concat(" ",'
+    ' normalize-space(@class), " "), " entry-title ") or contains(concat(" ",'
+    ' normalize-space(@class), " "), " post-title ") or contains(concat(" ",'
+    ' normalize-space(@class), " "), " article-title ")]'
+)
 # "© 2025 Harbour News. All rights reserved": the holder is the site's name.
 _COPYRIGHT = re.compile(
     r"(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?\s*,?\s*([^.|,;©\d]{2,50}?)"
@@ -43,7 +51,7 @@ class PageSignals:
 
     title: str = ""  # <title>
     meta: dict[str, list[str]] = field(default_factory=dict)  # name/property -> contents
-    h1: list[str] = field(default_factory=list)
+    h1: list[str] = field(default_factory=list)  # then other elements marked as headline
     site_names: list[str] = field(default_factory=list)
     # From JSON-LD objects of an article type, in page order.
     headlines: list[str] = field(default_factory=list)
@@ -152,6 +160,10 @@ def _read_head(tree: Any, signals: PageSignals) -> None:
 
 def _read_body(tree: Any, signals: PageSignals) -> None:
     signals.h1 = [t for t in (_squash(" ".join(h.itertext())) for h in tree.iter("h1")) if t]
+    for element in tree.xpath(_HEADLINE_XPATH):
+        text = _squash(" ".join(element.itertext()))
+        if text and element.tag != "h1" and text not in signals.h1:
+            signals.h1.append(text)
     for element in tree.iterfind(".//time[@datetime]"):
         signals.times.append(element.get("datetime").strip())
     for element in tree.xpath('.//*[@itemprop="datePublished"]'):
@@ -162,10 +174,10 @@ def _read_body(tree: Any, signals: PageSignals) -> None:
         if element.tag == "meta":
             continue  # already among the meta tags
         named = element.xpath('.//*[@itemprop="name"]')
-        text = named[0].get("content") or named[0].text_content() if named else None
-        text = _squash(text or element.text_content())
-        if text and len(text) < 100:
-            signals.item_authors.append(text)
+        name = named[0].get("content") or named[0].text_content() if named else None
+        name = _squash(name or element.text_content())
+        if name and len(name) < 100:
+            signals.item_authors.append(name)
 
 
 def _read_byline_text(tree: Any, signals: PageSignals) -> None:
