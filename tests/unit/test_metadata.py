@@ -11,6 +11,7 @@ from sluice.shared.article import Article
 from sluice.workers.metadata import page_metadata
 from sluice.workers.metadata.authors import person_names
 from sluice.workers.metadata.dates import iso_date, publication_date, written_dates
+from sluice.workers.metadata.signals import repair_mojibake
 from sluice.workers.metadata.titles import choose_headline, site_keys, strip_site_name
 from sluice.workers.stages.extract import extract
 
@@ -93,6 +94,20 @@ def test_the_copyright_holder_names_the_site() -> None:
     head = "<title>Harbour plan approved | Quayside Weekly</title>"
     footer = "<footer>© 2026 Quayside Weekly. All rights reserved.</footer>"
     assert page_metadata(_page(head, footer), None).title == "Harbour plan approved"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("JOHNSONâ\x80\x99SÂ® guide", "JOHNSON’S® guide"),
+        ("Investorâ€™s Guide", "Investor’s Guide"),
+        ("CafÃ© crÃ¨me", "Café crème"),
+        ("Café crème", "Café crème"),
+        ("Â alone", "Â alone"),
+    ],
+)
+def test_text_read_with_the_wrong_charset_once_is_repaired(text: str, expected: str) -> None:
+    assert repair_mojibake(text) == expected
 
 
 # Authors

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
-__all__ = ["PageSignals", "read_signals"]
+__all__ = ["PageSignals", "read_signals", "repair_mojibake"]
 
 _SPACE = re.compile(r"\s+")
 # Types of JSON-LD objects that describe the article itself.
@@ -23,6 +23,8 @@ _ARTICLE_TYPES = re.compile(
     r"(article|posting|blog|report|review|recipe|howto|webpage|creativework|newsletter)$", re.I
 )
 _MAX_TEXT = 400
+# What UTF-8 read as Latin-1 or Windows-1252 looks like: "â€™", "â\x80\x99", "Ã©", "Â®".
+_MOJIBAKE = re.compile("[âÃÂ][\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]")
 # Headlines outside <h1>: microdata, and the class names blog engines give them.
 _HEADLINE_XPATH = (
     './/body//*[@itemprop="headline"][not(self::meta)]'
@@ -42,7 +44,20 @@ _BYLINE_WINDOW = 1200
 
 
 def _squash(text: str | None) -> str:
-    return _SPACE.sub(" ", text or "").strip()
+    return _SPACE.sub(" ", repair_mojibake(text or "")).strip()
+
+
+def repair_mojibake(text: str) -> str:
+    """``text`` as it was meant, when it is UTF-8 that was once read as Latin-1 or
+    Windows-1252 (``â€™`` for ``’``, ``Ã©`` for ``é``); else unchanged."""
+    if not _MOJIBAKE.search(text):
+        return text
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            return text.encode(encoding).decode("utf-8")
+        except UnicodeError:
+            continue
+    return text
 
 
 @dataclass
