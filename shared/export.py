@@ -1,16 +1,18 @@
 """Stored articles as rows of a stable, versioned schema, read in pages of constant size.
 
-Schema ``sluice-article/1`` (every row carries it in ``schema``). Its fields keep their
+Schema ``sluice-article/2`` (every row carries it in ``schema``). Its fields keep their
 names and meanings for as long as the version stays; a change to either makes version 2:
 
 ==================  ======================================================================
-``schema``          ``"sluice-article/1"``
+``schema``          ``"sluice-article/2"``
 ``id``              the article's stable id (from its canonical URL, else its text)
 ``url``             the URL it was submitted or archived under (may be null)
 ``canonical_url``   that URL canonicalized (may be null)
-``title``           headline (may be null)
-``author``          as extracted (may be null)
-``published``       publication date as extracted, ``YYYY-MM-DD`` (may be null)
+``title``           the headline, without the site's name (may be null)
+``author``          people's names, ``"; "`` between them (may be null)
+``published``       publication date, ISO 8601: ``YYYY-MM-DD``, or with the time and the
+                    offset the page gives (``2026-02-03T23:30:00-05:00``); its first ten
+                    characters are the page's own calendar day (may be null)
 ``site``            the site's name as extracted (may be null)
 ``language``        declared (by the page) or else detected language, ISO 639-1
 ``description``     the page's description (may be null)
@@ -82,7 +84,8 @@ _COLUMNS = (
 @dataclass(frozen=True, slots=True)
 class ExportFilter:
     """Which articles: ``duplicates`` is ``include``, ``exclude`` or ``only``; ``since`` and
-    ``until`` bound the publication date (``YYYY-MM-DD``, inclusive)."""
+    ``until`` bound the publication date (``YYYY-MM-DD``, inclusive: the page's own calendar
+    day, whatever the offset)."""
 
     job: str | None = None
     since: str | None = None

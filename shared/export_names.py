@@ -7,5 +7,7 @@ from __future__ import annotations
 
 __all__ = ["FORMATS", "SCHEMA"]
 
-SCHEMA = "sluice-article/1"
+# Version 2: ``published`` may carry a time and offset after the day (version 1: the day
+# only), and ``job`` names the job that first stored the article (version 1: the last one).
+SCHEMA = "sluice-article/2"
 FORMATS = ("jsonl", "csv", "parquet")

@@ -88,7 +88,12 @@ def _url_cases(h: dict[str, WebServer], p: str) -> list[tuple[str, str, str]]:
     main.route(f"{p}/huge.html", Response(body=b"<p>" + b"x" * (2 * 1024 * 1024)))
     main.route(
         f"{p}/hostile.html",
-        Response(body=page.replace(b"<title>", b"<title>[/quote][bold]\x1b[31m")),
+        # In <title> and <h1>: the stored headline is the <h1> when its metadata agrees.
+        Response(
+            body=page.replace(b"<title>", b"<title>[/quote][bold]\x1b[31m").replace(
+                b"<h1>", b"<h1>[/quote][bold]\x1b[31m"
+            )
+        ),
     )
     h["robots_no"].route(
         "/robots.txt", Response(body=b"User-agent: *\nDisallow: /\n", content_type="text/plain")

@@ -44,6 +44,11 @@ def test_sample_article_is_extracted_tagged_and_stored(
     article = store.article(item["article_id"])
     assert article["title"].startswith("Putin’s soldiers “panicked and hid”")
     assert article["sitename"] == "Euro Canals News"
+    # Its article:published_time, offset kept; the byline's name.
+    assert (article["date"], article["author"]) == (
+        "2023-05-27T09:30:00+00:00",
+        "Euro Canals World Desk",
+    )
     assert article["text"].startswith("soldiers “panicked and hid in landings")
     assert article["text"].endswith("staging attacks on Russian soil.")
     for phrase in BOILERPLATE:

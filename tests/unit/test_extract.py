@@ -36,7 +36,7 @@ SAMPLES = {
     "belgorod-euro-canals.html": {
         "title": "Putin’s soldiers “panicked and hid” as rebels crossed into Belgorod, video shows",
         "sitename": "Euro Canals News",
-        "date": "2023-05-27",
+        "date": "2023-05-27T09:30:00+00:00",  # as its article:published_time says
         "author": "Euro Canals World Desk",
     },
     "belgorod-lowland-ledger.html": {

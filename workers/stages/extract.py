@@ -21,6 +21,7 @@ from sluice.shared.pages import load_page
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.metadata import page_metadata
 from sluice.workers.page_text import decode_page
 
 __all__ = ["decode_html", "extract", "extract_html", "run"]
@@ -82,6 +83,7 @@ def extract(
     if len(text) < min_chars:
         raise PermanentError(Reason.EXTRACT_EMPTY, f"{len(text)} characters of main text")
     article.text = text
+    fields.update(page_metadata(html, article.canonical_url or article.url, fields).as_fields())
     for name in ("title", "author", "date", "sitename", "language", "description"):
         value = fields.get(name)
         if value and not getattr(article, name):

@@ -1,0 +1,138 @@
+"""The publication date: ISO 8601, with the time and offset when the page gives them.
+
+Candidates are the page's own statements (JSON-LD ``datePublished``, ``article:published_time``
+and its kin, ``itemprop="datePublished"``, ``<time datetime>``), the days written in the
+visible text around the headline (what the reader sees) and the extractor's guess (htmldate,
+which also reads URLs and text); :func:`publication_date` says which wins. The time and
+offset come from the first statement of the chosen day: ``2025-09-04T10:00:00Z`` is
+kept as ``2025-09-04T10:00:00+00:00``; a day with no statement stays ``2025-09-04``. The
+first ten characters are always the calendar day the page gives, whatever the offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+__all__ = ["PUBLISHED_META", "iso_date", "publication_date", "written_dates"]
+
+# Meta tags (name, property or itemprop, lower case) that state the publication date.
+PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "article:published",
+    "published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "dcterms.created",
+    "date",
+)
+_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_EARLIEST = date(1995, 1, 1)
+_SLACK = timedelta(days=1)  # time zones: "today" somewhere may be tomorrow here
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# "March 4, 2026", "4 March 2026", "4th of March, 2026", "2026-03-04".
+_WRITTEN = re.compile(
+    rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
+    rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b"
+    r"|\b(\d{4})-(\d{2})-(\d{2})\b",
+    re.I,
+)
+
+
+def _plausible(day: date, now: datetime) -> bool:
+    return _EARLIEST <= day <= (now + _SLACK).date()
+
+
+def iso_date(value: str | None, now: datetime | None = None) -> str | None:
+    """``value`` as ISO 8601 (``YYYY-MM-DD``, or with ``THH:MM:SS`` and the offset when it
+    has them), or ``None`` when it is no plausible date (before 1995 or in the future)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    candidate = text.replace(" ", "T", 1) if _DAY.match(text) else text
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError:
+        moment = None
+    if moment is not None and "T" in candidate:
+        if not _plausible(moment.date(), now):
+            return None
+        return moment.isoformat(timespec="seconds")
+    match = _DAY.match(text)
+    if match is None:
+        return None
+    try:
+        day = date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+    return day.isoformat() if _plausible(day, now) else None
+
+
+def written_dates(text: str) -> list[str]:
+    """The days written out in ``text`` (``YYYY-MM-DD``), in order."""
+    days = []
+    for match in _WRITTEN.finditer(text):
+        if match[1]:
+            year, month, day = match[3], _MONTHS.index(match[1][:3].lower()) + 1, match[2]
+        elif match[5]:
+            year, month, day = match[6], _MONTHS.index(match[5][:3].lower()) + 1, match[4]
+        else:
+            year, month, day = match[7], int(match[8]), match[9]
+        try:
+            days.append(date(int(year), month, int(day)).isoformat())
+        except ValueError:
+            continue
+    return days
+
+
+def publication_date(
+    statements: Iterable[str | None],
+    guess: str | None,
+    visible_text: str = "",
+    modified: Iterable[str | None] = (),
+    now: datetime | None = None,
+) -> str | None:
+    """The publication date from the page's date ``statements`` (in order of trust), its
+    ``modified`` dates, the extractor's ``guess`` and the ``visible_text`` around the
+    headline.
+
+    The day, in this order: the first day written in ``visible_text`` that a statement
+    confirms, or else that a modified date confirms (the page shows it as its date); the
+    guess, when a statement or a modified date confirms it; the first day written; the guess;
+    the first statement. A guess that is only the page's modified date, while the page
+    states another, is no candidate.
+    """
+    stated = [d for d in (iso_date(v, now) for v in statements) if d]
+    stated_days = [d[:10] for d in stated]
+    modified_days = {d[:10] for d in (iso_date(v, now) for v in modified) if d}
+    written = written_dates(visible_text)
+    guessed = iso_date(guess, now)
+    guessed_day = guessed[:10] if guessed else None
+    if stated and guessed_day in modified_days - set(stated_days):
+        guessed_day = None  # htmldate took the update for the publication
+    day = (
+        next((d for d in written if d in stated_days), None)
+        or next((d for d in written if d in modified_days), None)
+        or (guessed_day if guessed_day in {*stated_days, *modified_days} else None)
+        or (written[0] if written else None)
+        or guessed_day
+    )
+    if day is None and stated:
+        day = stated_days[0]
+    if day is None:
+        return None
+    exact = next((d for d in stated if d.startswith(day)), None)
+    return exact or (guessed if guessed and guessed_day == day else day)

@@ -1,0 +1,112 @@
+"""The headline: the page's ``<h1>`` when the page's metadata agrees with it, else its
+metadata title, without the site's name.
+
+Site names come from the page itself (``og:site_name``, ``application-name``, the JSON-LD
+publisher or WebSite) and from its host name: ``"Headline | Site"``, ``"Headline - Site"`` and
+``"Site | Headline"`` lose the ``Site`` part; a title that *is* only a site name is no headline.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+__all__ = ["choose_headline", "is_site_name", "site_keys", "strip_site_name", "words"]
+
+# " | ", " - ", " – ", " — ", " • ", " · ", " » ", " :: ", " ~ ", " / ", and a bare "|".
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—•·»«~/]|::)\s+|\s*\|\s*")
+_WORD = re.compile(r"[^\W_]+")
+_FILLERS = {"and", "the", "www", "com"}
+# A heading agrees with the metadata title when their words overlap this much (token F1).
+_AGREEMENT = 0.5
+_MAX_HEADLINE = 300
+# A byline run into a heading: "Headline Posted on July 1, 2024 by Jane".
+_BYLINE = re.compile(r"\s+(?:posted|published|updated|written)\s+(?:on|by|at)\b.*$", re.I)
+
+
+def words(text: str | None) -> list[str]:
+    """Case-folded runs of letters and digits."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
+def _compact(text: str) -> str:
+    return "".join(w for w in words(text) if w not in _FILLERS)
+
+
+def site_keys(site_names: Iterable[str], url: str | None) -> set[str]:
+    """Compact forms of the site's names and of its host's labels (``www`` and the
+    top-level domain left out)."""
+    keys = {_compact(name) for name in site_names}
+    host = (urlsplit(url).hostname or "") if url else ""
+    labels = [label for label in host.split(".") if label and label != "www"]
+    if len(labels) >= 2:
+        keys.add(_compact(".".join(labels)))
+        keys.update(_compact(label) for label in labels[:-1])
+    return {key for key in keys if len(key) >= 3}
+
+
+def is_site_name(segment: str, keys: set[str]) -> bool:
+    """``segment`` names the site: it is one of ``keys``, or (at most five words) contains
+    one of the host-long keys, or is contained in one."""
+    compact = _compact(segment)
+    if not compact:
+        return False
+    if compact in keys:
+        return True
+    if len(words(segment)) > 5:
+        return False
+    return any(
+        (len(key) >= 5 and key in compact) or (len(compact) >= 6 and compact in key) for key in keys
+    )
+
+
+def strip_site_name(title: str, keys: set[str]) -> str:
+    """``title`` without leading or trailing segments that name the site."""
+    parts = _SEPARATOR.split(title.strip())
+    while len(parts) > 1 and is_site_name(parts[-1], keys):
+        parts.pop()
+    while len(parts) > 1 and is_site_name(parts[0], keys):
+        parts.pop(0)
+    if len(parts) == 1 and is_site_name(parts[0], keys) and len(words(parts[0])) <= 5:
+        return ""
+    # Keep the headline's own separators: cut the original at the kept parts' ends.
+    start = title.find(parts[0])
+    end = title.rfind(parts[-1]) + len(parts[-1])
+    return title[start:end].strip() if 0 <= start < end else " ".join(parts)
+
+
+def _f1(a: Sequence[str], b: Sequence[str]) -> float:
+    common = sum((Counter(a) & Counter(b)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(a), common / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+def choose_headline(
+    headings: Sequence[str], titles: Sequence[str | None], keys: set[str]
+) -> str | None:
+    """The headline among the page's ``<h1>`` ``headings`` and its metadata ``titles`` (in
+    order of trust: ``og:title``, ``twitter:title``, JSON-LD headline, ``<title>``, the
+    extractor's), each without the site's name (and a heading without a byline run into it).
+
+    The heading that agrees best with a metadata title wins (what the reader sees); with
+    no agreeing heading, the first metadata title; with no metadata title, the only heading.
+    """
+    meta = [t for t in (strip_site_name(t, keys) for t in titles if t) if t]
+    meta = [t for t in meta if len(t) <= _MAX_HEADLINE]
+    heads = [h for h in (strip_site_name(_BYLINE.sub("", h), keys) for h in headings) if h]
+    heads = [h for h in heads if len(h) <= _MAX_HEADLINE]
+    best, best_score = None, 0.0
+    for head in heads:
+        score = max((_f1(words(head), words(t)) for t in meta), default=0.0)
+        if score > best_score:
+            best, best_score = head, score
+    if best is not None and best_score >= _AGREEMENT:
+        return best
+    if meta:
+        return meta[0]
+    return heads[0] if len(heads) == 1 else None
