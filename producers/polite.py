@@ -34,9 +34,7 @@ class PoliteFetcher:
     def __init__(self, fetcher: Fetcher, client: redis.Redis, settings: Settings) -> None:
         self.fetcher = fetcher
         self.settings = settings
-        self.budget = HostBudget(
-            client, settings.fetch_host_rate, slowdown_max=settings.fetch_slowdown_max
-        )
+        self.budget = HostBudget.from_settings(client, settings)
         self.robots = RobotsCache(client, fetcher, settings)
 
     def close(self) -> None:

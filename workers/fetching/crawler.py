@@ -72,14 +72,7 @@ class Crawler:
     def __init__(self, fetcher: Fetcher, client: redis.Redis, settings: Settings) -> None:
         self.fetcher = fetcher
         self.settings = settings
-        self.budget = HostBudget(
-            client,
-            settings.fetch_host_rate,
-            slowdown_max=settings.fetch_slowdown_max,
-            backoff=settings.fetch_host_backoff,
-            backoff_max=settings.fetch_host_backoff_max,
-            ends_turns=True,
-        )
+        self.budget = HostBudget.from_settings(client, settings, ends_turns=True)
         self.robots = RobotsCache(client, fetcher, settings)
         self.validators = ValidatorStore(client, settings.fetch_validators_ttl)
         self.redirects = RedirectMemo(client)

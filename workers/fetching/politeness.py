@@ -32,10 +32,14 @@ The interval is ``1 / SLUICE_FETCH_HOST_RATE``, raised to the robots.txt ``Crawl
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import redis
 
 from sluice.shared.redis_state import KEY_PREFIX
+
+if TYPE_CHECKING:
+    from sluice.shared.settings import Settings
 
 __all__ = ["HostBudget"]
 
@@ -189,6 +193,21 @@ class HostBudget:
         self._slow_down = client.register_script(_FREE_TURN + _SLOW_DOWN)
         self._finished = client.register_script(_FREE_TURN + _FINISHED)
         self._failed = client.register_script(_FREE_TURN + _FAILED)
+
+    @classmethod
+    def from_settings(
+        cls, client: redis.Redis, settings: Settings, *, ends_turns: bool = False
+    ) -> HostBudget:
+        """The budget the settings configure: rate, slow-down and back-off, the same for
+        every fetcher, prober and producer that shares a host's budget."""
+        return cls(
+            client,
+            settings.fetch_host_rate,
+            slowdown_max=settings.fetch_slowdown_max,
+            backoff=settings.fetch_host_backoff,
+            backoff_max=settings.fetch_host_backoff_max,
+            ends_turns=ends_turns,
+        )
 
     def _host_key(self, host: str) -> str:
         return f"{self.prefix}polite:{host}"

@@ -100,13 +100,7 @@ class Prober(threading.Thread):
         self.send = send
         self.resolver = resolver
         self.policy = AddressPolicy.from_setting(settings.fetch_allow_networks)
-        self.budget = HostBudget(
-            client,
-            settings.fetch_host_rate,
-            slowdown_max=settings.fetch_slowdown_max,
-            backoff=settings.fetch_host_backoff,
-            backoff_max=settings.fetch_host_backoff_max,
-        )
+        self.budget = HostBudget.from_settings(client, settings)
         self.frontier = Frontier(client)
         self.capacity = _sockets_for(settings.fetch_probes)
         self.loop = asyncio.new_event_loop()
