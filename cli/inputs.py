@@ -9,11 +9,11 @@ A file that cannot be read or decoded raises :class:`InputFileError`, one line s
 
 from __future__ import annotations
 
-import codecs
 import re
 import sys
 from pathlib import Path
 
+from sluice.shared.byte_order import split_bom
 from sluice.shared.reasons import Reason
 
 __all__ = ["InputFileError", "decode", "read_lines", "read_text"]
@@ -21,13 +21,6 @@ __all__ = ["InputFileError", "decode", "read_lines", "read_text"]
 
 _WESTERN = frozenset({"cp1252", "latin_1", "iso8859_15"})
 _LINE_END = re.compile(r"\r\n?")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 class InputFileError(Exception):
@@ -51,10 +44,9 @@ def _raw(path: str) -> bytes:
 
 def decode(data: bytes, path: str, encoding: str | None = None) -> str:
     """``data`` as text, by its BOM, ``encoding``, UTF-8 or detection, in that order."""
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            encoding = name
-            break
+    declared, after_mark = split_bom(data)
+    if declared is not None:
+        encoding, data = declared, after_mark
     if encoding is not None:
         try:
             return data.decode(encoding)

@@ -9,12 +9,12 @@ order mark (UTF-8, UTF-16, UTF-32) is read in the encoding it names, whichever i
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 
 from lxml import etree
 
+from sluice.shared.byte_order import split_bom
 from sluice.shared.errors import PermanentError
 from sluice.shared.reasons import Reason
 
@@ -25,29 +25,21 @@ _PARSER = etree.XMLParser(
 )
 
 
-# The longest first: UTF-32-LE's mark begins with UTF-16-LE's.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 _XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
 
 
 def _utf8(body: bytes) -> bytes:
     """``body`` as UTF-8 without its byte order mark, when it has one; else as it is. An XML
     declaration's encoding is made to say so."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            try:
-                text = body[len(bom) :].decode(encoding)
-            except UnicodeDecodeError as exc:
-                detail = f"not {encoding} as its byte order mark says: {exc.reason}"
-                raise PermanentError(Reason.BAD_FEED_LIST, detail) from exc
-            return _XML_ENCODING.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
-    return body
+    encoding, rest = split_bom(body)
+    if encoding is None:
+        return body
+    try:
+        text = rest.decode(encoding)
+    except UnicodeDecodeError as exc:
+        detail = f"not {encoding} as its byte order mark says: {exc.reason}"
+        raise PermanentError(Reason.BAD_FEED_LIST, detail) from exc
+    return _XML_ENCODING.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
