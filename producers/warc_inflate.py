@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from sluice.producers.chunk_stream import ChunkStream
+
 __all__ = ["Damage", "WholeFile"]
 
 _READ = 1 << 16
@@ -163,31 +165,12 @@ class _Counted:
         return data
 
 
-class _Inflated(io.RawIOBase):
+class _Inflated(ChunkStream):
+    """The whole file's inflated bytes from ``start``; ``tell`` counts inflated bytes."""
+
     def __init__(self, whole: WholeFile, start: _Checkpoint) -> None:
         self._source = whole.open_compressed(start.compressed)
-        self._pieces = whole.pieces(self._source, start)
-        self._pending = b""
-        self._position = start.produced
-
-    def readable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        """The offset in the inflated bytes, which warcio reads as the record's offset."""
-        return self._position
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            piece = next(self._pieces, None)
-            if piece is None:
-                return 0
-            self._pending = piece
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        self._position += size
-        return size
+        super().__init__(whole.pieces(self._source, start), start.produced)
 
     def close(self) -> None:
         if not self.closed:

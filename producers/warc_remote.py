@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from sluice.producers.chunk_stream import ChunkStream
 from sluice.shared.errors import PermanentError, RetryableError
 from sluice.shared.reasons import Reason
 from sluice.workers.fetching.client import Fetcher, check_url
@@ -24,39 +25,25 @@ __all__ = ["RemoteArchive"]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class _Body(io.RawIOBase):
+class _Body(ChunkStream):
     """The body of one streamed response, from absolute ``offset``; ``tell`` is absolute."""
 
     def __init__(self, stream: object, chunks: Iterator[bytes], offset: int, cap: int) -> None:
+        super().__init__(chunks, offset)
         self._stream = stream
-        self._chunks = chunks
-        self._pending = b""
-        self._position = offset
         self._cap = cap
 
-    def readable(self) -> bool:
-        return True
+    def next_chunk(self) -> bytes | None:
+        try:
+            return super().next_chunk()
+        except httpx.TimeoutException as exc:
+            raise RetryableError(Reason.TIMEOUT, "the archive stopped sending") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(Reason.CONNECTION_ERROR, str(exc)[:200]) from exc
 
-    def tell(self) -> int:
-        return self._position
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-            except httpx.TimeoutException as exc:
-                raise RetryableError(Reason.TIMEOUT, "the archive stopped sending") from exc
-            except httpx.TransportError as exc:
-                raise RetryableError(Reason.CONNECTION_ERROR, str(exc)[:200]) from exc
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        self._position += size
-        if self._position > self._cap:
+    def moved(self, position: int) -> None:
+        if position > self._cap:
             raise PermanentError(Reason.TOO_LARGE, f"archive over {self._cap} bytes")
-        return size
 
     def close(self) -> None:
         if not self.closed:
