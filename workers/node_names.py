@@ -19,8 +19,20 @@ EXIT_NAME_TAKEN = 2  # the CLI's exit code for bad usage or configuration (cli.e
 
 
 def live_clashes(app: Any, names: list[str], timeout: float = 1.0) -> list[str]:
-    """Those of ``names`` that a running node already answers to."""
-    replies = app.control.ping(destination=names, timeout=timeout) or []
+    """Those of ``names`` that a running node already answers to.
+
+    The ping goes through an app of its own, closed afterwards: the worker asks before its
+    pool forks, and pool processes forked from a main process whose app had opened broker
+    connections hung before they could report for work (Celery killed and replaced them,
+    for ever).
+    """
+    from celery import Celery
+
+    probe = Celery(broker=app.conf.broker_url, set_as_current=False)
+    try:
+        replies = probe.control.ping(destination=names, timeout=timeout) or []
+    finally:
+        probe.close()
     return sorted({node for reply in replies for node in reply} & set(names))
 
 
