@@ -8,9 +8,9 @@ one exits the other is stopped.
 Node names are stable: ``<stages>@<host>`` (``fetch@host``, ``extract-dedup-tag-store@host``),
 with ``--name`` as a prefix. A worker restarted on the same machine for the same stages is
 the same node to Flower and to Celery's control commands, so no offline twin lingers.
-Node names must be unique in a cluster: a worker whose name a live node already answers to
-stops at start (``workers.node_names``, for plain ``celery worker`` too): give the second
-one ``--name``.
+Node names must be unique in a cluster: ``sluice worker`` refuses to start a worker whose
+name a live node already answers to (``workers.node_names``): give the second one
+``--name``.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from sluice.workers.celery import app
     from sluice.workers.node_names import refuse_taken_name
 
-    for name in node_names(commands):  # before any process starts; each checks again itself
+    for name in node_names(commands):  # before any worker process starts
         refuse_taken_name(app, name)
     if len(commands) == 1:
         os.execv(commands[0][0], commands[0])

@@ -103,16 +103,6 @@ def reconfigure() -> None:
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
-def _refuse_taken_name(sender: Any = None, **_: Any) -> None:
-    """A worker whose node name a live node already answers to stops here (workers.node_names)."""
-    from sluice.workers.node_names import refuse_taken_name
-
-    hostname = getattr(sender, "hostname", None)
-    if hostname:
-        refuse_taken_name(app, str(hostname))
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _prepare_database(**_: Any) -> None:
     """Every worker refuses a split broker, then brings the database to the newest schema
     before taking tasks."""

@@ -1,11 +1,15 @@
-"""One node name, one worker: a worker whose name a live node answers to stops at start.
+"""One node name, one worker: ``sluice worker`` refuses a name a live node answers to.
 
 Celery only warns about two nodes of one name (``DuplicateNodenameWarning``), and then
 confuses them: Flower shows one worker, control replies and ``sluice status``'s slot counts
-mix them up. Every worker, ``sluice worker`` or plain ``celery -A sluice.workers worker``,
-asks the cluster at start whether its name is taken (a broadcast ping to that name, before
-this worker itself answers pings) and exits with status 2 and one line when it is. A worker
-restarted after a crash is not refused: a dead node answers no ping.
+mix them up. ``sluice worker`` asks the cluster before it starts any worker process whether
+each name is taken (a broadcast ping to that name) and exits with status 2 and one line when
+it is. A worker restarted after a crash is not refused: a dead node answers no ping.
+
+Plain ``celery -A sluice.workers worker`` is not checked: asking from inside the worker, at
+``worker_init``, left broker state in the main process that its forked pool processes
+inherited, and a replacement pool process then hung in kombu's after-fork cleanup, blocked
+on a BRPOP reply, for ever. Checking there safely is still to do.
 """
 
 from __future__ import annotations

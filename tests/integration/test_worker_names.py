@@ -110,23 +110,6 @@ def _taken(name: str) -> str:
     )
 
 
-def test_plain_celery_worker_with_a_live_nodes_name_stops_at_start(fetching: Cluster) -> None:
-    """Plain ``celery worker -n fetch@HOST`` beside a live ``fetch@HOST``: one line, exit 2,
-    and the live node is still the only one."""
-    host = socket.gethostname()
-    clash = subprocess.run(
-        [*CELERY_WORKER, "-Q", "fetch", "--pool", "threads", "-n", "fetch@%h"],
-        env=fetching.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert clash.returncode == 2, clash.stdout + clash.stderr
-    assert _taken(f"fetch@{host}") in clash.stderr.splitlines(), clash.stderr
-    assert "Traceback" not in clash.stderr
-    assert set(_queues_by_node(fetching.redis_url)) == {f"fetch@{host}"}
-
-
 def _celery_worker(cluster: Cluster, *args: str) -> subprocess.Popen:
     log = cluster.data_dir / f"celery-{len(cluster.processes)}.log"
     with open(log, "ab") as handle:
