@@ -30,6 +30,7 @@ def test_a_tag_worker_without_its_model_stops_at_start_and_others_run(
         assert tagging.wait(timeout=120) != 0
         log = (tmp_path / "worker-0.log").read_text(errors="replace")
         assert f"the tag stage needs spaCy pipeline '{MISSING_MODEL}'" in log
+        cluster.processes.remove(tagging)  # its exit was the point; the rest must stay up
         # A worker that does not tag needs no model.
         cluster.wait_ready(stages=("extract",))
         assert extracting.poll() is None
