@@ -21,6 +21,7 @@ import pytest
 from sluice.shared.states import FINAL_STATES
 from tests.integration.conftest import Store, sample_page
 from tests.support.cluster import Cluster
+from tests.support.feeds import rss, urlset
 from tests.support.web import Response, WebServer
 
 pytestmark = pytest.mark.integration
@@ -36,20 +37,6 @@ def readme_example() -> str:
     found = [block for block in blocks if "from sluice.producers import" in block]
     assert len(found) == 1, "the README has one Python example of the producers"
     return found[0]
-
-
-def _rss(entries: list[tuple[str, str]]) -> bytes:
-    items = "".join(
-        f"<item><title>t</title><link>{link}</link><pubDate>{date}</pubDate></item>"
-        for link, date in entries
-    )
-    channel = f"<channel><title>f</title>{items}</channel>"
-    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
-
-
-def _urlset(links: list[str]) -> bytes:
-    locs = "".join(f"<url><loc>{link}</loc></url>" for link in links)
-    return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'.encode()
 
 
 def _final_items(store: Store, job_id: str, timeout: float = 120) -> list[dict]:
@@ -72,11 +59,9 @@ def test_the_readme_python_example_runs_as_written(
         f"{p}/news/b.html", Response(body=sample_page("belgorod-lowland-ledger.html"))
     )
     old = web.url(f"{p}/news/old.html")
-    feed = _rss(
-        [(article, "Fri, 20 Nov 2026 08:00:00 GMT"), (old, "Thu, 01 Oct 2026 08:00:00 GMT")]
-    )
+    feed = rss([(article, "Fri, 20 Nov 2026 08:00:00 GMT"), (old, "Thu, 01 Oct 2026 08:00:00 GMT")])
     web.route(f"{p}/rss.xml", Response(body=feed, content_type=XML))
-    web.route(f"{p}/sitemap.xml", Response(body=_urlset([other, OFF_DOMAIN]), content_type=XML))
+    web.route(f"{p}/sitemap.xml", Response(body=urlset([other, OFF_DOMAIN]), content_type=XML))
 
     host = urlsplit(web.base_url).hostname or ""
     code = readme_example().replace("https://example.com", web.base_url + p)

@@ -4,15 +4,13 @@ tests/integration/test_readme_python.py and the ``sluice submit`` tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from sluice.producers.intake import Door, Sources, expand_feed, take_in
 from sluice.shared.errors import PermanentError
 from sluice.shared.reasons import Reason
-from sluice.shared.settings import Settings
 from sluice.workers.fetching.client import Fetcher
+from tests.support.feeds import rss, urlset
 from tests.support.web import Response, WebServer
 
 XML = "application/xml"
@@ -20,30 +18,6 @@ GERMAN = (
     "Der Gemeinderat hat am Montag den Haushalt für das kommende Jahr beschlossen. Die "
     "Bürgermeisterin sagte, die Stadt werde mehr Geld für Schulen und Straßenbahnen ausgeben."
 )
-
-
-@pytest.fixture
-def fetcher() -> Iterator[Fetcher]:
-    settings = Settings(
-        fetch_connect_timeout=2.0, fetch_read_timeout=2.0, fetch_allow_networks="127.0.0.0/8"
-    )
-    fetcher = Fetcher(settings)
-    yield fetcher
-    fetcher.close()
-
-
-def _rss(entries: list[tuple[str, str]]) -> bytes:
-    items = "".join(
-        f"<item><title>t</title><link>{link}</link><pubDate>{date}</pubDate></item>"
-        for link, date in entries
-    )
-    channel = f"<channel><title>f</title>{items}</channel>"
-    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
-
-
-def _urlset(links: list[str]) -> bytes:
-    locs = "".join(f"<url><loc>{link}</loc></url>" for link in links)
-    return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'.encode()
 
 
 def test_the_door_reads_its_options() -> None:
@@ -82,7 +56,7 @@ def test_feeds_and_sitemaps_are_expanded_and_sorted_by_the_door(
     feed = web.route(
         f"{prefix}/rss.xml",
         Response(
-            body=_rss(
+            body=rss(
                 [(new, "Fri, 20 Nov 2026 08:00:00 GMT"), (old, "Thu, 01 Oct 2026 08:00:00 GMT")]
             ),
             content_type=XML,
@@ -90,7 +64,7 @@ def test_feeds_and_sitemaps_are_expanded_and_sorted_by_the_door(
     )
     sitemap = web.route(
         f"{prefix}/sitemap.xml",
-        Response(body=_urlset([page, "https://elsewhere.test/x.html"]), content_type=XML),
+        Response(body=urlset([page, "https://elsewhere.test/x.html"]), content_type=XML),
     )
     missing = web.url(f"{prefix}/missing.xml")
     door = Door.from_options(["127.0.0.1"], since="2026-11-01")
@@ -138,7 +112,7 @@ def test_expand_feed_gives_the_links_or_says_why_it_fails(
     link = web.url(f"{prefix}/a.html")
     feed = web.route(
         f"{prefix}/rss.xml",
-        Response(body=_rss([(link, "Fri, 20 Nov 2026 08:00:00 GMT")]), content_type=XML),
+        Response(body=rss([(link, "Fri, 20 Nov 2026 08:00:00 GMT")]), content_type=XML),
     )
     links = expand_feed(feed, fetcher)
     assert links == [link]
