@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
-from sluice.cli.inputs import InputFileError, _raw
+from sluice.cli.inputs import InputFileError, read_bytes
 from sluice.cli.output import clean, nothing, print_json, text
 from sluice.cli.times import moment, relative, span
 
@@ -150,7 +150,7 @@ def run_import(args: argparse.Namespace) -> int:
     from sluice.shared.errors import SluiceError
 
     try:
-        listed = parse_feed_list(_raw(args.file))
+        listed = parse_feed_list(read_bytes(args.file))
     except InputFileError as exc:
         return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc}"))
     except SluiceError as exc:
