@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sluice.producers.enqueue import EnqueueProgress
-    from sluice.producers.expansion import Expansion, expand_sources
-    from sluice.producers.feeds import expand_feed
+    from sluice.producers.expansion import Expansion, expand_feed, expand_sources
     from sluice.producers.resume import Resumed, resume_job
     from sluice.producers.submit import submit_html, submit_pages, submit_text, submit_urls
 
@@ -34,7 +33,7 @@ _MODULES = {
     "EnqueueProgress": "enqueue",
     "Expansion": "expansion",
     "expand_sources": "expansion",
-    "expand_feed": "feeds",
+    "expand_feed": "expansion",
     "Resumed": "resume",
     "resume_job": "resume",
     "submit_html": "submit",

@@ -1,0 +1,448 @@
+"""The one reader of feeds, sitemaps and robots.txt: bytes in, entries out.
+
+Submission (``submit --feed/--sitemap``), polling and discovery all read through here, with
+one policy for each question:
+
+- **Content types.** The body decides, not the ``Content-Type``: a document that sniffs as
+  RSS, Atom, RDF, JSON Feed or a sitemap (XML, plain text, gzipped) is read whatever type it
+  was served with, or none. An HTML page where a feed was expected is ``feed_is_html``
+  (naming the feeds it links to); anything else is ``not_a_feed`` or ``not_a_sitemap``.
+  A feed given as a sitemap is read, as search engines read it; a sitemap given as a
+  feed is ``not_a_feed``.
+- **Entities.** Accepted safely everywhere: internal entities are expanded by libxml2 within
+  its amplification limit (an entity bomb stops the parse); external entities and DTDs are
+  never loaded, and a reference to one is damage like any other.
+- **Links.** An Atom entry's article is its ``rel="alternate"`` link (or a link with no
+  ``rel``), never an enclosure; an RSS item's is its ``<link>``, else a permalink ``<guid>``;
+  a JSON Feed item's its ``url``, else ``external_url``. Relative links are resolved against
+  ``xml:base`` and the document's URL.
+- **Damage.** XML is read as a stream: a truncated or malformed document yields the entries
+  completed before the damage, and :attr:`Document.damage` says what happened and how many
+  were read. Stray ``&`` and HTML entity names (``&nbsp;``) are escaped first when the plain
+  parse trips on them. A document with damage and no entry is ``bad_feed``/``bad_sitemap``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import html.entities
+import io
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from lxml import etree
+
+from sluice.producers.discovery import feeds_in_html
+from sluice.shared.errors import PermanentError
+from sluice.shared.feeds import entry_key
+from sluice.shared.identity import canonicalize_url
+from sluice.shared.reasons import Reason
+
+__all__ = [
+    "Document",
+    "Entry",
+    "read_document",
+    "read_feed",
+    "read_sitemap",
+    "robots_sitemaps",
+    "sniff",
+    "unzipped",
+]
+
+_SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+_NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+_FEED_ROOTS = frozenset({"rss", "feed", "RDF", "channel"})
+_SITEMAP_ROOTS = frozenset({"urlset", "sitemapindex"})
+_ITEM_TAGS = frozenset({"item", "entry"})
+_MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
+_MAX_TEXT = 1000
+_BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
+_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+# A CDATA section (kept as it is), or an ``&`` and what may follow it.
+_AMPERSAND = re.compile(
+    rb"(<!\[CDATA\[.*?\]\]>)|&(#\d+;|#x[0-9a-fA-F]+;|([A-Za-z][\w.-]*);)?", re.S
+)
+_DECLARED = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)")
+_DECLARED_VALUE = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>")
+_PIECE = 512  # bytes fed to the parser at a time: at most one piece's entries are lost
+_ROBOTS_SITEMAP = re.compile(r"^\s*site-?map\s*:\s*(\S+)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a feed or one URL of a sitemap."""
+
+    link: str
+    guid: str | None = None
+    title: str | None = None
+    published: datetime | None = None
+
+    def seen_keys(self) -> list[str]:
+        """Its seen-entry keys: the canonical link's, and the guid's when it has one."""
+        try:
+            link = canonicalize_url(self.link)
+        except ValueError:
+            link = self.link
+        keys = [entry_key("link", link)]
+        if self.guid:
+            keys.append(entry_key("guid", self.guid))
+        return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A read document: its entries in document order, its channel (feedparser's ``feed``,
+    for the publisher's polling hints), the child sitemaps of a sitemap index, its format
+    (``rss``, ``atom``, ``json``, ``sitemap`` …), and what damage cut its reading short."""
+
+    entries: list[Entry]
+    channel: Mapping[str, object] = field(default_factory=dict)
+    children: list[str] = field(default_factory=list)
+    format: str = ""
+    damage: str | None = None
+
+
+def _head(body: bytes) -> bytes:
+    return body.lstrip(_BOM_AND_SPACE)[:8192]
+
+
+def sniff(body: bytes) -> str:
+    """What ``body`` is, by its first bytes: ``html``, ``feed``, ``json``, ``sitemap``
+    (XML), ``text`` (lines of URLs), ``xml`` (another XML document) or ``unknown``."""
+    head = _head(unzipped(body) if body[:2] == b"\x1f\x8b" else body)
+    lower = head.lower()
+    if lower.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if head.startswith(b"{"):
+        return "json"
+    if head.startswith(b"<"):
+        root = _root_name(head)
+        if root in _FEED_ROOTS:
+            return "feed"
+        if root in _SITEMAP_ROOTS:
+            return "sitemap"
+        return "html" if root.lower() in ("html", "head", "body") else "xml"
+    if lower.startswith((b"http://", b"https://")):
+        return "text"
+    return "unknown"
+
+
+def _root_name(head: bytes) -> str:
+    """The local name of the first element in ``head`` (past declarations and comments)."""
+    for match in re.finditer(rb"<([A-Za-z_][\w.:-]*)", head):
+        return match.group(1).decode("ascii", "replace").rpartition(":")[2]
+    return ""
+
+
+def unzipped(body: bytes) -> bytes:
+    """``body``, gunzipped when it is gzip (at most the sitemap protocol's 50 MB)."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
+            body = handle.read(_MAX_SITEMAP_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise PermanentError(Reason.BAD_SITEMAP, f"broken gzip: {exc}") from exc
+    if len(body) > _MAX_SITEMAP_BYTES:
+        raise PermanentError(Reason.BAD_SITEMAP, f"over {_MAX_SITEMAP_BYTES} bytes uncompressed")
+    return body
+
+
+def _text(value: object) -> str | None:
+    text = str(value or "").strip()
+    return text[:_MAX_TEXT] or None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _web_link(base: str, link: object) -> str | None:
+    """``link`` made absolute against ``base``, when it is an http(s) URL."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    url = urljoin(base, link.strip())
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+# --- XML as a stream ---------------------------------------------------------------------------
+
+
+def _repaired(body: bytes) -> bytes:
+    """``body`` with stray ``&`` and undeclared HTML entity names escaped (CDATA untouched)."""
+    declared = set(_DECLARED.findall(body[:65536]))
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        if match.group(1) is not None or match.group(2) is None:
+            return match.group(0) if match.group(1) is not None else b"&amp;"
+        name = match.group(3)
+        if name is None or name in _XML_ENTITIES or name in declared:
+            return match.group(0)
+        point = html.entities.name2codepoint.get(name.decode("ascii", "replace"))
+        return b"&#%d;" % point if point is not None else b"&amp;" + match.group(2)
+
+    return _AMPERSAND.sub(fix, body)
+
+
+@dataclass
+class _Stream:
+    """What a streamed parse saw: the root, the elements completed, the first damage."""
+
+    root: Any = None
+    completed: list[Any] = field(default_factory=list)
+    damage: str | None = None
+
+
+def _declared_values(body: bytes) -> dict[str, str]:
+    """The internal entities ``body`` declares whose value is plain text (no markup, no
+    further reference, at most 1,000 characters): the only ones ever expanded."""
+    values = {}
+    for match in _DECLARED_VALUE.finditer(body[:65536]):
+        value = match.group(2) or match.group(3) or b""
+        if len(value) <= _MAX_TEXT and b"&" not in value and b"<" not in value:
+            values[match.group(1).decode("ascii")] = value.decode("utf-8", "replace")
+    return values
+
+
+def _expand_entities(element: Any, values: Mapping[str, str]) -> None:
+    """Replace the entity references inside ``element`` by their plain-text values (an
+    undeclared or external one by nothing)."""
+    for entity in list(element.iter(etree.Entity)):
+        text = values.get(entity.name, "") + (entity.tail or "")
+        previous, parent = entity.getprevious(), entity.getparent()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + text
+        else:
+            parent.text = (parent.text or "") + text
+        parent.remove(entity)
+
+
+def _stream(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
+    """Parse ``body`` piece by piece, collecting each completed element named in ``tags``
+    (by local name), its entity references expanded; stop at the first damage (what the
+    damaged piece completed is not trusted). Without ``keep`` each element is reduced to
+    its sitemap fields and dropped (a sitemap of 50,000 URLs stays small)."""
+    seen = _Stream()
+    values = _declared_values(body) if b"<!ENTITY" in body[:65536] else {}
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        pieces = [body[n : n + _PIECE] for n in range(0, len(body), _PIECE)]
+        for piece in [*pieces, None]:
+            if piece is None:
+                parser.close()
+            else:
+                parser.feed(piece)
+            for event, element in parser.read_events():
+                if seen.root is None:
+                    seen.root = element
+                if event == "end" and etree.QName(element).localname in tags:
+                    _expand_entities(element, values)
+                    seen.completed.append(element if keep else _sitemap_fields(element))
+                    if not keep:
+                        element.clear()
+                        while element.getprevious() is not None:
+                            del element.getparent()[0]
+    except etree.XMLSyntaxError as exc:
+        seen.damage = str(exc)[:300]
+    return seen
+
+
+def _parsed(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
+    """:func:`_stream`, once more on the repaired bytes when the first parse was damaged
+    and repairing changes anything; the reading that got further wins."""
+    seen = _stream(body, tags, keep=keep)
+    if seen.damage is None:
+        return seen
+    fixed = _repaired(body)
+    if fixed == body:
+        return seen
+    again = _stream(fixed, tags, keep=keep)
+    return again if len(again.completed) >= len(seen.completed) else seen
+
+
+def _damage_note(seen: _Stream, body: bytes, what: str) -> str:
+    count = len(seen.completed)
+    closing = f"</{etree.QName(seen.root).localname}".encode() if seen.root is not None else b"<"
+    cut = "malformed" if closing in body[-1024:] else "truncated"
+    return f"{cut}: {count} {what} read before the damage ({seen.damage})"[:500]
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+
+def _article_link(item: Any, base: str) -> str | None:
+    """The entry's article: its first alternate link, else its permalink guid."""
+    for link in item.get("links") or []:
+        if (link.get("rel") or "alternate") == "alternate":
+            url = _web_link(base, link.get("href"))
+            if url:
+                return url
+    if item.get("guidislink"):
+        return _web_link(base, item.get("id"))
+    return None
+
+
+def _xml_feed(body: bytes, base_url: str, kind: Reason) -> Document:
+    seen = _parsed(body, _ITEM_TAGS, keep=True)
+    if seen.root is None:
+        raise PermanentError(kind, f"unparseable: {seen.damage}")
+    if seen.damage is not None:
+        if not seen.completed:
+            raise PermanentError(kind, f"unparseable: {seen.damage}")
+        done = set(map(id, seen.completed))
+        for item in [e for e in seen.root.iter("{*}item", "{*}entry") if id(e) not in done]:
+            item.getparent().remove(item)  # the one cut in the middle
+    clean = etree.tostring(seen.root, encoding="utf-8", xml_declaration=True)
+    parsed = feedparser.parse(
+        clean, response_headers={"content-location": base_url, "content-type": "application/xml"}
+    )
+    entries = []
+    for item in parsed.entries:
+        link = _article_link(item, base_url)
+        if not link:
+            continue
+        stamp = item.get("published_parsed") or item.get("updated_parsed")
+        published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None
+        entries.append(Entry(link, _text(item.get("id")), _text(item.get("title")), published))
+    damage = _damage_note(seen, body, "entries") if seen.damage else None
+    return Document(entries, dict(parsed.feed), [], parsed.version or "xml", damage)
+
+
+def _json_feed(body: bytes, base_url: str) -> Document:
+    try:
+        data: Any = json.loads(body.lstrip(_BOM_AND_SPACE))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PermanentError(Reason.BAD_FEED, f"not JSON Feed: {exc}"[:300]) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise PermanentError(Reason.NOT_A_FEED, "JSON, but not JSON Feed: no items list")
+    entries = []
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            continue
+        link = _web_link(base_url, item.get("url")) or _web_link(base_url, item.get("external_url"))
+        if link:
+            published = _date(str(item.get("date_published") or item.get("date_modified") or ""))
+            entries.append(Entry(link, _text(item.get("id")), _text(item.get("title")), published))
+    return Document(entries, {"title": _text(data.get("title")) or ""}, [], "json")
+
+
+def _refuse_html(body: bytes, base_url: str) -> None:
+    named = feeds_in_html(body, base_url)
+    found = ", ".join(d.url for d in named[:5]) or "none"
+    raise PermanentError(Reason.FEED_IS_HTML, f"an HTML page; the feeds it names: {found}")
+
+
+def read_feed(body: bytes, base_url: str) -> Document:
+    """The entries of an RSS, Atom, RDF or JSON Feed document."""
+    kind = sniff(body)
+    if kind == "html":
+        _refuse_html(body, base_url)
+    if kind == "json":
+        return _json_feed(body, base_url)
+    if kind == "sitemap":
+        raise PermanentError(Reason.NOT_A_FEED, "a sitemap, not a feed: give it as a sitemap")
+    if kind != "feed":
+        raise PermanentError(Reason.NOT_A_FEED, f"not RSS, Atom, RDF or JSON Feed ({kind})")
+    return _xml_feed(body, base_url, Reason.BAD_FEED)
+
+
+# --- sitemaps ----------------------------------------------------------------------------------
+
+
+def _sitemap_fields(element: Any) -> tuple[str, str | None, str | None, str | None]:
+    """``(loc, lastmod, news title, news publication date)`` of a ``<url>``/``<sitemap>``."""
+    loc = element.findtext(f"{_SITEMAP_NS}loc") or element.findtext("loc") or ""
+    lastmod = element.findtext(f"{_SITEMAP_NS}lastmod") or element.findtext("lastmod")
+    news = element.find(f"{_NEWS_NS}news")
+    if news is None:
+        return loc.strip(), lastmod, None, None
+    return (
+        loc.strip(),
+        lastmod,
+        news.findtext(f"{_NEWS_NS}title"),
+        news.findtext(f"{_NEWS_NS}publication_date"),
+    )
+
+
+def _text_sitemap(body: bytes, base_url: str) -> Document:
+    lines = (line.strip() for line in body.decode("utf-8", "replace").splitlines())
+    links = (_web_link(base_url, line) for line in lines if line.lower().startswith("http"))
+    return Document([Entry(link) for link in links if link], format="text")
+
+
+def _xml_sitemap(body: bytes, base_url: str) -> Document:
+    seen = _parsed(body, frozenset({"url", "sitemap"}), keep=False)
+    if seen.root is None or (seen.damage is not None and not seen.completed):
+        raise PermanentError(Reason.BAD_SITEMAP, f"unparseable: {seen.damage}")
+    damage = _damage_note(seen, body, "URLs") if seen.damage else None
+    if etree.QName(seen.root).localname == "sitemapindex":
+        children = [_web_link(base_url, loc) for loc, *_ in seen.completed]
+        return Document([], {}, [c for c in children if c], "sitemapindex", damage)
+    entries = []
+    for loc, lastmod, title, published in seen.completed:
+        link = _web_link(base_url, loc)
+        if link:
+            entries.append(Entry(link, None, _text(title), _date(published) or _date(lastmod)))
+    return Document(entries, {}, [], "sitemap", damage)
+
+
+def read_sitemap(body: bytes, base_url: str) -> Document:
+    """The URLs of a sitemap (XML or text, plain or gzipped; a news sitemap's titles and
+    dates too), the children of a sitemap index, or the entries of a feed given as one."""
+    body = unzipped(body)
+    kind = sniff(body)
+    if kind == "sitemap":
+        return _xml_sitemap(body.lstrip(_BOM_AND_SPACE), base_url)
+    if kind == "text":
+        return _text_sitemap(body.lstrip(_BOM_AND_SPACE), base_url)
+    if kind == "feed":
+        return _xml_feed(body, base_url, Reason.BAD_SITEMAP)
+    if kind == "json":
+        return _json_feed(body, base_url)
+    what = "an HTML page" if kind == "html" else f"not a sitemap ({kind})"
+    raise PermanentError(Reason.NOT_A_SITEMAP, what)
+
+
+def read_document(kind: str, body: bytes, base_url: str) -> Document:
+    """A document read as ``kind`` (``feed`` or ``sitemap``)."""
+    if kind == "sitemap":
+        return read_sitemap(body, base_url)
+    return read_feed(body, base_url)
+
+
+# --- robots.txt --------------------------------------------------------------------------------
+
+
+def robots_sitemaps(body: bytes, robots_url: str) -> list[str]:
+    """The sitemaps a robots.txt names in ``Sitemap:`` or ``Site-map:`` lines (any case),
+    absolute and each once; read whatever type it was served as."""
+    text = body.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
+    found: dict[str, None] = {}
+    for line in text.splitlines():
+        match = _ROBOTS_SITEMAP.match(line)
+        url = _web_link(robots_url, match.group(1)) if match else None
+        if url:
+            found.setdefault(url)
+    return list(found)
