@@ -253,6 +253,10 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
     if document_damage:  # read in part: the feed shows why (feeds show), the log too
         values["detail"] = f"{Reason.PARTIAL_DOCUMENT}: {document_damage}"
         log.warning("feed %d read in part: %s", feed.id, document_damage)
+    elif outcome == Reason.FEED_UNCHANGED and (feed.detail or "").startswith(
+        Reason.PARTIAL_DOCUMENT
+    ):
+        values["detail"] = feed.detail  # the same document, so the same damage
     if not registry.finish_poll(feed.id, token, **values, **validators):
         log.warning("feed %d: claim lost before the poll was recorded", feed.id)
     count_poll(outcome.value, new)

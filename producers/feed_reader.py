@@ -282,6 +282,13 @@ def _parsed(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
     return again if len(again.completed) >= len(seen.completed) else seen
 
 
+def _unparseable(reason: Reason, seen: _Stream) -> PermanentError:
+    """The error for a document damaged before its first entry."""
+    if "entity" in (seen.damage or "").lower():
+        return PermanentError(reason, f"its entities cannot be read safely: {seen.damage}")
+    return PermanentError(reason, f"unparseable: {seen.damage}")
+
+
 def _damage_note(seen: _Stream, body: bytes, what: str) -> str:
     count = len(seen.completed)
     closing = f"</{etree.QName(seen.root).localname}".encode() if seen.root is not None else b"<"
@@ -306,11 +313,9 @@ def _article_link(item: Any, base: str) -> str | None:
 
 def _xml_feed(body: bytes, base_url: str, kind: Reason) -> Document:
     seen = _parsed(body, _ITEM_TAGS, keep=True)
-    if seen.root is None:
-        raise PermanentError(kind, f"unparseable: {seen.damage}")
+    if seen.root is None or (seen.damage is not None and not seen.completed):
+        raise _unparseable(kind, seen)
     if seen.damage is not None:
-        if not seen.completed:
-            raise PermanentError(kind, f"unparseable: {seen.damage}")
         done = set(map(id, seen.completed))
         for item in [e for e in seen.root.iter("{*}item", "{*}entry") if id(e) not in done]:
             item.getparent().remove(item)  # the one cut in the middle
@@ -395,7 +400,7 @@ def _text_sitemap(body: bytes, base_url: str) -> Document:
 def _xml_sitemap(body: bytes, base_url: str) -> Document:
     seen = _parsed(body, frozenset({"url", "sitemap"}), keep=False)
     if seen.root is None or (seen.damage is not None and not seen.completed):
-        raise PermanentError(Reason.BAD_SITEMAP, f"unparseable: {seen.damage}")
+        raise _unparseable(Reason.BAD_SITEMAP, seen)
     damage = _damage_note(seen, body, "URLs") if seen.damage else None
     if etree.QName(seen.root).localname == "sitemapindex":
         children = [_web_link(base_url, loc) for loc, *_ in seen.completed]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import sluice.producers.feed_reader as feed_reader
 from sluice.producers.discovery import Discovered
 from sluice.producers.expansion import expand_feed, expand_sources
 from sluice.producers.feed_discovery import discover_site
@@ -301,7 +302,7 @@ def test_an_entity_bomb_expands_nothing(kind: str, document: str, reason: Reason
     try:
         read = read_document(kind, _billion_laughs(document), BASE)
     except PermanentError as exc:
-        assert exc.reason == reason
+        assert exc.reason == reason and "entities" in exc.detail
     else:
         assert all("lollol" not in e.link for e in read.entries)
     assert time.monotonic() - started < 2
@@ -513,3 +514,22 @@ def test_discovery_reads_robots_txt_served_as_anything(fetcher: Fetcher) -> None
         assert named == [Discovered(site.url("/index.xml"), "sitemap", "robots.txt")]
     finally:
         site.close()
+
+
+def test_a_sitemap_cycle_is_fetched_once(web: WebServer, prefix: str, fetcher: Fetcher) -> None:
+    def index(child: str) -> bytes:
+        entry = f"<sitemap><loc>{child}</loc></sitemap>"
+        return f'<sitemapindex xmlns="{SITEMAP_NS}">{entry}</sitemapindex>'.encode()
+
+    web.route(f"{prefix}/a.xml", Response(body=index("b.xml"), content_type="text/xml"))
+    web.route(f"{prefix}/b.xml", Response(body=index("a.xml"), content_type=""))
+    found = expand_sources([], [web.url(f"{prefix}/a.xml")], fetcher, get_settings())
+    assert (found.urls, found.problems) == ([], [])
+    assert web.hits.count(f"{prefix}/a.xml") == 1
+
+
+def test_a_gzip_bomb_sitemap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed_reader, "_MAX_SITEMAP_BYTES", 1000)
+    with pytest.raises(PermanentError, match="uncompressed") as caught:
+        read_sitemap(gzip.compress(_urlset(100)), BASE)
+    assert caught.value.reason == Reason.BAD_SITEMAP
