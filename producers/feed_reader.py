@@ -72,7 +72,8 @@ _AMPERSAND = re.compile(
 )
 _DECLARED = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)")
 _DECLARED_VALUE = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>")
-_PIECE = 512  # bytes fed to the parser at a time: at most one piece's entries are lost
+_PIECE = 64 * 1024  # bytes fed to the parser at a time
+_SMALL_PIECE = 512  # the same, reading a damaged document again: little is lost before it
 _ROBOTS_SITEMAP = re.compile(r"^\s*site-?map\s*:\s*(\S+)", re.I)
 
 
@@ -117,7 +118,10 @@ def _head(body: bytes) -> bytes:
 def sniff(body: bytes) -> str:
     """What ``body`` is, by its first bytes: ``html``, ``feed``, ``json``, ``sitemap``
     (XML), ``text`` (lines of URLs), ``xml`` (another XML document) or ``unknown``."""
-    head = _head(unzipped(body) if body[:2] == b"\x1f\x8b" else body)
+    try:
+        head = _head(unzipped(body))
+    except PermanentError:
+        return "unknown"
     lower = head.lower()
     if lower.startswith((b"<!doctype html", b"<html")):
         return "html"
@@ -142,17 +146,18 @@ def _root_name(head: bytes) -> str:
     return ""
 
 
-def unzipped(body: bytes) -> bytes:
-    """``body``, gunzipped when it is gzip (at most the sitemap protocol's 50 MB)."""
+def unzipped(body: bytes, reason: Reason = Reason.BAD_SITEMAP) -> bytes:
+    """``body``, gunzipped when it is gzip (at most the sitemap protocol's 50 MB); a broken
+    or oversized one is ``reason``."""
     if body[:2] != b"\x1f\x8b":
         return body
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
             body = handle.read(_MAX_SITEMAP_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise PermanentError(Reason.BAD_SITEMAP, f"broken gzip: {exc}") from exc
+        raise PermanentError(reason, f"broken gzip: {exc}") from exc
     if len(body) > _MAX_SITEMAP_BYTES:
-        raise PermanentError(Reason.BAD_SITEMAP, f"over {_MAX_SITEMAP_BYTES} bytes uncompressed")
+        raise PermanentError(reason, f"over {_MAX_SITEMAP_BYTES} bytes uncompressed")
     return body
 
 
@@ -175,7 +180,10 @@ def _web_link(base: str, link: object) -> str | None:
     """``link`` made absolute against ``base``, when it is an http(s) URL."""
     if not isinstance(link, str) or not link.strip():
         return None
-    url = urljoin(base, link.strip())
+    link = link.strip()
+    if link[:8].lower().startswith(("http://", "https://")) and " " not in link:
+        return link  # already absolute: most sitemaps' every URL, so no urljoin
+    url = urljoin(base, link)
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
@@ -231,15 +239,17 @@ def _expand_entities(element: Any, values: Mapping[str, str]) -> None:
         parent.remove(entity)
 
 
-def _stream(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
-    """Parse ``body`` piece by piece, collecting each completed element named in ``tags``
-    (by local name), its entity references expanded; stop at the first damage (what the
-    damaged piece completed is not trusted). Without ``keep`` each element is reduced to
-    its sitemap fields and dropped (a sitemap of 50,000 URLs stays small)."""
+def _stream(body: bytes, tags: frozenset[str], *, keep: bool, piece: int) -> _Stream:
+    """Parse ``body`` ``piece`` bytes at a time, collecting each completed element named in
+    ``tags`` (by local name), its entity references expanded; stop at the first damage
+    (what the damaged piece completed is not trusted). Without ``keep`` each element is
+    reduced to its sitemap fields and dropped (a sitemap of 50,000 URLs stays small)."""
     seen = _Stream()
-    values = _declared_values(body) if b"<!ENTITY" in body[:65536] else {}
+    dtd = b"<!DOCTYPE" in body[:65536]
+    values = _declared_values(body) if dtd else {}
     parser = etree.XMLPullParser(
-        events=("start", "end"),
+        events=("end",),
+        tag=[f"{{*}}{tag}" for tag in tags],
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -248,37 +258,44 @@ def _stream(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
         remove_pis=True,
     )
     try:
-        pieces = [body[n : n + _PIECE] for n in range(0, len(body), _PIECE)]
-        for piece in [*pieces, None]:
-            if piece is None:
-                parser.close()
-            else:
-                parser.feed(piece)
-            for event, element in parser.read_events():
-                if seen.root is None:
-                    seen.root = element
-                if event == "end" and etree.QName(element).localname in tags:
-                    _expand_entities(element, values)
-                    seen.completed.append(element if keep else _sitemap_fields(element))
-                    if not keep:
-                        element.clear()
-                        while element.getprevious() is not None:
-                            del element.getparent()[0]
+        for start in range(0, len(body), piece):
+            parser.feed(body[start : start + piece])
+            _collect(parser.read_events(), seen, values if dtd else None, keep=keep)
+        seen.root = parser.close()
+        _collect(parser.read_events(), seen, values if dtd else None, keep=keep)
     except etree.XMLSyntaxError as exc:
         seen.damage = str(exc)[:300]
     return seen
 
 
+def _collect(events: Any, seen: _Stream, values: Mapping[str, str] | None, *, keep: bool) -> None:
+    """Take the completed elements of ``events`` into ``seen``."""
+    for _event, element in events:
+        if seen.root is None:
+            seen.root = element.getroottree().getroot()
+        if values is not None:
+            _expand_entities(element, values)
+        if keep:
+            seen.completed.append(element)
+            continue
+        seen.completed.append(_sitemap_fields(element))
+        element.clear()
+        while element.getprevious() is not None:
+            del element.getparent()[0]
+
+
 def _parsed(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
     """:func:`_stream`, once more on the repaired bytes when the first parse was damaged
     and repairing changes anything; the reading that got further wins."""
-    seen = _stream(body, tags, keep=keep)
+    seen = _stream(body, tags, keep=keep, piece=_PIECE)
     if seen.damage is None:
         return seen
+    # Read again in small pieces, to lose as little as possible before the damage.
+    seen = _stream(body, tags, keep=keep, piece=_SMALL_PIECE)
     fixed = _repaired(body)
     if fixed == body:
         return seen
-    again = _stream(fixed, tags, keep=keep)
+    again = _stream(fixed, tags, keep=keep, piece=_SMALL_PIECE)
     return again if len(again.completed) >= len(seen.completed) else seen
 
 
@@ -360,7 +377,8 @@ def _refuse_html(body: bytes, base_url: str) -> None:
 
 
 def read_feed(body: bytes, base_url: str) -> Document:
-    """The entries of an RSS, Atom, RDF or JSON Feed document."""
+    """The entries of an RSS, Atom, RDF or JSON Feed document (plain or gzipped)."""
+    body = unzipped(body, Reason.BAD_FEED)
     kind = sniff(body)
     if kind == "html":
         _refuse_html(body, base_url)
@@ -378,17 +396,19 @@ def read_feed(body: bytes, base_url: str) -> Document:
 
 def _sitemap_fields(element: Any) -> tuple[str, str | None, str | None, str | None]:
     """``(loc, lastmod, news title, news publication date)`` of a ``<url>``/``<sitemap>``."""
-    loc = element.findtext(f"{_SITEMAP_NS}loc") or element.findtext("loc") or ""
-    lastmod = element.findtext(f"{_SITEMAP_NS}lastmod") or element.findtext("lastmod")
-    news = element.find(f"{_NEWS_NS}news")
-    if news is None:
-        return loc.strip(), lastmod, None, None
-    return (
-        loc.strip(),
-        lastmod,
-        news.findtext(f"{_NEWS_NS}title"),
-        news.findtext(f"{_NEWS_NS}publication_date"),
-    )
+    loc, lastmod, title, published = "", None, None, None
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = child.tag.rpartition("}")[2]
+        if name == "loc":
+            loc = (child.text or "").strip()
+        elif name == "lastmod":
+            lastmod = child.text
+        elif child.tag == f"{_NEWS_NS}news":
+            title = child.findtext(f"{_NEWS_NS}title")
+            published = child.findtext(f"{_NEWS_NS}publication_date")
+    return loc, lastmod, title, published
 
 
 def _text_sitemap(body: bytes, base_url: str) -> Document:

@@ -533,3 +533,12 @@ def test_a_gzip_bomb_sitemap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(PermanentError, match="uncompressed") as caught:
         read_sitemap(gzip.compress(_urlset(100)), BASE)
     assert caught.value.reason == Reason.BAD_SITEMAP
+
+
+def test_a_gzipped_feed_body_is_read_and_broken_gzip_is_bad_feed() -> None:
+    assert [e.link for e in read_feed(gzip.compress(ATOM), BASE).entries][:1] == [
+        "http://127.0.0.3/news/2026/one.html"
+    ]
+    with pytest.raises(PermanentError) as caught:
+        read_feed(gzip.compress(ATOM)[:30], BASE)
+    assert caught.value.reason == Reason.BAD_FEED
