@@ -9,24 +9,24 @@ one policy for each question:
   (naming the feeds it links to); anything else is ``not_a_feed`` or ``not_a_sitemap``.
   A feed given as a sitemap is read, as search engines read it; a sitemap given as a
   feed is ``not_a_feed``.
-- **Entities.** Accepted safely everywhere: internal entities are expanded by libxml2 within
-  its amplification limit (an entity bomb stops the parse); external entities and DTDs are
-  never loaded, and a reference to one is damage like any other.
+- **Entities.** Accepted safely everywhere (:mod:`producers.xml_stream`): an internal
+  entity whose value is plain text is substituted once; nested, external and undeclared
+  ones read as nothing, DTDs are never loaded, and an entity bomb is refused
+  (``bad_feed``/``bad_sitemap``) before it expands.
 - **Links.** An Atom entry's article is its ``rel="alternate"`` link (or a link with no
   ``rel``), never an enclosure; an RSS item's is its ``<link>``, else a permalink ``<guid>``;
   a JSON Feed item's its ``url``, else ``external_url``. Relative links are resolved against
   ``xml:base`` and the document's URL.
 - **Damage.** XML is read as a stream: a truncated or malformed document yields the entries
   completed before the damage, and :attr:`Document.damage` says what happened and how many
-  were read. Stray ``&`` and HTML entity names (``&nbsp;``) are escaped first when the plain
-  parse trips on them. A document with damage and no entry is ``bad_feed``/``bad_sitemap``.
+  were read. Stray ``&`` and HTML entity names (``&nbsp;``) are read as text. A document
+  with damage and no entry is ``bad_feed``/``bad_sitemap``.
 """
 
 from __future__ import annotations
 
 import calendar
 import gzip
-import html.entities
 import io
 import json
 import re
@@ -41,6 +41,7 @@ import feedparser
 from lxml import etree
 
 from sluice.producers.discovery import feeds_in_html
+from sluice.producers.xml_stream import Streamed, stream_entries
 from sluice.shared.errors import PermanentError
 from sluice.shared.feeds import entry_key
 from sluice.shared.identity import canonicalize_url
@@ -61,19 +62,10 @@ _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 _NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 _FEED_ROOTS = frozenset({"rss", "feed", "RDF", "channel"})
 _SITEMAP_ROOTS = frozenset({"urlset", "sitemapindex"})
-_ITEM_TAGS = frozenset({"item", "entry"})
+_ITEM_TAGS = ("item", "entry")
 _MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 _MAX_TEXT = 1000
 _BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
-_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
-# A CDATA section (kept as it is), or an ``&`` and what may follow it.
-_AMPERSAND = re.compile(
-    rb"(<!\[CDATA\[.*?\]\]>)|&(#\d+;|#x[0-9a-fA-F]+;|([A-Za-z][\w.-]*);)?", re.S
-)
-_DECLARED = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)")
-_DECLARED_VALUE = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:\"([^\"]*)\"|'([^']*)')\s*>")
-_PIECE = 64 * 1024  # bytes fed to the parser at a time
-_SMALL_PIECE = 512  # the same, reading a damaged document again: little is lost before it
 _ROBOTS_SITEMAP = re.compile(r"^\s*site-?map\s*:\s*(\S+)", re.I)
 
 
@@ -187,130 +179,11 @@ def _web_link(base: str, link: object) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
-# --- XML as a stream ---------------------------------------------------------------------------
-
-
-def _repaired(body: bytes) -> bytes:
-    """``body`` with stray ``&`` and undeclared HTML entity names escaped (CDATA untouched)."""
-    declared = set(_DECLARED.findall(body[:65536]))
-
-    def fix(match: re.Match[bytes]) -> bytes:
-        if match.group(1) is not None or match.group(2) is None:
-            return match.group(0) if match.group(1) is not None else b"&amp;"
-        name = match.group(3)
-        if name is None or name in _XML_ENTITIES or name in declared:
-            return match.group(0)
-        point = html.entities.name2codepoint.get(name.decode("ascii", "replace"))
-        return b"&#%d;" % point if point is not None else b"&amp;" + match.group(2)
-
-    return _AMPERSAND.sub(fix, body)
-
-
-@dataclass
-class _Stream:
-    """What a streamed parse saw: the root, the elements completed, the first damage."""
-
-    root: Any = None
-    completed: list[Any] = field(default_factory=list)
-    damage: str | None = None
-
-
-def _declared_values(body: bytes) -> dict[str, str]:
-    """The internal entities ``body`` declares whose value is plain text (no markup, no
-    further reference, at most 1,000 characters): the only ones ever expanded."""
-    values = {}
-    for match in _DECLARED_VALUE.finditer(body[:65536]):
-        value = match.group(2) or match.group(3) or b""
-        if len(value) <= _MAX_TEXT and b"&" not in value and b"<" not in value:
-            values[match.group(1).decode("ascii")] = value.decode("utf-8", "replace")
-    return values
-
-
-def _expand_entities(element: Any, values: Mapping[str, str]) -> None:
-    """Replace the entity references inside ``element`` by their plain-text values (an
-    undeclared or external one by nothing)."""
-    for entity in list(element.iter(etree.Entity)):
-        text = values.get(entity.name, "") + (entity.tail or "")
-        previous, parent = entity.getprevious(), entity.getparent()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + text
-        else:
-            parent.text = (parent.text or "") + text
-        parent.remove(entity)
-
-
-def _stream(body: bytes, tags: frozenset[str], *, keep: bool, piece: int) -> _Stream:
-    """Parse ``body`` ``piece`` bytes at a time, collecting each completed element named in
-    ``tags`` (by local name), its entity references expanded; stop at the first damage
-    (what the damaged piece completed is not trusted). Without ``keep`` each element is
-    reduced to its sitemap fields and dropped (a sitemap of 50,000 URLs stays small)."""
-    seen = _Stream()
-    dtd = b"<!DOCTYPE" in body[:65536]
-    values = _declared_values(body) if dtd else {}
-    parser = etree.XMLPullParser(
-        events=("end",),
-        tag=[f"{{*}}{tag}" for tag in tags],
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        for start in range(0, len(body), piece):
-            parser.feed(body[start : start + piece])
-            _collect(parser.read_events(), seen, values if dtd else None, keep=keep)
-        seen.root = parser.close()
-        _collect(parser.read_events(), seen, values if dtd else None, keep=keep)
-    except etree.XMLSyntaxError as exc:
-        seen.damage = str(exc)[:300]
-    return seen
-
-
-def _collect(events: Any, seen: _Stream, values: Mapping[str, str] | None, *, keep: bool) -> None:
-    """Take the completed elements of ``events`` into ``seen``."""
-    for _event, element in events:
-        if seen.root is None:
-            seen.root = element.getroottree().getroot()
-        if values is not None:
-            _expand_entities(element, values)
-        if keep:
-            seen.completed.append(element)
-            continue
-        seen.completed.append(_sitemap_fields(element))
-        element.clear()
-        while element.getprevious() is not None:
-            del element.getparent()[0]
-
-
-def _parsed(body: bytes, tags: frozenset[str], *, keep: bool) -> _Stream:
-    """:func:`_stream`, once more on the repaired bytes when the first parse was damaged
-    and repairing changes anything; the reading that got further wins."""
-    seen = _stream(body, tags, keep=keep, piece=_PIECE)
-    if seen.damage is None:
-        return seen
-    # Read again in small pieces, to lose as little as possible before the damage.
-    seen = _stream(body, tags, keep=keep, piece=_SMALL_PIECE)
-    fixed = _repaired(body)
-    if fixed == body:
-        return seen
-    again = _stream(fixed, tags, keep=keep, piece=_SMALL_PIECE)
-    return again if len(again.completed) >= len(seen.completed) else seen
-
-
-def _unparseable(reason: Reason, seen: _Stream) -> PermanentError:
+def _unparseable(reason: Reason, seen: Streamed) -> PermanentError:
     """The error for a document damaged before its first entry."""
     if "entity" in (seen.damage or "").lower():
         return PermanentError(reason, f"its entities cannot be read safely: {seen.damage}")
     return PermanentError(reason, f"unparseable: {seen.damage}")
-
-
-def _damage_note(seen: _Stream, body: bytes, what: str) -> str:
-    count = len(seen.completed)
-    closing = f"</{etree.QName(seen.root).localname}".encode() if seen.root is not None else b"<"
-    cut = "malformed" if closing in body[-1024:] else "truncated"
-    return f"{cut}: {count} {what} read before the damage ({seen.damage})"[:500]
 
 
 # --- feeds -------------------------------------------------------------------------------------
@@ -329,11 +202,11 @@ def _article_link(item: Any, base: str) -> str | None:
 
 
 def _xml_feed(body: bytes, base_url: str, kind: Reason) -> Document:
-    seen = _parsed(body, _ITEM_TAGS, keep=True)
-    if seen.root is None or (seen.damage is not None and not seen.completed):
+    seen = stream_entries(body, _ITEM_TAGS)
+    if seen.root is None or (seen.damage is not None and not seen.entries):
         raise _unparseable(kind, seen)
     if seen.damage is not None:
-        done = set(map(id, seen.completed))
+        done = set(map(id, seen.entries))
         for item in [e for e in seen.root.iter("{*}item", "{*}entry") if id(e) not in done]:
             item.getparent().remove(item)  # the one cut in the middle
     clean = etree.tostring(seen.root, encoding="utf-8", xml_declaration=True)
@@ -348,7 +221,7 @@ def _xml_feed(body: bytes, base_url: str, kind: Reason) -> Document:
         stamp = item.get("published_parsed") or item.get("updated_parsed")
         published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None
         entries.append(Entry(link, _text(item.get("id")), _text(item.get("title")), published))
-    damage = _damage_note(seen, body, "entries") if seen.damage else None
+    damage = seen.damage_note(body, "entries") if seen.damage else None
     return Document(entries, dict(parsed.feed), [], parsed.version or "xml", damage)
 
 
@@ -418,15 +291,15 @@ def _text_sitemap(body: bytes, base_url: str) -> Document:
 
 
 def _xml_sitemap(body: bytes, base_url: str) -> Document:
-    seen = _parsed(body, frozenset({"url", "sitemap"}), keep=False)
-    if seen.root is None or (seen.damage is not None and not seen.completed):
+    seen = stream_entries(body, ("url", "sitemap"), _sitemap_fields)
+    if seen.root is None or (seen.damage is not None and not seen.entries):
         raise _unparseable(Reason.BAD_SITEMAP, seen)
-    damage = _damage_note(seen, body, "URLs") if seen.damage else None
+    damage = seen.damage_note(body, "URLs") if seen.damage else None
     if etree.QName(seen.root).localname == "sitemapindex":
-        children = [_web_link(base_url, loc) for loc, *_ in seen.completed]
+        children = [_web_link(base_url, loc) for loc, *_ in seen.entries]
         return Document([], {}, [c for c in children if c], "sitemapindex", damage)
     entries = []
-    for loc, lastmod, title, published in seen.completed:
+    for loc, lastmod, title, published in seen.entries:
         link = _web_link(base_url, loc)
         if link:
             entries.append(Entry(link, None, _text(title), _date(published) or _date(lastmod)))
