@@ -66,6 +66,7 @@ _ITEM_TAGS = ("item", "entry")
 _MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 _MAX_TEXT = 1000
 _BOM_AND_SPACE = b"\xef\xbb\xbf \t\r\n"
+_URL_LINE = re.compile(rb"^[ \t]*https?://\S+[ \t]*\r?$", re.M)
 _ROBOTS_SITEMAP = re.compile(r"^\s*site-?map\s*:\s*(\S+)", re.I)
 
 
@@ -109,7 +110,8 @@ def _head(body: bytes) -> bytes:
 
 def sniff(body: bytes) -> str:
     """What ``body`` is, by its first bytes: ``html``, ``feed``, ``json``, ``sitemap``
-    (XML), ``text`` (lines of URLs), ``xml`` (another XML document) or ``unknown``."""
+    (XML), ``text`` (a line that is a URL alone), ``xml`` (another XML document) or
+    ``unknown``."""
     try:
         head = _head(unzipped(body))
     except PermanentError:
@@ -126,7 +128,7 @@ def sniff(body: bytes) -> str:
         if root in _SITEMAP_ROOTS:
             return "sitemap"
         return "html" if root.lower() in ("html", "head", "body") else "xml"
-    if lower.startswith((b"http://", b"https://")):
+    if _URL_LINE.search(lower):  # a URL on a line of its own, comments or blanks before it
         return "text"
     return "unknown"
 

@@ -130,6 +130,8 @@ def _billion_laughs(document: str) -> bytes:
         (_urlset(2), "sitemap"),
         (gzip.compress(_urlset(2)), "sitemap"),
         (b"http://127.0.0.2/a\nhttp://127.0.0.2/b\n", "text"),
+        (b"# made by hand\r\n\r\nhttp://127.0.0.2/a\r\n", "text"),
+        (b"User-agent: *\nSitemap: http://127.0.0.2/s.xml\n", "unknown"),
         (b'  {"version": "https://jsonfeed.org/version/1.1", "items": []}', "json"),
         (b"<!DOCTYPE html>\n<html><head></head></html>", "html"),
         (b"<html lang=en><body>", "html"),
