@@ -27,11 +27,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sluice.producers.feed_entries import Entry, read_document
 from sluice.producers.feed_outcomes import after_failure, after_success
+from sluice.producers.feed_reader import Entry, read_document
 from sluice.producers.feed_registry import register_feeds
 from sluice.producers.feed_schedule import Hints, hints_from
-from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES
 from sluice.producers.polite import PoliteFetcher
 from sluice.shared import feeds as registry
 from sluice.shared.article import Article
@@ -43,7 +42,13 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
-from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
+from sluice.workers.fetching.client import (
+    ANY_CONTENT_TYPE,
+    FetchedPage,
+    Fetcher,
+    NotModified,
+    Redirect,
+)
 from sluice.workers.routing import add_to_frontier
 
 __all__ = ["FEED_PRIORITY", "SITEMAP_PRIORITY", "PollResult", "poll_feed"]
@@ -80,10 +85,10 @@ def _download(polite: PoliteFetcher, feed: Feed) -> tuple[FetchedPage | NotModif
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
         headers["If-Modified-Since"] = feed.last_modified
-    types = FEED_TYPES if feed.kind == FeedKind.FEED else (*SITEMAP_TYPES, "text/html")
     url, moved, permanent = feed.url, None, True
     for _ in range(get_settings().fetch_max_redirects + 1):
-        result = polite.hop(url, types, headers or None)
+        # The body says what it is (producers.feed_reader), whatever its content type.
+        result = polite.hop(url, ANY_CONTENT_TYPE, headers or None)
         if not isinstance(result, Redirect):
             return result, moved
         permanent = permanent and result.status in _PERMANENT_REDIRECTS
@@ -190,6 +195,7 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             return PollResult(feed_id, Reason.FEED_MOVED_TO_KNOWN, 0, moved)
         feed = followed
     validators: dict[str, str | bool | None] = {}
+    document_damage: str | None = None
     skipped = 0  # entries a "new entries only" feed's first poll took as history
     if (
         isinstance(answer, NotModified)
@@ -200,9 +206,10 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             hints = hints_from({}, {"cache-control": answer.cache_control})
     else:
         try:
-            document = read_document(feed.kind, answer.body, answer.url, answer.content_type)
+            document = read_document(feed.kind, answer.body, answer.url)
         except SluiceError as exc:
             return _failed(feed, token, now, exc)
+        document_damage = document.damage
         keyed = [(entry, entry.seen_keys()) for entry in document.entries]
         listed = [k for _, keys in keyed for k in keys]
         if feed.skip_listed:  # registered "new entries only": what is listed now is history
@@ -243,6 +250,13 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
         settings=settings,
         skipped=skipped,
     )
+    if document_damage:  # read in part: the feed shows why (feeds show), the log too
+        values["detail"] = f"{Reason.PARTIAL_DOCUMENT}: {document_damage}"
+        log.warning("feed %d read in part: %s", feed.id, document_damage)
+    elif outcome == Reason.FEED_UNCHANGED and (feed.detail or "").startswith(
+        Reason.PARTIAL_DOCUMENT
+    ):
+        values["detail"] = feed.detail  # the same document, so the same damage
     if not registry.finish_poll(feed.id, token, **values, **validators):
         log.warning("feed %d: claim lost before the poll was recorded", feed.id)
     count_poll(outcome.value, new)

@@ -7,6 +7,7 @@ already stored was touched.
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import os
@@ -333,6 +334,44 @@ def test_an_entity_bomb_is_refused_and_expands_nothing(
     assert _items(feed_cluster, added["job"]) == []
 
 
+def test_feeds_and_sitemaps_are_polled_whatever_their_content_type(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    """An Atom feed served as text/atom+xml (its enclosure is no article, its links are
+    relative to xml:base) and a gzipped sitemap served with no type, cut in its fourth
+    URL: the feed gives its alternate link, the sitemap its first three URLs, and the
+    sitemap's row says it was read in part."""
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/odd/articles/">'
+        b"<title>A</title><id>urn:odd</id><updated>2026-12-01T00:00:00Z</updated>"
+        b"<entry><id>urn:odd:1</id><title>E</title><updated>2026-12-01T00:00:00Z</updated>"
+        b'<link rel="enclosure" type="audio/mpeg" href="/odd/episode.mp3"/>'
+        b'<link rel="alternate" type="text/html" href="story.html"/></entry></feed>'
+    )
+    locs = "".join(f"<url><loc>{web.url(f'/odd/map/{n}.html')}</loc></url>" for n in range(4))
+    sitemap = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+    cut = sitemap[: sitemap.rindex("</loc>") - 2].encode()
+    feed_url = web.route("/odd/atom", Response(body=atom, content_type="text/atom+xml"))
+    map_url = web.route("/odd/map.gz", Response(body=gzip.compress(cut), content_type=""))
+    feed = _add(feed_cluster, feed_url)
+    mapped = _add(feed_cluster, map_url, "--sitemap")
+    _until(feed_cluster, lambda: _items(feed_cluster, feed["job"]), "the feed's entry")
+    _until(feed_cluster, lambda: len(_items(feed_cluster, mapped["job"])) >= 3, "three URLs")
+    assert [r["source"] for r in _items(feed_cluster, feed["job"])] == [
+        web.url("/odd/articles/story.html")
+    ]
+    assert [r["source"] for r in _items(feed_cluster, mapped["job"])] == [
+        web.url(f"/odd/map/{n}.html") for n in range(3)
+    ]
+    row = _row(feed_cluster, mapped["id"])
+    assert row["state"] == "active" and row["last_outcome"] in (
+        "feed_new_entries",
+        "feed_unchanged",
+    )
+    assert (row["detail"] or "").startswith("partial_document: truncated: 3 URLs"), row
+    assert _row(feed_cluster, feed["id"])["detail"] is None
+
+
 def test_a_news_sitemap_is_polled_like_a_feed_and_polls_are_tasks_flower_sees(
     feed_cluster: Cluster, web: WebServer
 ) -> None:
@@ -428,7 +467,7 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     per_state = {
         s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
     }
-    assert sum(per_state.values()) == 8  # every feed registered above, in one state each
+    assert sum(per_state.values()) == 10  # every feed registered above, in one state each
     assert per_state["paused"] == 4 and per_state["disabled"] >= 2  # HTML page, bomb
     assert series['sluice_feeds_disabled{reason="feed_is_html"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3
