@@ -10,7 +10,7 @@ import pytest
 from sluice.shared.article import Article
 from sluice.workers.metadata import page_metadata
 from sluice.workers.metadata.authors import person_names
-from sluice.workers.metadata.dates import iso_date, publication_date, written_dates
+from sluice.workers.metadata.dates import day_labels, iso_date, publication_date, written_dates
 from sluice.workers.metadata.signals import repair_mojibake
 from sluice.workers.metadata.titles import choose_headline, site_keys, strip_site_name
 from sluice.workers.stages.extract import extract
@@ -199,10 +199,33 @@ def test_a_day_the_reader_sees_beats_an_unconfirmed_guess() -> None:
     assert publication_date(["2025-12-31T08:00:00Z"], "2025-12-31", visible, now=NOW) == (
         "2025-12-31T08:00:00+00:00"
     )
-    # A day shown as the page's modified date is the day it shows.
-    assert publication_date(
-        ["2025-06-01"], "2025-06-01", "Updated February 20, 2026", ["2026-02-20T10:00:00Z"], NOW
-    ) == ("2026-02-20")
+    # A day shown unlabelled that is the page's modified date is the day it shows, unless
+    # a statement confirms the guess.
+    visible, modified = "By Jane Doe February 20, 2026", ["2026-02-20T10:00:00Z"]
+    assert publication_date(["2025-06-01"], None, visible, modified, NOW) == "2026-02-20"
+    assert publication_date(["2025-06-01"], "2025-06-01", visible, modified, NOW) == "2025-06-01"
+
+
+def test_a_day_labelled_as_an_update_is_no_publication_date() -> None:
+    visible = "By Jane Doe · Last updated: February 20, 2026"
+    modified = ["2026-02-20T10:00:00Z"]
+    assert publication_date(["2025-06-01T08:00:00Z"], "2025-06-01", visible, modified, NOW) == (
+        "2025-06-01T08:00:00+00:00"
+    )
+    # Nor is an extractor's guess that took it, while the page states another day.
+    assert publication_date(["2025-06-01"], "2026-02-20", visible, modified, NOW) == "2025-06-01"
+    # With no other day on the page, the update's day is the best there is.
+    assert publication_date([], None, visible, now=NOW) == "2026-02-20"
+    # "Originally published" after the update gives the publication.
+    visible = "Updated November 11, 2025 8:23 PM ET Originally published November 9, 2025"
+    assert publication_date([], None, visible, now=NOW) == "2025-11-09"
+
+
+def test_day_labels_take_the_nearest_label_before_each_day() -> None:
+    text = "Posted March 2, 2026 · Updated on: March 4, 2026 · March 6, 2026 (2026-03-06)"
+    assert day_labels(text) == {"2026-03-02": "published", "2026-03-04": "updated"}
+    # The same day labelled both ways is the publication's.
+    assert day_labels("Published 4 March 2026, updated 4 March 2026") == {"2026-03-04": "published"}
 
 
 def test_the_stored_article_carries_the_cleaned_values() -> None:
