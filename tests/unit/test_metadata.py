@@ -82,6 +82,65 @@ def test_a_byline_run_into_the_heading_is_cut() -> None:
     assert choose_headline([heading], ["Harbour plan approved"], set()) == ("Harbour plan approved")
 
 
+def test_a_day_before_the_heading_is_cut() -> None:
+    heading = "Dec 18 2025 Harbour plan approved"
+    assert choose_headline([heading], ["Harbour plan approved"], set()) == "Harbour plan approved"
+    heading = "2025-12-18 – Harbour plan approved"
+    assert choose_headline([heading], [], set()) == "Harbour plan approved"
+
+
+def test_a_site_name_matches_whole_words_only() -> None:
+    keys = site_keys([], "https://web.dev/learn")
+    assert strip_site_name("Learn web development | web.dev", keys) == "Learn web development"
+    # One word is the site when the site's name starts with it, not when it ends with it.
+    keys = site_keys(["Definition of restaurant"], None)
+    assert strip_site_name("restaurant", keys) == "restaurant"
+    keys = site_keys(["Quayside Weekly"], None)
+    assert strip_site_name("Harbour plan approved | Quayside", keys) == "Harbour plan approved"
+
+
+def test_a_headline_that_holds_the_site_name_is_kept() -> None:
+    keys = site_keys(["Gardenary"], "https://www.gardenary.example/blog/a")
+    title = "Gardenary Planting vs. Ordinary Planting"
+    assert strip_site_name(title, keys) == title
+    # The site's name with one more word is still only the site's name.
+    assert strip_site_name("Gardenary Blog", keys) == ""
+    assert strip_site_name("Gardenary's Blog", keys) == ""
+
+
+def test_a_host_name_before_the_headline_is_cut() -> None:
+    keys = site_keys([], "https://quayside.example/2025/12/plan.html")
+    assert strip_site_name("quayside.example Harbour plan approved", keys) == (
+        "Harbour plan approved"
+    )
+    # Another host's name is part of the headline.
+    assert strip_site_name("github.com Harbour plan approved", keys) == (
+        "github.com Harbour plan approved"
+    )
+
+
+def test_a_sentence_is_no_headline_while_there_is_one() -> None:
+    summary = "Here are the six ways the harbour plan changes the quay."
+    titles = [summary, None, "Six ways the harbour plan changes the quay"]
+    assert choose_headline([summary], titles, set()) == "Six ways the harbour plan changes the quay"
+    # Abbreviations end headlines too; a sentence alone is still the title.
+    assert choose_headline([], ["The hottest markets in the U.S."], set()) == (
+        "The hottest markets in the U.S."
+    )
+    assert choose_headline([], [summary], set()) == summary
+
+
+def test_the_extractors_site_name_counts_only_when_the_page_names_none() -> None:
+    head = (
+        "<title>Harbour plan approved • Quayside</title>"
+        '<meta property="og:site_name" content="Quayside">'
+    )
+    body = "<h1>Harbour plan approved</h1>"
+    extracted = {"sitename": "Harbour plan approved"}  # an extractor's guess gone wrong
+    found = page_metadata(_page(head, body), "https://quayside.example/a", extracted)
+    assert found.title == "Harbour plan approved"
+
+
 def test_a_headline_marked_in_microdata_counts_as_a_heading() -> None:
     head = "<title>Harbour plan approved, with a vote and costs | The Ledger</title>"
     body = '<h2 itemprop="headline">Harbour plan approved with a vote</h2>'

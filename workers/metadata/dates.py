@@ -16,7 +16,14 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["PUBLISHED_META", "day_labels", "iso_date", "publication_date", "written_dates"]
+__all__ = [
+    "PUBLISHED_META",
+    "WRITTEN_DAY",
+    "day_labels",
+    "iso_date",
+    "publication_date",
+    "written_dates",
+]
 
 # Meta tags (name, property or itemprop, lower case) that state the publication date.
 PUBLISHED_META = (
@@ -43,8 +50,8 @@ _EARLIEST = date(1995, 1, 1)
 _SLACK = timedelta(days=1)  # time zones: "today" somewhere may be tomorrow here
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-# "March 4, 2026", "4 March 2026", "4th of March, 2026", "2026-03-04".
-_WRITTEN = re.compile(
+# A day as people write it: "March 4, 2026", "4 March 2026", "4th of March, 2026", "2026-03-04".
+WRITTEN_DAY = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
     rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b"
     r"|\b(\d{4})-(\d{2})-(\d{2})\b",
@@ -115,7 +122,7 @@ def _written(text: str) -> list[tuple[str, str]]:
     """Each day written in ``text``, with the text just before it (since the day before)."""
     days = []
     previous_end = 0
-    for match in _WRITTEN.finditer(text):
+    for match in WRITTEN_DAY.finditer(text):
         before = text[max(previous_end, match.start() - _LABEL_REACH) : match.start()]
         previous_end = match.end()
         if match[1]:
