@@ -128,6 +128,9 @@ def test_a_sentence_is_no_headline_while_there_is_one() -> None:
         "The hottest markets in the U.S."
     )
     assert choose_headline([], [summary], set()) == summary
+    # So is a title cut off with an ellipsis.
+    cut = "Harbour plan approved Harbour plan vote Harbour…"
+    assert choose_headline(["Harbour plan :: the vote"], [cut], set()) == "Harbour plan :: the vote"
 
 
 def test_the_extractors_site_name_counts_only_when_the_page_names_none() -> None:

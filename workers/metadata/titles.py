@@ -5,8 +5,8 @@ Site names come from the page itself (``og:site_name``, ``application-name``, th
 publisher or WebSite) and from its host name: ``"Headline | Site"``, ``"Headline - Site"``,
 ``"Site | Headline"`` and ``"site.example Headline"`` lose the ``Site`` part, matched on whole
 words; a title that *is* only a site name (give or take one word) is no headline. A heading
-loses a day written before it, and a sentence (ending in a full stop) is a summary, taken
-only when the page gives nothing that reads as a headline.
+loses a day written before it; a sentence (ending in a full stop) is a summary and a title
+ending in an ellipsis is cut off: either is taken only when nothing reads as a headline.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ _BYLINE = re.compile(r"\s+(?:posted|published|updated|written)\s+(?:on|by|at)\b.
 _HOST_LEAD = re.compile(r"\s*((?:[\w-]+\.)+[a-z]{2,})\s+(?=\w)", re.I)
 # A day written before a heading: "Dec 18 2025 Headline", "2025-12-18 – Headline".
 _DATE_LEAD = re.compile(rf"^\s*(?:{WRITTEN_DAY.pattern})\s*[-–—|:·•]?\s+(?=\w)", re.I)
-# A full stop ends a sentence (a summary), not a headline; an ellipsis may end either.
-_SENTENCE = re.compile(r"(?:\s|[a-z]{3})\.$")
+# A full stop ends a sentence (a summary), not a headline; an ellipsis, a cut-off title.
+_NOT_HEADLINE = re.compile(r"(?:\s|[a-z]{3})\.$|(?:…|\.\.\.)$")
 
 
 def words(text: str | None) -> list[str]:
@@ -125,7 +125,7 @@ def choose_headline(
     """The headline among the page's ``<h1>`` ``headings`` and its metadata ``titles`` (in
     order of trust: ``og:title``, ``twitter:title``, JSON-LD headline, ``<title>``, the
     extractor's), each without the site's name (and a heading without a byline run into it
-    or a day before it), sentences set aside while there is a headline.
+    or a day before it), sentences and cut-off titles set aside while there is a headline.
 
     The heading that agrees best with a metadata title wins (what the reader sees); with
     no agreeing heading, the first metadata title; with no metadata title, the only heading.
@@ -135,9 +135,9 @@ def choose_headline(
     heads = [_DATE_LEAD.sub("", _BYLINE.sub("", h)) for h in headings]
     heads = [h for h in (strip_site_name(h, keys) for h in heads) if h]
     heads = [h for h in heads if len(h) <= _MAX_HEADLINE]
-    if any(not _SENTENCE.search(t) for t in (*meta, *heads)):
-        meta = [t for t in meta if not _SENTENCE.search(t)]
-        heads = [h for h in heads if not _SENTENCE.search(h)]
+    if any(not _NOT_HEADLINE.search(t) for t in (*meta, *heads)):
+        meta = [t for t in meta if not _NOT_HEADLINE.search(t)]
+        heads = [h for h in heads if not _NOT_HEADLINE.search(h)]
     best, best_score = None, 0.0
     for head in heads:
         score = max((_f1(words(head), words(t)) for t in meta), default=0.0)
