@@ -283,6 +283,13 @@ def test_a_day_labelled_as_an_update_is_no_publication_date() -> None:
     assert publication_date([], None, visible, now=NOW) == "2025-11-09"
 
 
+def test_a_statement_beats_a_guess_nothing_confirms() -> None:
+    # The extractor read "2025-09-10" as October 9; the page states September 10.
+    assert publication_date(["2025-09-10T16:07:00Z"], "2025-10-09", now=NOW) == (
+        "2025-09-10T16:07:00+00:00"
+    )
+
+
 def test_day_labels_take_the_nearest_label_before_each_day() -> None:
     text = "Posted March 2, 2026 · Updated on: March 4, 2026 · March 6, 2026 (2026-03-06)"
     assert day_labels(text) == {"2026-03-02": "published", "2026-03-04": "updated"}

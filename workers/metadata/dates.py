@@ -154,7 +154,8 @@ def publication_date(
     rest, in this order: the first day written in ``visible_text`` that a statement confirms;
     the guess, when a statement confirms it; the first day written that a modified date
     confirms (the page shows it as its date), or the guess so confirmed; the first day
-    written; the guess; the first statement. A guess that is only the page's modified or
+    written; the first statement; the guess (the extractor's own reading, which may swap day
+    and month, loses to what the page states). A guess that is only the page's modified or
     updated date, while the page gives another, is no candidate.
     """
     stated = [d for d in (iso_date(v, now) for v in statements) if d]
@@ -174,8 +175,8 @@ def publication_date(
         or next((d for d in written if d in modified_days), None)
         or (guessed_day if guessed_day in modified_days else None)
         or (written[0] if written else None)
-        or guessed_day
         or (stated_days[0] if stated else None)
+        or guessed_day
         or next((d for d in shown if d in updates), None)
     )
     if day is None:
