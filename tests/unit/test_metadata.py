@@ -225,6 +225,9 @@ def test_a_person_in_json_ld_comes_before_an_organization() -> None:
         ("2027-01-01", None),  # in the future
         ("yesterday", None),
         ("", None),
+        # A statement written for people (itemprop="datePublished" on visible text).
+        ("On\n\t\t8 Oct 2022", "2022-10-08"),
+        ("March 11, 2026", None),  # in the future
     ],
 )
 def test_dates_become_iso_8601_keeping_the_offset(value: str, expected: str | None) -> None:

@@ -47,6 +47,7 @@ PUBLISHED_META = (
 )
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _EARLIEST = date(1995, 1, 1)
+_MAX_WRITTEN_VALUE = 40  # characters of a date statement read as written words
 _SLACK = timedelta(days=1)  # time zones: "today" somewhere may be tomorrow here
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
@@ -75,7 +76,8 @@ def _plausible(day: date, now: datetime) -> bool:
 
 def iso_date(value: str | None, now: datetime | None = None) -> str | None:
     """``value`` as ISO 8601 (``YYYY-MM-DD``, or with ``THH:MM:SS`` and the offset when it
-    has them), or ``None`` when it is no plausible date (before 1995 or in the future)."""
+    has them; a short value written for people, ``"On 8 Oct 2022"``, gives its day), or
+    ``None`` when it is no plausible date (before 1995 or in the future)."""
     text = (value or "").strip()
     if not text:
         return None
@@ -91,7 +93,9 @@ def iso_date(value: str | None, now: datetime | None = None) -> str | None:
         return moment.isoformat(timespec="seconds")
     match = _DAY.match(text)
     if match is None:
-        return None
+        # A day as people write it ("On 8 Oct 2022"), when that is all the value holds.
+        days = written_dates(text) if len(text) <= _MAX_WRITTEN_VALUE else []
+        return days[0] if days and _plausible(date.fromisoformat(days[0]), now) else None
     try:
         day = date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
