@@ -4,10 +4,10 @@ Candidates are the page's own statements (JSON-LD ``datePublished``, ``article:p
 and its kin, ``itemprop="datePublished"``, ``<time datetime>``), the days written in the
 visible text around the headline (what the reader sees, less those it labels as updates)
 and the extractor's guess (htmldate, which also reads URLs and text);
-:func:`publication_date` says which wins. The time and
-offset come from the first statement of the chosen day: ``2025-09-04T10:00:00Z`` is
-kept as ``2025-09-04T10:00:00+00:00``; a day with no statement stays ``2025-09-04``. The
-first ten characters are always the calendar day the page gives, whatever the offset.
+:func:`publication_date` says which wins. The time and offset come from the first statement
+of the chosen day: ``2025-09-04T10:00:00Z`` is kept as ``2025-09-04T10:00:00+00:00``; a day
+with no statement stays ``2025-09-04``. The first ten characters are always the calendar day
+the page gives, whatever the offset.
 """
 
 from __future__ import annotations
