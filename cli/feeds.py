@@ -103,9 +103,9 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
 
 def _register(args: argparse.Namespace, listed: list[Any]) -> int:
     from sluice.cli.output import console
-    from sluice.producers.feed_registry import register_feeds
     from sluice.shared.clock import now as cluster_now
     from sluice.shared.feeds import FeedKind
+    from sluice.workers.feeds.registry import register_feeds
 
     if args.every is not None and args.every <= 0:
         return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
@@ -146,8 +146,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from sluice.producers.feed_lists import parse_feed_list
     from sluice.shared.errors import SluiceError
+    from sluice.workers.feeds.lists import parse_feed_list
 
     try:
         listed = parse_feed_list(_raw(args.file))
@@ -160,12 +160,12 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_discover(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
-    from sluice.producers.feed_discovery import discover_site
-    from sluice.producers.feed_registry import register_feeds
     from sluice.producers.polite import PoliteFetcher
     from sluice.shared.feeds import FeedKind
     from sluice.shared.redis_state import get_redis
     from sluice.shared.settings import get_settings
+    from sluice.workers.feeds.discovery import discover_site
+    from sluice.workers.feeds.registry import register_feeds
     from sluice.workers.fetching.client import Fetcher
 
     settings = get_settings()
@@ -288,7 +288,7 @@ _SPANS = ("every", "interval", "pace")
 
 def run_poll(args: argparse.Namespace) -> int:
     from sluice.shared.feeds import FeedState
-    from sluice.workers.feed_scheduler import poll_now
+    from sluice.workers.feeds.scheduler import poll_now
 
     found = [(key, _find(args, key)) for key in args.feeds]
     missing = [key for key, feed in found if feed is None]

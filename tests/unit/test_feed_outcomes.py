@@ -6,11 +6,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sluice.producers.feed_outcomes import after_failure, after_success
-from sluice.producers.feed_schedule import Hints
 from sluice.shared.feeds import Feed
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
+from sluice.workers.feeds.outcomes import after_failure, after_success
+from sluice.workers.feeds.schedule import Hints
 
 SETTINGS = Settings(
     feed_min_interval=60, feed_max_interval=3600, feed_disable_after=3, feed_interval=600

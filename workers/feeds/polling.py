@@ -28,9 +28,6 @@ import logging
 from dataclasses import dataclass
 
 from sluice.producers.feed_entries import Entry, read_document
-from sluice.producers.feed_outcomes import after_failure, after_success
-from sluice.producers.feed_registry import register_feeds
-from sluice.producers.feed_schedule import Hints, hints_from
 from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES
 from sluice.producers.polite import PoliteFetcher
 from sluice.shared import feeds as registry
@@ -43,6 +40,9 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.feeds.outcomes import after_failure, after_success
+from sluice.workers.feeds.registry import register_feeds
+from sluice.workers.feeds.schedule import Hints, hints_from
 from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
 from sluice.workers.routing import add_to_frontier
 

@@ -3,7 +3,7 @@
 Pure functions of the feed, the poll's result and the settings, so the rules are tested
 without services. A poll that read the feed (or was told it is unchanged: a 304, or the
 same body hash) resets the failure count and learns the interval
-(:func:`producers.feed_schedule.next_interval`, unless the producer fixed one with
+(:func:`workers.feeds.schedule.next_interval`, unless the producer fixed one with
 ``--every``). A failed poll keeps the interval and backs off: twice as long per failure in
 a row, at most ``SLUICE_FEED_MAX_INTERVAL``, never before a ``Retry-After``; after
 ``SLUICE_FEED_DISABLE_AFTER`` of them the feed is ``disabled`` with the failure's reason.
@@ -16,16 +16,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sluice.producers.feed_schedule import (
+from sluice.shared.feeds import Feed, FeedState
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
+from sluice.workers.feeds.schedule import (
     Hints,
     jittered,
     next_interval,
     pace_of,
     publisher_floor,
 )
-from sluice.shared.feeds import Feed, FeedState
-from sluice.shared.reasons import Reason
-from sluice.shared.settings import Settings
 
 __all__ = ["after_failure", "after_success", "backoff"]
 

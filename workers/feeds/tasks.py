@@ -1,6 +1,6 @@
-"""The ``workers.feed_poll`` task: one poll of one claimed feed (:mod:`producers.feed_poll`).
+"""The ``workers.feed_poll`` task: one poll of one claimed feed (:mod:`workers.feeds.polling`).
 
-The poll runs on its host's turn in the crawl frontier (:mod:`workers.feed_scheduler` put
+The poll runs on its host's turn in the crawl frontier (:mod:`workers.feeds.scheduler` put
 it there): the task checks the turn's lease, polls, and ends the turn, which makes the host
 due again at its gate. A redelivered or late task whose lease or claim has lapsed does
 nothing, so at-least-once delivery never polls a feed twice in one interval. When the store
@@ -19,7 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.workers.celery import app
-from sluice.workers.feed_scheduler import POLL_TASK, poll_item
+from sluice.workers.feeds.scheduler import POLL_TASK, poll_item
 from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.fetching.pump import lease_ms
 from sluice.workers.running import INFRASTRUCTURE_ERRORS
@@ -35,7 +35,7 @@ def _frontier() -> Frontier:
 
 
 def _poll(feed_id: int, claim: str) -> str:
-    from sluice.producers.feed_poll import poll_feed
+    from sluice.workers.feeds.polling import poll_feed
 
     result = poll_feed(feed_id, claim)
     if result is None:

@@ -34,7 +34,7 @@ __all__ = ["POLL_FIELD", "POLL_TASK", "FeedScheduler", "poll_item", "poll_now", 
 
 log = logging.getLogger(__name__)
 
-#: The Celery task that polls one feed (:mod:`workers.feed_tasks`), on the fetch queue.
+#: The Celery task that polls one feed (:mod:`workers.feeds.tasks`), on the fetch queue.
 POLL_TASK = "workers.feed_poll"
 POLL_QUEUE = "fetch"
 #: The frontier payload field naming the feed a frontier item polls (with its claim token).
