@@ -65,7 +65,9 @@ def after_success(
     longest = longest_wait(feed, settings)
     asked = _asked(hints.retry_after, settings)
     hints = Hints(
-        *(min(v, longest) if v else v for v in (hints.ttl, hints.update_period, hints.max_age)),
+        ttl=min(hints.ttl, longest) if hints.ttl else None,
+        update_period=min(hints.update_period, longest) if hints.update_period else None,
+        max_age=min(hints.max_age, longest) if hints.max_age else None,
         retry_after=asked or None,
     )
     if feed.every:
