@@ -9,10 +9,9 @@ meanwhile, must still be fetched at that host's rate.
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from sluice.shared.db.schema import articles, feeds, items
 from sluice.shared.metrics.stage_outcomes import read_outcomes
 from sluice.workers.feeds.tasks import POLL_STAGE
 from sluice.workers.fetching.frontier import Frontier
+from tests.feeds.conftest import sluice_json, wait_for
 from tests.support.cluster import Cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
@@ -75,22 +75,6 @@ def cluster(
         cluster.stop()
 
 
-def _json(cluster: Cluster, *args: str) -> Any:
-    done = cluster.sluice(*args, "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
-def _until(cluster: Cluster, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
-
-
 def _query(cluster: Cluster, statement: Any) -> list[dict[str, Any]]:
     with get_engine(cluster.database_url).connect() as conn:
         return [dict(row._mapping) for row in conn.execute(statement)]
@@ -134,24 +118,24 @@ def test_feeds_redirecting_to_a_429_host_hold_no_thread_and_back_off_capped(
         for n, host in enumerate(feed_hosts):
             target = hostile.route(f"/feed-{n}.xml", hostile_answer)
             urls.append(host.route("/feed.xml", Response(302, headers={"Location": target})))
-        added = _json(cluster, "feeds", "add", *urls)
+        added = sluice_json(cluster, "feeds", "add", *urls)
         ids = [row["id"] for row in added["registered"]]
         assert len(ids) == HOSTILE_FEEDS
         # The hostile host has answered 429 at least once: its gate is now far away.
-        _until(cluster, lambda: any(p.startswith("/feed-") for p in hostile.hits), "a 429")
+        wait_for(cluster, lambda: any(p.startswith("/feed-") for p in hostile.hits), "a 429")
         # Each feed's poll got to its own host, and was redirected (no thread waits there).
-        _until(cluster, lambda: all(h.hits for h in feed_hosts), "every feed's first request")
+        wait_for(cluster, lambda: all(h.hits for h in feed_hosts), "every feed's first request")
 
         pages = [_Timed(article_page(f"healthy-{n}")) for n in range(30)]
         page_urls = [healthy.route(f"/news/{n}.html", page) for n, page in enumerate(pages)]
         submitted = time.monotonic()
-        job = _json(cluster, "submit", *page_urls)["job"]
+        job = sluice_json(cluster, "submit", *page_urls)["job"]
 
         def stored() -> bool:
             found = _query(cluster, select(func.count().label("n")).where(articles.c.job_id == job))
             return int(found[0]["n"]) == len(page_urls)
 
-        _until(cluster, stored, "every healthy page stored", timeout=90)
+        wait_for(cluster, stored, "every healthy page stored", timeout=90)
         took = time.monotonic() - submitted
         asked = sorted(t for page in pages for t in page.at)
         assert len(asked) == len(page_urls)
@@ -168,7 +152,7 @@ def test_feeds_redirecting_to_a_429_host_hold_no_thread_and_back_off_capped(
             rows = _query(cluster, select(feeds).where(feeds.c.id.in_(ids)))
             return [row for row in rows if row["last_outcome"] == "http_429"]
 
-        for row in _until(cluster, backed_off, "a feed backed off after its 429"):
+        for row in wait_for(cluster, backed_off, "a feed backed off after its 429"):
             assert row["state"] == "active"
             wait = row["next_poll_at"] - row["last_poll_at"]
             assert RETRY_AFTER_MAX - 0.5 <= wait <= MAX_INTERVAL + 0.5, wait
@@ -177,7 +161,7 @@ def test_feeds_redirecting_to_a_429_host_hold_no_thread_and_back_off_capped(
             counted = {(k, r): n for s, k, r, n in read_outcomes(client) if s == POLL_STAGE}
         assert counted.get(("defer", ""), 0) >= HOSTILE_FEEDS, counted
         assert counted.get(("final", "http_429"), 0) >= 1, counted
-        assert _json(cluster, "feeds", "remove", *map(str, ids))["remove"] == ids
+        assert sluice_json(cluster, "feeds", "remove", *map(str, ids))["remove"] == ids
     finally:
         for server in (hostile, healthy, *feed_hosts):
             server.close()
@@ -214,7 +198,7 @@ def test_a_runaway_feed_waits_under_the_high_water_mark_and_pause_drops_it(
     frontier = Frontier(client)
     try:
         feed = _Runaway(web, pages)
-        added = _json(cluster, "feeds", "add", web.route("/feed.xml", feed))
+        added = sluice_json(cluster, "feeds", "add", web.route("/feed.xml", feed))
         row = added["registered"][0]
         sizes: list[int] = []
 
@@ -223,12 +207,12 @@ def test_a_runaway_feed_waits_under_the_high_water_mark_and_pause_drops_it(
             states = _states(cluster, row["job"])
             return feed.polls >= 3 and states.get(("recorded", None), 0) >= 100
 
-        _until(cluster, waiting, "entries waiting in the store")
+        wait_for(cluster, waiting, "entries waiting in the store")
         # Only the high-water mark went into the frontier (besides a poll or two of its
         # own); the rest waits in the store.
         assert max(sizes) <= HIGH_WATER + 2, sizes
 
-        paused = _json(cluster, "feeds", "pause", str(row["id"]))
+        paused = sluice_json(cluster, "feeds", "pause", str(row["id"]))
         assert paused["pause"] == [row["id"]] and paused["dropped"] >= 100
         states = _states(cluster, row["job"])
         assert ("recorded", None) not in states, states
