@@ -18,10 +18,10 @@ from sluice.cli.waiting import EnqueueDisplay, describe_pending, wait_for_job
 from sluice.shared.errors import SluiceError
 
 if TYPE_CHECKING:
-    from sluice.producers.backpressure import RoomTimeout
     from sluice.producers.enqueue import EnqueueProgress
     from sluice.producers.expansion import Problem
     from sluice.producers.intake import Door
+    from sluice.workers.backpressure import RoomTimeout
 
 __all__ = ["add_parser", "run"]
 
@@ -215,8 +215,8 @@ def _report_pauses(display: EnqueueDisplay) -> None:
 def _resume(args: argparse.Namespace) -> int:
     from sluice.cli.output import err_console
     from sluice.producers import resume_job
-    from sluice.producers.backpressure import RoomTimeout, room_deadline
     from sluice.shared.jobs import job_exists
+    from sluice.workers.backpressure import RoomTimeout, room_deadline
 
     job_id = args.resume
     inputs = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
@@ -269,9 +269,9 @@ def _report_problems(problems: list[Problem]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sluice.cli.output import err_console
-    from sluice.producers.backpressure import RoomTimeout
     from sluice.producers.intake import Sources, send, take_in
     from sluice.shared.jobs import new_job_id
+    from sluice.workers.backpressure import RoomTimeout
 
     if args.resume:
         return _resume(args)

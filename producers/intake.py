@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sluice.producers.backpressure import room_deadline
 from sluice.producers.enqueue import ProgressCallback
 from sluice.producers.expansion import Expansion, Getter, Problem, expand_sources
 from sluice.producers.filters import RecordFilter
@@ -29,6 +28,7 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.backpressure import room_deadline
 from sluice.workers.fetching.client import Fetcher
 
 __all__ = [
@@ -213,7 +213,7 @@ def send(
     """Record ``intake`` as items of ``job_id`` (a new job by default) and send them.
 
     ``refetch`` fetches again URLs sluice has seen before; ``timeout`` bounds the waiting
-    for room in the queues (:class:`~producers.backpressure.RoomTimeout` past it, what is
+    for room in the queues (:class:`~workers.backpressure.RoomTimeout` past it, what is
     not sent yet left ``recorded`` for ``resume_job``); ``progress`` and
     ``ingest_progress`` are told how sending and reading archives go.
     """

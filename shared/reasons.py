@@ -85,6 +85,10 @@ class Reason(StrEnum):
         "feed_moved_to_known",
         "a feed redirects permanently to another feed already registered",
     )
+    FEED_PAUSED = (
+        "feed_paused",
+        "skipped: a feed entry still waiting for room in the frontier when its feed was paused",
+    )
     FEED_NEW_ENTRIES = "feed_new_entries", "a feed poll found new entries (an outcome)"
     FEED_NO_NEW_ENTRIES = (
         "feed_no_new_entries",

@@ -19,7 +19,7 @@ Choices made here:
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 * A worker that serves the fetch queue runs the crawl frontier's pump
   (:mod:`workers.fetching.pump`) in a thread of its main process, and the feed scheduler
-  (:mod:`workers.feed_scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
+  (:mod:`workers.feeds.scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "include": ["sluice.workers.tasks", "sluice.workers.feed_tasks"],
+        "include": ["sluice.workers.tasks", "sluice.workers.feeds.tasks"],
     }
 
 
@@ -170,7 +170,7 @@ def _start_feed_scheduler(**_: Any) -> None:
     """A worker that serves fetch claims due feeds and sends their polls."""
     if "fetch" not in app.amqp.queues.consume_from or not get_settings().feed_scheduler:
         return
-    from sluice.workers.feed_scheduler import FeedScheduler
+    from sluice.workers.feeds.scheduler import FeedScheduler
 
     scheduler = FeedScheduler()
     scheduler.start()

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles, feeds, items
 from tests.feeds.conftest import FeedServer, article_page
+from tests.feeds.conftest import sluice_json as _sluice_json
+from tests.feeds.conftest import wait_for as _until
 from tests.support.cluster import Cluster
 from tests.support.events import recorded_events, settle
 from tests.support.services import RedisProvider
@@ -81,12 +82,6 @@ def web() -> Iterator[WebServer]:
     server.close()
 
 
-def _sluice_json(cluster: Cluster, *args: str) -> Any:
-    done = cluster.sluice(*args, "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
 def _add(cluster: Cluster, url: str, *options: str) -> dict[str, Any]:
     added = _sluice_json(cluster, "feeds", "add", url, *options)
     assert added["refused"] == [] and len(added["registered"]) == 1
@@ -102,16 +97,6 @@ def _row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
     """The feed's row, read straight from the store (quicker than the CLI, for waiting)."""
     with get_engine(cluster.database_url).connect() as conn:
         return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
-
-
-def _until(cluster: Cluster, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
 
 
 def _items(cluster: Cluster, job_id: str) -> list[dict[str, Any]]:

@@ -9,9 +9,9 @@ import uuid
 import pytest
 import redis
 
-from sluice.producers.feed_registry import register_feeds
 from sluice.shared import feeds as registry
 from sluice.shared.feeds import FeedKind
+from sluice.workers.feeds.registry import register_feeds
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -100,7 +100,7 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
 ) -> None:
     """The scheduler sends nothing to a queue: each claim becomes a frontier item of its
     feed's host, first in line, so it goes on the host's turn like any fetch."""
-    from sluice.workers.feed_scheduler import POLL_FIELD, FeedScheduler
+    from sluice.workers.feeds.scheduler import POLL_FIELD, FeedScheduler
     from sluice.workers.fetching.frontier import Frontier
 
     url = f"http://127.0.0.9/{uuid.uuid4().hex[:8]}/feed.xml"  # a host of its own

@@ -1,4 +1,4 @@
-"""producers.feed_lists and producers.discovery: feed lists read, and a site's feeds found."""
+"""workers.feeds.lists and producers.discovery: feed lists read, and a site's feeds found."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sluice.producers.discovery import (
     site_root,
     usual_places,
 )
-from sluice.producers.feed_lists import ListedFeed, parse_feed_list, parse_opml
 from sluice.shared.errors import PermanentError
+from sluice.workers.feeds.lists import ListedFeed, parse_feed_list, parse_opml
 
 OPML = b"""<?xml version="1.0"?>
 <opml version="2.0"><head><title>Desk</title></head><body>

@@ -15,7 +15,6 @@ import pytest
 import sluice.producers.feed_reader as feed_reader
 from sluice.producers.discovery import Discovered
 from sluice.producers.expansion import expand_sources
-from sluice.producers.feed_discovery import discover_site
 from sluice.producers.feed_reader import (
     Entry,
     read_document,
@@ -28,6 +27,7 @@ from sluice.producers.intake import expand_feed
 from sluice.shared.errors import PermanentError
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings, get_settings
+from sluice.workers.feeds.discovery import discover_site
 from sluice.workers.fetching.client import Fetcher
 from tests.support.web import Response, WebServer
 

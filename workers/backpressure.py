@@ -39,6 +39,9 @@ __all__ = ["Backpressure", "RoomTimeout", "WaitCallback", "queue_depths", "room_
 #: Called on every look at the queues while paused, with the fullest queue and its depth.
 WaitCallback = Callable[[str, int], None]
 
+# Longest a worker thread waits for another producer's lock on the entry queue (s).
+_MOMENT = 0.5
+
 _deadline: ContextVar[float | None] = ContextVar("room_deadline", default=None)
 
 
@@ -128,6 +131,30 @@ class Backpressure:
                 with contextlib.suppress(LockError):
                     lock.release()
             self.paused = True  # another producer took the room while this one waited
+
+    @contextmanager
+    def admit_now(self, wanted: int) -> Iterator[int]:
+        """Yield how many messages (0 to ``wanted``) may be sent now, never waiting for room:
+        for a worker thread, which must not stall (a feed poll's new entries). 0 while any
+        watched queue is at the high-water mark, or another producer holds the entry queue's
+        lock for longer than a moment; what is not sent waits in the store."""
+        if not self.high:
+            yield wanted
+            return
+        depths = queue_depths(self.client, self.watched)
+        if any(depth >= self.high for depth in depths.values()):
+            yield 0
+            return
+        lock = self.client.lock(f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout)
+        if not lock.acquire(blocking_timeout=_MOMENT):
+            yield 0
+            return
+        try:
+            depth = queue_depths(self.client, [self.entry])[self.entry]
+            yield max(0, min(self.high - depth, wanted))
+        finally:
+            with contextlib.suppress(LockError):
+                lock.release()
 
     def _wait_for_room(self) -> None:
         """Return once no watched queue is full (or, after a pause, all are down to ``low``)."""
