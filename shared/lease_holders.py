@@ -2,9 +2,9 @@
 
 A lease lapses on its own after its time to live, but a process that died on this machine
 need not be waited for: a token names its holder's machine and process, and a holder of
-this machine whose process is gone (or whose process id now belongs to a later process)
-has ended. A holder on another machine is never judged here: only its lease's expiry says
-it is dead.
+this machine whose process is gone, exited but not yet reaped, or whose process id now
+belongs to a later process has ended. A holder on another machine is never judged here:
+only its lease's expiry says it is dead.
 
 A token reads ``MACHINE:PID:START``, and callers may add ``:`` and more. ``MACHINE`` is
 the host name, the kernel's boot id and the PID namespace: two hosts of one name, a
@@ -45,18 +45,21 @@ def this_machine() -> str:
     return f"{socket.gethostname()}/{boot}/{namespace}"
 
 
-def _started(pid: int) -> str:
-    """When process ``pid`` of this machine started (clock ticks since boot), or ``-``."""
-    stat = _read(f"/proc/{pid}/stat")
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state first), or none."""
     # The command name, in parentheses, may hold spaces and parentheses: count after it.
-    fields = stat.rpartition(")")[2].split()
+    return _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+
+
+def _started(fields: list[str]) -> str:
+    """When a process started (clock ticks since boot), from its stat ``fields``, or ``-``."""
     return fields[19] if len(fields) > 19 else _UNKNOWN
 
 
 def holder_token(pid: int | None = None) -> str:
     """The token that names process ``pid`` (default: this one) as a lease's holder."""
     pid = os.getpid() if pid is None else pid
-    return f"{this_machine()}:{pid}:{_started(pid)}"
+    return f"{this_machine()}:{pid}:{_started(_stat(pid))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,10 @@ class Holder:
             return True
         except OSError:  # alive, another user's
             pass
-        now = _started(self.pid)
+        fields = _stat(self.pid)
+        if fields and fields[0] in ("Z", "X"):  # exited, not yet reaped by its parent
+            return True
+        now = _started(fields)
         return _UNKNOWN not in (self.started, now) and now != self.started
 
     def __str__(self) -> str:

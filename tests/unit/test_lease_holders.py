@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 from sluice.shared.lease_holders import Holder, ended_here, holder_token, this_machine
 from sluice.workers.node_names import taken_line
@@ -22,11 +23,15 @@ def test_a_token_names_this_process_and_it_has_not_ended() -> None:
     assert not ended_here(f"{token}:a1b2c3d4")  # a submission lease's token adds a nonce
 
 
-def test_a_process_that_exited_has_ended() -> None:
+def test_a_process_that_exited_has_ended_reaped_or_not() -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     token = holder_token(child.pid)
     assert not ended_here(token)
     child.kill()
+    deadline = time.monotonic() + 10
+    while not ended_here(token) and time.monotonic() < deadline:  # a zombie until reaped
+        time.sleep(0.01)
+    assert ended_here(token)
     child.wait()
     assert ended_here(token)
 
