@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -26,7 +25,7 @@ from sluice.producers.feed_reader import (
 from sluice.producers.intake import expand_feed
 from sluice.shared.errors import PermanentError
 from sluice.shared.reasons import Reason
-from sluice.shared.settings import Settings, get_settings
+from sluice.shared.settings import get_settings
 from sluice.workers.feeds.discovery import discover_site
 from sluice.workers.fetching.client import Fetcher
 from tests.support.web import Response, WebServer
@@ -448,16 +447,6 @@ def test_robots_txt_sitemap_and_site_map_lines_in_any_case() -> None:
 
 
 # --- over HTTP: whatever the content type says -----------------------------------------------
-
-
-@pytest.fixture
-def fetcher() -> Iterator[Fetcher]:
-    settings = Settings(
-        fetch_connect_timeout=2.0, fetch_read_timeout=2.0, fetch_allow_networks="127.0.0.0/8"
-    )
-    fetcher = Fetcher(settings)
-    yield fetcher
-    fetcher.close()
 
 
 ODD_TYPES = ["text/rss+xml", "text/atom+xml", "application/xml-dtd", "", "text/html"]
