@@ -16,7 +16,14 @@ from sluice.shared.cluster_id import CLUSTER_KEY, Plan, new_cluster_id, plan_bin
 from sluice.shared.db.engine import insert_for, read_scope, session_scope
 from sluice.shared.db.schema import cluster
 
-__all__ = ["Bound", "bind", "cluster_problem", "read_redis_id", "read_store_id"]
+__all__ = [
+    "Bound",
+    "bind",
+    "cluster_problem",
+    "read_redis_id",
+    "read_store_id",
+    "write_store_id",
+]
 
 # Deletes the key only while it still holds the id this process wrote.
 _DELETE_IF_OURS = """
@@ -63,7 +70,7 @@ class Bound:
     problem: str | None = None
 
 
-def _write_store(store_url: str, cluster_id: str, replace: bool) -> str | None:
+def write_store_id(store_url: str, cluster_id: str, replace: bool = True) -> str | None:
     """Write ``cluster_id`` into the store (over any other with ``replace``); the id it
     then carries."""
     with session_scope(store_url) as conn:
@@ -98,12 +105,12 @@ def bind(redis_url: str, store_url: str, force: bool = False, redis_is_new: bool
             client.set(CLUSTER_KEY, str(store_id), nx=True)
         elif force:
             cluster_id = new_cluster_id()
-            _write_store(store_url, cluster_id, replace=True)
+            write_store_id(store_url, cluster_id, replace=True)
             client.set(CLUSTER_KEY, cluster_id)
         else:
             cluster_id = new_cluster_id()
             taken = bool(client.set(CLUSTER_KEY, cluster_id, nx=True))
-            if taken and _write_store(store_url, cluster_id, replace=False) != cluster_id:
+            if taken and write_store_id(store_url, cluster_id, replace=False) != cluster_id:
                 client.eval(_DELETE_IF_OURS, 1, CLUSTER_KEY, cluster_id)
     finally:
         client.close()

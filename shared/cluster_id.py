@@ -16,7 +16,7 @@ from sluice.shared.broker_url import mask_url
 
 __all__ = ["CLUSTER_KEY", "EXIT_CLUSTER", "Plan", "new_cluster_id", "plan_binding", "refusal"]
 
-CLUSTER_KEY = "sluice:cluster"
+CLUSTER_KEY = "sluice-cluster"  # outside "sluice:", the state that gets cleared
 EXIT_CLUSTER = 10  # the exit code of a process refused for it (cli.errors documents it)
 
 _REBIND = "or re-bind on purpose with 'sluice cluster bind --force'"
