@@ -33,7 +33,14 @@ return 0
 
 
 def _client(url: str, timeout: float) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    # No CLIENT SETINFO on connecting: two round trips fewer for a client used once.
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        lib_name=None,
+        lib_version=None,
+    )
 
 
 def read_redis_id(url: str, timeout: float = 5.0) -> str | None:
