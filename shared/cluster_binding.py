@@ -33,14 +33,7 @@ return 0
 
 
 def _client(url: str, timeout: float) -> redis.Redis:
-    # No CLIENT SETINFO on connecting: two round trips fewer for a client used once.
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        lib_name=None,
-        lib_version=None,
-    )
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
 
 def read_redis_id(url: str, timeout: float = 5.0) -> str | None:
