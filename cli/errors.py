@@ -21,9 +21,11 @@ import sys
 from collections.abc import Callable
 
 from sluice.shared.broker_url import broker_conflict, mask_url, same_redis
+from sluice.shared.cluster_id import EXIT_CLUSTER
 
 __all__ = [
     "EXIT_CLOSED_PIPE",
+    "EXIT_CLUSTER",
     "EXIT_CODES",
     "EXIT_DATABASE",
     "EXIT_FAILED",
@@ -67,6 +69,8 @@ EXIT_CODES = {
     EXIT_INPUT_FILE: "submit: an input file (--file, --text, --html) cannot be read or decoded",
     EXIT_SOME_SOURCES_FAILED: "submit: some --feed/--sitemap sources failed or hit a limit; "
     "the rest was submitted",
+    EXIT_CLUSTER: "Redis (SLUICE_REDIS_URL) and the store (SLUICE_DATABASE_URL) are not one "
+    "cluster: bound to others, or not yet bound (see 'sluice cluster show')",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     EXIT_CLOSED_PIPE: "the output's reader closed the pipe (as '| head' does): stopped quietly",
 }
@@ -135,6 +139,24 @@ def _bring_sqlite_up_to_date(args: argparse.Namespace) -> None:
             upgrade_database(url)
 
 
+def _cluster_refusal(args: argparse.Namespace) -> str | None:
+    """The line refusing this command on a Redis and a store that are not one cluster
+    (:mod:`cli.cluster_check`). A store that cannot be reached is left to the command, as
+    is ``metrics``' store without schema (it reports that store as down)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from sluice.cli.cluster_check import start_refusal
+
+    command = getattr(args, "command", None)
+    try:
+        return start_refusal(command)
+    except DBAPIError as exc:
+        classified = _classify(exc)
+        if classified is not None and classified[0] == EXIT_SCHEMA and command != "metrics":
+            raise
+        return None
+
+
 def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], int | None]) -> int:
     """Run ``func(args)``, turning a broker conflict or an unreachable service into one line."""
     from sluice.shared.settings import get_settings
@@ -144,6 +166,9 @@ def run_command(args: argparse.Namespace, func: Callable[[argparse.Namespace], i
         return report(args, EXIT_USAGE, "broker_conflict", conflict)
     try:
         _bring_sqlite_up_to_date(args)
+        problem = _cluster_refusal(args)
+        if problem is not None:
+            return report(args, EXIT_CLUSTER, "cluster_mismatch", problem)
         return int(func(args) or 0)
     except BrokenPipeError:
         raise  # run_guarded's

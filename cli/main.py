@@ -99,6 +99,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "flower": ("flower", "run Flower, the Celery monitor"),
     "metrics": ("metrics", "serve pipeline metrics for Prometheus"),
     "db": ("db", "database maintenance"),
+    "cluster": ("cluster", "show or bind the cluster of this Redis and store"),
     "dedup": ("dedup", "maintain the cluster-wide dedup index"),
 }
 

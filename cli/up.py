@@ -1,6 +1,8 @@
 """``sluice up``: the whole stack on one machine, and a demonstration on the sample pages.
 
-Starts (or finds) Redis, brings the database up to date, starts workers for every stage
+Starts (or finds) Redis, brings the database up to date, binds the two into a cluster the
+first time (:mod:`shared.cluster_id`; an embedded Valkey it started takes the store's
+cluster id, and a Redis or store bound elsewhere is refused), starts workers for every stage
 and Flower, serves the sample news site on loopback, submits its feed and one article a
 second time, waits for the job and prints what was stored. Then it keeps running until
 Ctrl-C, unless ``--demo-only``.
@@ -130,7 +132,9 @@ def _stop_as_interrupted(_signum: int, _frame: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sluice.cli.errors import EXIT_CLUSTER, report
     from sluice.cli.output import console
+    from sluice.shared.cluster_binding import bind
     from sluice.shared.db import upgrade_database
     from sluice.shared.embedded_redis import resolve_redis_url
     from sluice.shared.settings import get_settings
@@ -166,9 +170,13 @@ def run(args: argparse.Namespace) -> int:
             os.environ["SLUICE_FETCH_ALLOW_NETWORKS"] = allowed
         reconfigure()
         upgrade_database()
+        bound = bind(redis_url, get_settings().effective_database_url, redis_is_new=bool(embedded))
+        if bound.problem is not None:  # a store or Redis bound elsewhere: never taken over
+            return report(args, EXIT_CLUSTER, "cluster_mismatch", bound.problem)
         logs = data_dir / "logs"
         console.print(f"redis: {redis_url}{' (embedded)' if embedded else ''}")
         console.print(f"database: {get_settings().effective_database_url}")
+        console.print(f"cluster: {bound.cluster_id}")
         worker = [sys.executable, "-m", "sluice.cli.main", "worker"]
         processes.append(start_service(worker, logs / "workers.log"))
         if not args.no_flower:

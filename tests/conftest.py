@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from sluice.shared.db import upgrade_database
 from sluice.shared.settings import get_settings
+from tests.support.binding import bind_store
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider, postgres_database
 from tests.support.web import WebServer
@@ -46,7 +46,7 @@ def postgresql_url() -> Iterator[str]:
     if not admin:
         pytest.skip("SLUICE_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
     with postgres_database(admin) as url:
-        upgrade_database(url)
+        bind_store(url)
         yield url
 
 
@@ -113,7 +113,7 @@ def sluice_env(
         data_dir=str(data_dir),
         fetch_allow_networks="127.0.0.0/8",
     )
-    upgrade_database(sqlite_url)
+    bind_store(sqlite_url)
     yield
     monkeypatch.undo()
     get_settings.cache_clear()

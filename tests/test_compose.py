@@ -236,7 +236,10 @@ def test_workers_wait_for_the_broker_and_the_migration(
     migrate = services["migrate"]
     assert parse_sluice(migrate["command"]).command == "db"
     assert migrate["command"] == ["db", "upgrade"]
-    assert depends_on(migrate) == {"postgres": "service_healthy"}
+    # It binds the store and Redis into one cluster, so it needs both.
+    assert depends_on(migrate) == {"postgres": "service_healthy", "redis": "service_healthy"}
+    for name in ("flower", "metrics"):  # they refuse a Redis and a store not yet bound
+        assert depends_on(services[name]).get("migrate") == "service_completed_successfully"
     assert migrate.get("restart", "no") == "no", "a one-shot job must not be restarted"
 
 

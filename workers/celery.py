@@ -116,10 +116,11 @@ def _hold_node_name(sender: Any = None, **_: Any) -> None:
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _prepare_database(**_: Any) -> None:
-    """Every worker refuses a split broker, then brings the database to the newest schema
-    before taking tasks."""
+    """Every worker refuses a split broker, brings the database to the newest schema, and
+    refuses a store and Redis that are not one cluster, before taking tasks."""
     from sluice.shared.broker_url import broker_conflict
     from sluice.shared.db import upgrade_database
+    from sluice.workers.cluster_guard import refuse_foreign_cluster
 
     conflict = broker_conflict(get_settings().redis_url)
     if conflict is not None:
@@ -127,6 +128,7 @@ def _prepare_database(**_: Any) -> None:
         raise SystemExit(f"sluice: {conflict}")
 
     upgrade_database()
+    refuse_foreign_cluster(get_settings())
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types

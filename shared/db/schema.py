@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 
 __all__ = [
     "articles",
+    "cluster",
     "entities",
     "failures",
     "feed_entries",
@@ -36,6 +38,17 @@ __all__ = [
 ]
 
 metadata = MetaData()
+
+# The cluster this store belongs to: one row, the same id its Redis carries
+# (shared.cluster_binding).
+cluster = Table(
+    "cluster",
+    metadata,
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("cluster_id", String(64), nullable=False),
+    Column("bound_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("slot = 1", name="ck_cluster_one_row"),
+)
 
 jobs = Table(
     "jobs",

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.binding import bind_store, unbind_redis
 from tests.support.cluster import run_sluice
 from tests.support.services import RedisProvider
 
@@ -39,19 +40,24 @@ def test_version_and_exit_codes_in_help(tmp_path: Path) -> None:
     result = run_sluice(_env(tmp_path), "--version", timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "sluice 0.1.0"
     shown = run_sluice(_env(tmp_path), "--help", timeout=60).stdout
-    for code in (0, 1, 2, 3, 4, 5, 6, 7, 130):
+    for code in (0, 1, 2, 3, 4, 5, 6, 7, 10, 130):
         assert f"\n  {code}  " in shown, shown
 
 
 def test_v_and_q_set_the_log_level_on_every_command(tmp_path: Path) -> None:
-    quiet = run_sluice(_env(tmp_path), "failures", "list", timeout=60)
+    # Commands that read only the store, with no Redis answering: no cluster to check, so
+    # the store's own log lines are all there is.
+    def env(path: Path) -> dict[str, str]:
+        return _env(path, SLUICE_REDIS_URL=CLOSED)
+
+    quiet = run_sluice(env(tmp_path), "failures", "list", timeout=60)
     assert quiet.returncode == 0 and "INFO" not in quiet.stderr, quiet.stderr
     # The first use of a fresh SQLite store migrates it, which alembic logs at INFO.
-    loud = run_sluice(_env(tmp_path / "b"), "failures", "list", "-v", timeout=60)
+    loud = run_sluice(env(tmp_path / "b"), "failures", "list", "-v", timeout=60)
     assert loud.returncode == 0 and "INFO alembic" in loud.stderr, loud.stderr
-    before = run_sluice(_env(tmp_path / "c"), "-v", "articles", "list", timeout=60)
+    before = run_sluice(env(tmp_path / "c"), "-v", "articles", "list", timeout=60)
     assert before.returncode == 0 and "INFO alembic" in before.stderr, before.stderr
-    silent = run_sluice(_env(tmp_path / "d"), "-vq", "articles", "list", timeout=60)
+    silent = run_sluice(env(tmp_path / "d"), "-vq", "articles", "list", timeout=60)
     assert silent.returncode == 0 and "INFO" not in silent.stderr, silent.stderr
 
 
@@ -121,17 +127,22 @@ def empty_postgres() -> Iterator[str]:
 
 
 def test_postgres_without_schema_names_the_command_to_run(
-    tmp_path: Path, empty_postgres: str
+    tmp_path: Path, empty_postgres: str, redis_provider: RedisProvider
 ) -> None:
-    env = _env(tmp_path, SLUICE_DATABASE_URL=empty_postgres)
-    result = run_sluice(env, "failures", "list", timeout=60)
-    assert result.returncode == 7, result.stdout + result.stderr
-    assert _one_line(result) == (
-        f"sluice failures: the database at {empty_postgres} has no sluice schema: "
-        "run 'sluice db upgrade'"
-    )
-    assert run_sluice(env, "db", "upgrade", timeout=120).returncode == 0
-    assert run_sluice(env, "failures", "list", timeout=60).returncode == 0
+    redis_url = redis_provider.acquire()
+    try:
+        unbind_redis(redis_url)  # a new cluster: `db upgrade` binds it
+        env = _env(tmp_path, SLUICE_DATABASE_URL=empty_postgres, SLUICE_REDIS_URL=redis_url)
+        result = run_sluice(env, "failures", "list", timeout=60)
+        assert result.returncode == 7, result.stdout + result.stderr
+        assert _one_line(result) == (
+            f"sluice failures: the database at {empty_postgres} has no sluice schema: "
+            "run 'sluice db upgrade'"
+        )
+        assert run_sluice(env, "db", "upgrade", timeout=120).returncode == 0
+        assert run_sluice(env, "failures", "list", timeout=60).returncode == 0
+    finally:
+        redis_provider.release(redis_url)
 
 
 def test_a_split_broker_url_is_refused_by_sluice_and_by_plain_celery(
@@ -155,6 +166,7 @@ def test_a_split_broker_url_is_refused_by_sluice_and_by_plain_celery(
         assert "differs from SLUICE_REDIS_URL" in worker.stdout + worker.stderr
         # The same Redis spelled differently is no disagreement.
         same = _env(tmp_path, SLUICE_REDIS_URL=ours, CELERY_BROKER_URL=ours.replace("/", "/", 1))
+        bind_store(f"sqlite:///{tmp_path / 'sluice.db'}")  # the default store, in this cluster
         assert run_sluice(same, "failures", "list", timeout=60).returncode == 0
     finally:
         redis_provider.release(ours)
@@ -179,6 +191,7 @@ def test_errors_with_json_are_json_on_stderr(
     redis_url = RedisProvider()
     try:
         url = redis_url.acquire()
+        bind_store(f"sqlite:///{tmp_path / 'sluice.db'}")  # the default store, in this cluster
         result = run_sluice(_env(tmp_path, SLUICE_REDIS_URL=url), *args, timeout=60)
     finally:
         redis_url.close()

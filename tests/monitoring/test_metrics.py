@@ -12,7 +12,6 @@ from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
 from sluice.shared.article import Article
-from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import session_scope
 from sluice.shared.jobs import ItemSpec, create_job, finish_item
 from sluice.shared.metrics.host_outcomes import FETCHED, count_fetch_outcome, read_fetch_outcomes
@@ -24,6 +23,7 @@ from sluice.workers.pipeline import STAGES
 from sluice.workers.stages.store import upsert_article
 from tests.monitoring.conftest import unique_text
 from tests.monitoring.processes import get, running_metrics
+from tests.support.binding import bind_for_tests
 from tests.support.cluster import Cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -68,7 +68,7 @@ def own_services(metrics_redis: str, tmp_path: Path) -> Iterator[dict[str, str]]
             client.delete(key)
     client.close()
     database_url = f"sqlite:///{tmp_path / 'sluice.db'}"
-    upgrade_database(database_url)
+    bind_for_tests(metrics_redis, database_url)  # migrates it too
     env = {
         "SLUICE_REDIS_URL": metrics_redis,
         "SLUICE_DATABASE_URL": database_url,

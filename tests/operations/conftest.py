@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from sluice.shared.db import upgrade_database
 from sluice.shared.queues import queue_keys
 from sluice.workers.pipeline import STAGES
+from tests.support.binding import bind_store
 
 
 def _clear_queues(client: redis.Redis) -> None:
@@ -53,7 +53,7 @@ def own_store_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment of a ``sluice`` subprocess on the session's Redis and a store of its own
     (a fresh SQLite file, migrated), so what it counts is this test's alone."""
     database_url = f"sqlite:///{tmp_path / 'sluice.db'}"
-    upgrade_database(database_url)
+    bind_store(database_url)  # migrated, and of the session Redis's cluster
     return {
         **os.environ,
         "SLUICE_REDIS_URL": redis_url,

@@ -15,7 +15,9 @@ from sluice.shared.db import migrate
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles
 from sluice.shared.settings import get_settings
+from tests.support.binding import unbind_redis
 from tests.support.cluster import run_sluice
+from tests.support.services import RedisProvider
 
 TABLE_TOP = "┏"
 EPOCH_FLOAT = re.compile(r"\b1[0-9]{9}\.[0-9]")
@@ -84,15 +86,26 @@ def test_feed_times_are_local_and_relative(own_store_env: dict[str, str]) -> Non
     assert span(9000) == "2.5 h"
 
 
-def test_db_upgrade_names_the_migrations_it_applied(own_store_env: dict[str, str]) -> None:
+def test_db_upgrade_names_the_migrations_it_applied(
+    own_store_env: dict[str, str], redis_provider: RedisProvider
+) -> None:
+    """A new machine: a fresh store and a Redis of no cluster, which `db upgrade` binds."""
     fresh = Path(own_store_env["SLUICE_DATA_DIR"]) / "fresh.db"
+    redis_url = redis_provider.acquire()
+    unbind_redis(redis_url)
     env = own_store_env | {"SLUICE_DATABASE_URL": f"sqlite:///{fresh}"}
+    env |= {"SLUICE_REDIS_URL": redis_url}
     versions = Path(migrate.__file__).with_name("migrations") / "versions"
     every = sorted(path.name[:4] for path in versions.glob("[0-9]*.py"))
-    first = _out(env, "db", "upgrade")
+    try:
+        first = _out(env, "db", "upgrade")
+        again = _out(env, "db", "upgrade")
+    finally:
+        redis_provider.release(redis_url)
     assert f"applied {len(every)} migration(s)" in first, first
     applied = re.findall(r"^  (\d{4})  \S", first, re.MULTILINE)
     assert applied == every, first
     assert "0005  Feeds kept in the store" in first
-    again = _out(env, "db", "upgrade")
+    assert re.search(r"^new cluster [0-9a-f]{16}: Redis and the store bound$", first, re.M), first
     assert "nothing to do" in again and "applied" not in again, again
+    assert "Redis and the store are bound" in again, again

@@ -13,6 +13,7 @@ from pathlib import Path
 from celery import Celery
 
 from sluice.workers.pipeline import STAGES
+from tests.support.binding import bind_for_tests
 
 __all__ = ["Cluster", "interruptible", "run_sluice"]
 
@@ -64,6 +65,8 @@ class Cluster:
         self.redis_url = redis_url
         self.database_url = database_url
         self.data_dir = data_dir
+        if redis_url and database_url:  # one cluster, bound as `sluice cluster bind` would
+            bind_for_tests(redis_url, database_url)
         self.processes: list[subprocess.Popen[bytes]] = []
         self._logs: list[Path] = []
         self._log_of: dict[int, Path] = {}

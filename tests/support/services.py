@@ -22,7 +22,9 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from sluice.shared.cluster_id import CLUSTER_KEY
 from sluice.shared.embedded_redis import EmbeddedRedis, redis_answers
+from tests.support.binding import TEST_CLUSTER_ID
 from tests.support.redis_reservations import release, reserve
 
 __all__ = [
@@ -64,6 +66,7 @@ class RedisProvider:
         client, db = reserved
         url = f"{self.base}/{db}"
         self._held[url] = client
+        client.set(CLUSTER_KEY, TEST_CLUSTER_ID)  # tests.support.binding
         return url
 
     def release(self, url: str) -> None:
