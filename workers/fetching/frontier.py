@@ -28,10 +28,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 
+from sluice.shared.hosts import host_of
 from sluice.shared.redis_state import KEY_PREFIX
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "Frontier",
     "FrontierStats",
     "Lease",
-    "host_of",
 ]
 
 #: The stage whose items wait in the frontier.
@@ -65,14 +64,6 @@ def _script(name: str) -> str:
     return (
         (_LUA / "helpers.lua").read_text("utf-8") + "\n" + (_LUA / f"{name}.lua").read_text("utf-8")
     )
-
-
-def host_of(url: str | None) -> str:
-    """The host whose queue and budget ``url`` belongs to ('' when it has none)."""
-    try:
-        return (urlsplit(url or "").hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 @dataclass(frozen=True, slots=True)
