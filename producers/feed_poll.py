@@ -44,7 +44,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
-from sluice.workers.routing import add_to_frontier
+from sluice.workers.fetching.frontier import arrival_of, enter
 
 __all__ = ["FEED_PRIORITY", "SITEMAP_PRIORITY", "PollResult", "poll_feed"]
 
@@ -131,7 +131,7 @@ def _make_items(feed: Feed, fresh: list[tuple[Entry, list[str]]], now: float) ->
     ]
     priority = FEED_PRIORITY if feed.kind == FeedKind.FEED else SITEMAP_PRIORITY
     for start in range(0, len(payloads), _CHUNK):
-        add_to_frontier(payloads[start : start + _CHUNK], priority)
+        enter(arrival_of(payload, priority) for payload in payloads[start : start + _CHUNK])
     mark_enqueued(feed.job_id, range(first, first + len(entries)))
     registry.remember_entries(feed.id, [k for _, keys in fresh for k in keys], now)
 
