@@ -22,9 +22,9 @@ from sluice.shared.errors import SluiceError
 from sluice.shared.reasons import Reason
 
 if TYPE_CHECKING:
-    from sluice.producers.backpressure import RoomTimeout
     from sluice.producers.enqueue import EnqueueProgress
     from sluice.producers.filters import RecordFilter
+    from sluice.workers.backpressure import RoomTimeout
 
 __all__ = ["add_parser", "run"]
 
@@ -225,8 +225,8 @@ def _report_pauses(display: EnqueueDisplay) -> None:
 def _resume(args: argparse.Namespace) -> int:
     from sluice.cli.output import err_console
     from sluice.producers import resume_job
-    from sluice.producers.backpressure import RoomTimeout, room_deadline
     from sluice.shared.jobs import job_exists
+    from sluice.workers.backpressure import RoomTimeout, room_deadline
 
     job_id = args.resume
     inputs = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
@@ -265,7 +265,6 @@ def _resume(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from sluice.cli.output import err_console
     from sluice.producers import submit_html, submit_text, submit_urls
-    from sluice.producers.backpressure import RoomTimeout, room_deadline
     from sluice.producers.expansion import Problem, expand_sources
     from sluice.producers.filters import RecordFilter, record_skipped
     from sluice.producers.polite import PoliteFetcher
@@ -275,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
     from sluice.shared.language import detect_language
     from sluice.shared.redis_state import get_redis
     from sluice.shared.settings import get_settings
+    from sluice.workers.backpressure import RoomTimeout, room_deadline
     from sluice.workers.stages.fetch import Fetcher
 
     if args.resume:

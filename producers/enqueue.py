@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from sluice.producers.backpressure import Backpressure
 from sluice.shared.article import Article
 from sluice.shared.jobs import mark_enqueued
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
+from sluice.workers.backpressure import Backpressure
 from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
 from sluice.workers.pipeline import STAGES
 from sluice.workers.routing import publish
@@ -56,7 +56,7 @@ def enqueue_articles(
 ) -> int:
     """Send ``articles`` (``total`` of them, already recorded) to ``stage``; returns how many.
 
-    Pauses while the queues are full (see :class:`~producers.backpressure.Backpressure`).
+    Pauses while the queues are full (see :class:`~workers.backpressure.Backpressure`).
     """
     settings = get_settings()
     high, low = settings.queue_high_water, settings.queue_low_water

@@ -19,8 +19,8 @@ from types import TracebackType
 
 import redis
 
-from sluice.producers.backpressure import queue_depths
 from sluice.shared.queues import decode_message, queue_keys
+from sluice.workers.backpressure import queue_depths
 from sluice.workers.fetching.frontier import FRONTIER_STAGE, Frontier
 
 __all__ = ["QueueDrain", "item_of"]

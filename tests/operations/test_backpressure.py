@@ -18,9 +18,9 @@ from pathlib import Path
 import redis
 
 from sluice.producers import Resumed, resume_job
-from sluice.producers.backpressure import Backpressure, queue_depths
 from sluice.shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
 from sluice.shared.states import State
+from sluice.workers.backpressure import Backpressure, queue_depths
 from sluice.workers.fetching.frontier import Frontier
 from tests.operations.drain import QueueDrain
 from tests.support.cluster import interruptible, run_sluice

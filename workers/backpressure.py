@@ -110,24 +110,43 @@ class Backpressure:
             return
         while True:
             self._wait_for_room()
-            lock = self.client.lock(
-                f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout
-            )
-            lock.acquire()
-            try:
-                depth = queue_depths(self.client, [self.entry])[self.entry]
-                room = self.high - depth
+            with self._locked_room(wanted) as room:
                 if room > 0:
-                    admitted = min(room, wanted)
-                    yield admitted
-                    # Filled to the mark: next time wait for the low-water mark first.
-                    self.paused = depth + admitted >= self.high
+                    yield room
                     return
-            finally:
-                # A batch slower than lock_timeout lost the lock already: nothing to undo.
-                with contextlib.suppress(LockError):
-                    lock.release()
             self.paused = True  # another producer took the room while this one waited
+
+    @contextmanager
+    def admit_now(self, wanted: int) -> Iterator[int]:
+        """Like :meth:`admit`, for a producer that must not wait (a stage creating work):
+        yields how many messages may be sent now, 0 when a watched queue is full."""
+        if not self.high:
+            yield wanted
+            return
+        depths = queue_depths(self.client, self.watched)
+        if any(depth >= self.high for depth in depths.values()):
+            yield 0
+            return
+        with self._locked_room(wanted) as room:
+            yield room
+
+    @contextmanager
+    def _locked_room(self, wanted: int) -> Iterator[int]:
+        """Under the entry queue's lock, yield the room for up to ``wanted`` messages (0
+        when there is none); the caller sends them before the lock is released."""
+        lock = self.client.lock(f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout)
+        lock.acquire()
+        try:
+            depth = queue_depths(self.client, [self.entry])[self.entry]
+            admitted = max(0, min(self.high - depth, wanted))
+            yield admitted
+            if admitted:
+                # Filled to the mark: next time wait for the low-water mark first.
+                self.paused = depth + admitted >= self.high
+        finally:
+            # A batch slower than lock_timeout lost the lock already: nothing to undo.
+            with contextlib.suppress(LockError):
+                lock.release()
 
     def _wait_for_room(self) -> None:
         """Return once no watched queue is full (or, after a pause, all are down to ``low``)."""
