@@ -48,6 +48,9 @@ class ItemSpec:
     state: State | None = None
     reason: str | None = None
     detail: str | None = None
+    # A URL a stage found: the item that found it, and its depth (shared.outcomes.NewUrl).
+    found_by: int | None = None
+    depth: int | None = None
 
 
 def new_job_id() -> str:
@@ -97,6 +100,8 @@ def create_job(
                     "page_id": spec.page_id,
                     "reason": spec.reason,
                     "detail": spec.detail,
+                    "found_by": spec.found_by,
+                    "depth": spec.depth,
                 }
                 for n, spec in enumerate(specs[start : start + 5000])
             ],

@@ -14,6 +14,9 @@ The entry queue is never pushed past ``high`` by producers: under a short Redis 
 entry queue a producer reads the depth, sends at most the headroom, and only then lets the
 next producer look. Retries of the other stages are outside this bound.
 
+A stage that creates work (:mod:`workers.found_work`) must not wait in a worker: it takes
+only the room there is now (:meth:`Backpressure.admit_now`) and leaves the rest recorded.
+
 A producer may be given a deadline for the whole of its waiting (:func:`room_deadline`,
 which ``sluice submit --timeout`` sets): past it, a wait for room ends with
 :class:`RoomTimeout`, the items not yet sent still ``recorded`` for ``--resume``.

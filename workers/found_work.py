@@ -122,7 +122,9 @@ def admit_found(article: Article, found: Sequence[NewUrl]) -> FoundWork:
     if not mine:
         return FoundWork(known=known, invalid=invalid)
     first = create_job(
-        article.job_id, [ItemSpec("url", new.url) for new in mine], state=State.RECORDED
+        article.job_id,
+        [ItemSpec("url", new.url, found_by=new.found_by, depth=new.depth) for new in mine],
+        state=State.RECORDED,
     )
     items = [
         Article(

@@ -119,7 +119,13 @@ class LostItems:
     def _send_again(self, item: StalledItem, now: datetime) -> None:
         waited = now - _aware(item.updated_at)
         if item.kind == "url" and item.source:
-            article = Article(job_id=item.job_id, item_id=item.item_id, url=item.source)
+            article = Article(
+                job_id=item.job_id,
+                item_id=item.item_id,
+                url=item.source,
+                found_by=item.found_by,
+                depth=item.depth or 0,
+            )
             enter([arrival_of(article.to_dict())])
             send_back(item)
             how = "fetched again"

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from sluice.producers.resume import resume_job
 from sluice.shared.article import Article
 from sluice.shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
 from sluice.shared.outcomes import Final, Forward, NewUrl, Outcome
@@ -17,7 +18,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers import running
-from sluice.workers.fetching.frontier import Frontier, arrival_of, enter
+from sluice.workers.fetching.frontier import Frontier, Lease, arrival_of, enter
 from sluice.workers.found_work import admit_found, found_key
 from sluice.workers.pipeline import STAGES
 from sluice.workers.running import run_stage
@@ -84,9 +85,9 @@ def test_found_urls_are_recorded_then_enter_the_frontier_with_their_provenance(
     counts = job_counts(finder.job_id)
     assert counts["submitted"] == 3 and counts["missing"] == 0  # the finder and its two new URLs
     new = list_items(finder.job_id)[1:]
-    assert [(i["item_id"], i["source"], i["state"]) for i in new] == [
-        (1, f"http://{HOST}/a.html", State.QUEUED.value),
-        (2, f"http://{HOST}/b.html", State.QUEUED.value),
+    assert [(i["item_id"], i["source"], i["state"], i["found_by"], i["depth"]) for i in new] == [
+        (1, f"http://{HOST}/a.html", State.QUEUED.value, 0, 1),
+        (2, f"http://{HOST}/b.html", State.QUEUED.value, 0, 1),
     ]
     assert frontier.waiting_items(HOST) == [f"{finder.job_id}:1", f"{finder.job_id}:2"]
     (lease,), _ = frontier.release(60_000, 60_000, 1)
@@ -133,6 +134,23 @@ def test_what_does_not_fit_under_the_high_water_mark_waits_in_the_store(
     full = admit_found(finder, [NewUrl.found_in(finder, f"http://{HOST}/late.html")])
     assert (full.recorded, full.entered) == (1, 0)
     assert frontier.size() == 3
+
+    # Once there is room, the waiting items are sent with their provenance, kept in the store.
+    frontier.clear()
+    assert resume_job(finder.job_id).enqueued == 3
+    payloads = {lease.payload["url"]: lease.payload for lease in _release_all(frontier)}
+    assert sorted(payloads) == sorted([*urls[2:], f"http://{HOST}/late.html"])
+    assert {(p["found_by"], p["depth"]) for p in payloads.values()} == {(0, 1)}
+
+
+def _release_all(frontier: Frontier) -> list[Lease]:
+    """Every item of the one host the tests use, leased one after another."""
+    leases: list[Lease] = []
+    while frontier.size() > len(leases):
+        (lease,), _ = frontier.release(60_000, 60_000, 1)
+        leases.append(lease)
+        frontier.finish(lease.item, lease.token, free_only=True)
+    return leases
 
 
 def test_a_final_outcome_carries_found_work_too(
