@@ -76,7 +76,8 @@ class RecordFilter:
     ) -> RecordFilter:
         """From the command line's values; raises ``ValueError`` on a bad date or pattern."""
         return cls(
-            domains=tuple(d.strip().lower().strip(".") for d in domains or () if d.strip()),
+            # Spelled as host_of spells a URL's host (IDNA, no case, no trailing dot).
+            domains=tuple(host_of(f"//{d.strip()}") or d for d in domains or () if d.strip()),
             url_pattern=re.compile(url_pattern) if url_pattern else None,
             since=parse_date(since) if since else None,
             until=parse_date(until) if until else None,

@@ -228,7 +228,7 @@ def _execute(
 def _admit_found(article: Article, name: str, found: Sequence[NewUrl]) -> None:
     work = admit_found(article, found)
     log.info(
-        "%s: %s found %d URLs: %d new items (%d fetched now, %d waiting), %d known, %d invalid",
+        "%s: %s found %d URLs: %d new items (%d in the frontier, %d waiting), %d known, %d invalid",
         article.label,
         name,
         len(found),

@@ -73,5 +73,5 @@ def test_urls_a_stage_finds_are_fetched_and_stored_once_each(
     # One finder made the two new items; the other found them known. Neither kept the
     # fragment (the same page) or the mailto: URL.
     logs = finding_cluster.log_of(finding_cluster.processes[0])
-    assert logs.count("extract found 4 URLs: 2 new items (2 fetched now, 0 waiting)") == 1, logs
-    assert logs.count("found 4 URLs: 0 new items (0 fetched now, 0 waiting), 2 known, 1 inv") == 1
+    assert logs.count("extract found 4 URLs: 2 new items (2 in the frontier, 0 waiting)") == 1, logs
+    assert logs.count("0 new items (0 in the frontier, 0 waiting), 2 known, 1 invalid") == 1

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sluice.producers.filters import RecordFilter
 from sluice.shared.hosts import host_of
+from sluice.shared.reasons import Reason
 
 
 @pytest.mark.parametrize(
@@ -50,3 +52,11 @@ def test_one_host_whatever_the_spelling() -> None:
         "http://xn--bcher-kva.example:8080/c",
     ]
     assert len({host_of(url) for url in spellings}) == 1
+
+
+def test_a_domain_filter_spells_its_domains_as_hosts_are_spelled() -> None:
+    door = RecordFilter.from_options(["Bücher.Example.", " a.test "])
+    assert door.domains == ("xn--bcher-kva.example", "a.test")
+    assert door.url_reason("http://news.bücher.example/x") is None
+    assert door.url_reason("http://xn--bcher-kva.example./y") is None
+    assert door.url_reason("http://b.test/z") is Reason.FILTERED_DOMAIN

@@ -291,7 +291,7 @@ class Frontier:
         return self.client.zscore(self._key("delayed"), item) is not None
 
     def clear(self) -> None:
-        """Forget everything in the frontier (tests and benchmarks start from empty)."""
+        """Forget everything in the frontier (for tests, which start from empty)."""
         for key in self.client.scan_iter(self._key("*"), count=1000):
             self.client.delete(key)
 
