@@ -365,7 +365,7 @@ class _TimedScheduler:
     ``step()`` (``time.thread_time``: this thread's CPU alone)."""
 
     def __init__(self) -> None:
-        from sluice.workers.feed_scheduler import FeedScheduler
+        from sluice.workers.feeds.scheduler import FeedScheduler
 
         timed = self
 

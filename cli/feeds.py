@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from sluice.cli.errors import EXIT_FAILED, EXIT_INPUT_FILE, EXIT_USAGE, report
-from sluice.cli.inputs import InputFileError, _raw
+from sluice.cli.inputs import InputFileError, read_bytes
 from sluice.cli.output import clean, nothing, print_json, text
 from sluice.cli.times import moment, relative, span
 
@@ -67,7 +67,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     poll.add_argument("--json", action="store_true")
     poll.set_defaults(func=run_poll)
     for name, helptext in (
-        ("pause", "stop polling feeds until they are resumed"),
+        (
+            "pause",
+            "stop polling feeds until they are resumed, and drop their entries still waiting "
+            "in the store for room in the frontier (ended skipped, feed_paused): how a "
+            "runaway feed's work is stopped",
+        ),
         ("resume", "poll paused or disabled feeds again, now"),
         ("remove", "forget feeds (their jobs and articles stay)"),
     ):
@@ -103,9 +108,9 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
 
 def _register(args: argparse.Namespace, listed: list[Any]) -> int:
     from sluice.cli.output import console
-    from sluice.producers.feed_registry import register_feeds
     from sluice.shared.clock import now as cluster_now
     from sluice.shared.feeds import FeedKind
+    from sluice.workers.feeds.registry import register_feeds
 
     if args.every is not None and args.every <= 0:
         return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
@@ -146,11 +151,11 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from sluice.producers.feed_lists import parse_feed_list
     from sluice.shared.errors import SluiceError
+    from sluice.workers.feeds.lists import parse_feed_list
 
     try:
-        listed = parse_feed_list(_raw(args.file))
+        listed = parse_feed_list(read_bytes(args.file))
     except InputFileError as exc:
         return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc}"))
     except SluiceError as exc:
@@ -160,12 +165,12 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_discover(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
-    from sluice.producers.feed_discovery import discover_site
-    from sluice.producers.feed_registry import register_feeds
     from sluice.producers.polite import PoliteFetcher
     from sluice.shared.feeds import FeedKind
     from sluice.shared.redis_state import get_redis
     from sluice.shared.settings import get_settings
+    from sluice.workers.feeds.discovery import discover_site
+    from sluice.workers.feeds.registry import register_feeds
     from sluice.workers.fetching.client import Fetcher
 
     settings = get_settings()
@@ -288,7 +293,7 @@ _SPANS = ("every", "interval", "pace")
 
 def run_poll(args: argparse.Namespace) -> int:
     from sluice.shared.feeds import FeedState
-    from sluice.workers.feed_scheduler import poll_now
+    from sluice.workers.feeds.scheduler import poll_now
 
     found = [(key, _find(args, key)) for key in args.feeds]
     missing = [key for key, feed in found if feed is None]
@@ -327,22 +332,28 @@ def run_poll(args: argparse.Namespace) -> int:
 def run_change(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
     from sluice.shared.feeds import now, pause_feed, remove_feed, resume_feed
+    from sluice.workers.feeds.admission import drop_waiting
 
     found = [(key, _find(args, key)) for key in args.feeds]
     missing = [key for key, feed in found if feed is None]
     if missing:
         return report(args, EXIT_USAGE, "unknown_feed", clean(f"no feed {', '.join(missing)}"))
-    changed = []
+    changed, dropped = [], 0
     for _key, feed in found:
         if args.change == "pause":
             pause_feed(feed.id)
+            dropped += drop_waiting(feed)
         elif args.change == "resume":
             resume_feed(feed.id, now())
         else:
             remove_feed(feed.id)
         changed.append(feed.id)
     if args.json:
-        print_json({args.change: changed})
+        print_json(
+            {args.change: changed} | ({"dropped": dropped} if args.change == "pause" else {})
+        )
     else:
         console.print(f"{args.change}: {len(changed)} feed(s)")
+        if dropped:
+            console.print(f"{dropped} waiting entries dropped (skipped, feed_paused)")
     return 0

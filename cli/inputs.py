@@ -16,7 +16,7 @@ from pathlib import Path
 from sluice.shared.byte_order import split_bom
 from sluice.shared.reasons import Reason
 
-__all__ = ["InputFileError", "decode", "read_lines", "read_text"]
+__all__ = ["InputFileError", "decode", "read_bytes", "read_lines", "read_text"]
 
 
 _WESTERN = frozenset({"cp1252", "latin_1", "iso8859_15"})
@@ -31,7 +31,8 @@ class InputFileError(Exception):
         self.reason = reason
 
 
-def _raw(path: str) -> bytes:
+def read_bytes(path: str) -> bytes:
+    """The file's bytes as they are (``-`` for stdin)."""
     if path == "-":
         return sys.stdin.buffer.read()
     try:
@@ -80,7 +81,7 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> str:
 
 def read_text(path: str, encoding: str | None = None) -> str:
     """The whole file (``-`` for stdin) as text, line ends made ``\\n``."""
-    text = decode(_raw(path), path, encoding).removeprefix("\ufeff")
+    text = decode(read_bytes(path), path, encoding).removeprefix("\ufeff")
     return _LINE_END.sub("\n", text)
 
 

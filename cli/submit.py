@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
-from dataclasses import astuple
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sluice.cli.dates import moment
 from sluice.cli.errors import EXIT_INPUT_FILE, EXIT_SOME_SOURCES_FAILED, report
 from sluice.cli.ingesting import IngestDisplay, describe_ingest
-from sluice.cli.inputs import InputFileError, read_lines, read_text
+from sluice.cli.inputs import InputFileError, read_bytes, read_lines, read_text
 from sluice.cli.output import clean, print_json
 from sluice.cli.output import text as text_of
 from sluice.cli.waiting import EnqueueDisplay, describe_pending, wait_for_job
 from sluice.shared.errors import SluiceError
-from sluice.shared.reasons import Reason
 
 if TYPE_CHECKING:
     from sluice.producers.enqueue import EnqueueProgress
-    from sluice.producers.filters import RecordFilter
+    from sluice.producers.expansion import Problem
+    from sluice.producers.intake import Door
     from sluice.workers.backpressure import RoomTimeout
 
 __all__ = ["add_parser", "run"]
@@ -145,14 +142,7 @@ def _read_inputs(args: argparse.Namespace) -> tuple[list[str], str | None, bytes
     for path in args.file:
         urls.extend(read_lines(path, args.encoding))
     text = read_text(args.text, args.encoding) if args.text else None
-    html = None
-    if args.html:
-        try:
-            html = Path(args.html).read_bytes()
-        except OSError as exc:
-            raise InputFileError(
-                "unreadable_file", f"cannot read {args.html}: {exc.strerror or exc}"
-            ) from exc
+    html = read_bytes(args.html) if args.html else None
     return urls, text, html
 
 
@@ -262,20 +252,26 @@ def _resume(args: argparse.Namespace) -> int:
     return _finish(args, job_id, extra, _remaining(deadline))
 
 
+def _door(args: argparse.Namespace) -> Door:
+    """The filters of the command line; raises ``ValueError`` on a bad one."""
+    from sluice.producers.intake import Door
+
+    return Door.from_options(args.domain, args.url_pattern, args.since, args.until, args.language)
+
+
+def _report_problems(problems: list[Problem]) -> None:
+    from sluice.cli.output import err_console
+
+    for problem in problems:
+        line = f"{problem.kind} {problem.source}: {problem.reason}: {problem.detail}"
+        err_console.print(text_of(line[:500], "yellow"), soft_wrap=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from sluice.cli.output import err_console
-    from sluice.producers import submit_html, submit_text, submit_urls
-    from sluice.producers.expansion import Problem, expand_sources
-    from sluice.producers.filters import RecordFilter, record_skipped
-    from sluice.producers.polite import PoliteFetcher
-    from sluice.producers.submit import record_failed_sources
-    from sluice.producers.warc import ingest_warcs
+    from sluice.producers.intake import Sources, send, take_in
     from sluice.shared.jobs import new_job_id
-    from sluice.shared.language import detect_language
-    from sluice.shared.redis_state import get_redis
-    from sluice.shared.settings import get_settings
-    from sluice.workers.backpressure import RoomTimeout, room_deadline
-    from sluice.workers.stages.fetch import Fetcher
+    from sluice.workers.backpressure import RoomTimeout
 
     if args.resume:
         return _resume(args)
@@ -284,71 +280,47 @@ def run(args: argparse.Namespace) -> int:
         file_urls, text, html = _read_inputs(args)
     except InputFileError as exc:
         return report(args, EXIT_INPUT_FILE, str(exc.reason), clean(f"{exc.reason}: {exc}"))
-    urls = list(args.urls) + file_urls
     try:
-        door = RecordFilter.from_options(args.domain, args.url_pattern, args.since, args.until)
-    except (ValueError, re.error) as exc:
+        door = _door(args)
+    except ValueError as exc:
         return report(args, EXIT_BAD_INPUT, "usage", f"bad filter: {clean(str(exc))}")
-    problems: list[Problem] = []
-    if args.feed or args.sitemap:
-        # Feeds and sitemaps obey robots.txt and the host budget, like pages.
-        fetcher = PoliteFetcher(Fetcher(get_settings()), get_redis(), get_settings())
-        try:
-            expansion = expand_sources(args.feed, args.sitemap, fetcher, get_settings())
-        finally:
-            fetcher.close()
-        urls.extend(expansion.urls)
-        problems = expansion.problems
-        for problem in problems:
-            line = f"{problem.kind} {problem.source}: {problem.reason}: {problem.detail}"
-            err_console.print(text_of(line[:500], "yellow"), soft_wrap=True)
-        if problems and not (urls or args.warc or args.text or args.html):
-            job_id = args.job or new_job_id()
-            record_failed_sources(job_id, [astuple(p) for p in problems])
-            err_console.print(text_of(f"job {job_id}: no source could be read", "red"))
-            if args.json:
-                print_json({"job": job_id, "sources_failed": len(problems)})
-            return EXIT_BAD_INPUT
-    if not (urls or args.warc or args.text or args.html):
+    sources = Sources(
+        urls=[*args.urls, *file_urls],
+        feeds=args.feed,
+        sitemaps=args.sitemap,
+        warcs=args.warc,
+        text=text,
+        html=html,
+        title=args.title,
+        url=args.url,
+    )
+    intake = take_in(sources, door)
+    problems = intake.problems
+    _report_problems(problems)
+    if problems and not intake.has_items:
+        job_id = send(intake, args.job).job_id  # records the failed sources only
+        err_console.print(text_of(f"job {job_id}: no source could be read", "red"))
+        if args.json:
+            print_json({"job": job_id, "sources_failed": len(problems)})
+        return EXIT_BAD_INPUT
+    if intake.empty:
         line = "nothing to submit (give URLs, --file, --feed, --sitemap, --warc, --text or --html)"
         return report(args, EXIT_NOTHING, "nothing_to_submit", line)
 
     job_id = args.job or new_job_id()
-    languages = sorted(
-        {c.strip().lower() for v in args.language for c in v.split(",") if c.strip()}
-    )
-    urls, left_out = _at_the_door(urls, door)
-    if text is not None and languages and detect_language(text) not in languages:
-        left_out.append((args.url or args.title, Reason.FILTERED_LANGUAGE))
-        text = None
     announce = _Announcement(args.json)
     display = EnqueueDisplay(show=not args.json, on_start=announce)
     ingest = IngestDisplay(show=not args.json)
     try:
-        with display, ingest, room_deadline(_remaining(deadline)):
-            record_skipped(job_id, "url", left_out)
-            if args.warc:
-                ingest_warcs(
-                    args.warc,
-                    job_id=job_id,
-                    record_filter=door if door.active else None,
-                    progress=ingest,
-                    enqueue_progress=display,
-                    languages=languages,
-                )
-            if urls:
-                submit_urls(
-                    urls,
-                    job_id=job_id,
-                    refetch=args.refetch,
-                    progress=display,
-                    languages=languages,
-                )
-            if text is not None:
-                submit_text(text, title=args.title, url=args.url, job_id=job_id)
-            if html is not None:
-                submit_html(html, url=args.url, job_id=job_id, languages=languages)
-        record_failed_sources(job_id, [astuple(p) for p in problems])
+        with display, ingest:
+            send(
+                intake,
+                job_id,
+                refetch=args.refetch,
+                timeout=_remaining(deadline),
+                progress=display,
+                ingest_progress=ingest,
+            )
     except RoomTimeout as exc:
         return _out_of_time(args, job_id, exc)
     except KeyboardInterrupt:
@@ -378,24 +350,6 @@ def run(args: argparse.Namespace) -> int:
     if problems and code in (0, EXIT_FAILED_ITEMS):
         return EXIT_SOME_SOURCES_FAILED
     return code
-
-
-def _at_the_door(
-    urls: list[str], door: RecordFilter
-) -> tuple[list[str], list[tuple[str | None, Reason]]]:
-    """The URLs ``door`` keeps, and those it leaves out with their reason. A feed entry's
-    link carries the entry's date, which ``--since``/``--until`` read."""
-    if not door.active:
-        return urls, []
-    kept: list[str] = []
-    left_out: list[tuple[str | None, Reason]] = []
-    for url in urls:
-        reason = door.url_reason(url) or door.date_reason(getattr(url, "date", None))
-        if reason is None:
-            kept.append(url)
-        else:
-            left_out.append((str(url), reason))
-    return kept, left_out
 
 
 def _finish(

@@ -8,9 +8,9 @@ one exits the other is stopped.
 Node names are stable: ``<stages>@<host>`` (``fetch@host``, ``extract-dedup-tag-store@host``),
 with ``--name`` as a prefix. A worker restarted on the same machine for the same stages is
 the same node to Flower and to Celery's control commands, so no offline twin lingers.
-Node names must be unique in a cluster: ``sluice worker`` refuses to start a worker whose
-name a live node already answers to (``workers.node_names``): give the second one
-``--name``.
+Node names must be unique in a cluster: each worker leases its name in Redis at start and
+stops (exit 2, one line) when a live worker holds it (``workers.node_names``), and
+``sluice worker`` reads the leases before it starts any: give the second one ``--name``.
 """
 
 from __future__ import annotations
@@ -151,12 +151,12 @@ def run(args: argparse.Namespace) -> int:
     )
     from sluice.shared.redis_state import get_redis
 
-    get_redis().ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
-    from sluice.workers.celery import app
+    client = get_redis()
+    client.ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
     from sluice.workers.node_names import refuse_taken_name
 
-    for name in node_names(commands):  # before any worker process starts
-        refuse_taken_name(app, name)
+    for name in node_names(commands):  # before any worker process starts; each takes its own
+        refuse_taken_name(client, name)
     if len(commands) == 1:
         os.execv(commands[0][0], commands[0])
     return supervise(commands)

@@ -1,5 +1,7 @@
 """Producers: submit URLs, feeds, sitemaps, raw texts and raw HTML to the pipeline.
 
+:func:`submit_sources` is the door every submission goes through (:mod:`producers.intake`).
+
 The names below are loaded on first use, so that importing one producer module (``sluice
 status`` reads :mod:`producers.lease`) does not load every producer's libraries (httpx,
 feedparser, warcio …).
@@ -13,19 +15,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sluice.producers.enqueue import EnqueueProgress
     from sluice.producers.expansion import Expansion, expand_sources
-    from sluice.producers.feeds import expand_feed
+    from sluice.producers.intake import Door, Submission, expand_feed, submit_sources
     from sluice.producers.resume import Resumed, resume_job
     from sluice.producers.submit import submit_html, submit_pages, submit_text, submit_urls
 
 __all__ = [
+    "Door",
     "EnqueueProgress",
     "Expansion",
     "Resumed",
+    "Submission",
     "expand_feed",
     "expand_sources",
     "resume_job",
     "submit_html",
     "submit_pages",
+    "submit_sources",
     "submit_text",
     "submit_urls",
 ]
@@ -34,7 +39,10 @@ _MODULES = {
     "EnqueueProgress": "enqueue",
     "Expansion": "expansion",
     "expand_sources": "expansion",
-    "expand_feed": "feeds",
+    "Door": "intake",
+    "Submission": "intake",
+    "expand_feed": "intake",
+    "submit_sources": "intake",
     "Resumed": "resume",
     "resume_job": "resume",
     "submit_html": "submit",

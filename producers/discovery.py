@@ -1,9 +1,9 @@
 """Finding a site's feeds and sitemaps: what ``sluice feeds discover`` looks at.
 
-A home page names its feeds in ``<link rel="alternate">`` elements; robots.txt names its
-sitemaps in ``Sitemap:`` lines; and many sites serve feeds at a handful of usual paths. These
-functions read documents already fetched; fetching them is the caller's, through the guarded
-fetcher like any page.
+A home page names its feeds in ``<link rel="alternate">`` elements (robots.txt's sitemaps
+are read by :func:`producers.feed_reader.robots_sitemaps`); and many sites serve feeds at a
+handful of usual paths. These functions read documents already fetched; fetching them is
+the caller's, through the guarded fetcher like any page.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ __all__ = [
     "Discovered",
     "feeds_in_html",
     "site_root",
-    "sitemaps_in_robots",
     "usual_places",
 ]
 
@@ -68,18 +67,6 @@ def feeds_in_html(body: bytes, base_url: str) -> list[Discovered]:
             url = urljoin(urljoin(base_url, base), href)
             if urlsplit(url).scheme in ("http", "https") and url not in found:
                 found[url] = Discovered(url, kind, "html", (link.get("title") or "")[:500])
-    return list(found.values())
-
-
-def sitemaps_in_robots(text: str, robots_url: str) -> list[Discovered]:
-    """The sitemaps a robots.txt names in its ``Sitemap:`` lines, each once."""
-    found: dict[str, Discovered] = {}
-    for line in text.splitlines():
-        field, _, value = line.partition(":")
-        if field.strip().lower() == "sitemap" and value.strip():
-            url = urljoin(robots_url, value.strip())
-            if urlsplit(url).scheme in ("http", "https") and url not in found:
-                found[url] = Discovered(url, "sitemap", "robots.txt")
     return list(found.values())
 
 

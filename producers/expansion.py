@@ -5,23 +5,24 @@ Each source that fails (not found, unparseable, a blocked address …) becomes a
 breadth first within three limits, all settings: ``SLUICE_EXPAND_MAX_DEPTH`` (index
 nesting), ``SLUICE_EXPAND_MAX_REQUESTS`` (documents fetched per expansion) and
 ``SLUICE_EXPAND_MAX_URLS`` (page URLs kept). Reaching one is a problem too
-(``expand_limit``), never a silent cut.
+(``expand_limit``), never a silent cut. Documents are read by
+:mod:`producers.feed_reader` whatever content type they are served with; one read only in
+part (truncated or malformed) gives its entries and a ``partial_document`` problem.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
-from urllib.parse import urljoin
 
-from sluice.producers.feed_entries import refuse_html
-from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES, feed_links, sitemap_locations
+from sluice.producers.feed_reader import Document, read_feed, read_sitemap
 from sluice.shared.errors import SluiceError
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
-from sluice.workers.fetching.client import FetchedPage
+from sluice.workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage
 
-__all__ = ["Expansion", "Getter", "Problem", "expand_sources"]
+__all__ = ["EntryLink", "Expansion", "Getter", "Problem", "expand_sources"]
 
 
 class Getter(Protocol):
@@ -29,6 +30,17 @@ class Getter(Protocol):
     the host budget), or a bare :class:`workers.fetching.client.Fetcher` in tests."""
 
     def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage: ...
+
+
+class EntryLink(str):
+    """A feed entry's link that also carries the entry's date (for ``--since``/``--until``)."""
+
+    date: datetime | None
+
+    def __new__(cls, url: str, date: datetime | None = None) -> EntryLink:
+        link = super().__new__(cls, url)
+        link.date = date
+        return link
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +64,22 @@ def _limit(expansion: Expansion, kind: str, source: str, detail: str) -> None:
     expansion.problems.append(Problem(kind, source, Reason.EXPAND_LIMIT, detail))
 
 
+def _links(kind: str, source: str, document: Document, out: Expansion) -> None:
+    """Keep ``document``'s entry links, and report it when it was read only in part."""
+    out.urls.extend(EntryLink(entry.link, entry.published) for entry in document.entries)
+    if document.damage:
+        out.problems.append(Problem(kind, source, Reason.PARTIAL_DOCUMENT, document.damage))
+
+
 def _feed(url: str, fetcher: Getter, out: Expansion) -> None:
     out.requests += 1
     try:
-        page = fetcher.get(url, content_types=FEED_TYPES)
-        refuse_html(page.body, page.content_type, page.url)  # says which feeds it names
-        out.urls.extend(feed_links(page.body, page.url))
+        page = fetcher.get(url, content_types=ANY_CONTENT_TYPE)
+        document = read_feed(page.body, page.url)
     except SluiceError as exc:
         out.problems.append(Problem("feed", url, exc.reason, exc.detail))
+        return
+    _links("feed", url, document, out)
 
 
 def _sitemap(url: str, fetcher: Getter, settings: Settings, out: Expansion) -> None:
@@ -82,12 +102,13 @@ def _sitemap(url: str, fetcher: Getter, settings: Settings, out: Expansion) -> N
             return
         out.requests += 1
         try:
-            page = fetcher.get(current, content_types=SITEMAP_TYPES)
-            found, children = sitemap_locations(page.body)
+            page = fetcher.get(current, content_types=ANY_CONTENT_TYPE)
+            document = read_sitemap(page.body, page.url)
         except SluiceError as exc:
             out.problems.append(Problem("sitemap", current, exc.reason, exc.detail))
             continue
-        out.urls.extend(found)
+        _links("sitemap", current, document, out)
+        children = document.children
         if children and depth >= settings.expand_max_depth:
             _limit(
                 out,
@@ -97,7 +118,7 @@ def _sitemap(url: str, fetcher: Getter, settings: Settings, out: Expansion) -> N
                 f"reached: {len(children)} child sitemaps not followed",
             )
             continue
-        frontier.extend((urljoin(page.url, child), depth + 1) for child in children)
+        frontier.extend((child, depth + 1) for child in children)
 
 
 def expand_sources(

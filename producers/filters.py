@@ -17,7 +17,7 @@ from typing import Protocol
 from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
 
-__all__ = ["RecordFilter", "parse_date", "record_skipped"]
+__all__ = ["RecordFilter", "parse_date"]
 
 
 class _Dated(Protocol):
@@ -82,18 +82,3 @@ class RecordFilter:
             since=parse_date(since) if since else None,
             until=parse_date(until) if until else None,
         )
-
-
-def record_skipped(job_id: str, kind: str, left_out: list[tuple[str | None, Reason]]) -> None:
-    """Record each ``(source, reason)`` a filter left out as an item ``skipped`` of the job."""
-    if not left_out:
-        return
-    from sluice.producers.submit import _database_ready
-    from sluice.shared.jobs import ItemSpec, create_job
-    from sluice.shared.states import State
-
-    _database_ready()
-    create_job(
-        job_id,
-        [ItemSpec(kind, source, state=State.SKIPPED, reason=reason) for source, reason in left_out],
-    )

@@ -6,15 +6,13 @@ Items left ``recorded`` under a live lease are on their way; without one, their 
 stopped before sending them and ``sluice submit --resume JOB`` may send them without
 doubling a running producer's work.
 A producer killed outright lets its lease lapse after :data:`LEASE_SECONDS`; sooner if it
-ran on this machine: a lease names its holder's host, PID namespace and process id, and one
-whose process is gone no longer counts, so ``--resume`` can follow a killed producer at once.
+ran on this machine: a lease names its holder (:mod:`shared.lease_holders`), and one whose
+process is gone no longer counts, so ``--resume`` can follow a killed producer at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ import redis
 
 from sluice.shared.clock import clock_for
 from sluice.shared.errors import RetryableError
+from sluice.shared.lease_holders import ended_here, holder_token
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text
 
@@ -39,30 +38,6 @@ def _key(job_id: str) -> str:
     return f"{KEY_PREFIX}submitting:{job_id}"
 
 
-def _here() -> str:
-    """This process's machine: host name and PID namespace (containers may share a name)."""
-    try:
-        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
-    except OSError:
-        namespace = "-"
-    return f"{socket.gethostname()}/{namespace}"
-
-
-def _holder_gone(token: str) -> bool:
-    """Whether the lease ``token`` was taken by a process of this machine that has ended."""
-    machine, _, rest = token.partition(":")  # a host name holds no colon
-    pid = rest.partition(":")[0]
-    if machine != _here() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # alive, another user's
-        return False
-    return False
-
-
 def active_submissions(client: redis.Redis, job_id: str, *, besides: str | None = None) -> int:
     """Producers holding a live lease on ``job_id`` (not counting the lease ``besides``);
     leases of ended processes of this machine are dropped."""
@@ -71,7 +46,7 @@ def active_submissions(client: redis.Redis, job_id: str, *, besides: str | None 
         as_text(member)
         for member in cast(list[bytes], client.zrangebyscore(_key(job_id), now, "+inf"))
     ]
-    gone = [token for token in live if token != besides and _holder_gone(token)]
+    gone = [token for token in live if token != besides and ended_here(token)]
     if gone:
         client.zrem(_key(job_id), *gone)
     return sum(1 for token in live if token != besides and token not in gone)
@@ -86,7 +61,7 @@ def submission_lease(client: redis.Redis, job_id: str, *, exclusive: bool = Fals
     to send.
     """
     key = _key(job_id)
-    token = f"{_here()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    token = f"{holder_token()}:{uuid.uuid4().hex[:8]}"
     stop = threading.Event()
 
     clock = clock_for(client)

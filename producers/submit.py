@@ -18,17 +18,18 @@ from sluice.producers.lease import submission_lease
 from sluice.shared.article import Article
 from sluice.shared.db import upgrade_database
 from sluice.shared.identity import article_id, canonicalize_url
-from sluice.shared.jobs import ItemSpec, create_job, finish_item, new_job_id
+from sluice.shared.jobs import ItemSpec, create_job, new_job_id
 from sluice.shared.language import settle_language
 from sluice.shared.pages import save_page, save_pages
 from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
 
-__all__ = ["record_failed_sources", "submit_html", "submit_pages", "submit_text", "submit_urls"]
+__all__ = ["database_ready", "submit_html", "submit_pages", "submit_text", "submit_urls"]
 
 
 @functools.cache
-def _database_ready() -> None:
+def database_ready() -> None:
+    """Bring the store to the newest migration, once per process."""
     upgrade_database()
 
 
@@ -42,7 +43,7 @@ def _submit(
     progress: ProgressCallback | None = None,
 ) -> str:
     """Record ``specs`` in the job, then send ``articles(first item id)`` to ``stage``."""
-    _database_ready()
+    database_ready()
     job_id = job_id or new_job_id()
     with submission_lease(get_redis(), job_id):
         first = create_job(job_id, specs, description, state=State.RECORDED)
@@ -172,16 +173,3 @@ def submit_pages(
 
     specs = [ItemSpec("html", url) for _, url in page_list]
     return _submit(job_id, specs, "extract", articles, description=description, progress=progress)
-
-
-def record_failed_sources(job_id: str, problems: Sequence[tuple[str, str, str, str]]) -> None:
-    """Record each ``(kind, source, reason, detail)`` that an expansion could not read in
-    full as an item of the job, ``failed`` with its reason, so ``sluice status`` shows it."""
-    if not problems:
-        return
-    _database_ready()
-    first = create_job(
-        job_id, [ItemSpec(kind, source) for kind, source, _, _ in problems], state=State.RECORDED
-    )
-    for offset, (_, _, reason, detail) in enumerate(problems):
-        finish_item(job_id, first + offset, State.FAILED, reason=reason, detail=detail)

@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sluice.producers.enqueue import ProgressCallback, enqueue_articles
 from sluice.producers.filters import RecordFilter
 from sluice.producers.lease import submission_lease
-from sluice.producers.submit import _database_ready, _html_article
+from sluice.producers.submit import _html_article, database_ready
 from sluice.producers.warc_records import (
     End,
     NotAnArchive,
@@ -346,7 +346,7 @@ def ingest_warcs(
     An archive this job already read in part is read on from its kept offset; one it read
     to the end is not read again.
     """
-    _database_ready()
+    database_ready()
     job_id = job_id or new_job_id()
     lease = submission_lease(get_redis(), job_id) if hold_lease else contextlib.nullcontext()
     with lease:

@@ -1,6 +1,6 @@
 """The feed registry: feeds and sitemaps kept in the store, their schedule, claims and seen
 entries. Reading and writing the ``feeds`` and ``feed_entries`` tables is this module's only
-job; polling is :mod:`producers.feed_poll`'s, scheduling :mod:`workers.feed_scheduler`'s.
+job; polling is :mod:`workers.feeds.polling`'s, scheduling :mod:`workers.feeds.scheduler`'s.
 
 Times are seconds since the epoch, by the cluster's clock (:func:`now`: Redis's ``TIME``,
 whichever machine asks). A poll *claims* its feed with a compare-and-set

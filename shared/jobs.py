@@ -28,6 +28,8 @@ __all__ = [
     "list_items",
     "mark_enqueued",
     "new_job_id",
+    "skip_recorded",
+    "waiting_items",
 ]
 
 _NOT_FINAL = [s.value for s in State if s not in FINAL_STATES]
@@ -39,7 +41,8 @@ class ItemSpec:
 
     ``page_id`` names a page already in the store (a WARC record's), so the item can still
     be sent after an interruption. With ``state`` (a final one) and ``reason`` the item is
-    recorded as already ended: a filtered or unusable record.
+    recorded as already ended: a filtered or unusable record. ``entry`` keeps a feed entry's
+    guid, title and date while the item waits in the store for room in the frontier.
     """
 
     kind: str
@@ -48,6 +51,7 @@ class ItemSpec:
     state: State | None = None
     reason: str | None = None
     detail: str | None = None
+    entry: dict[str, Any] | None = None
     # A URL a stage found: the item that found it, and its depth (shared.outcomes.NewUrl).
     found_by: int | None = None
     depth: int | None = None
@@ -100,6 +104,7 @@ def create_job(
                     "page_id": spec.page_id,
                     "reason": spec.reason,
                     "detail": spec.detail,
+                    "entry": spec.entry,
                     "found_by": spec.found_by,
                     "depth": spec.depth,
                 }
@@ -185,6 +190,37 @@ def finish_item(
         )
     )
     _run(stmt, conn)
+
+
+def waiting_items(job_id: str, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` of the job's items still ``recorded`` (their messages not sent),
+    oldest first: item id, source and entry."""
+    with read_scope() as conn:
+        rows = conn.execute(
+            select(items.c.item_id, items.c.source, items.c.entry)
+            .where(items.c.job_id == job_id, items.c.state == State.RECORDED.value)
+            .order_by(items.c.item_id)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+def skip_recorded(job_id: str, reason: str, detail: str) -> int:
+    """End every item of the job still ``recorded`` as ``skipped`` with ``reason``; returns
+    how many."""
+    with session_scope() as conn:
+        done = conn.execute(
+            update(items)
+            .where(items.c.job_id == job_id, items.c.state == State.RECORDED.value)
+            .values(
+                state=State.SKIPPED.value,
+                reason=reason,
+                detail=detail[:2000],
+                entry=None,
+                updated_at=func.now(),
+            )
+        )
+    return int(done.rowcount or 0)
 
 
 def _run(stmt: Any, conn: Connection | None) -> None:

@@ -39,7 +39,19 @@ class Reason(StrEnum):
     INVALID_URL = "invalid_url", "the URL cannot be parsed"
     UNSUPPORTED_SCHEME = "unsupported_scheme", "only http and https are fetched"
     BAD_FEED = "bad_feed", "a feed document (--feed or a registered feed) could not be parsed"
-    BAD_SITEMAP = "bad_sitemap", "a --sitemap document could not be parsed as a sitemap"
+    BAD_SITEMAP = "bad_sitemap", "a sitemap document (--sitemap or registered) could not be parsed"
+    NOT_A_FEED = (
+        "not_a_feed",
+        "a feed's URL answered with a document that is not RSS, Atom, RDF or JSON Feed",
+    )
+    NOT_A_SITEMAP = (
+        "not_a_sitemap",
+        "a sitemap's URL answered with a document that is neither a sitemap nor a feed",
+    )
+    PARTIAL_DOCUMENT = (
+        "partial_document",
+        "a feed or sitemap was truncated or malformed: the entries before the damage were read",
+    )
     BAD_FEED_LIST = "bad_feed_list", "a feed list (OPML) could not be parsed"
     SUBMISSION_RUNNING = "submission_running", "another producer is submitting this job"
     NOT_ENQUEUED = (
@@ -72,6 +84,10 @@ class Reason(StrEnum):
     FEED_MOVED_TO_KNOWN = (
         "feed_moved_to_known",
         "a feed redirects permanently to another feed already registered",
+    )
+    FEED_PAUSED = (
+        "feed_paused",
+        "skipped: a feed entry still waiting for room in the frontier when its feed was paused",
     )
     FEED_NEW_ENTRIES = "feed_new_entries", "a feed poll found new entries (an outcome)"
     FEED_NO_NEW_ENTRIES = (

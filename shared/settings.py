@@ -137,7 +137,8 @@ class WorkerSettings(BaseModel):
         30.0,
         description="Seconds without a heartbeat after which a worker counts as dead and the "
         "task messages it held go back to their queues (checked every quarter of it, and "
-        "found silent twice), instead of waiting for the visibility timeout.",
+        "found silent twice), instead of waiting for the visibility timeout; its node name "
+        "is then free for a worker on another machine.",
     )
     lost_after: float = Field(
         120.0,

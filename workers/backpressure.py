@@ -14,9 +14,6 @@ The entry queue is never pushed past ``high`` by producers: under a short Redis 
 entry queue a producer reads the depth, sends at most the headroom, and only then lets the
 next producer look. Retries of the other stages are outside this bound.
 
-A stage that creates work (:mod:`workers.found_work`) must not wait in a worker: it takes
-only the room there is now (:meth:`Backpressure.admit_now`) and leaves the rest recorded.
-
 A producer may be given a deadline for the whole of its waiting (:func:`room_deadline`,
 which ``sluice submit --timeout`` sets): past it, a wait for room ends with
 :class:`RoomTimeout`, the items not yet sent still ``recorded`` for ``--resume``.
@@ -41,6 +38,9 @@ __all__ = ["Backpressure", "RoomTimeout", "WaitCallback", "queue_depths", "room_
 
 #: Called on every look at the queues while paused, with the fullest queue and its depth.
 WaitCallback = Callable[[str, int], None]
+
+# Longest a worker thread waits for another producer's lock on the entry queue (s).
+_MOMENT = 0.5
 
 _deadline: ContextVar[float | None] = ContextVar("room_deadline", default=None)
 
@@ -113,16 +113,31 @@ class Backpressure:
             return
         while True:
             self._wait_for_room()
-            with self._locked_room(wanted) as room:
+            lock = self.client.lock(
+                f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout
+            )
+            lock.acquire()
+            try:
+                depth = queue_depths(self.client, [self.entry])[self.entry]
+                room = self.high - depth
                 if room > 0:
-                    yield room
+                    admitted = min(room, wanted)
+                    yield admitted
+                    # Filled to the mark: next time wait for the low-water mark first.
+                    self.paused = depth + admitted >= self.high
                     return
+            finally:
+                # A batch slower than lock_timeout lost the lock already: nothing to undo.
+                with contextlib.suppress(LockError):
+                    lock.release()
             self.paused = True  # another producer took the room while this one waited
 
     @contextmanager
     def admit_now(self, wanted: int) -> Iterator[int]:
-        """Like :meth:`admit`, for a producer that must not wait (a stage creating work):
-        yields how many messages may be sent now, 0 when a watched queue is full."""
+        """Yield how many messages (0 to ``wanted``) may be sent now, never waiting for room:
+        for a worker thread, which must not stall (a feed poll's new entries). 0 while any
+        watched queue is at the high-water mark, or another producer holds the entry queue's
+        lock for longer than a moment; what is not sent waits in the store."""
         if not self.high:
             yield wanted
             return
@@ -130,24 +145,14 @@ class Backpressure:
         if any(depth >= self.high for depth in depths.values()):
             yield 0
             return
-        with self._locked_room(wanted) as room:
-            yield room
-
-    @contextmanager
-    def _locked_room(self, wanted: int) -> Iterator[int]:
-        """Under the entry queue's lock, yield the room for up to ``wanted`` messages (0
-        when there is none); the caller sends them before the lock is released."""
         lock = self.client.lock(f"{KEY_PREFIX}submit-lock:{self.entry}", timeout=self.lock_timeout)
-        lock.acquire()
+        if not lock.acquire(blocking_timeout=_MOMENT):
+            yield 0
+            return
         try:
             depth = queue_depths(self.client, [self.entry])[self.entry]
-            admitted = max(0, min(self.high - depth, wanted))
-            yield admitted
-            if admitted:
-                # Filled to the mark: next time wait for the low-water mark first.
-                self.paused = depth + admitted >= self.high
+            yield max(0, min(self.high - depth, wanted))
         finally:
-            # A batch slower than lock_timeout lost the lock already: nothing to undo.
             with contextlib.suppress(LockError):
                 lock.release()
 

@@ -17,9 +17,11 @@ Choices made here:
   processes are recycled by task count and memory.
 * Task events are always sent, so Flower sees every stage.
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
+* A worker's node name is its own in the whole cluster: it is leased in Redis at start
+  (:mod:`workers.node_names`), and a second worker of a live one's name stops there.
 * A worker that serves the fetch queue runs the crawl frontier's pump
   (:mod:`workers.fetching.pump`) in a thread of its main process, and the feed scheduler
-  (:mod:`workers.feed_scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
+  (:mod:`workers.feeds.scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "include": ["sluice.workers.tasks", "sluice.workers.feed_tasks"],
+        "include": ["sluice.workers.tasks", "sluice.workers.feeds.tasks"],
     }
 
 
@@ -100,6 +102,16 @@ def reconfigure() -> None:
     """Re-read the settings into :data:`app` (before it has connected to anything)."""
     get_settings.cache_clear()
     app.conf.update(celery_config(get_settings()))
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _hold_node_name(sender: Any = None, **_: Any) -> None:
+    """Every worker leases its node name before anything else, and stops (exit 2, one line)
+    when a live worker holds it (workers.node_names)."""
+    from sluice.workers.node_names import hold_node_name
+
+    settings = get_settings()
+    hold_node_name(settings.redis_url, str(sender.hostname), settings.worker_dead_after)
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
@@ -170,7 +182,7 @@ def _start_feed_scheduler(**_: Any) -> None:
     """A worker that serves fetch claims due feeds and sends their polls."""
     if "fetch" not in app.amqp.queues.consume_from or not get_settings().feed_scheduler:
         return
-    from sluice.workers.feed_scheduler import FeedScheduler
+    from sluice.workers.feeds.scheduler import FeedScheduler
 
     scheduler = FeedScheduler()
     scheduler.start()

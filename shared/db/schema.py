@@ -62,6 +62,8 @@ items = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Pages in the store already (WARC records): an interrupted submission can still send it.
     Column("page_id", String(64)),
+    # A feed entry's guid, title and date, kept while it waits for room in the frontier.
+    Column("entry", JSON),
     # Work a stage created (shared.outcomes.NewUrl): the item of this job that found it, and
     # its depth; both NULL for a submitted item.
     Column("found_by", Integer),

@@ -1,16 +1,39 @@
-"""Fixtures for the feed tests: a feed server whose entries change between polls."""
+"""Fixtures for the feed tests: a feed server whose entries change between polls, and the
+CLI and waiting helpers the feed tests share."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
+from tests.support.cluster import Cluster
 from tests.support.pages import article_page
 from tests.support.web import Response, WebServer
+
+
+def sluice_json(cluster: Cluster, *args: str) -> Any:
+    """What ``sluice ARGS --json`` prints, once it succeeded."""
+    done = cluster.sluice(*args, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def wait_for(cluster: Cluster, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    """``check()``'s first true value, looked for until ``timeout``; fails with the logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
 
 
 @dataclass

@@ -7,12 +7,12 @@ already stored was touched.
 
 from __future__ import annotations
 
+import gzip
 import itertools
-import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles, feeds, items
 from tests.feeds.conftest import FeedServer, article_page
+from tests.feeds.conftest import sluice_json as _sluice_json
+from tests.feeds.conftest import wait_for as _until
 from tests.support.cluster import Cluster
 from tests.support.events import recorded_events, settle
 from tests.support.services import RedisProvider
@@ -80,12 +82,6 @@ def web() -> Iterator[WebServer]:
     server.close()
 
 
-def _sluice_json(cluster: Cluster, *args: str) -> Any:
-    done = cluster.sluice(*args, "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
 def _add(cluster: Cluster, url: str, *options: str) -> dict[str, Any]:
     added = _sluice_json(cluster, "feeds", "add", url, *options)
     assert added["refused"] == [] and len(added["registered"]) == 1
@@ -101,16 +97,6 @@ def _row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
     """The feed's row, read straight from the store (quicker than the CLI, for waiting)."""
     with get_engine(cluster.database_url).connect() as conn:
         return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
-
-
-def _until(cluster: Cluster, check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
 
 
 def _items(cluster: Cluster, job_id: str) -> list[dict[str, Any]]:
@@ -333,6 +319,44 @@ def test_an_entity_bomb_is_refused_and_expands_nothing(
     assert _items(feed_cluster, added["job"]) == []
 
 
+def test_feeds_and_sitemaps_are_polled_whatever_their_content_type(
+    feed_cluster: Cluster, web: WebServer
+) -> None:
+    """An Atom feed served as text/atom+xml (its enclosure is no article, its links are
+    relative to xml:base) and a gzipped sitemap served with no type, cut in its fourth
+    URL: the feed gives its alternate link, the sitemap its first three URLs, and the
+    sitemap's row says it was read in part."""
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/odd/articles/">'
+        b"<title>A</title><id>urn:odd</id><updated>2026-12-01T00:00:00Z</updated>"
+        b"<entry><id>urn:odd:1</id><title>E</title><updated>2026-12-01T00:00:00Z</updated>"
+        b'<link rel="enclosure" type="audio/mpeg" href="/odd/episode.mp3"/>'
+        b'<link rel="alternate" type="text/html" href="story.html"/></entry></feed>'
+    )
+    locs = "".join(f"<url><loc>{web.url(f'/odd/map/{n}.html')}</loc></url>" for n in range(4))
+    sitemap = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+    cut = sitemap[: sitemap.rindex("</loc>") - 2].encode()
+    feed_url = web.route("/odd/atom", Response(body=atom, content_type="text/atom+xml"))
+    map_url = web.route("/odd/map.gz", Response(body=gzip.compress(cut), content_type=""))
+    feed = _add(feed_cluster, feed_url)
+    mapped = _add(feed_cluster, map_url, "--sitemap")
+    _until(feed_cluster, lambda: _items(feed_cluster, feed["job"]), "the feed's entry")
+    _until(feed_cluster, lambda: len(_items(feed_cluster, mapped["job"])) >= 3, "three URLs")
+    assert [r["source"] for r in _items(feed_cluster, feed["job"])] == [
+        web.url("/odd/articles/story.html")
+    ]
+    assert [r["source"] for r in _items(feed_cluster, mapped["job"])] == [
+        web.url(f"/odd/map/{n}.html") for n in range(3)
+    ]
+    row = _row(feed_cluster, mapped["id"])
+    assert row["state"] == "active" and row["last_outcome"] in (
+        "feed_new_entries",
+        "feed_unchanged",
+    )
+    assert (row["detail"] or "").startswith("partial_document: truncated: 3 URLs"), row
+    assert _row(feed_cluster, feed["id"])["detail"] is None
+
+
 def test_a_news_sitemap_is_polled_like_a_feed_and_polls_are_tasks_flower_sees(
     feed_cluster: Cluster, web: WebServer
 ) -> None:
@@ -428,7 +452,7 @@ def test_metrics_show_feeds_per_state_polls_per_outcome_and_new_entries(
     per_state = {
         s: series[f'sluice_feeds{{state="{s}"}}'] for s in ("active", "paused", "disabled")
     }
-    assert sum(per_state.values()) == 8  # every feed registered above, in one state each
+    assert sum(per_state.values()) == 10  # every feed registered above, in one state each
     assert per_state["paused"] == 4 and per_state["disabled"] >= 2  # HTML page, bomb
     assert series['sluice_feeds_disabled{reason="feed_is_html"}'] >= 1
     assert series['sluice_feed_polls_total{outcome="feed_new_entries"}'] >= 3

@@ -9,9 +9,9 @@ import uuid
 import pytest
 import redis
 
-from sluice.producers.feed_registry import register_feeds
 from sluice.shared import feeds as registry
 from sluice.shared.feeds import FeedKind
+from sluice.workers.feeds.registry import register_feeds
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -100,7 +100,7 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
 ) -> None:
     """The scheduler sends nothing to a queue: each claim becomes a frontier item of its
     feed's host, first in line, so it goes on the host's turn like any fetch."""
-    from sluice.workers.feed_scheduler import POLL_FIELD, FeedScheduler
+    from sluice.workers.feeds.scheduler import POLL_FIELD, FeedScheduler
     from sluice.workers.fetching.frontier import Frontier
 
     url = f"http://127.0.0.9/{uuid.uuid4().hex[:8]}/feed.xml"  # a host of its own
@@ -114,8 +114,10 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
     FeedScheduler().step()  # claimed: a second scheduler does not queue it again
     polls = [i for i in frontier.waiting_items("127.0.0.9") if i.startswith("feed-")]
     assert polls == waiting[:1]
-    leases, _ = frontier.release(0, 60_000, 10)  # the host's turn: the poll goes first
-    # (Feeds other tests registered are due too, at their own host.)
+    # The host's turn: the poll goes first. Feeds other tests registered in this store are
+    # due too, each at its own host and some earlier, so every due host is released: with
+    # room for only a few, this host's turn could come after the room ran out.
+    leases, _ = frontier.release(0, 60_000, 100_000)
     (lease,) = [lease for lease in leases if "127.0.0.9" in lease.payload["url"]]
     assert lease.payload[POLL_FIELD] == done.feed.id and lease.payload["url"] == url
 

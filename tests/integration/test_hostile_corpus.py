@@ -202,7 +202,7 @@ def test_hostile_corpus(
     )
     sources = [
         ("feed that is missing", ["--feed", main.url(f"{p}/nofeed.xml")], "http_404"),
-        ("feed that is not a feed", ["--feed", main.url(f"{p}/garbage-feed")], "bad_feed"),
+        ("feed that is not a feed", ["--feed", main.url(f"{p}/garbage-feed")], "not_a_feed"),
         ("feed on an octal host", ["--feed", "http://0177.0.0.1/feed"], "invalid_url"),
         ("feed on a forbidden address", ["--feed", h["forbidden"].url("/feed")], "blocked_address"),
         ("sitemap with broken XML", ["--sitemap", main.url(f"{p}/broken.xml")], "bad_sitemap"),

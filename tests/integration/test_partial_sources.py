@@ -1,8 +1,11 @@
 """Partial success is success: the sources that could be read are submitted, the others
-reported with their reason, recorded in the job, and the exit code says so."""
+reported with their reason, recorded in the job, and the exit code says so. Feeds and
+sitemaps are read whatever content type they are served with, and a truncated one gives
+the URLs before the cut and is reported as ``partial_document``."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 
@@ -95,3 +98,62 @@ def test_limits_are_settings_and_reaching_one_is_reported(
     job_id = json.loads(result.stdout)["job"]
     reasons = [i["reason"] for i in store.items(job_id)]
     assert reasons == ["expand_limit"]
+
+
+def test_feeds_and_sitemaps_served_with_odd_content_types(
+    workers: Cluster, store: Store, web: WebServer
+) -> None:
+    """RSS as text/rss+xml, Atom (an enclosure, xml:base) as application/xml-dtd, JSON Feed
+    and a gzipped sitemap with no type, a text sitemap, a sitemap cut in its sixth URL
+    served as text/html: every URL before the cut is submitted, the cut is reported."""
+    p = f"/{uuid.uuid4().hex[:8]}"
+    rss = (
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>R</title>'
+        b"<item><title>Lock gates &#8211; a history</title><link>../news/rss.html</link>"
+        b'<guid isPermaLink="false">?p=1</guid></item></channel></rss>'
+    )
+    atom = (
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{web.url(p + "/atom/")}">'
+        "<title>A</title><id>urn:a</id><updated>2026-12-01T00:00:00Z</updated>"
+        "<entry><id>urn:1</id><title>E</title><updated>2026-12-01T00:00:00Z</updated>"
+        '<link rel="enclosure" type="audio/mpeg" href="episode.mp3"/>'
+        '<link rel="alternate" href="story.html"/></entry></feed>'
+    ).encode()
+    json_feed = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "url": "j.html"}]}
+    ).encode()
+    cut = _urlset([web.url(f"{p}/cut/{n}.html") for n in range(6)])
+    cut = cut[: cut.rindex(b"</loc>") - 2]  # inside the sixth URL
+    served = {
+        "feeds/rss": (rss, "text/rss+xml"),
+        "feeds/atom": (atom, "application/xml-dtd"),
+        "feeds/json": (json_feed, ""),
+        "maps/gz": (gzip.compress(_urlset([web.url(f"{p}/gz.html")])), ""),
+        "maps/text": (web.url(f"{p}/text.html").encode() + b"\n", "text/plain"),
+        "maps/cut": (cut, "text/html"),
+    }
+    urls = {
+        name: web.route(f"{p}/{name}", Response(body=body, content_type=kind))
+        for name, (body, kind) in served.items()
+    }
+    result = workers.sluice(
+        "submit",
+        *("--feed", urls["feeds/rss"], "--feed", urls["feeds/atom"], "--feed", urls["feeds/json"]),
+        *("--sitemap", urls["maps/gz"], "--sitemap", urls["maps/text"]),
+        *("--sitemap", urls["maps/cut"]),
+        "--json",
+    )
+    assert result.returncode == EXIT_SOME_SOURCES_FAILED, result.stderr
+    assert "partial_document: truncated: 5 URLs read" in result.stderr, result.stderr
+    job_id = json.loads(result.stdout)["job"]
+    recorded = store.items(job_id)
+    assert {i["source"] for i in recorded if i["kind"] == "url"} == {
+        web.url(f"{p}/news/rss.html"),
+        web.url(f"{p}/atom/story.html"),
+        web.url(f"{p}/feeds/j.html"),
+        web.url(f"{p}/gz.html"),
+        web.url(f"{p}/text.html"),
+        *(web.url(f"{p}/cut/{n}.html") for n in range(5)),
+    }
+    sources = [(i["kind"], i["source"], i["reason"]) for i in recorded if i["kind"] != "url"]
+    assert sources == [("sitemap", urls["maps/cut"], "partial_document")]

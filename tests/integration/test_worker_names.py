@@ -1,5 +1,6 @@
-"""Worker node names survive a restart, clashes are refused, and plain ``celery worker``
-serves every stage."""
+"""Worker node names survive a restart, clashes are refused (for plain ``celery worker``
+too), a worker killed outright and restarted at once keeps its name, and plain ``celery
+worker`` serves every stage."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from celery import Celery
 
+from sluice.workers.node_names import taken_line
 from sluice.workers.pipeline import STAGES
 from tests.monitoring.conftest import unique_text
 from tests.support.cluster import Cluster
@@ -67,10 +70,22 @@ def _stop(cluster: Cluster, process: subprocess.Popen) -> None:
     cluster.processes.remove(process)
 
 
+def _lease(redis_url: str, name: str) -> str | None:
+    """The token of the node-name lease on ``name`` (workers.node_lease), if any."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        token = client.get(f"sluice:node:{name}")
+    finally:
+        client.close()
+    return token.decode() if token is not None else None
+
+
 def _restart(cluster: Cluster) -> None:
-    """Stop the cluster's one worker and start it again as it was started."""
+    """Stop the cluster's one worker (its name is free at once) and start it again as it
+    was started."""
     (first,) = cluster.processes
     _stop(cluster, first)
+    assert _lease(cluster.redis_url, f"fetch@{socket.gethostname()}") is None
     cluster.start_worker("--stages", "fetch")
     cluster.wait_ready(stages=("fetch",))
 
@@ -89,7 +104,7 @@ def test_a_second_worker_of_the_same_name_is_refused_and_name_tells_them_apart(
     host = socket.gethostname()
     clash = fetching.sluice("worker", "--stages", "fetch", timeout=60)
     assert clash.returncode == 2, clash.stdout + clash.stderr
-    assert clash.stderr.strip().splitlines() == [_taken(f"fetch@{host}")]
+    assert clash.stderr.strip().splitlines() == [_taken(fetching, f"fetch@{host}")]
 
     second = fetching.start_worker("--stages", "fetch", "--name", "second")
     try:
@@ -103,19 +118,71 @@ def test_a_second_worker_of_the_same_name_is_refused_and_name_tells_them_apart(
         _stop(fetching, second)  # the module's one worker is left, as the next test expects
 
 
-def _taken(name: str) -> str:
-    return (
-        f"sluice: a running worker is already named {name}; node names must be unique in a "
-        "cluster: give this one another (sluice worker --name, celery worker -n)"
+def _taken(cluster: Cluster, name: str) -> str:
+    """The line a second worker named ``name`` prints: it names the live one's process."""
+    (worker,) = cluster.processes  # `sluice worker` execs Celery: the same process
+    token = _lease(cluster.redis_url, name)
+    assert token is not None and f":{worker.pid}:" in token
+    return taken_line(name, token)
+
+
+def _refused(cluster: Cluster, name: str) -> None:
+    """A plain ``celery worker -n NAME`` beside the live one stops at start: one line
+    naming the live one, exit 2, and the live one is still the only one of that name."""
+    clash = subprocess.run(
+        [*CELERY_WORKER, "-Q", "fetch", "--pool", "threads", "-n", name],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+    assert clash.returncode == 2, clash.stdout + clash.stderr
+    assert _taken(cluster, name) in clash.stderr.splitlines(), clash.stderr
+    assert "Traceback" not in clash.stderr
+    assert clash.stdout == ""  # stopped before Celery's banner
+    cluster.check_alive()
+    assert set(_queues_by_node(cluster.redis_url)) == {name}
 
 
-def _celery_worker(cluster: Cluster, *args: str) -> subprocess.Popen:
-    log = cluster.data_dir / f"celery-{len(cluster.processes)}.log"
+def test_plain_celery_worker_with_a_live_nodes_name_stops_at_start(fetching: Cluster) -> None:
+    """Plain ``celery worker -n fetch@HOST`` beside ``sluice worker``'s ``fetch@HOST``."""
+    _refused(fetching, f"fetch@{socket.gethostname()}")
+
+
+def test_two_plain_celery_workers_of_one_name_the_second_stops_at_start(
+    cluster: Cluster,
+) -> None:
+    _celery_worker(cluster, "-Q", "fetch", "--pool", "threads", "-n", "plain@m1")
+    cluster.wait_ready(stages=("fetch",))
+    _refused(cluster, "plain@m1")
+
+
+def test_a_killed_worker_restarted_at_once_keeps_its_name(cluster: Cluster) -> None:
+    """SIGKILL leaves the lease behind; the same machine sees its holder gone and takes it
+    over at once: the lease's time to live (an hour here) is not waited for."""
+    env = {**cluster.env, "SLUICE_WORKER_DEAD_AFTER": "3600"}
+    args = ("-Q", "extract", "--pool", "prefork", "--concurrency", "1", "-n", "cpu@m1")
+    killed = _celery_worker(cluster, *args, env=env)
+    cluster.wait_ready(stages=("extract",))
+    assert f":{killed.pid}:" in (_lease(cluster.redis_url, "cpu@m1") or "")
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=30)
+    cluster.processes.remove(killed)
+
+    restarted = _celery_worker(cluster, *args, env=env)
+    cluster.wait_ready(stages=("extract",), timeout=60)
+    assert f":{restarted.pid}:" in (_lease(cluster.redis_url, "cpu@m1") or "")
+    assert restarted.poll() is None
+
+
+def _celery_worker(
+    cluster: Cluster, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    log = cluster.data_dir / f"celery-{len(cluster._logs)}.log"
     with open(log, "ab") as handle:
         process = subprocess.Popen(
             [*CELERY_WORKER, *args],
-            env=cluster.env,
+            env=env or cluster.env,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,

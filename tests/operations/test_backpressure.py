@@ -217,3 +217,31 @@ def test_without_a_high_water_mark_nothing_waits(queues: redis.Redis) -> None:
     gate = Backpressure(queues, "fetch", high=0, low=0, watched=["tag"])
     with gate.admit(12345) as room:
         assert room == 12345
+
+
+def test_a_worker_thread_is_admitted_what_fits_now_and_never_waits(queues: redis.Redis) -> None:
+    """admit_now (a feed poll's entries): the headroom below the high-water mark, or 0 at
+    once while any watched queue is full or another producer holds the entry queue."""
+    stage = f"test-{uuid.uuid4().hex[:8]}"
+    _fill(queues, stage, 70)
+    gate = Backpressure(queues, stage, high=100, low=50, watched=["tag"])
+    try:
+        with gate.admit_now(500) as room:
+            assert room == 30  # up to the mark, not beyond
+        with gate.admit_now(10) as room:
+            assert room == 10
+        _fill(queues, "tag", 100)
+        started = time.monotonic()
+        with gate.admit_now(10) as room:
+            assert room == 0  # a full downstream queue: nothing now, and no wait
+        queues.delete("tag")
+        lock = queues.lock(f"sluice:submit-lock:{stage}", timeout=10)
+        assert lock.acquire()
+        try:
+            with gate.admit_now(10) as room:
+                assert room == 0  # another producer is sending: give up after a moment
+        finally:
+            lock.release()
+        assert time.monotonic() - started < 2
+    finally:
+        queues.delete(stage, "tag")

@@ -14,7 +14,7 @@ __all__ = ["Response", "WebServer"]
 class Response:
     status: int = 200
     body: bytes = b""
-    content_type: str = "text/html; charset=utf-8"
+    content_type: str = "text/html; charset=utf-8"  # "": no Content-Type header at all
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -33,7 +33,8 @@ class _Handler(BaseHTTPRequestHandler):
         if response is None:  # the route wrote its own response
             return
         self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers.items():
             self.send_header(name, value)

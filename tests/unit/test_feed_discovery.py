@@ -1,4 +1,4 @@
-"""producers.feed_lists and producers.discovery: feed lists read, and a site's feeds found."""
+"""workers.feeds.lists and producers.discovery: feed lists read, and a site's feeds found."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from sluice.producers.discovery import (
     Discovered,
     feeds_in_html,
     site_root,
-    sitemaps_in_robots,
     usual_places,
 )
-from sluice.producers.feed_lists import ListedFeed, parse_feed_list, parse_opml
 from sluice.shared.errors import PermanentError
+from sluice.workers.feeds.lists import ListedFeed, parse_feed_list, parse_opml
 
 OPML = b"""<?xml version="1.0"?>
 <opml version="2.0"><head><title>Desk</title></head><body>
@@ -76,15 +75,6 @@ def test_feeds_named_by_a_page() -> None:
     ]
     assert feeds_in_html(b"", "http://127.0.0.2/") == []
     assert feeds_in_html(b"\x00\xff garbage", "http://127.0.0.2/") == []
-
-
-def test_sitemaps_named_by_robots_txt() -> None:
-    robots = "User-agent: *\nDisallow: /private\nSitemap: /news-sitemap.xml\n"
-    robots += "sitemap:http://127.0.0.3/other.xml\nSitemap: ftp://x/y\n"
-    assert sitemaps_in_robots(robots, "http://127.0.0.2/robots.txt") == [
-        Discovered("http://127.0.0.2/news-sitemap.xml", "sitemap", "robots.txt"),
-        Discovered("http://127.0.0.3/other.xml", "sitemap", "robots.txt"),
-    ]
 
 
 def test_usual_places_are_on_the_sites_root() -> None:

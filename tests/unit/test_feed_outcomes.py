@@ -6,11 +6,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sluice.producers.feed_outcomes import after_failure, after_success
-from sluice.producers.feed_schedule import Hints
 from sluice.shared.feeds import Feed
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
+from sluice.workers.feeds.outcomes import after_failure, after_success
+from sluice.workers.feeds.schedule import Hints
 
 SETTINGS = Settings(
     feed_min_interval=60, feed_max_interval=3600, feed_disable_after=3, feed_interval=600
@@ -96,11 +96,11 @@ def test_publisher_hints_and_a_fixed_interval() -> None:
         outcome=Reason.FEED_NEW_ENTRIES,
         new=1,
         published=[],
-        hints=Hints(ttl=7200),
+        hints=Hints(ttl=2400),
         settings=SETTINGS,
     )
-    assert hinted["interval"] == 7200  # the publisher's floor beats SLUICE_FEED_MAX_INTERVAL
-    assert hinted["next_poll_at"] >= 7200
+    assert hinted["interval"] == 2400  # the publisher's floor beats the learned interval
+    assert hinted["next_poll_at"] >= 2400
     fixed = after_success(
         _feed(every=120.0),
         now=0,
@@ -131,11 +131,11 @@ def test_failures_back_off_then_disable_with_the_reason() -> None:
         now=0,
         reason=Reason.http(503),
         detail="busy",
-        retry_after=3000,
+        retry_after=500,
         settings=SETTINGS,
         rng=rng,
     )
-    assert second["next_poll_at"] >= 3000  # Retry-After honoured, jitter or not
+    assert second["next_poll_at"] >= 500  # Retry-After honoured, jitter or not
     third = after_failure(
         _feed(failures=2),
         now=0,
@@ -147,3 +147,67 @@ def test_failures_back_off_then_disable_with_the_reason() -> None:
     )
     assert (third["state"], third["reason"]) == ("disabled", "dns_error")
     assert third["detail"].startswith("3 failed polls in a row")
+
+
+HOSTILE = Settings(
+    feed_min_interval=60,
+    feed_max_interval=3600,
+    feed_disable_after=3,
+    feed_interval=600,
+    fetch_retry_after_max=900,
+)
+
+
+def test_a_huge_retry_after_is_capped_like_a_page_s() -> None:
+    """Retry-After: 999999999 (or a date in the year 9999) waits SLUICE_FETCH_RETRY_AFTER_MAX
+    at most, and never parks a feed past SLUICE_FEED_MAX_INTERVAL."""
+    for failures in (0, 5):
+        failed = after_failure(
+            _feed(failures=failures),
+            now=1000,
+            reason=Reason.http(429),
+            detail="slow down",
+            retry_after=999_999_999,
+            settings=HOSTILE,
+            rng=random.Random(3),
+        )
+        assert 1000 + 900 <= failed["next_poll_at"] <= 1000 + 3600
+    tiny = Settings(feed_min_interval=60, feed_max_interval=300, fetch_retry_after_max=900)
+    capped = after_failure(
+        _feed(),
+        now=0,
+        reason=Reason.http(503),
+        detail="busy",
+        retry_after=999_999_999,
+        settings=tiny,
+        rng=random.Random(4),
+    )
+    assert capped["next_poll_at"] <= 300
+
+
+def test_no_publisher_hint_parks_a_feed_past_the_longest_interval() -> None:
+    hostile = Hints(ttl=10**12, update_period=10**12, max_age=10**12, retry_after=10**12)
+    for new in (0, 1):
+        polled = after_success(
+            _feed(),
+            now=1000,
+            outcome=Reason.FEED_NEW_ENTRIES if new else Reason.FEED_NO_NEW_ENTRIES,
+            new=new,
+            published=[],
+            hints=hostile,
+            settings=HOSTILE,
+            rng=random.Random(5),
+        )
+        assert polled["interval"] <= 3600
+        assert 1000 < polled["next_poll_at"] <= 1000 + 3600
+    fixed = after_success(
+        _feed(every=7200.0),
+        now=0,
+        outcome=Reason.FEED_NO_NEW_ENTRIES,
+        new=0,
+        published=[],
+        hints=hostile,
+        settings=HOSTILE,
+        rng=random.Random(6),
+    )
+    assert fixed["next_poll_at"] <= 7200  # an operator's --every longer than the cap holds

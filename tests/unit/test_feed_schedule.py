@@ -1,4 +1,4 @@
-"""producers.feed_schedule: a feed's poll interval follows how often its entries appear."""
+"""workers.feeds.schedule: a feed's poll interval follows how often its entries appear."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sluice.producers.feed_schedule import (
+from sluice.workers.feeds.schedule import (
     Hints,
     first_poll_offset,
     hints_from,

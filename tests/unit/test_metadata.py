@@ -10,7 +10,7 @@ import pytest
 from sluice.shared.article import Article
 from sluice.workers.metadata import page_metadata
 from sluice.workers.metadata.authors import person_names
-from sluice.workers.metadata.dates import iso_date, publication_date, written_dates
+from sluice.workers.metadata.dates import day_labels, iso_date, publication_date, written_dates
 from sluice.workers.metadata.signals import repair_mojibake
 from sluice.workers.metadata.titles import choose_headline, site_keys, strip_site_name
 from sluice.workers.stages.extract import extract
@@ -80,6 +80,68 @@ def test_page_title_uses_og_site_name_json_ld_and_host() -> None:
 def test_a_byline_run_into_the_heading_is_cut() -> None:
     heading = "Harbour plan approved Posted on July 1, 2024 by Jane"
     assert choose_headline([heading], ["Harbour plan approved"], set()) == ("Harbour plan approved")
+
+
+def test_a_day_before_the_heading_is_cut() -> None:
+    heading = "Dec 18 2025 Harbour plan approved"
+    assert choose_headline([heading], ["Harbour plan approved"], set()) == "Harbour plan approved"
+    heading = "2025-12-18 – Harbour plan approved"
+    assert choose_headline([heading], [], set()) == "Harbour plan approved"
+
+
+def test_a_site_name_matches_whole_words_only() -> None:
+    keys = site_keys([], "https://web.dev/learn")
+    assert strip_site_name("Learn web development | web.dev", keys) == "Learn web development"
+    # One word is the site when the site's name starts with it, not when it ends with it.
+    keys = site_keys(["Definition of restaurant"], None)
+    assert strip_site_name("restaurant", keys) == "restaurant"
+    keys = site_keys(["Quayside Weekly"], None)
+    assert strip_site_name("Harbour plan approved | Quayside", keys) == "Harbour plan approved"
+
+
+def test_a_headline_that_holds_the_site_name_is_kept() -> None:
+    keys = site_keys(["Gardenary"], "https://www.gardenary.example/blog/a")
+    title = "Gardenary Planting vs. Ordinary Planting"
+    assert strip_site_name(title, keys) == title
+    # The site's name with one more word is still only the site's name.
+    assert strip_site_name("Gardenary Blog", keys) == ""
+    assert strip_site_name("Gardenary's Blog", keys) == ""
+
+
+def test_a_host_name_before_the_headline_is_cut() -> None:
+    keys = site_keys([], "https://quayside.example/2025/12/plan.html")
+    assert strip_site_name("quayside.example Harbour plan approved", keys) == (
+        "Harbour plan approved"
+    )
+    # Another host's name is part of the headline.
+    assert strip_site_name("github.com Harbour plan approved", keys) == (
+        "github.com Harbour plan approved"
+    )
+
+
+def test_a_sentence_is_no_headline_while_there_is_one() -> None:
+    summary = "Here are the six ways the harbour plan changes the quay."
+    titles = [summary, None, "Six ways the harbour plan changes the quay"]
+    assert choose_headline([summary], titles, set()) == "Six ways the harbour plan changes the quay"
+    # Abbreviations end headlines too; a sentence alone is still the title.
+    assert choose_headline([], ["The hottest markets in the U.S."], set()) == (
+        "The hottest markets in the U.S."
+    )
+    assert choose_headline([], [summary], set()) == summary
+    # So is a title cut off with an ellipsis.
+    cut = "Harbour plan approved Harbour plan vote Harbour…"
+    assert choose_headline(["Harbour plan :: the vote"], [cut], set()) == "Harbour plan :: the vote"
+
+
+def test_the_extractors_site_name_counts_only_when_the_page_names_none() -> None:
+    head = (
+        "<title>Harbour plan approved • Quayside</title>"
+        '<meta property="og:site_name" content="Quayside">'
+    )
+    body = "<h1>Harbour plan approved</h1>"
+    extracted = {"sitename": "Harbour plan approved"}  # an extractor's guess gone wrong
+    found = page_metadata(_page(head, body), "https://quayside.example/a", extracted)
+    assert found.title == "Harbour plan approved"
 
 
 def test_a_headline_marked_in_microdata_counts_as_a_heading() -> None:
@@ -163,6 +225,9 @@ def test_a_person_in_json_ld_comes_before_an_organization() -> None:
         ("2027-01-01", None),  # in the future
         ("yesterday", None),
         ("", None),
+        # A statement written for people (itemprop="datePublished" on visible text).
+        ("On\n\t\t8 Oct 2022", "2022-10-08"),
+        ("March 11, 2026", None),  # in the future
     ],
 )
 def test_dates_become_iso_8601_keeping_the_offset(value: str, expected: str | None) -> None:
@@ -199,10 +264,40 @@ def test_a_day_the_reader_sees_beats_an_unconfirmed_guess() -> None:
     assert publication_date(["2025-12-31T08:00:00Z"], "2025-12-31", visible, now=NOW) == (
         "2025-12-31T08:00:00+00:00"
     )
-    # A day shown as the page's modified date is the day it shows.
-    assert publication_date(
-        ["2025-06-01"], "2025-06-01", "Updated February 20, 2026", ["2026-02-20T10:00:00Z"], NOW
-    ) == ("2026-02-20")
+    # A day shown unlabelled that is the page's modified date is the day it shows, unless
+    # a statement confirms the guess.
+    visible, modified = "By Jane Doe February 20, 2026", ["2026-02-20T10:00:00Z"]
+    assert publication_date(["2025-06-01"], None, visible, modified, NOW) == "2026-02-20"
+    assert publication_date(["2025-06-01"], "2025-06-01", visible, modified, NOW) == "2025-06-01"
+
+
+def test_a_day_labelled_as_an_update_is_no_publication_date() -> None:
+    visible = "By Jane Doe · Last updated: February 20, 2026"
+    modified = ["2026-02-20T10:00:00Z"]
+    assert publication_date(["2025-06-01T08:00:00Z"], "2025-06-01", visible, modified, NOW) == (
+        "2025-06-01T08:00:00+00:00"
+    )
+    # Nor is an extractor's guess that took it, while the page states another day.
+    assert publication_date(["2025-06-01"], "2026-02-20", visible, modified, NOW) == "2025-06-01"
+    # With no other day on the page, the update's day is the best there is.
+    assert publication_date([], None, visible, now=NOW) == "2026-02-20"
+    # "Originally published" after the update gives the publication.
+    visible = "Updated November 11, 2025 8:23 PM ET Originally published November 9, 2025"
+    assert publication_date([], None, visible, now=NOW) == "2025-11-09"
+
+
+def test_a_statement_beats_a_guess_nothing_confirms() -> None:
+    # The extractor read "2025-09-10" as October 9; the page states September 10.
+    assert publication_date(["2025-09-10T16:07:00Z"], "2025-10-09", now=NOW) == (
+        "2025-09-10T16:07:00+00:00"
+    )
+
+
+def test_day_labels_take_the_nearest_label_before_each_day() -> None:
+    text = "Posted March 2, 2026 · Updated on: March 4, 2026 · March 6, 2026 (2026-03-06)"
+    assert day_labels(text) == {"2026-03-02": "published", "2026-03-04": "updated"}
+    # The same day labelled both ways is the publication's.
+    assert day_labels("Published 4 March 2026, updated 4 March 2026") == {"2026-03-04": "published"}
 
 
 def test_the_stored_article_carries_the_cleaned_values() -> None:

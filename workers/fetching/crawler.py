@@ -126,29 +126,35 @@ class Crawler:
             return 0.0
         return min(robots.crawl_delay(self.robots.agent), self.settings.fetch_crawl_delay_max)
 
-    def visit(self, url: str, holder: str, *, conditional: bool = False) -> Visit:
-        """Take the next step of fetching ``url`` for ``holder`` (``"<job>:<item>"``).
+    def request(
+        self,
+        url: str,
+        holder: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content_types: tuple[str, ...] | None = None,
+    ) -> FetchedPage | Redirect | NotModified | Deferred:
+        """One polite request to ``url`` for ``holder``, not following a redirect.
 
-        With ``conditional``, the validators of an earlier fetch are sent, and a 304
-        answers :class:`Unchanged`.
+        :class:`Deferred` when robots.txt took this turn or the host's gate is not open;
+        a 429 or 503 slows the host down for everyone, its ``Retry-After`` capped by
+        ``SLUICE_FETCH_RETRY_AFTER_MAX``.
         """
-        hop = self.redirects.current(holder, url)
-        check_url(hop.url)  # before robots.txt or the budget: an ftp URL asks nothing of either
-        host = host_of(hop.url)
+        check_url(url)  # before robots.txt or the budget: an ftp URL asks nothing of either
+        host = host_of(url)
         robots: Robots | None = None
         if self.settings.robots_obey:
-            found = self._robots(hop.url, holder)
+            found = self._robots(url, holder)
             if isinstance(found, Deferred):
                 return found
             robots = found
-            self.robots.check(robots, hop.url)
-        wait = self._turn(host, self._crawl_delay(robots))
-        if wait:
-            return Deferred(wait, "host budget", hop.url)
-        headers = self.validators.conditional_headers(_canonical(hop.url)) if conditional else {}
+            self.robots.check(robots, url)
         delay = self._crawl_delay(robots)
+        wait = self._turn(host, delay)
+        if wait:
+            return Deferred(wait, "host budget", url)
         try:
-            result = self.fetcher.hop(hop.url, headers=headers)
+            result = self.fetcher.hop(url, content_types, headers=headers)
         except RetryableError as exc:
             retry_after = self._retry_after(exc.retry_after)
             if exc.reason in _SLOWING_STATUS:
@@ -159,10 +165,26 @@ class Crawler:
                 self.budget.finished(host, delay, normal=exc.reason.startswith("http_"))
             raise RetryableError(exc.reason, exc.detail, retry_after) from exc
         except PermanentError as exc:
-            self.redirects.forget(holder)
             self.budget.finished(host, delay, normal=exc.reason != "blocked_address")
             raise
         self.budget.finished(host, delay, answered=result.answered)
+        return result
+
+    def visit(self, url: str, holder: str, *, conditional: bool = False) -> Visit:
+        """Take the next step of fetching ``url`` for ``holder`` (``"<job>:<item>"``).
+
+        With ``conditional``, the validators of an earlier fetch are sent, and a 304
+        answers :class:`Unchanged`.
+        """
+        hop = self.redirects.current(holder, url)
+        headers = self.validators.conditional_headers(_canonical(hop.url)) if conditional else {}
+        try:
+            result = self.request(hop.url, holder, headers=headers)
+        except PermanentError:
+            self.redirects.forget(holder)
+            raise
+        if isinstance(result, Deferred):
+            return result
         if isinstance(result, Redirect):
             if hop.count >= self.settings.fetch_max_redirects:
                 self.redirects.forget(holder)

@@ -88,7 +88,7 @@ class Pump(threading.Thread):
 
     def step(self) -> int:
         """One look: release what is due and publish it, or wait. Returns tasks published."""
-        from sluice.workers.feed_scheduler import POLL_FIELD, send_poll
+        from sluice.workers.feeds.scheduler import POLL_FIELD, send_poll
 
         room = self.ahead - queue_depths(self.client, [FRONTIER_STAGE])[FRONTIER_STAGE]
         if self.prober is not None:
@@ -98,7 +98,7 @@ class Pump(threading.Thread):
             return 0
         leases, wait = self.frontier.release(self.lookahead_ms, lease_ms(), room)
         polls = [lease for lease in leases if POLL_FIELD in lease.payload]
-        for lease in polls:  # a feed's poll (workers.feed_scheduler)
+        for lease in polls:  # a feed's poll (workers.feeds.scheduler)
             send_poll(lease.payload, lease.token)
         fetches = [lease for lease in leases if POLL_FIELD not in lease.payload]
         if self.prober is not None and fetches:

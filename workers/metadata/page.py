@@ -42,7 +42,8 @@ def page_metadata(
     site name where the page states nothing better."""
     extracted = extracted or {}
     signals = read_signals(html)
-    site_names = [*signals.site_names, extracted.get("sitename") or ""]
+    # The extractor's site name only when the page names none: it may be the page's title.
+    site_names = signals.site_names or [extracted.get("sitename") or ""]
     keys = site_keys(site_names, url)
     title = choose_headline(
         signals.h1,

@@ -2,8 +2,11 @@
 metadata title, without the site's name.
 
 Site names come from the page itself (``og:site_name``, ``application-name``, the JSON-LD
-publisher or WebSite) and from its host name: ``"Headline | Site"``, ``"Headline - Site"`` and
-``"Site | Headline"`` lose the ``Site`` part; a title that *is* only a site name is no headline.
+publisher or WebSite) and from its host name: ``"Headline | Site"``, ``"Headline - Site"``,
+``"Site | Headline"`` and ``"site.example Headline"`` lose the ``Site`` part, matched on whole
+words; a title that *is* only a site name (give or take one word) is no headline. A heading
+loses a day written before it; a sentence (ending in a full stop) is a summary and a title
+ending in an ellipsis is cut off: either is taken only when nothing reads as a headline.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
+
+from sluice.workers.metadata.dates import WRITTEN_DAY
 
 __all__ = ["choose_headline", "is_site_name", "site_keys", "strip_site_name", "words"]
 
@@ -25,6 +30,12 @@ _AGREEMENT = 0.5
 _MAX_HEADLINE = 300
 # A byline run into a heading: "Headline Posted on July 1, 2024 by Jane".
 _BYLINE = re.compile(r"\s+(?:posted|published|updated|written)\s+(?:on|by|at)\b.*$", re.I)
+# A host name before the headline, with no separator: "example.com Headline".
+_HOST_LEAD = re.compile(r"\s*((?:[\w-]+\.)+[a-z]{2,})\s+(?=\w)", re.I)
+# A day written before a heading: "Dec 18 2025 Headline", "2025-12-18 – Headline".
+_DATE_LEAD = re.compile(rf"^\s*(?:{WRITTEN_DAY.pattern})\s*[-–—|:·•]?\s+(?=\w)", re.I)
+# A full stop ends a sentence (a summary), not a headline; an ellipsis, a cut-off title.
+_NOT_HEADLINE = re.compile(r"(?:\s|[a-z]{3})\.$|(?:…|\.\.\.)$")
 
 
 def words(text: str | None) -> list[str]:
@@ -49,28 +60,50 @@ def site_keys(site_names: Iterable[str], url: str | None) -> set[str]:
 
 
 def is_site_name(segment: str, keys: set[str]) -> bool:
-    """``segment`` names the site: it is one of ``keys``, or (at most five words) contains
-    one of the host-long keys, or is contained in one."""
+    """``segment`` names the site: it is one of ``keys``; or (at most five words) some of its
+    whole words make a host-long key, or it starts one (``"Houstonia"`` of
+    ``"Houstonia Magazine"``)."""
     compact = _compact(segment)
     if not compact:
         return False
     if compact in keys:
         return True
-    if len(words(segment)) > 5:
+    kept = [w for w in words(segment) if w not in _FILLERS]
+    if len(kept) > 5:
         return False
+    runs = {"".join(kept[i:j]) for i in range(len(kept)) for j in range(i + 1, len(kept) + 1)}
     return any(
-        (len(key) >= 5 and key in compact) or (len(compact) >= 6 and compact in key) for key in keys
+        (len(key) >= 5 and key in runs) or (len(compact) >= 6 and key.startswith(compact))
+        for key in keys
     )
 
 
+def _only_site_name(title: str, keys: set[str]) -> bool:
+    """A whole title that is the site's name, with one more word at most ("Houstonia
+    Magazine"): "Gardenary Planting vs. Ordinary Planting" is a headline."""
+    if not is_site_name(title, keys):
+        return False
+    kept = [w for w in words(title) if w not in _FILLERS and len(w) > 1]
+    covered: set[int] = set()
+    for i in range(len(kept)):
+        for j in range(i + 1, len(kept) + 1):
+            if "".join(kept[i:j]) in keys:
+                covered.update(range(i, j))
+    return len(kept) - len(covered) <= 1
+
+
 def strip_site_name(title: str, keys: set[str]) -> str:
-    """``title`` without leading or trailing segments that name the site."""
+    """``title`` without leading or trailing segments that name the site, and without a
+    leading host name (``"example.com Headline"``)."""
+    lead = _HOST_LEAD.match(title)
+    if lead and _compact(lead[1]) in keys and title[lead.end() :].strip():
+        title = title[lead.end() :]
     parts = _SEPARATOR.split(title.strip())
     while len(parts) > 1 and is_site_name(parts[-1], keys):
         parts.pop()
     while len(parts) > 1 and is_site_name(parts[0], keys):
         parts.pop(0)
-    if len(parts) == 1 and is_site_name(parts[0], keys) and len(words(parts[0])) <= 5:
+    if len(parts) == 1 and _only_site_name(parts[0], keys):
         return ""
     # Keep the headline's own separators: cut the original at the kept parts' ends.
     start = title.find(parts[0])
@@ -91,15 +124,20 @@ def choose_headline(
 ) -> str | None:
     """The headline among the page's ``<h1>`` ``headings`` and its metadata ``titles`` (in
     order of trust: ``og:title``, ``twitter:title``, JSON-LD headline, ``<title>``, the
-    extractor's), each without the site's name (and a heading without a byline run into it).
+    extractor's), each without the site's name (and a heading without a byline run into it
+    or a day before it), sentences and cut-off titles set aside while there is a headline.
 
     The heading that agrees best with a metadata title wins (what the reader sees); with
     no agreeing heading, the first metadata title; with no metadata title, the only heading.
     """
     meta = [t for t in (strip_site_name(t, keys) for t in titles if t) if t]
     meta = [t for t in meta if len(t) <= _MAX_HEADLINE]
-    heads = [h for h in (strip_site_name(_BYLINE.sub("", h), keys) for h in headings) if h]
+    heads = [_DATE_LEAD.sub("", _BYLINE.sub("", h)) for h in headings]
+    heads = [h for h in (strip_site_name(h, keys) for h in heads) if h]
     heads = [h for h in heads if len(h) <= _MAX_HEADLINE]
+    if any(not _NOT_HEADLINE.search(t) for t in (*meta, *heads)):
+        meta = [t for t in meta if not _NOT_HEADLINE.search(t)]
+        heads = [h for h in heads if not _NOT_HEADLINE.search(h)]
     best, best_score = None, 0.0
     for head in heads:
         score = max((_f1(words(head), words(t)) for t in meta), default=0.0)

@@ -7,7 +7,7 @@ that appear after that poll become items. Its first poll is due at once (the nex
 tick, about a second), unless a ``spread`` is asked for (``--spread``), or it is ``new_only``
 (which has no backlog to hurry for: spread over ``SLUICE_FEED_MIN_INTERVAL``, or the interval
 when shorter). A spread puts each first poll at a stable point within it
-(:func:`producers.feed_schedule.first_poll_offset`), so that a list of thousands imported at
+(:func:`workers.feeds.schedule.first_poll_offset`), so that a list of thousands imported at
 once is not due all at once.
 """
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sluice.producers.feed_lists import ListedFeed
-from sluice.producers.feed_schedule import first_poll_offset
 from sluice.shared import feeds as registry
 from sluice.shared.errors import SluiceError
 from sluice.shared.feeds import Feed, FeedKind
 from sluice.shared.settings import get_settings
+from sluice.workers.feeds.lists import ListedFeed
+from sluice.workers.feeds.schedule import first_poll_offset
 from sluice.workers.fetching.urls import check_url
 
 __all__ = ["Refused", "Registered", "register_feeds"]

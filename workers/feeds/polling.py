@@ -1,19 +1,24 @@
-"""One poll of one registered feed: download it, keep its new entries, schedule the next.
+"""One step of polling one registered feed: one request, or the whole poll when it is read.
 
 The poll holds its feed's claim (:func:`shared.feeds.claim`); a stale one (the claim lapsed
-and the feed was claimed again) does nothing. The document is fetched one polite hop at a
-time (:class:`producers.polite.PoliteFetcher`: robots.txt and the host's cluster-wide
-budget, the same gate the crawl frontier schedules pages by) with the feed's ETag and
+and the feed was claimed again) does nothing. It runs on its host's turn in the crawl
+frontier and fetches like a page (:meth:`workers.fetching.crawler.Crawler.request`:
+robots.txt, the host's cluster-wide budget, one request), with the feed's ETag and
 Last-Modified, so an unchanged feed costs one 304; a 200 whose body hash did not change
-counts as unchanged too. A permanent redirect (301, 308) moves the feed to its new URL. The
-sitemaps of a sitemap index are registered as feeds of their own (at most
+counts as unchanged too. It never waits for a gate: when robots.txt took the turn, the
+host's gate is not open, or the feed redirects, the step ends :class:`PollDeferred` and the
+poll goes back into the frontier, in the queue of the next request's host, carrying its
+:class:`Hop` (where it got to). A permanent redirect chain (301, 308 only) moves the feed to
+its new URL. A 429 or 503 fails the poll: the feed backs off (its ``Retry-After`` capped,
+:mod:`workers.feeds.outcomes`) and the host slows down for everyone. The sitemaps of a
+sitemap index are registered as feeds of their own (at most
 ``SLUICE_EXPAND_MAX_REQUESTS`` of them), each then polled on its own schedule.
 
 Seen entries are bounded: keys of entries still in the document are kept fresh, and those
 gone from it for ``SLUICE_FEED_SEEN_RETENTION`` are forgotten. Entries not seen before (by
-canonical link or guid) become items of the feed's job, each
-carrying its feed, guid, title and publication date, and go into the crawl frontier at a
-priority above ordinary submissions (feed entries above sitemap URLs). They are recorded
+canonical link or guid) become items of the feed's job, each carrying its feed, guid, title
+and publication date, and go into the crawl frontier under the producers' backpressure at a
+priority above ordinary submissions (:mod:`workers.feeds.admission`). They are recorded
 before they are marked seen, so a poll cut short makes an entry an item twice at worst
 (the fetch stage's claim then ends the second as ``duplicate``), never loses it. A feed
 registered "new entries only" (``sluice feeds add --new-only``) marks what its first
@@ -25,73 +30,114 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from sluice.producers.feed_entries import Entry, read_document
-from sluice.producers.feed_outcomes import after_failure, after_success
-from sluice.producers.feed_registry import register_feeds
-from sluice.producers.feed_schedule import Hints, hints_from
-from sluice.producers.feeds import FEED_TYPES, SITEMAP_TYPES
-from sluice.producers.polite import PoliteFetcher
+from sluice.producers.feed_reader import Entry, read_document
 from sluice.shared import feeds as registry
-from sluice.shared.article import Article
 from sluice.shared.errors import PermanentError, RetryableError, SluiceError
 from sluice.shared.feeds import Feed, FeedKind, FeedState
-from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued
 from sluice.shared.metrics.feed_polls import count_poll
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
-from sluice.shared.states import State
-from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
-from sluice.workers.fetching.frontier import arrival_of, enter
+from sluice.workers.feeds.admission import record_entries, send_waiting
+from sluice.workers.feeds.outcomes import after_failure, after_success
+from sluice.workers.feeds.registry import register_feeds
+from sluice.workers.feeds.schedule import Hints, hints_from
+from sluice.workers.feeds.scheduler import poll_item
+from sluice.workers.fetching.client import (
+    ANY_CONTENT_TYPE,
+    FetchedPage,
+    Fetcher,
+    NotModified,
+    Redirect,
+)
+from sluice.workers.fetching.crawler import Crawler, Deferred
 
-__all__ = ["FEED_PRIORITY", "SITEMAP_PRIORITY", "PollResult", "poll_feed"]
+__all__ = ["Hop", "PollDeferred", "PollResult", "fail_poll", "poll_feed"]
 
 log = logging.getLogger(__name__)
 
-#: Frontier priorities: a feed's new entries are news; a sitemap's URLs are backfill.
-FEED_PRIORITY = 6
-SITEMAP_PRIORITY = 3
 _PERMANENT_REDIRECTS = (301, 308)
-_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
 class PollResult:
-    """How a poll ended: its outcome (a reason), the new entries it made items of."""
+    """How a poll ended: its outcome (a reason), the new entries it made items of, and
+    whether it failed."""
 
     feed_id: int
     outcome: Reason
     new: int = 0
     detail: str = ""
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """Where a poll's next request goes: ``url``, after ``count`` redirects; ``moved`` is
+    where the feed now lives while every redirect so far was permanent."""
+
+    url: str
+    count: int = 0
+    moved: str | None = None
+    permanent: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Hop:
+        return cls(
+            str(data["url"]),
+            int(data.get("count") or 0),
+            data.get("moved"),
+            bool(data.get("permanent", True)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PollDeferred:
+    """Not now: the poll goes back into the frontier for ``hop.url``'s host, due in
+    ``wait`` seconds; ``why`` is for logs and Flower."""
+
+    wait: float
+    why: str
+    hop: Hop
 
 
 @functools.cache
-def _polite() -> PoliteFetcher:
+def _crawler() -> Crawler:
     settings = get_settings()
-    return PoliteFetcher(Fetcher(settings), get_redis(), settings)
+    return Crawler(Fetcher(settings), get_redis(), settings)
 
 
-def _download(polite: PoliteFetcher, feed: Feed) -> tuple[FetchedPage | NotModified, str | None]:
-    """The feed's document (or 304) and, after permanent redirects only, its new URL."""
+def _request(
+    crawler: Crawler, feed: Feed, token: str, hop: Hop
+) -> FetchedPage | NotModified | PollDeferred:
+    """One polite request of the poll: the document (or 304), or where to go on from."""
     headers = {}
     if feed.etag:
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
         headers["If-Modified-Since"] = feed.last_modified
-    types = FEED_TYPES if feed.kind == FeedKind.FEED else (*SITEMAP_TYPES, "text/html")
-    url, moved, permanent = feed.url, None, True
-    for _ in range(get_settings().fetch_max_redirects + 1):
-        result = polite.hop(url, types, headers or None)
-        if not isinstance(result, Redirect):
-            return result, moved
-        permanent = permanent and result.status in _PERMANENT_REDIRECTS
-        url = result.location
-        moved = url if permanent else moved
-    raise PermanentError(
-        Reason.TOO_MANY_REDIRECTS, f"more than {get_settings().fetch_max_redirects}"
+    # The body says what it is (producers.feed_reader), whatever its content type.
+    result = crawler.request(
+        hop.url, poll_item(feed.id, token), headers=headers or None, content_types=ANY_CONTENT_TYPE
     )
+    if isinstance(result, Deferred):
+        return PollDeferred(
+            result.wait, result.why, Hop(result.url, hop.count, hop.moved, hop.permanent)
+        )
+    if not isinstance(result, Redirect):
+        return result
+    limit = get_settings().fetch_max_redirects
+    if hop.count >= limit:
+        raise PermanentError(Reason.TOO_MANY_REDIRECTS, f"more than {limit}")
+    permanent = hop.permanent and result.status in _PERMANENT_REDIRECTS
+    moved = result.location if permanent else hop.moved
+    return PollDeferred(0.0, "redirected", Hop(result.location, hop.count + 1, moved, permanent))
 
 
 def _new_entries(
@@ -111,28 +157,21 @@ def _new_entries(
 
 
 def _make_items(feed: Feed, fresh: list[tuple[Entry, list[str]]], now: float) -> None:
-    """Record the new entries as items of the feed's job, put them into the frontier, and
-    mark them seen."""
-    entries = [entry for entry, _ in fresh]
-    first = create_job(
-        feed.job_id, [ItemSpec("url", e.link) for e in entries], state=State.RECORDED
+    """Record the new entries as items of the feed's job, send what there is room for into
+    the frontier, and mark them seen."""
+    record_entries(
+        feed,
+        [
+            {
+                "link": entry.link,
+                "guid": entry.guid,
+                "title": entry.title,
+                "published": entry.published.isoformat() if entry.published else None,
+            }
+            for entry, _ in fresh
+        ],
     )
-    payloads = [
-        Article(
-            feed.job_id,
-            first + n,
-            url=entry.link,
-            feed_id=feed.id,
-            entry_guid=entry.guid,
-            entry_title=entry.title,
-            entry_published=entry.published.isoformat() if entry.published else None,
-        ).to_dict()
-        for n, entry in enumerate(entries)
-    ]
-    priority = FEED_PRIORITY if feed.kind == FeedKind.FEED else SITEMAP_PRIORITY
-    for start in range(0, len(payloads), _CHUNK):
-        enter(arrival_of(payload, priority) for payload in payloads[start : start + _CHUNK])
-    mark_enqueued(feed.job_id, range(first, first + len(entries)))
+    send_waiting(feed)
     registry.remember_entries(feed.id, [k for _, keys in fresh for k in keys], now)
 
 
@@ -151,7 +190,15 @@ def _failed(feed: Feed, token: str, now: float, exc: SluiceError) -> PollResult:
     count_poll(reason.value, 0)
     if values.get("state") == FeedState.DISABLED:
         log.warning("feed %d disabled: %s", feed.id, reason)
-    return PollResult(feed.id, reason, 0, exc.detail)
+    return PollResult(feed.id, reason, 0, exc.detail, failed=True)
+
+
+def fail_poll(feed_id: int, token: str, error: SluiceError) -> PollResult | None:
+    """End the poll under claim ``token`` as failed with ``error``'s reason (the feed backs
+    off as after any failed poll); ``None`` for a stale claim."""
+    now = registry.now()
+    feed = registry.claimed_feed(feed_id, token, now)
+    return None if feed is None else _failed(feed, token, now, error)
 
 
 def _moved(feed: Feed, token: str, url: str) -> Feed | None:
@@ -171,18 +218,26 @@ def _moved(feed: Feed, token: str, url: str) -> Feed | None:
     return None
 
 
-def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> PollResult | None:
-    """Poll the feed ``feed_id`` under the claim ``token``; ``None`` for a stale claim."""
+def poll_feed(
+    feed_id: int, token: str, hop: Hop | None = None, crawler: Crawler | None = None
+) -> PollResult | PollDeferred | None:
+    """One step of polling the feed ``feed_id`` under the claim ``token``, from ``hop``
+    (``None``: the feed's own URL): its result, :class:`PollDeferred` to go on later, or
+    ``None`` for a stale claim."""
     settings = get_settings()
     now = registry.now()
     feed = registry.claimed_feed(feed_id, token, now)
     if feed is None:
         log.info("feed %d: stale poll dropped", feed_id)
         return None
+    hop = hop or Hop(feed.url)
     try:
-        answer, moved = _download(polite or _polite(), feed)
+        answer = _request(crawler or _crawler(), feed, token, hop)
     except SluiceError as exc:
         return _failed(feed, token, now, exc)
+    if isinstance(answer, PollDeferred):
+        return answer
+    moved = hop.moved
     if moved is not None and moved != feed.url:
         followed = _moved(feed, token, moved)
         if followed is None:
@@ -190,6 +245,7 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             return PollResult(feed_id, Reason.FEED_MOVED_TO_KNOWN, 0, moved)
         feed = followed
     validators: dict[str, str | bool | None] = {}
+    document_damage: str | None = None
     skipped = 0  # entries a "new entries only" feed's first poll took as history
     if (
         isinstance(answer, NotModified)
@@ -200,9 +256,10 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
             hints = hints_from({}, {"cache-control": answer.cache_control})
     else:
         try:
-            document = read_document(feed.kind, answer.body, answer.url, answer.content_type)
+            document = read_document(feed.kind, answer.body, answer.url)
         except SluiceError as exc:
             return _failed(feed, token, now, exc)
+        document_damage = document.damage
         keyed = [(entry, entry.seen_keys()) for entry in document.entries]
         listed = [k for _, keys in keyed for k in keys]
         if feed.skip_listed:  # registered "new entries only": what is listed now is history
@@ -243,6 +300,13 @@ def poll_feed(feed_id: int, token: str, polite: PoliteFetcher | None = None) -> 
         settings=settings,
         skipped=skipped,
     )
+    if document_damage:  # read in part: the feed shows why (feeds show), the log too
+        values["detail"] = f"{Reason.PARTIAL_DOCUMENT}: {document_damage}"
+        log.warning("feed %d read in part: %s", feed.id, document_damage)
+    elif outcome == Reason.FEED_UNCHANGED and (feed.detail or "").startswith(
+        Reason.PARTIAL_DOCUMENT
+    ):
+        values["detail"] = feed.detail  # the same document, so the same damage
     if not registry.finish_poll(feed.id, token, **values, **validators):
         log.warning("feed %d: claim lost before the poll was recorded", feed.id)
     count_poll(outcome.value, new)

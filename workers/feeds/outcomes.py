@@ -3,10 +3,15 @@
 Pure functions of the feed, the poll's result and the settings, so the rules are tested
 without services. A poll that read the feed (or was told it is unchanged: a 304, or the
 same body hash) resets the failure count and learns the interval
-(:func:`producers.feed_schedule.next_interval`, unless the producer fixed one with
+(:func:`workers.feeds.schedule.next_interval`, unless the producer fixed one with
 ``--every``). A failed poll keeps the interval and backs off: twice as long per failure in
 a row, at most ``SLUICE_FEED_MAX_INTERVAL``, never before a ``Retry-After``; after
 ``SLUICE_FEED_DISABLE_AFTER`` of them the feed is ``disabled`` with the failure's reason.
+
+What a server asks for is capped as for pages: a ``Retry-After`` by
+``SLUICE_FETCH_RETRY_AFTER_MAX``, and no hint (``ttl``, ``max-age``, ``Retry-After``) puts a
+feed's next poll further than ``SLUICE_FEED_MAX_INTERVAL`` away (or its own ``--every``, when
+that is longer), so one hostile answer cannot park an active feed for years.
 """
 
 from __future__ import annotations
@@ -16,18 +21,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sluice.producers.feed_schedule import (
+from sluice.shared.feeds import Feed, FeedState
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import Settings
+from sluice.workers.feeds.schedule import (
     Hints,
     jittered,
     next_interval,
     pace_of,
     publisher_floor,
 )
-from sluice.shared.feeds import Feed, FeedState
-from sluice.shared.reasons import Reason
-from sluice.shared.settings import Settings
 
-__all__ = ["after_failure", "after_success", "backoff"]
+__all__ = ["after_failure", "after_success", "backoff", "longest_wait"]
+
+
+def longest_wait(feed: Feed, settings: Settings) -> float:
+    """The furthest away a feed's next poll may be: ``SLUICE_FEED_MAX_INTERVAL``, or the
+    feed's own fixed interval when that is longer."""
+    return max(settings.feed_max_interval, feed.every or 0.0)
+
+
+def _asked(retry_after: float | None, settings: Settings) -> float:
+    """A server's ``Retry-After`` as honoured: capped by ``SLUICE_FETCH_RETRY_AFTER_MAX``."""
+    return min(retry_after or 0.0, settings.fetch_retry_after_max)
 
 
 def after_success(
@@ -46,8 +62,16 @@ def after_success(
     ``skipped``: entries a "new entries only" feed's first poll marked seen without making
     items; the schedule learns from them as if they were new, the counts do not count them."""
     found = new + skipped
+    longest = longest_wait(feed, settings)
+    asked = _asked(hints.retry_after, settings)
+    hints = Hints(
+        ttl=min(hints.ttl, longest) if hints.ttl else None,
+        update_period=min(hints.update_period, longest) if hints.update_period else None,
+        max_age=min(hints.max_age, longest) if hints.max_age else None,
+        retry_after=asked or None,
+    )
     if feed.every:
-        interval = max(feed.every, hints.retry_after or 0.0)
+        interval = max(feed.every, asked)
     else:
         interval = next_interval(
             feed.interval,
@@ -59,11 +83,12 @@ def after_success(
             pace=feed.pace,
             quiet_for=now - feed.last_entry_at if feed.last_entry_at is not None else None,
         )
+    interval = min(interval, longest)
     # Jitter spreads polls out, but never below what the publisher asked for.
-    floor = max(publisher_floor(hints), hints.retry_after or 0.0)
+    floor = max(publisher_floor(hints), asked)
     return {
         "interval": interval,
-        "next_poll_at": now + max(jittered(interval, rng), floor),
+        "next_poll_at": now + min(max(jittered(interval, rng), floor), longest),
         "polls": feed.polls + 1,
         "failures": 0,
         "entries": feed.entries + new,
@@ -77,10 +102,11 @@ def after_success(
 
 
 def backoff(feed: Feed, failures: int, retry_after: float | None, settings: Settings) -> float:
-    """Seconds before the next try after ``failures`` failed polls in a row."""
+    """Seconds before the next try after ``failures`` failed polls in a row: never before
+    the server's (capped) ``Retry-After``, never after :func:`longest_wait`."""
     base = max(feed.every or feed.interval, settings.feed_min_interval)
     wait = min(settings.feed_max_interval, base * 2.0 ** max(0, failures - 1))
-    return max(wait, retry_after or 0.0)
+    return min(max(wait, _asked(retry_after, settings)), longest_wait(feed, settings))
 
 
 def after_failure(
@@ -95,9 +121,11 @@ def after_failure(
 ) -> dict[str, Any]:
     """The row's new values after a failed poll: backed off, or disabled with ``reason``."""
     failures = feed.failures + 1
+    wait = max(
+        jittered(backoff(feed, failures, retry_after, settings), rng), _asked(retry_after, settings)
+    )
     values: dict[str, Any] = {
-        "next_poll_at": now
-        + max(jittered(backoff(feed, failures, retry_after, settings), rng), retry_after or 0.0),
+        "next_poll_at": now + min(wait, longest_wait(feed, settings)),
         "polls": feed.polls + 1,
         "failures": failures,
         "last_poll_at": now,

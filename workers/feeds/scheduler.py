@@ -7,7 +7,10 @@ interval. Each claim goes into the crawl frontier (:mod:`workers.fetching.fronti
 item of the feed's host, ahead of that host's pages, so a poll waits for its host's turn
 like any fetch: never two requests to a host at once, never faster than its budget. When
 the turn comes, the pump sends it as a ``workers.feed_poll`` task on the fetch queue (Flower
-shows it; its arguments are the feed id and tokens, never the URL). The schedule is in the
+shows it; its arguments are the feed id and tokens, never the URL). A poll that must go on
+later (a redirect, a gate not open) comes back into the frontier with where it got to
+(``feed_hop``). Each tick the scheduler also sends entries that feeds' polls left waiting in
+the store for room in the frontier (:mod:`workers.feeds.admission`). The schedule is in the
 store, so a restart forgets nothing; a claim whose poll never finished (the worker was
 killed) lapses after ``SLUICE_FEED_POLL_LEASE`` and the feed is claimed again, as a new
 frontier item (the old one, if it is ever released, carries a stale claim and does nothing).
@@ -27,18 +30,30 @@ from sqlalchemy.exc import OperationalError
 
 from sluice.shared import feeds as registry
 from sluice.shared.settings import get_settings
+from sluice.workers.feeds import admission
 from sluice.workers.fetching.frontier import MAX_PRIORITY, Arrival, enter
 
-__all__ = ["POLL_FIELD", "POLL_TASK", "FeedScheduler", "poll_item", "poll_now", "send_poll"]
+__all__ = [
+    "HOP_FIELD",
+    "POLL_FIELD",
+    "POLL_TASK",
+    "FeedScheduler",
+    "poll_item",
+    "poll_now",
+    "poll_payload",
+    "send_poll",
+]
 
 log = logging.getLogger(__name__)
 
-#: The Celery task that polls one feed (:mod:`workers.feed_tasks`), on the fetch queue.
+#: The Celery task that polls one feed (:mod:`workers.feeds.tasks`), on the fetch queue.
 POLL_TASK = "workers.feed_poll"
 POLL_QUEUE = "fetch"
 #: The frontier payload field naming the feed a frontier item polls (with its claim token).
 POLL_FIELD = "feed_poll"
 CLAIM_FIELD = "feed_claim"
+#: The frontier payload field carrying where a poll got to (:class:`workers.feeds.polling.Hop`).
+HOP_FIELD = "feed_hop"
 _TICK = 1.0
 _BATCH = 200
 
@@ -48,9 +63,19 @@ def poll_item(feed_id: int, claim: str) -> str:
     return f"feed-{feed_id}:{claim}"
 
 
+def poll_payload(
+    feed_id: int, claim: str, url: str, hop: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The frontier payload of a claimed poll whose next request goes to ``url``."""
+    payload: dict[str, Any] = {POLL_FIELD: feed_id, CLAIM_FIELD: claim, "url": url}
+    if hop is not None:
+        payload[HOP_FIELD] = hop
+    return payload
+
+
 def queue_poll(feed_id: int, url: str, claim: str) -> None:
     """Put a claimed poll into the frontier, first in line at its host."""
-    payload = {POLL_FIELD: feed_id, CLAIM_FIELD: claim, "url": url}
+    payload = poll_payload(feed_id, claim, url)
     enter([Arrival(poll_item(feed_id, claim), url, payload, MAX_PRIORITY)])
 
 
@@ -76,7 +101,7 @@ def send_poll(payload: dict[str, Any], turn: str) -> None:
     feed_id = int(payload[POLL_FIELD])
     app.send_task(
         POLL_TASK,
-        args=[feed_id, str(payload[CLAIM_FIELD]), turn],
+        args=[feed_id, str(payload[CLAIM_FIELD]), turn, payload.get(HOP_FIELD)],
         queue=POLL_QUEUE,
         argsrepr=f"(feed={feed_id})",
         kwargsrepr="{}",
@@ -108,7 +133,9 @@ class FeedScheduler(threading.Thread):
                 self._stopping.wait(_TICK)
 
     def step(self) -> int:
-        """Claim what is due now and queue its polls; returns how many were queued."""
+        """Claim what is due now and queue its polls, and send waiting entries while there
+        is room; returns how many polls were queued."""
+        self.send_waiting()
         lease = get_settings().feed_poll_lease
         now = registry.now()
         queued = 0
@@ -118,3 +145,14 @@ class FeedScheduler(threading.Thread):
                 queue_poll(feed_id, url, token)
                 queued += 1
         return queued
+
+    @staticmethod
+    def send_waiting() -> int:
+        """Send the entries feeds' polls left waiting in the store, while there is room in
+        the frontier; a paused feed's were dropped. Returns how many went."""
+        sent = 0
+        for feed_id in admission.feeds_waiting():
+            feed = registry.find_feed(feed_id)
+            if feed is not None and feed.state != registry.FeedState.PAUSED:
+                sent += admission.send_waiting(feed)
+        return sent

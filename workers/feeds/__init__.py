@@ -1,0 +1,1 @@
+"""Registered feeds and sitemaps: their schedule, polls, outcomes, registry and discovery."""
