@@ -32,11 +32,9 @@ from sluice.shared.identity import canonicalize_url
 from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued
 from sluice.shared.outcomes import NewUrl
 from sluice.shared.redis_state import KEY_PREFIX, get_redis
-from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.backpressure import Backpressure
-from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
-from sluice.workers.pipeline import STAGES
+from sluice.workers.fetching.frontier import arrival_of, enter
 
 __all__ = ["FoundWork", "admit_found", "found_key"]
 
@@ -145,15 +143,7 @@ def admit_found(article: Article, found: Sequence[NewUrl]) -> FoundWork:
 def _enter(client: redis.Redis, items: list[Article], priorities: list[int]) -> int:
     """Let the first of ``items`` into the frontier, as many as the queues have room for
     now, and mark them ``queued``; returns how many."""
-    settings = get_settings()
-    gate = Backpressure(
-        client,
-        FRONTIER_STAGE,
-        high=settings.queue_high_water,
-        low=settings.queue_low_water,
-        watched=STAGES,
-    )
-    with gate.admit_now(len(items)) as room:
+    with Backpressure.into_frontier(client).admit_now(len(items)) as room:
         admitted = list(itertools.islice(zip(items, priorities, strict=True), room))
         enter((arrival_of(item.to_dict(), priority) for item, priority in admitted), client)
     if admitted:
