@@ -19,9 +19,9 @@ from sluice.shared.jobs import mark_enqueued
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.workers.backpressure import Backpressure
-from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
 from sluice.workers.pipeline import STAGES
-from sluice.workers.routing import add_to_frontier, publish
+from sluice.workers.routing import publish
 
 __all__ = ["EnqueueProgress", "ProgressCallback", "enqueue_articles"]
 
@@ -95,7 +95,7 @@ def _send_batch(stage: str, batch: list[Article]) -> None:
     """Send ``batch`` to ``stage`` in as few Redis round trips as kombu allows; fetch items
     go into the crawl frontier, in one script call."""
     if stage == FRONTIER_STAGE:
-        add_to_frontier([article.to_dict() for article in batch])
+        enter(arrival_of(article.to_dict()) for article in batch)
         return
     from sluice.workers.celery import app
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
+from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
 
 __all__ = ["RecordFilter", "parse_date"]
@@ -29,13 +29,6 @@ def parse_date(value: str) -> datetime:
     """``2026-11-30`` or a full ISO 8601 time; naive values are UTC. Raises ``ValueError``."""
     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _host(url: str | None) -> str:
-    try:
-        return (urlsplit(url or "").hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +46,7 @@ class RecordFilter:
 
     def url_reason(self, url: str | None) -> Reason | None:
         if self.domains:
-            host = _host(url)
+            host = host_of(url)
             if not any(host == d or host.endswith("." + d) for d in self.domains):
                 return Reason.FILTERED_DOMAIN
         if self.url_pattern is not None and not self.url_pattern.search(url or ""):
@@ -83,7 +76,8 @@ class RecordFilter:
     ) -> RecordFilter:
         """From the command line's values; raises ``ValueError`` on a bad date or pattern."""
         return cls(
-            domains=tuple(d.strip().lower().strip(".") for d in domains or () if d.strip()),
+            # Spelled as host_of spells a URL's host (IDNA, no case, no trailing dot).
+            domains=tuple(host_of(f"//{d.strip()}") or d for d in domains or () if d.strip()),
             url_pattern=re.compile(url_pattern) if url_pattern else None,
             since=parse_date(since) if since else None,
             until=parse_date(until) if until else None,

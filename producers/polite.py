@@ -12,11 +12,11 @@ keeps the site's interval between request starts.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 import redis
 
 from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect
@@ -49,11 +49,11 @@ class PoliteFetcher:
             return 0.0
         robots = self.robots.cached(url)
         if robots is None:
-            self._turn(_host(url), 0.0)
+            self._turn(host_of(url), 0.0)
             try:
                 robots = self.robots.fetch(url)
             finally:
-                self.budget.finished(_host(url))
+                self.budget.finished(host_of(url))
         self.robots.check(robots, url)
         return min(robots.crawl_delay(self.robots.agent), self.settings.fetch_crawl_delay_max)
 
@@ -71,7 +71,7 @@ class PoliteFetcher:
     ) -> FetchedPage | Redirect | NotModified:
         """One polite request, not following a redirect; ``headers`` may make it conditional
         (a registered feed's ETag and Last-Modified), and a 304 is then :class:`NotModified`."""
-        host = _host(url)
+        host = host_of(url)
         delay = self._crawl_delay(url)
         self._turn(host, delay)
         try:
@@ -101,7 +101,3 @@ class PoliteFetcher:
         raise PermanentError(
             Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.fetch_max_redirects}"
         )
-
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()

@@ -68,7 +68,14 @@ def resume_job(
                 f"{item['kind']} was not kept: submit it again",
             )
         articles = (
-            Article(job_id=job_id, item_id=item["item_id"], url=item["source"], refetch=refetch)
+            Article(
+                job_id=job_id,
+                item_id=item["item_id"],
+                url=item["source"],
+                refetch=refetch,
+                found_by=item["found_by"],
+                depth=item["depth"] or 0,
+            )
             for item in urls
         )
         sent = enqueue_articles(job_id, "fetch", articles, len(urls), progress)

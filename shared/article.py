@@ -75,6 +75,10 @@ class Article:
     entry_published: str | None = None
     # Why the page was not read in its declared charset (extract), kept as the item's detail.
     decoding_note: str | None = None
+    # Work a stage created (shared.outcomes.NewUrl): the item of this job that found this
+    # URL, and how many such steps away from a submitted item it is (0: submitted).
+    found_by: int | None = None
+    depth: int = 0
 
     @property
     def label(self) -> str:

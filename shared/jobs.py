@@ -52,6 +52,9 @@ class ItemSpec:
     reason: str | None = None
     detail: str | None = None
     entry: dict[str, Any] | None = None
+    # A URL a stage found: the item that found it, and its depth (shared.outcomes.NewUrl).
+    found_by: int | None = None
+    depth: int | None = None
 
 
 def new_job_id() -> str:
@@ -75,12 +78,19 @@ def create_job(
     if conn is None:
         with session_scope() as own:
             return create_job(job_id, specs, description, state=state, conn=own)
-    existing = conn.execute(select(jobs.c.total).where(jobs.c.id == job_id)).scalar()
-    first_item = existing or 0
-    if existing is None:
+    # One statement takes the item ids, so that stages adding the work they found to one
+    # job at once (workers.found_work) never hand out the same ids twice.
+    grown = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(total=jobs.c.total + len(specs))
+        .returning(jobs.c.total)
+    ).scalar()
+    if grown is None:
         conn.execute(insert(jobs).values(id=job_id, total=len(specs), description=description))
+        first_item = 0
     else:
-        conn.execute(update(jobs).where(jobs.c.id == job_id).values(total=existing + len(specs)))
+        first_item = int(grown) - len(specs)
     for start in range(0, len(specs), 5000):
         conn.execute(
             insert(items),
@@ -95,6 +105,8 @@ def create_job(
                     "reason": spec.reason,
                     "detail": spec.detail,
                     "entry": spec.entry,
+                    "found_by": spec.found_by,
+                    "depth": spec.depth,
                 }
                 for n, spec in enumerate(specs[start : start + 5000])
             ],

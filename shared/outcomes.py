@@ -4,6 +4,10 @@
   one named);
 * :class:`Final`: the item reached a final state, with its reason (``failed`` items are
   dead-lettered with their detail);
+
+  either may carry ``found``: new URLs for the crawl frontier (:class:`NewUrl`, each with its
+  priority and provenance), which the runner records as items of the job and lets into the
+  frontier (:mod:`workers.found_work`);
 * :class:`Retry`: a transient fault; try the stage again later, then give up with the reason;
 * :class:`Defer`: not now; the fetch item goes back into the crawl frontier, in the queue of
   ``url``'s host, after ``wait`` seconds (robots.txt took the turn, a redirect, a busy host).
@@ -18,16 +22,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sluice.shared.article import Article
 from sluice.shared.errors import PermanentError, RetryableError, SluiceError
 from sluice.shared.reasons import Reason
 from sluice.shared.states import State
 
-__all__ = ["Defer", "Final", "Forward", "Outcome", "Retry", "failed", "from_error"]
+__all__ = [
+    "Defer",
+    "Final",
+    "Forward",
+    "NewUrl",
+    "Outcome",
+    "Retry",
+    "failed",
+    "from_error",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewUrl:
+    """A URL a stage found, to be fetched as a new item of the job that found it.
+
+    ``priority`` is the frontier's (0 lowest, 9 highest); ``job_id``, ``found_by`` (the item
+    that found it) and ``depth`` (its finder's depth plus one) are its provenance, which the
+    new item carries on. Build one with :meth:`found_in`.
+    """
+
+    url: str
+    job_id: str
+    found_by: int
+    depth: int = 1
+    priority: int = 0
+
+    @classmethod
+    def found_in(cls, article: Article, url: str, priority: int = 0) -> NewUrl:
+        """``url``, found while ``article`` went through a stage."""
+        return cls(url, article.job_id, article.item_id, article.depth + 1, priority)
 
 
 @dataclass(frozen=True, slots=True)
 class Forward:
     to: str | None = None
+    found: tuple[NewUrl, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +74,7 @@ class Final:
     duplicate_of: str | None = None
     # The stage wrote the final state itself, in its own transaction (the store stage).
     recorded: bool = False
+    found: tuple[NewUrl, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

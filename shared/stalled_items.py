@@ -35,6 +35,8 @@ class StalledItem:
     page_id: str | None
     state: str
     updated_at: datetime
+    found_by: int | None = None  # work a stage created: its provenance (shared.jobs.ItemSpec)
+    depth: int | None = None
 
     @property
     def key(self) -> str:
@@ -61,6 +63,8 @@ def stalled_items(before: datetime, limit: int = 500) -> list[StalledItem]:
             items.c.page_id,
             items.c.state,
             items.c.updated_at,
+            items.c.found_by,
+            items.c.depth,
         )
         .where(in_transit, items.c.updated_at < before)
         .order_by(items.c.updated_at)

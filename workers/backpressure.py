@@ -32,7 +32,9 @@ from redis.exceptions import LockError
 
 from sluice.shared.queues import queue_depths as broker_depths
 from sluice.shared.redis_state import KEY_PREFIX
+from sluice.shared.settings import get_settings
 from sluice.workers.fetching.frontier import FRONTIER_STAGE, Frontier
+from sluice.workers.pipeline import STAGES
 
 __all__ = ["Backpressure", "RoomTimeout", "WaitCallback", "queue_depths", "room_deadline"]
 
@@ -100,6 +102,19 @@ class Backpressure:
         self.on_wait = on_wait
         self.lock_timeout = lock_timeout
         self.paused = False
+
+    @classmethod
+    def into_frontier(cls, client: redis.Redis) -> Backpressure:
+        """The gate of work a worker adds to the frontier (feed entries, URLs a stage
+        found): the settings' marks, every stage watched."""
+        settings = get_settings()
+        return cls(
+            client,
+            FRONTIER_STAGE,
+            high=settings.queue_high_water,
+            low=settings.queue_low_water,
+            watched=STAGES,
+        )
 
     @contextmanager
     def admit(self, wanted: int) -> Iterator[int]:

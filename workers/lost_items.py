@@ -38,9 +38,9 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text
 from sluice.shared.stalled_items import StalledItem, send_back, stalled_items
 from sluice.shared.states import State
-from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
 from sluice.workers.pipeline import STAGES
-from sluice.workers.routing import add_to_frontier, publish
+from sluice.workers.routing import publish
 
 __all__ = ["LostItems", "items_held", "resent_count"]
 
@@ -119,8 +119,14 @@ class LostItems:
     def _send_again(self, item: StalledItem, now: datetime) -> None:
         waited = now - _aware(item.updated_at)
         if item.kind == "url" and item.source:
-            article = Article(job_id=item.job_id, item_id=item.item_id, url=item.source)
-            add_to_frontier([article.to_dict()])
+            article = Article(
+                job_id=item.job_id,
+                item_id=item.item_id,
+                url=item.source,
+                found_by=item.found_by,
+                depth=item.depth or 0,
+            )
+            enter([arrival_of(article.to_dict())])
             send_back(item)
             how = "fetched again"
         elif item.page_id:

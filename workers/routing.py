@@ -3,7 +3,8 @@
 Task names are ``workers.<stage>`` and each goes to the queue named after its stage
 (:mod:`workers.pipeline`). Every message sluice sends, from a producer, a stage or the CLI,
 goes through :func:`publish`; an item for the fetch stage goes into the crawl frontier
-(:mod:`workers.fetching.frontier`) instead, and only the frontier's pump sends fetch tasks.
+(through its door, :func:`workers.fetching.frontier.enter`) instead, and only the
+frontier's pump sends fetch tasks.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import Any
 
 from kombu.entity import Queue
 
-from sluice.workers.fetching.frontier import FRONTIER_STAGE
+from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
 from sluice.workers.pipeline import PIPELINE, stage
 
-__all__ = ["add_to_frontier", "publish", "task_queues", "task_routes"]
+__all__ = ["publish", "task_queues", "task_routes"]
 
 
 def task_routes() -> dict[str, dict[str, str]]:
@@ -45,7 +46,7 @@ def publish(
     A fetch item waits in the frontier for its host's turn, unless ``released`` (the pump).
     """
     if name == FRONTIER_STAGE and not released:
-        add_to_frontier([payload])
+        enter([arrival_of(payload)])
         return
     from sluice.workers.celery import app  # the app is built only by those who send
 
@@ -58,12 +59,3 @@ def publish(
         kwargsrepr="{}",
         producer=producer,
     )
-
-
-def add_to_frontier(payloads: list[dict[str, Any]], priority: int = 0) -> int:
-    """Put fetch items (article dicts) into the frontier; returns how many were new."""
-    from sluice.shared.redis_state import get_redis
-    from sluice.workers.fetching.frontier import Frontier
-
-    entries = [(f"{p['job_id']}:{p['item_id']}", p.get("url") or "", p, priority) for p in payloads]
-    return Frontier(get_redis()).add(entries)

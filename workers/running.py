@@ -11,6 +11,10 @@ A stage function returns an :data:`shared.outcomes.Outcome`:
   dead-lettered with its reason;
 * :class:`~shared.outcomes.Defer`: the fetch item goes back into the crawl frontier.
 
+The URLs a ``Forward`` or ``Final`` carries (``found``: work the stage created) become items
+of the job and go into the frontier through its one door, under backpressure, before the
+item that found them moves on (:mod:`workers.found_work`).
+
 A fetch task runs on a turn the crawl frontier gave its item (:mod:`workers.fetching.turns`):
 the turn's host is freed as soon as the request is over, and the item is forgotten by the
 frontier once it is handed on or finished; a retry (with its backoff) or a deferral puts it
@@ -42,7 +46,7 @@ import importlib
 import logging
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import redis
@@ -58,7 +62,7 @@ from sluice.shared.failures import record_failure
 from sluice.shared.jobs import advance_item, finish_item
 from sluice.shared.metrics.host_outcomes import count_fetch_outcome
 from sluice.shared.metrics.stage_outcomes import count_outcome
-from sluice.shared.outcomes import Final, Forward, Outcome, Retry, failed, from_error
+from sluice.shared.outcomes import Final, Forward, NewUrl, Outcome, Retry, failed, from_error
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
@@ -67,6 +71,7 @@ from sluice.workers.dedup.keys import claimed_identities
 from sluice.workers.fetching.frontier import FRONTIER_STAGE
 from sluice.workers.fetching.probes import silence_of
 from sluice.workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
+from sluice.workers.found_work import admit_found
 from sluice.workers.item_failed import ItemFailed
 from sluice.workers.labelled import retry_shown
 from sluice.workers.pipeline import ends_inside, stage
@@ -198,6 +203,10 @@ def _execute(
         if not isinstance(outcome, Forward | Final):
             return _back_in_line(turn, article, payload, name, outcome)
         turn.free()  # the request is over: the host's next URL may go while this one moves on
+    if isinstance(outcome, Forward | Final) and outcome.found:
+        # Recorded before the item that found them moves on: a delivery cut short after
+        # this runs the stage again, and the same finder records its URLs again.
+        _admit_found(article, name, outcome.found)
     if isinstance(outcome, Forward):
         return _forward(task, article, name, outcome, chain, time.perf_counter() - started)
     if isinstance(outcome, Final):
@@ -214,6 +223,21 @@ def _execute(
         error = f"gave up after {tries} tries: {outcome.reason}: {outcome.detail}"
         return dead_letter(article, payload, name, outcome.reason, error, tries)
     return None
+
+
+def _admit_found(article: Article, name: str, found: Sequence[NewUrl]) -> None:
+    work = admit_found(article, found)
+    log.info(
+        "%s: %s found %d URLs: %d new items (%d in the frontier, %d waiting), %d known, %d invalid",
+        article.label,
+        name,
+        len(found),
+        work.recorded,
+        work.entered,
+        work.waiting,
+        work.known,
+        work.invalid,
+    )
 
 
 def _back_in_line(

@@ -77,6 +77,10 @@ items = Table(
     Column("page_id", String(64)),
     # A feed entry's guid, title and date, kept while it waits for room in the frontier.
     Column("entry", JSON),
+    # Work a stage created (shared.outcomes.NewUrl): the item of this job that found it, and
+    # its depth; both NULL for a submitted item.
+    Column("found_by", Integer),
+    Column("depth", Integer),
     Index("ix_items_job_state", "job_id", "state"),
 )
 

@@ -15,11 +15,11 @@ import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import redis
 
 from sluice.shared.article import Article
+from sluice.shared.hosts import host_of
 from sluice.shared.redis_state import KEY_PREFIX, get_redis
 from sluice.shared.settings import get_settings
 
@@ -31,7 +31,6 @@ __all__ = [
     "TOTALS_KEY",
     "FetchOutcomes",
     "count_fetch_outcome",
-    "host_of",
     "read_fetch_outcomes",
 ]
 
@@ -57,14 +56,6 @@ end
 """
 
 
-def host_of(url: str | None) -> str:
-    """The host a URL names, lower-cased; ``unknown`` when there is none."""
-    try:
-        return (urlsplit(url or "").hostname or "unknown").rstrip(".")
-    except ValueError:
-        return "unknown"
-
-
 @functools.cache
 def _script(client: redis.Redis) -> redis.commands.core.Script:
     return client.register_script(_COUNT)
@@ -81,7 +72,11 @@ def count_fetch_outcome(article: Article, stage: str, outcome: str) -> None:
     try:
         _script(client)(
             keys=[HOSTS_KEY, TOTALS_KEY],
-            args=[host_of(article.url), outcome, get_settings().metrics_max_host_fields],
+            args=[
+                host_of(article.url) or "unknown",
+                outcome,
+                get_settings().metrics_max_host_fields,
+            ],
         )
     except redis.RedisError as exc:
         log.debug("fetch outcome not counted: %s", exc)

@@ -82,7 +82,7 @@ def test_answering_silent_refusing_and_hanging_up_hosts(
         started = time.monotonic()
         for lease in leases.values():
             probe.submit(lease)
-        _until(lambda: len(sent) == 1 and redis_client.zcard("sluice:fr:delayed") == 3)
+        _until(lambda: len(sent) == 1 and Frontier(redis_client).stats(0).delayed == 3)
         assert time.monotonic() - started < 5  # probed at once, not one after another
     finally:
         web.close()
@@ -96,7 +96,7 @@ def test_answering_silent_refusing_and_hanging_up_hosts(
         assert not budget.answers(host)
         assert redis_client.hget(f"sluice:polite:{host}", "why") == b"back-off"
         # Back in line for its retry, counted.
-        assert redis_client.zscore("sluice:fr:delayed", leases[name].item) is not None
+        assert Frontier(redis_client).is_delayed(leases[name].item)
     assert web.hits == []  # a probe is a HEAD: no page was fetched
 
 

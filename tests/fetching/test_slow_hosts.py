@@ -26,6 +26,7 @@ import redis
 from sluice.shared.db import upgrade_database
 from sluice.shared.redis_state import KEY_PREFIX
 from sluice.shared.settings import Settings
+from sluice.workers.fetching.frontier import Frontier
 from tests.integration.conftest import Store
 from tests.support.cluster import Cluster
 from tests.support.pages import article_page
@@ -286,7 +287,7 @@ def test_hostile_hosts_end_in_their_reasons_and_a_good_page_follows(
         # Retry-After's item is not lost: it waits in the frontier for its turn.
         (far_item,) = store.items(far_job)
         assert far_item["state"] not in FINAL
-        assert client.hexists(f"{KEY_PREFIX}fr:items", f"{far_job}:0")
+        assert Frontier(client).holds(f"{far_job}:0")
 
         # The workers are up, and a good page on a healthy host is stored after all that.
         slow_cluster.check_alive()

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from sluice.shared.queues import queue_keys
+from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.pipeline import STAGES
 from tests.support.binding import bind_store
 
@@ -18,8 +19,7 @@ def _clear_queues(client: redis.Redis) -> None:
     """Every stage's queue, and the crawl frontier (where fetch items wait)."""
     for stage in STAGES:
         client.delete(*queue_keys(stage))
-    for key in client.scan_iter("sluice:fr:*", count=1000):
-        client.delete(key)
+    Frontier(client).clear()
 
 
 @pytest.fixture

@@ -140,8 +140,7 @@ def test_status_shows_depth_workers_throughput_and_drain_per_stage(
     assert (fetch["queued"], fetch["frontier"]) == (0, 40)
     assert fetch["throughput_per_s"] > 0
     assert fetch["drain_s"] == pytest.approx(40 / fetch["throughput_per_s"], rel=0.02)
-    for key in client.scan_iter("sluice:fr:*", count=1000):
-        client.delete(key)
+    Frontier(client).clear()
     client.close()
 
 

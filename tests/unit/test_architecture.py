@@ -192,3 +192,41 @@ def test_reasons_are_unique_and_described() -> None:
     assert Reason.http(404).is_client_error and not Reason.http(503).is_client_error
     with pytest.raises(ValueError):
         Reason("no_such_reason")
+
+
+def _frontier_adds(tree: ast.AST) -> list[int]:
+    """Lines calling ``.add`` on a frontier (``Frontier(...).add``, ``frontier.add``)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr != "add":
+            continue
+        target = node.func.value
+        if isinstance(target, ast.Call):
+            target = target.func
+        spelled = ast.unparse(target).lower()
+        if "frontier" in spelled:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_frontier_owns_its_keys_and_its_door() -> None:
+    """No product module but the frontier spells one of its Redis keys (``fr:``) or adds
+    items with its script: everything enters through ``frontier.enter``."""
+    frontier = ROOT / "workers" / "fetching" / "frontier.py"
+    offenders = []
+    for path in _modules().values():
+        if path == frontier:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and "fr:" in str(node.value):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} names a key")
+        offenders += [f"{path.relative_to(ROOT)}:{n} adds items" for n in _frontier_adds(tree)]
+    assert offenders == []
+
+
+def test_the_door_check_sees_a_frontier_add() -> None:
+    tree = ast.parse("Frontier(client).add([])\nself.frontier.add([])\nseen.add(1)\n")
+    assert _frontier_adds(tree) == [1, 2]

@@ -20,12 +20,9 @@ from sluice.shared.feeds import Feed, FeedKind
 from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued, skip_recorded, waiting_items
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
-from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.backpressure import Backpressure
-from sluice.workers.fetching.frontier import FRONTIER_STAGE
-from sluice.workers.pipeline import STAGES
-from sluice.workers.routing import add_to_frontier
+from sluice.workers.fetching.frontier import arrival_of, enter
 
 __all__ = [
     "FEED_PRIORITY",
@@ -70,18 +67,11 @@ def send_waiting(feed: Feed) -> int:
     """Put as many of the feed's waiting entries into the frontier as there is room for now,
     oldest first, without waiting; returns how many went. Two senders of one feed never
     overlap (the second sends nothing)."""
-    settings = get_settings()
     client = get_redis()
     lock = client.lock(f"{KEY_PREFIX}feeds:sending:{feed.id}", timeout=_SENDING_LOCK)
     if not lock.acquire(blocking=False):
         return 0
-    gate = Backpressure(
-        client,
-        FRONTIER_STAGE,
-        high=settings.queue_high_water,
-        low=settings.queue_low_water,
-        watched=STAGES,
-    )
+    gate = Backpressure.into_frontier(client)
     priority = FEED_PRIORITY if feed.kind == FeedKind.FEED else SITEMAP_PRIORITY
     sent, more = 0, True
     try:
@@ -91,7 +81,7 @@ def send_waiting(feed: Feed) -> int:
                     break
                 rows = waiting_items(feed.job_id, room)
                 if rows:
-                    add_to_frontier([_payload(feed, row) for row in rows], priority)
+                    enter(arrival_of(_payload(feed, row), priority) for row in rows)
                     mark_enqueued(feed.job_id, [int(row["item_id"]) for row in rows])
                 sent += len(rows)
                 more = len(rows) == room

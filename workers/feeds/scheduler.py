@@ -29,10 +29,9 @@ import redis
 from sqlalchemy.exc import OperationalError
 
 from sluice.shared import feeds as registry
-from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.workers.feeds import admission
-from sluice.workers.fetching.frontier import MAX_PRIORITY, Frontier
+from sluice.workers.fetching.frontier import MAX_PRIORITY, Arrival, enter
 
 __all__ = [
     "HOP_FIELD",
@@ -74,13 +73,13 @@ def poll_payload(
     return payload
 
 
-def queue_poll(frontier: Frontier, feed_id: int, url: str, claim: str) -> None:
+def queue_poll(feed_id: int, url: str, claim: str) -> None:
     """Put a claimed poll into the frontier, first in line at its host."""
     payload = poll_payload(feed_id, claim, url)
-    frontier.add([(poll_item(feed_id, claim), url, payload, MAX_PRIORITY)])
+    enter([Arrival(poll_item(feed_id, claim), url, payload, MAX_PRIORITY)])
 
 
-def poll_now(feed_id: int, url: str, frontier: Frontier | None = None) -> bool:
+def poll_now(feed_id: int, url: str) -> bool:
     """Poll an active feed now, as the scheduler would (``sluice feeds poll``): make it due,
     claim it and put its poll into the frontier, where it goes on its host's next turn.
     False when it was not claimed: a poll of it is already running (or queued by a
@@ -91,7 +90,7 @@ def poll_now(feed_id: int, url: str, frontier: Frontier | None = None) -> bool:
     token = registry.claim(feed_id, now, get_settings().feed_poll_lease)
     if token is None:
         return False
-    queue_poll(frontier or Frontier(get_redis()), feed_id, url, token)
+    queue_poll(feed_id, url, token)
     return True
 
 
@@ -114,7 +113,6 @@ class FeedScheduler(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="sluice-feed-scheduler", daemon=True)
-        self.frontier = Frontier(get_redis())
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -144,7 +142,7 @@ class FeedScheduler(threading.Thread):
         for feed_id, url in registry.due_feeds(now, _BATCH):
             token = registry.claim(feed_id, now, lease)
             if token is not None:
-                queue_poll(self.frontier, feed_id, url, token)
+                queue_poll(feed_id, url, token)
                 queued += 1
         return queued
 

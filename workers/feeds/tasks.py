@@ -96,7 +96,7 @@ def poll(
     if turn is None:
         feed = registry.find_feed(feed_id)
         if feed is not None:
-            queue_poll(frontier, feed_id, feed.url, claim)
+            queue_poll(feed_id, feed.url, claim)
         return "queued"
     if not frontier.begin(item, str(turn), lease_ms()):
         log.info("feed %d: stale poll delivery dropped", feed_id)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import redis
 
 from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.hosts import host_of
 from sluice.shared.identity import canonicalize_url
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
@@ -91,7 +91,7 @@ class Crawler:
         if not self.robots.claim(url, holder):
             return Deferred(random.uniform(0.2, 0.6), "robots.txt being fetched elsewhere", url)
         try:
-            wait = self._turn(_host(url))
+            wait = self._turn(host_of(url))
             if wait:
                 return Deferred(wait, "host budget (robots.txt)", url)
             robots = None
@@ -99,9 +99,9 @@ class Crawler:
                 robots = self.robots.fetch(url)
             finally:
                 if robots is not None and robots.detail.endswith(_SILENT_ROBOTS):
-                    self.budget.failed(_host(url))
+                    self.budget.failed(host_of(url))
                 else:
-                    self.budget.finished(_host(url))
+                    self.budget.finished(host_of(url))
         finally:
             self.robots.release(url)
         self.robots.check(robots, url)
@@ -141,7 +141,7 @@ class Crawler:
         ``SLUICE_FETCH_RETRY_AFTER_MAX``.
         """
         check_url(url)  # before robots.txt or the budget: an ftp URL asks nothing of either
-        host = _host(url)
+        host = host_of(url)
         robots: Robots | None = None
         if self.settings.robots_obey:
             found = self._robots(url, holder)
@@ -200,7 +200,3 @@ class Crawler:
         if conditional or result.headers:
             self.validators.save(_canonical(result.url), result.headers)
         return result
-
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()

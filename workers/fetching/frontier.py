@@ -18,6 +18,11 @@ answer began, later after 429/503 or a robots.txt ``Crawl-delay``.
 
 Every change is one Lua script (``lua/``), atomic and on Redis's clock; the frontier is
 durable with Redis's AOF like everything else in it.
+
+Items enter through one door, :func:`enter`: submissions, resumed jobs, feed entries, feed
+polls, lost items sent again, fetch messages that came without a turn, and the URLs a stage
+found (:mod:`workers.found_work`). The frontier owns its Redis keys: other modules reach
+them through this one (:func:`turn_keys` for a script that ends a host's turn).
 """
 
 from __future__ import annotations
@@ -28,11 +33,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 
-from sluice.shared.redis_state import KEY_PREFIX
+from sluice.shared.hosts import host_of
+from sluice.shared.redis_state import KEY_PREFIX, get_redis
 
 __all__ = [
     "FRONTIER_STAGE",
@@ -40,10 +45,13 @@ __all__ = [
     "PROBE_FIELD",
     "RETRIES_FIELD",
     "TOKEN_FIELD",
+    "Arrival",
     "Frontier",
     "FrontierStats",
     "Lease",
-    "host_of",
+    "arrival_of",
+    "enter",
+    "turn_keys",
 ]
 
 #: The stage whose items wait in the frontier.
@@ -67,12 +75,47 @@ def _script(name: str) -> str:
     )
 
 
-def host_of(url: str | None) -> str:
-    """The host whose queue and budget ``url`` belongs to ('' when it has none)."""
-    try:
-        return (urlsplit(url or "").hostname or "").lower()
-    except ValueError:
-        return ""
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}fr:{name}"
+
+
+def turn_keys(host: str, prefix: str = KEY_PREFIX) -> list[str]:
+    """The keys a script ending ``host``'s turn in its own call must touch, in this order:
+    the hosts in flight (hash), the due hosts (sorted set), ``host``'s queue (sorted set)
+    and the list the pumps block on (:class:`workers.fetching.politeness.HostBudget`)."""
+    return [
+        _key(prefix, "busy"),
+        _key(prefix, "due"),
+        _key(prefix, f"q:{host}"),
+        _key(prefix, "wake"),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An item entering the frontier: its key, the URL whose host it waits for, its payload
+    (what the fetch task gets) and its priority (0 to :data:`MAX_PRIORITY`)."""
+
+    item: str
+    url: str
+    payload: dict[str, Any]
+    priority: int = 0
+
+
+def arrival_of(payload: dict[str, Any], priority: int = 0) -> Arrival:
+    """The arrival of a fetch item (an article dict), keyed ``<job>:<item>``."""
+    item = f"{payload.get('job_id')}:{payload.get('item_id')}"
+    return Arrival(item, str(payload.get("url") or ""), payload, priority)
+
+
+def enter(arrivals: Iterable[Arrival], client: redis.Redis | None = None) -> int:
+    """The one way into the frontier: every producer of fetch work calls this. Adds
+    ``arrivals`` in one script call; returns how many were new (an item already in the
+    frontier stays as it is, so an at-least-once sender may send it twice)."""
+    entries = [(a.item, a.url, a.payload, a.priority) for a in arrivals]
+    if not entries:
+        return 0
+    return Frontier(client or get_redis()).add(entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +167,12 @@ class Frontier:
         self._finish = client.register_script(_script("finish"))
 
     def _key(self, name: str) -> str:
-        return f"{self.prefix}fr:{name}"
+        return _key(self.prefix, name)
 
     def add(self, items: Iterable[tuple[str, str, dict[str, Any], int]]) -> int:
         """Add ``(item, url, payload, priority)`` entries; returns how many were new (an item
-        already in the frontier stays as it is)."""
+        already in the frontier stays as it is). Product code enters items by
+        :func:`enter`."""
         args: list[Any] = [self.prefix]
         for item, url, payload, priority in items:
             level = max(0, min(MAX_PRIORITY, int(priority)))
@@ -213,6 +257,43 @@ class Frontier:
             oldest_wait=round((now_ms - oldest[0][1]) / 1000, 1) if oldest else None,
             top_hosts=[(_text(h), int(n)) for h, n in busiest[:top]] if top else [],
         )
+
+    def later_hosts(
+        self, now_ms: int, scan: int
+    ) -> tuple[dict[str, float], dict[str, float], bool]:
+        """Hosts not due before ``now_ms``: each idle host's due time, each host's latest
+        retry (an item put back after a delay), and whether fewer than ``scan`` of either
+        were found (so none was left out)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(
+                self._key("due"), f"({now_ms}", "+inf", start=0, num=scan, withscores=True
+            )
+            pipe.zrangebyscore(
+                self._key("delayed"), f"({now_ms}", "+inf", start=0, num=scan, withscores=True
+            )
+            due, delayed = pipe.execute()
+        until = {_text(host): float(at) for host, at in due}
+        retry: dict[str, float] = {}
+        if delayed:
+            metas = self.client.hmget(self._key("meta"), [item for item, _ in delayed])
+            for (_, ready), meta in zip(delayed, metas, strict=True):
+                if meta:
+                    host = _text(meta).split("\n", 1)[0]
+                    retry[host] = max(retry.get(host, 0.0), float(ready))
+        return until, retry, len(due) < scan and len(delayed) < scan
+
+    def holds(self, item: str) -> bool:
+        """Is ``item`` in the frontier (waiting, delayed or in flight)?"""
+        return bool(self.client.hexists(self._key("items"), item))
+
+    def is_delayed(self, item: str) -> bool:
+        """Is ``item`` back in line waiting out a delay (a retry)?"""
+        return self.client.zscore(self._key("delayed"), item) is not None
+
+    def clear(self) -> None:
+        """Forget everything in the frontier (for tests, which start from empty)."""
+        for key in self.client.scan_iter(self._key("*"), count=1000):
+            self.client.delete(key)
 
     def waiting_items(self, host: str) -> Sequence[str]:
         """The items waiting in ``host``'s queue, next first (for tests and inspection)."""

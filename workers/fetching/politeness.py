@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from sluice.shared.redis_state import KEY_PREFIX
+from sluice.workers.fetching.frontier import turn_keys
 
 if TYPE_CHECKING:
     from sluice.shared.settings import Settings
@@ -218,9 +219,7 @@ class HostBudget:
         keys = [self._host_key(host)]
         if not turn:
             return keys, [host]
-        frontier = f"{self.prefix}fr:"
-        keys += [f"{frontier}busy", f"{frontier}due", f"{frontier}q:{host}", f"{frontier}wake"]
-        return keys, [host]
+        return keys + turn_keys(host, self.prefix), [host]
 
     def interval(self, crawl_delay: float = 0.0) -> int:
         """The gap in ms between two requests to a host with this ``Crawl-delay``."""

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import redis
 
 from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.addresses import AddressPolicy, Resolver, system_resolver
@@ -186,7 +187,7 @@ class Prober(threading.Thread):
             port = parts.port or _PORTS.get(scheme)
         except ValueError:
             return None
-        if scheme not in _PORTS or port is None or (parts.hostname or "").lower() != lease.host:
+        if scheme not in _PORTS or port is None or host_of(lease.payload.get("url")) != lease.host:
             return None  # a bad URL or a redirect's hop: the fetch task sorts it out
         loop = asyncio.get_running_loop()
         try:

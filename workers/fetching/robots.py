@@ -21,6 +21,7 @@ import redis
 from protego import Protego
 
 from sluice.shared.errors import PermanentError, RetryableError
+from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX
 from sluice.shared.settings import Settings
@@ -43,7 +44,7 @@ _LOCK_MS = 30_000
 def origin_of(url: str) -> str:
     """``scheme://host[:port]`` of ``url``, lower-cased, without user info."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = host_of(url)
     if ":" in host:
         host = f"[{host}]"
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())

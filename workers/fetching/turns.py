@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.shared.redis_state import get_redis
-from sluice.workers.fetching.frontier import PROBE_FIELD, RETRIES_FIELD, TOKEN_FIELD, Frontier
+from sluice.workers.fetching.frontier import (
+    PROBE_FIELD,
+    RETRIES_FIELD,
+    TOKEN_FIELD,
+    Frontier,
+    arrival_of,
+    enter,
+)
 from sluice.workers.fetching.pump import lease_ms
 
 __all__ = ["RETRIES_FIELD", "Turn", "take_turn"]
@@ -63,7 +70,7 @@ def take_turn(payload: dict[str, Any]) -> Turn | None:
     if token is None:
         # Sent straight to the fetch queue (by an older producer): wait for the host's turn.
         clean = {k: v for k, v in payload.items() if k != TOKEN_FIELD}
-        frontier.add([(item, str(payload.get("url") or ""), clean, 0)])
+        enter([arrival_of(clean)], frontier.client)
         return None
     if not frontier.begin(item, str(token), lease_ms()):
         log.info("job=%s item=%s: stale fetch delivery dropped", *item.split(":", 1))

@@ -25,6 +25,7 @@ from typing import Any
 import redis
 
 from sluice.shared.redis_state import KEY_PREFIX
+from sluice.workers.fetching.frontier import Frontier
 
 __all__ = ["WAIT_REASONS", "HostWaits", "host_waits"]
 
@@ -61,22 +62,10 @@ def _text(value: object) -> str:
 def host_waits(
     client: redis.Redis, *, top: int = 10, scan: int = 10_000, prefix: str = KEY_PREFIX
 ) -> HostWaits:
-    """Why the hosts of the frontier wait now (three round trips)."""
+    """Why the hosts of the frontier wait now (up to four round trips)."""
     seconds, micros = client.time()
     now = seconds * 1000 + micros // 1000
-    key = f"{prefix}fr:"
-    with client.pipeline(transaction=False) as pipe:
-        pipe.zrangebyscore(f"{key}due", f"({now}", "+inf", start=0, num=scan, withscores=True)
-        pipe.zrangebyscore(f"{key}delayed", f"({now}", "+inf", start=0, num=scan, withscores=True)
-        due, delayed = pipe.execute()
-    until: dict[str, float] = {_text(host): at for host, at in due}
-    retry_until: dict[str, float] = {}
-    if delayed:
-        metas = client.hmget(f"{key}meta", [item for item, _ in delayed])
-        for (_, ready), meta in zip(delayed, metas, strict=True):
-            if meta:
-                host = _text(meta).split("\n", 1)[0]
-                retry_until[host] = max(retry_until.get(host, 0.0), ready)
+    until, retry_until, complete = Frontier(client, prefix=prefix).later_hosts(now, scan)
     hosts = sorted(set(until) | set(retry_until))
     with client.pipeline(transaction=False) as pipe:
         for host in hosts:
@@ -98,7 +87,6 @@ def host_waits(
         reasons[reason] = reasons.get(reason, 0) + 1
         waits.append((host, reason, round((max(ready, gate) - now) / 1000, 1)))
     waits.sort(key=lambda wait: wait[2], reverse=True)
-    complete = len(due) < scan and len(delayed) < scan
     return HostWaits(reasons, _longest(waits, top), len(hosts), complete)
 
 

@@ -1,0 +1,186 @@
+"""Work a stage creates (workers.found_work): URLs an outcome carries become items of the job,
+recorded before they enter the frontier through its door, each once per job, and no more of
+them than the producers' high-water mark lets in; on a real Redis and store, no workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import pytest
+
+from sluice.producers.resume import resume_job
+from sluice.shared.article import Article
+from sluice.shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
+from sluice.shared.outcomes import Final, Forward, NewUrl, Outcome
+from sluice.shared.queues import queue_keys
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
+from sluice.shared.states import State
+from sluice.workers import running
+from sluice.workers.fetching.frontier import Frontier, Lease, arrival_of, enter
+from sluice.workers.found_work import admit_found, found_key
+from sluice.workers.pipeline import STAGES
+from sluice.workers.running import run_stage
+
+HOST = "127.0.0.61"
+
+
+class _Task:
+    request = SimpleNamespace(retries=0)
+
+    def retry(self, **_: object) -> Exception:
+        raise AssertionError("the task must not be retried")
+
+
+@pytest.fixture
+def frontier() -> Iterator[Frontier]:
+    """The crawl frontier and the stage queues, empty before and after the test."""
+    frontier = Frontier(get_redis())
+
+    def clear() -> None:
+        frontier.clear()
+        for stage in STAGES:
+            get_redis().delete(*queue_keys(stage))
+
+    clear()
+    yield frontier
+    clear()
+
+
+@pytest.fixture
+def finder() -> Iterator[Article]:
+    """Item 0 of a new job: a page whose stage finds links."""
+    job_id = new_job_id()
+    create_job(job_id, [ItemSpec("url", f"http://{HOST}/index.html")])
+    yield Article(job_id, 0, url=f"http://{HOST}/index.html", languages=["en"])
+    get_redis().delete(found_key(job_id))
+
+
+def _high_water(monkeypatch: pytest.MonkeyPatch, high: int, low: int) -> None:
+    monkeypatch.setenv("SLUICE_QUEUE_HIGH_WATER", str(high))
+    monkeypatch.setenv("SLUICE_QUEUE_LOW_WATER", str(low))
+    get_settings.cache_clear()
+
+
+def _finding(*urls: str, priority: int = 4) -> Callable[[Article], Outcome]:
+    def extract(article: Article) -> Outcome:
+        return Forward(found=tuple(NewUrl.found_in(article, u, priority) for u in urls))
+
+    return extract
+
+
+def test_found_urls_are_recorded_then_enter_the_frontier_with_their_provenance(
+    finder: Article, frontier: Frontier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = (
+        f"http://{HOST}/a.html",
+        f"http://{HOST}/b.html",
+        f"http://{HOST}/a.html#comments",  # the same page as a.html
+        "mailto:editor@example.test",  # not fetchable
+    )
+    monkeypatch.setattr(running, "body_of", lambda name: _finding(*found))
+    run_stage(_Task(), finder.to_dict(), "extract")
+
+    counts = job_counts(finder.job_id)
+    assert counts["submitted"] == 3 and counts["missing"] == 0  # the finder and its two new URLs
+    new = list_items(finder.job_id)[1:]
+    assert [(i["item_id"], i["source"], i["state"], i["found_by"], i["depth"]) for i in new] == [
+        (1, f"http://{HOST}/a.html", State.QUEUED.value, 0, 1),
+        (2, f"http://{HOST}/b.html", State.QUEUED.value, 0, 1),
+    ]
+    assert frontier.waiting_items(HOST) == [f"{finder.job_id}:1", f"{finder.job_id}:2"]
+    (lease,), _ = frontier.release(60_000, 60_000, 1)
+    payload = lease.payload
+    assert (payload["found_by"], payload["depth"], payload["languages"]) == (0, 1, ["en"])
+    # The finder itself went on to the next stage.
+    assert get_redis().llen(queue_keys("dedup")[0]) == 1
+
+
+def test_a_url_is_new_work_once_per_job(finder: Article, frontier: Frontier) -> None:
+    create_job(finder.job_id, [ItemSpec("url", f"http://{HOST}/other.html")])
+    other = Article(finder.job_id, 1, url=f"http://{HOST}/other.html")
+    url = f"http://{HOST}/shared.html"
+
+    first = admit_found(finder, [NewUrl.found_in(finder, url)])
+    same = f"HTTP://{HOST}:80/shared.html#top"
+    second = admit_found(other, [NewUrl.found_in(other, same)])
+
+    assert (first.recorded, first.entered, first.known) == (1, 1, 0)
+    assert (second.recorded, second.known) == (0, 1)
+    assert job_counts(finder.job_id)["submitted"] == 3
+    # The finder's task delivered again (cut short before it handed the item on) records
+    # its URL again rather than losing it; the frontier keeps the item it already has.
+    again = admit_found(finder, [NewUrl.found_in(finder, url)])
+    assert again.recorded == 1
+
+
+def test_what_does_not_fit_under_the_high_water_mark_waits_in_the_store(
+    finder: Article, frontier: Frontier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _high_water(monkeypatch, high=3, low=1)
+    enter([arrival_of({"job_id": "other", "item_id": 0, "url": f"http://{HOST}/busy"})])
+    urls = [f"http://{HOST}/page-{n}.html" for n in range(4)]
+
+    work = admit_found(finder, [NewUrl.found_in(finder, u) for u in urls])
+
+    assert (work.recorded, work.entered, work.waiting) == (4, 2, 2)
+    assert frontier.size() == 3
+    states = [i["state"] for i in list_items(finder.job_id)[1:]]
+    assert states == ["queued", "queued", "recorded", "recorded"]
+    assert job_counts(finder.job_id)["submitted"] == 5
+
+    # Full: everything found now waits, recorded, for `sluice submit --resume`.
+    full = admit_found(finder, [NewUrl.found_in(finder, f"http://{HOST}/late.html")])
+    assert (full.recorded, full.entered) == (1, 0)
+    assert frontier.size() == 3
+
+    # Once there is room, the waiting items are sent with their provenance, kept in the store.
+    frontier.clear()
+    assert resume_job(finder.job_id).enqueued == 3
+    payloads = {lease.payload["url"]: lease.payload for lease in _release_all(frontier)}
+    assert sorted(payloads) == sorted([*urls[2:], f"http://{HOST}/late.html"])
+    assert {(p["found_by"], p["depth"]) for p in payloads.values()} == {(0, 1)}
+
+
+def _release_all(frontier: Frontier) -> list[Lease]:
+    """Every item of the one host the tests use, leased one after another."""
+    leases: list[Lease] = []
+    while frontier.size() > len(leases):
+        (lease,), _ = frontier.release(60_000, 60_000, 1)
+        leases.append(lease)
+        frontier.finish(lease.item, lease.token, free_only=True)
+    return leases
+
+
+def test_a_final_outcome_carries_found_work_too(
+    finder: Article, frontier: Frontier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that is not an article (an index) still leads to the pages it links."""
+
+    def extract(article: Article) -> Outcome:
+        new = NewUrl.found_in(article, f"http://{HOST}/story.html", priority=9)
+        return Final(State.SKIPPED, found=(new,))
+
+    monkeypatch.setattr(running, "body_of", lambda name: extract)
+    run_stage(_Task(), finder.to_dict(), "extract")
+
+    items = list_items(finder.job_id)
+    assert [i["state"] for i in items] == [State.SKIPPED.value, State.QUEUED.value]
+    assert frontier.waiting_items(HOST) == [f"{finder.job_id}:1"]
+
+
+def test_work_found_for_another_item_is_refused(finder: Article, frontier: Frontier) -> None:
+    stranger = Article(finder.job_id, 7, url=f"http://{HOST}/x")
+    with pytest.raises(ValueError, match="found by"):
+        admit_found(finder, [NewUrl.found_in(stranger, f"http://{HOST}/y")])
+    assert job_counts(finder.job_id)["submitted"] == 1
+
+
+def test_the_door_keeps_an_item_already_inside(frontier: Frontier) -> None:
+    payload = {"job_id": "j", "item_id": 3, "url": f"http://{HOST}/p"}
+    assert enter([arrival_of(payload, priority=5)]) == 1
+    assert enter([arrival_of(payload | {"refetch": True})]) == 0
+    assert enter([]) == 0
+    (lease,), _ = frontier.release(60_000, 60_000, 1)
+    assert lease.item == "j:3" and "refetch" not in lease.payload
