@@ -1,16 +1,16 @@
 """An item a stage created (a URL it found) keeps its provenance: the item of the same job
 that found it, and its depth (steps from a submitted item; NULL for submitted items).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
