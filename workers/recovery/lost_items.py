@@ -2,7 +2,7 @@
 
 kombu's Redis transport takes a message off its queue (``BRPOP``) and only then records it
 as unacknowledged. A worker killed between the two (SIGKILL, the OOM killer) loses that
-one message: neither the visibility timeout nor :mod:`workers.held_messages` can bring it
+one message: neither the visibility timeout nor :mod:`workers.recovery.held_messages` can bring it
 back, and its item would stay ``fetched``, ``extracted`` or ``tagged`` for good. So a
 sweeper in every worker (one at a time, through a lock in Redis) looks, every half of
 ``SLUICE_LOST_AFTER``, for items that are lost beyond doubt:
