@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import re
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 from sluice.cli import search
-from sluice.cli.output import _CONTROL_JSON, clean, cut, nothing, print_json, text
+from sluice.cli.output import clean, cut, json_safe, nothing, print_json, text
 
 __all__ = ["add_parser"]
 
@@ -45,13 +44,9 @@ def _stream_json(rows: Iterator[dict[str, Any]]) -> None:
     out.write("[")
     for n, row in enumerate(itertools.chain([first] if first else [], rows)):
         line = json.dumps(row, default=str, ensure_ascii=False)
-        out.write(("," if n else "") + "\n  " + _CONTROL_JSON.sub(_escape, line))
+        out.write(("," if n else "") + "\n  " + json_safe(line))
     out.write("\n]\n" if first else "]\n")
     out.flush()
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
 
 
 def run_list(args: argparse.Namespace) -> int:
