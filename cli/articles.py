@@ -11,6 +11,7 @@ from typing import Any
 
 from sluice.cli import search
 from sluice.cli.output import clean, cut, json_safe, nothing, print_json, text
+from sluice.shared.article import DESCRIPTION_FIELDS
 
 __all__ = ["add_parser"]
 
@@ -103,19 +104,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(article)
         return 0
-    for key in (
-        "id",
-        "url",
-        "canonical_url",
-        "title",
-        "author",
-        "date",
-        "sitename",
-        "language",
-        "description",
-        "duplicate_of",
-        "similarity",
-    ):
+    for key in ("id", *DESCRIPTION_FIELDS, "duplicate_of", "similarity"):
         if article.get(key) is not None:
             console.print(Text.assemble((key, "bold"), ": ", text(article[key])))
     if article.get("language_source"):
