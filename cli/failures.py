@@ -123,7 +123,7 @@ def run_retry(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
     from sluice.shared.article import label_of
     from sluice.shared.failures import list_failures, reopen_failures
-    from sluice.workers.attempts import Attempts
+    from sluice.workers.recovery.attempts import Attempts
     from sluice.workers.routing import publish
 
     if not (args.ids or args.reason or args.stage or args.job):

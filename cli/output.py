@@ -30,6 +30,7 @@ __all__ = [
     "console",
     "cut",
     "err_console",
+    "json_safe",
     "nothing",
     "print_json",
     "text",
@@ -105,9 +106,14 @@ def nothing(what: str) -> Text:
     return Text(what, style="dim")
 
 
+def json_safe(encoded: str) -> str:
+    """Encoded JSON with the characters its encoder leaves bare (DEL, C1, bidi overrides)
+    escaped as ``\\uNNNN``, so printing it cannot reorder or hide what a terminal shows."""
+    return _CONTROL_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+
+
 def print_json(data: Any) -> None:
-    out = json.dumps(data, indent=2, default=str, ensure_ascii=False)
-    sys.stdout.write(_CONTROL_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", out))
+    sys.stdout.write(json_safe(json.dumps(data, indent=2, default=str, ensure_ascii=False)))
     sys.stdout.write("\n")
 
 

@@ -9,7 +9,7 @@ Node names are stable: ``<stages>@<host>`` (``fetch@host``, ``extract-dedup-tag-
 with ``--name`` as a prefix. A worker restarted on the same machine for the same stages is
 the same node to Flower and to Celery's control commands, so no offline twin lingers.
 Node names must be unique in a cluster: each worker leases its name in Redis at start and
-stops (exit 2, one line) when a live worker holds it (``workers.node_names``), and
+stops (exit 2, one line) when a live worker holds it (``workers.membership.node_names``), and
 ``sluice worker`` reads the leases before it starts any: give the second one ``--name``.
 """
 
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
     client = get_redis()
     client.ping()  # an unreachable Redis: one line and exit 5 (cli.errors), not a hang
-    from sluice.workers.node_names import refuse_taken_name
+    from sluice.workers.membership.node_names import refuse_taken_name
 
     for name in node_names(commands):  # before any worker process starts; each takes its own
         refuse_taken_name(client, name)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from sluice.producers.enqueue import ProgressCallback, enqueue_articles
 from sluice.producers.lease import submission_lease
-from sluice.producers.submit import _html_article
 from sluice.producers.warc import IngestCallback, resume_ingestions
 from sluice.shared.article import Article
 from sluice.shared.jobs import finish_item, list_items
+from sluice.shared.pages import article_for_page
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
@@ -80,7 +80,7 @@ def resume_job(
         )
         sent = enqueue_articles(job_id, "fetch", articles, len(urls), progress)
         in_hand = [
-            _html_article(job_id, item["item_id"], item["source"], item["page_id"])
+            article_for_page(job_id, item["item_id"], item["source"], item["page_id"])
             for item in pages
         ]
         sent += enqueue_articles(job_id, "extract", in_hand, len(in_hand), progress)

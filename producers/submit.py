@@ -20,7 +20,7 @@ from sluice.shared.db import upgrade_database
 from sluice.shared.identity import article_id, canonicalize_url
 from sluice.shared.jobs import ItemSpec, create_job, new_job_id
 from sluice.shared.language import settle_language
-from sluice.shared.pages import save_page, save_pages
+from sluice.shared.pages import article_for_page, save_page, save_pages
 from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
 
@@ -109,22 +109,6 @@ def submit_text(
     return _submit(job_id, [ItemSpec("text", url or title)], "dedup", articles, description=title)
 
 
-def _html_article(
-    job_id: str, item_id: int, url: str | None, page_id: str, languages: Sequence[str] = ()
-) -> Article:
-    """An item whose page is in the store: its identity comes from ``url`` when valid."""
-    article = Article(
-        job_id=job_id, item_id=item_id, url=url, page_id=page_id, languages=list(languages)
-    )
-    if url:
-        try:
-            article.canonical_url = canonicalize_url(url)
-            article.id = article_id(article.canonical_url)
-        except ValueError:
-            article.canonical_url = None
-    return article
-
-
 def submit_html(
     html: bytes | str,
     *,
@@ -142,7 +126,7 @@ def submit_html(
     def articles(first: int) -> list[Article]:
         encoding = "utf-8" if isinstance(html, str) else None
         page = save_page(body, url, "text/html", encoding)
-        return [_html_article(job_id, first, url, page, languages)]
+        return [article_for_page(job_id, first, url, page, languages)]
 
     return _submit(job_id, [ItemSpec("html", url)], "extract", articles)
 
@@ -167,7 +151,7 @@ def submit_pages(
         # Saved now, before any message goes out (and outside the queues' send lock).
         page_ids = save_pages([(body, url, "text/html", None) for body, url in page_list])
         return (
-            _html_article(job_id, first + offset, url, page_id)
+            article_for_page(job_id, first + offset, url, page_id)
             for offset, ((_, url), page_id) in enumerate(zip(page_list, page_ids, strict=True))
         )
 

@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sluice.producers.enqueue import ProgressCallback, enqueue_articles
 from sluice.producers.filters import RecordFilter
 from sluice.producers.lease import submission_lease
-from sluice.producers.submit import _html_article, database_ready
+from sluice.producers.submit import database_ready
 from sluice.producers.warc_records import (
     End,
     NotAnArchive,
@@ -46,7 +46,7 @@ from sluice.shared.db.engine import insert_for, read_scope, session_scope
 from sluice.shared.db.schema import ingestions
 from sluice.shared.errors import PermanentError, SluiceError
 from sluice.shared.jobs import ItemSpec, create_job, new_job_id
-from sluice.shared.pages import save_pages
+from sluice.shared.pages import article_for_page, save_pages
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
@@ -252,7 +252,7 @@ class _Ingestion:
         self.state.position = offset
         self.state.done = done
         send = [
-            _html_article(self.job_id, first + n, spec.source, spec.page_id, self.languages)
+            article_for_page(self.job_id, first + n, spec.source, spec.page_id, self.languages)
             for n, spec in enumerate(specs)
             if spec.page_id is not None
         ]

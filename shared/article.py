@@ -10,7 +10,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Article", "Entity", "label_of"]
+__all__ = [
+    "DESCRIPTION_FIELDS",
+    "MESSAGE_ONLY_FIELDS",
+    "PROVENANCE_FIELDS",
+    "STORED_FIELDS",
+    "UPDATABLE_FIELDS",
+    "Article",
+    "Entity",
+    "label_of",
+]
 
 
 def label_of(job_id: object, item_id: object, article_id: object = None) -> str:
@@ -106,3 +115,38 @@ class Article:
         values["entities"] = [Entity.from_dict(e) for e in data.get("entities") or []]
         values["timings"] = dict(data.get("timings") or {})
         return cls(**values)
+
+
+# The field lists of an article, declared here only; the store, the export and the CLI read
+# them. What an article says about itself, in the order sluice shows and exports it:
+DESCRIPTION_FIELDS = (
+    "url",
+    "canonical_url",
+    "title",
+    "author",
+    "date",
+    "sitename",
+    "language",
+    "description",
+)
+# Where it was first found: a later job storing the same article does not change these.
+PROVENANCE_FIELDS = ("job_id", "feed_id", "entry_guid", "entry_title", "entry_published")
+# Carried by the item's messages, never columns of the store's ``articles`` table: entities
+# have a table of their own and ``decoding_note`` becomes the item's detail.
+MESSAGE_ONLY_FIELDS = (
+    "item_id",
+    "entities",
+    "refetch",
+    "languages",
+    "decoding_note",
+    "found_by",
+    "depth",
+)
+# The columns of ``articles`` an article fills, under its own field names.
+STORED_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Article) if f.name not in MESSAGE_ONLY_FIELDS
+)
+# What storing an article again replaces: all it stores but its id and its provenance.
+UPDATABLE_FIELDS = tuple(
+    name for name in STORED_FIELDS if name != "id" and name not in PROVENANCE_FIELDS
+)

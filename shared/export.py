@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
+from sluice.shared.article import DESCRIPTION_FIELDS
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import articles, entities, items
 from sluice.shared.export_names import SCHEMA
@@ -44,41 +45,14 @@ from sluice.shared.states import State
 
 __all__ = ["FIELDS", "PAGE_SIZE", "SCHEMA", "ExportFilter", "export_rows"]
 
-FIELDS = (
-    "schema",
-    "id",
-    "url",
-    "canonical_url",
-    "title",
-    "author",
-    "published",
-    "site",
-    "language",
-    "description",
-    "text",
-    "job",
-    "duplicate_of",
-    "similarity",
-    "stored_at",
-)
+# The stored fields exported, in order: an article's own description between its id and text.
+_EXPORTED = ("id", *DESCRIPTION_FIELDS, "text", "job_id", "duplicate_of", "similarity")
+# Where the schema's name for a field is not the article's.
+_SCHEMA_NAMES = {"date": "published", "sitename": "site", "job_id": "job"}
+FIELDS = ("schema", *(_SCHEMA_NAMES.get(name, name) for name in _EXPORTED), "stored_at")
 PAGE_SIZE = 1000
 
-_COLUMNS = (
-    articles.c.id,
-    articles.c.url,
-    articles.c.canonical_url,
-    articles.c.title,
-    articles.c.author,
-    articles.c.date,
-    articles.c.sitename,
-    articles.c.language,
-    articles.c.description,
-    articles.c.text,
-    articles.c.job_id,
-    articles.c.duplicate_of,
-    articles.c.similarity,
-    articles.c.created_at,
-)
+_COLUMNS = (*(articles.c[name] for name in _EXPORTED), articles.c.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,23 +101,10 @@ class ExportFilter:
 
 def _row(values: Any) -> dict[str, Any]:
     stored = values.created_at
-    return {
-        "schema": SCHEMA,
-        "id": values.id,
-        "url": values.url,
-        "canonical_url": values.canonical_url,
-        "title": values.title,
-        "author": values.author,
-        "published": values.date,
-        "site": values.sitename,
-        "language": values.language,
-        "description": values.description,
-        "text": values.text,
-        "job": values.job_id,
-        "duplicate_of": values.duplicate_of,
-        "similarity": values.similarity,
-        "stored_at": stored.isoformat() if stored is not None else None,
-    }
+    row: dict[str, Any] = {"schema": SCHEMA}
+    row.update((_SCHEMA_NAMES.get(name, name), getattr(values, name)) for name in _EXPORTED)
+    row["stored_at"] = stored.isoformat() if stored is not None else None
+    return row
 
 
 def _entities(conn: Any, ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 import zstandard
 from sqlalchemy import select
 
+from sluice.shared.article import Article
 from sluice.shared.db.engine import insert_for, read_scope, session_scope
 from sluice.shared.db.schema import pages
+from sluice.shared.identity import article_id, canonicalize_url
 
-__all__ = ["Page", "load_page", "page_id", "save_page", "save_pages"]
+__all__ = ["Page", "article_for_page", "load_page", "page_id", "save_page", "save_pages"]
 
 _LEVEL = 3
 
@@ -95,3 +97,20 @@ def load_page(pid: str) -> Page | None:
         return None
     body = zstandard.ZstdDecompressor().decompress(row.body, max_output_size=row.size)
     return Page(pid, body, row.url, row.content_type, row.encoding)
+
+
+def article_for_page(
+    job_id: str, item_id: int, url: str | None, page_id: str, languages: Sequence[str] = ()
+) -> Article:
+    """The item of a page already in the store, sent to extract without a fetch: its
+    identity comes from ``url`` when that is a valid URL, else from its text later."""
+    article = Article(
+        job_id=job_id, item_id=item_id, url=url, page_id=page_id, languages=list(languages)
+    )
+    if url:
+        try:
+            article.canonical_url = canonicalize_url(url)
+            article.id = article_id(article.canonical_url)
+        except ValueError:
+            article.canonical_url = None
+    return article

@@ -3,7 +3,7 @@
 An item past its fetch (or a text or page item sent straight to extract) travels only as a
 task message. When a worker dies in the instant between Redis handing it a message and the
 worker recording it as unacknowledged, that message is gone, and the item would wait in
-its state for ever. :mod:`workers.lost_items` decides which items that is; this module is
+its state for ever. :mod:`workers.recovery.lost_items` decides which items that is; this module is
 its store side.
 """
 

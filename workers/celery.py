@@ -7,7 +7,7 @@ Choices made here:
 * ``task_acks_late`` with ``task_reject_on_worker_lost``: a task is acknowledged after it
   ran, and one whose worker died is handed back, so a killed worker loses nothing. Every
   stage is idempotent, which makes running twice harmless; a task that keeps dying is
-  dead-lettered after ``SLUICE_MAX_ATTEMPTS`` (see :mod:`workers.attempts`).
+  dead-lettered after ``SLUICE_MAX_ATTEMPTS`` (see :mod:`workers.recovery.attempts`).
 * ``worker_prefetch_multiplier = 1``: a worker reserves one task per process, so a slow
   article does not hold others hostage and unacknowledged work stays small.
 * The Redis ``visibility_timeout`` (redelivery of unacknowledged tasks) is longer than any
@@ -18,7 +18,7 @@ Choices made here:
 * Task events are always sent, so Flower sees every stage.
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 * A worker's node name is its own in the whole cluster: it is leased in Redis at start
-  (:mod:`workers.node_names`), and a second worker of a live one's name stops there.
+  (:mod:`workers.membership.node_names`), and a second worker of a live one's name stops there.
 * A worker that serves the fetch queue runs the crawl frontier's pump
   (:mod:`workers.fetching.pump`) in a thread of its main process, and the feed scheduler
   (:mod:`workers.feeds.scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
@@ -71,7 +71,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": task_queues(),
         "task_default_queue": "fetch",
         # At least once: acknowledge after the task ran; a task whose worker process died
-        # goes back to the queue (workers.attempts bounds how often).
+        # goes back to the queue (workers.recovery.attempts bounds how often).
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         # One reserved task per process (or thread): a worker that dies holds little, and a
@@ -93,8 +93,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 # Request lines would put user-submitted URLs into every worker log line.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-# Retried tasks keep their label too (workers.labelled), not only freshly sent ones.
-app = Celery("sluice", task_cls="sluice.workers.labelled:LabelledTask")
+# Retried tasks keep their label too (workers.labelled_task), not only freshly sent ones.
+app = Celery("sluice", task_cls="sluice.workers.labelled_task:LabelledTask")
 app.conf.update(celery_config(get_settings()))
 
 
@@ -107,8 +107,8 @@ def reconfigure() -> None:
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _hold_node_name(sender: Any = None, **_: Any) -> None:
     """Every worker leases its node name before anything else, and stops (exit 2, one line)
-    when a live worker holds it (workers.node_names)."""
-    from sluice.workers.node_names import hold_node_name
+    when a live worker holds it (workers.membership.node_names)."""
+    from sluice.workers.membership.node_names import hold_node_name
 
     settings = get_settings()
     hold_node_name(settings.redis_url, str(sender.hostname), settings.worker_dead_after)
@@ -120,7 +120,7 @@ def _prepare_database(**_: Any) -> None:
     refuses a store and Redis that are not one cluster, before taking tasks."""
     from sluice.shared.broker_url import broker_conflict
     from sluice.shared.db import upgrade_database
-    from sluice.workers.cluster_guard import refuse_foreign_cluster
+    from sluice.workers.membership.cluster_guard import refuse_foreign_cluster
 
     conflict = broker_conflict(get_settings().redis_url)
     if conflict is not None:
@@ -137,7 +137,7 @@ def _check_tagging_models(**_: Any) -> None:
     installed, and stops before it takes any task when one is not.
 
     It loads none of them: each pool process loads a pipeline the first time an article in
-    its language comes (:func:`workers.entities.load_model`), so a worker that sees only
+    its language comes (:func:`workers.tagging.entities.load_model`), so a worker that sees only
     English articles never pays for the French pipeline.
     """
     if "tag" not in app.amqp.queues.consume_from:
@@ -195,10 +195,10 @@ _held: list[Any] = []  # this worker's HeldMessages, once it has a name
 
 
 def _held_messages(node: str) -> Any:
-    """This worker's record of the messages it holds (workers.held_messages)."""
+    """This worker's record of the messages it holds (workers.recovery.held_messages)."""
     if not _held:
         from sluice.shared.redis_state import get_redis
-        from sluice.workers.held_messages import HeldMessages
+        from sluice.workers.recovery.held_messages import HeldMessages
 
         held = HeldMessages(get_redis(), node, get_settings().worker_dead_after)
         held.heartbeat()  # known to the others before it holds anything
@@ -210,7 +210,7 @@ def _held_messages(node: str) -> Any:
 def _start_keeper(sender: Any = None, **_: Any) -> None:
     """Every worker beats in Redis, gives back the messages of workers that stopped, and
     sends again items whose message was lost in transit."""
-    from sluice.workers.held_messages import Keeper
+    from sluice.workers.recovery.held_messages import Keeper
 
     def restore(tags: list[str]) -> None:
         with app.connection_for_write() as connection:
@@ -219,7 +219,7 @@ def _start_keeper(sender: Any = None, **_: Any) -> None:
                 qos.restore_by_tag(tag)  # at the head of its queue, as kombu restores
 
     from sluice.shared.redis_state import get_redis
-    from sluice.workers.lost_items import LostItems
+    from sluice.workers.recovery.lost_items import LostItems
 
     lost = LostItems(get_redis(), get_settings().lost_after)
     held = _held_messages(str(getattr(sender, "hostname", "worker")))

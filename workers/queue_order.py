@@ -8,7 +8,7 @@ task of each in turn and no queue ever fills. :class:`TagLast` keeps one order i
 * store and dedup first: they are cheap, and they finish or forward items;
 * extract next;
 * tag last, so the articles waiting for it gather in its queue and a tag task finds a batch
-  to tag in one spaCy pass (:mod:`workers.tag_ahead`, when its batch size is above 1).
+  to tag in one spaCy pass (:mod:`workers.tagging.tag_ahead`, when its batch size is above 1).
 
 Round robin is the default: with batches of one there is nothing to gather, and it stores
 the first articles sooner.

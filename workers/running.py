@@ -34,7 +34,7 @@ An item that ends ``failed`` is recorded first; then :class:`ItemFailed` is rais
 way a task fails on purpose, so that Celery records a failed task (Flower's failures, the
 ``task-failed`` event) while it acknowledges the message and does not retry it.
 
-Every delivery is counted (:class:`workers.attempts.Attempts`): an item whose deliveries
+Every delivery is counted (:class:`workers.recovery.attempts.Attempts`): an item whose deliveries
 keep ending abnormally (worker killed, hard time limit) is dead-lettered after
 ``SLUICE_MAX_ATTEMPTS`` instead of looping.
 """
@@ -66,15 +66,15 @@ from sluice.shared.outcomes import Final, Forward, NewUrl, Outcome, Retry, faile
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
-from sluice.workers.attempts import Attempts
 from sluice.workers.dedup.keys import claimed_identities
 from sluice.workers.fetching.frontier import FRONTIER_STAGE
 from sluice.workers.fetching.probes import silence_of
 from sluice.workers.fetching.turns import RETRIES_FIELD, Turn, take_turn
 from sluice.workers.found_work import admit_found
-from sluice.workers.item_failed import ItemFailed
-from sluice.workers.labelled import retry_shown
+from sluice.workers.labelled_task import retry_shown
 from sluice.workers.pipeline import ends_inside, stage
+from sluice.workers.recovery.attempts import Attempts
+from sluice.workers.recovery.item_failed import ItemFailed
 from sluice.workers.routing import publish
 from sluice.workers.stages.dedup import dedup_index
 

@@ -34,7 +34,7 @@ def _stage_task(name: str) -> Task:
         bind=True,
         soft_time_limit=soft,
         time_limit=hard,
-        Request="sluice.workers.requests:StageRequest",
+        Request="sluice.workers.task_requests:StageRequest",
     )
     def task(self: Task, payload: dict[str, Any]) -> None:
         run_stage(self, payload, name, chain)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from sluice.workers.held_messages import HeldMessages
+from sluice.workers.recovery.held_messages import HeldMessages
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sluice.shared.queues import queue_keys
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier
-from sluice.workers.lost_items import AFTER_FETCH, LostItems, resent_count
+from sluice.workers.recovery.lost_items import AFTER_FETCH, LostItems, resent_count
 from sluice.workers.routing import publish
 from tests.support.services import fresh_store
 
@@ -176,7 +176,7 @@ def test_a_sweeper_whose_clock_is_ten_minutes_ahead_sends_nothing_early(
             return cls.fromtimestamp(time.time() + 600, tz)
 
     job_id = _job({"extracted": ("text", "some text")})  # a minute old
-    monkeypatch.setattr("sluice.workers.lost_items.datetime", Ahead, raising=False)
+    monkeypatch.setattr("sluice.workers.recovery.lost_items.datetime", Ahead, raising=False)
     sweeper = LostItems(client, lost_after=300)
     for _ in range(2):
         client.delete("sluice:lost-items:look")  # no waiting out the lock between looks

@@ -11,7 +11,7 @@ import time
 import redis
 
 from sluice.shared.lease_holders import holder_token, this_machine
-from sluice.workers.node_lease import NameKeeper, NodeNameLease
+from sluice.workers.membership.node_lease import NameKeeper, NodeNameLease
 
 NAME = "fetch@m1"
 KEY = f"sluice:node:{NAME}"

@@ -1,4 +1,4 @@
-"""workers.tag_ahead: tagging the articles waiting in the tag queue along with one's own.
+"""workers.tagging.tag_ahead: tagging the articles waiting in the tag queue along with one's own.
 
 Messages are sent to the ``tag`` queue of a real Redis by a real Celery producer, as the
 dedup stage sends them; the model is the configured spaCy model.
@@ -15,8 +15,13 @@ from celery import Celery
 
 from sluice.shared.article import Article
 from sluice.shared.settings import Settings
-from sluice.workers.entities import load_model, tag
-from sluice.workers.tag_ahead import TagAhead, entry_key, tag_with_lookahead, waiting_articles
+from sluice.workers.tagging.entities import load_model, tag
+from sluice.workers.tagging.tag_ahead import (
+    TagAhead,
+    entry_key,
+    tag_with_lookahead,
+    waiting_articles,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -16,7 +16,7 @@ import pytest
 import redis
 from celery import Celery
 
-from sluice.workers.node_names import taken_line
+from sluice.workers.membership.node_names import taken_line
 from sluice.workers.pipeline import STAGES
 from tests.monitoring.conftest import unique_text
 from tests.support.cluster import Cluster
@@ -71,7 +71,7 @@ def _stop(cluster: Cluster, process: subprocess.Popen) -> None:
 
 
 def _lease(redis_url: str, name: str) -> str | None:
-    """The token of the node-name lease on ``name`` (workers.node_lease), if any."""
+    """The token of the node-name lease on ``name`` (workers.membership.node_lease), if any."""
     client = redis.Redis.from_url(redis_url)
     try:
         token = client.get(f"sluice:node:{name}")

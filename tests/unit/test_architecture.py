@@ -230,3 +230,99 @@ def test_the_frontier_owns_its_keys_and_its_door() -> None:
 def test_the_door_check_sees_a_frontier_add() -> None:
     tree = ast.parse("Frontier(client).add([])\nself.frontier.add([])\nseen.add(1)\n")
     assert _frontier_adds(tree) == [1, 2]
+
+
+def _private_imports(tree: ast.AST, modules: dict[str, Path]) -> list[tuple[int, str]]:
+    """Lines taking a private name (``_x``, not ``__x__``) from another product module:
+    ``from sluice.a import _x`` or ``module._x`` on an imported product module."""
+    found: list[tuple[int, str]] = []
+    module_names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in modules:
+                    module_names.add(alias.asname or alias.name)
+                elif node.module in modules and _is_private(alias.name):
+                    found.append((node.lineno, f"{node.module}.{alias.name}"))
+        elif isinstance(node, ast.Import):
+            module_names.update(a.asname for a in node.names if a.asname and a.name in modules)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in module_names
+            and _is_private(node.attr)
+        ):
+            found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+    return found
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.endswith("__")
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    """A module's ``_names`` are its own: what another module needs is made public."""
+    modules = _modules()
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} {name}"
+        for path in modules.values()
+        for line, name in _private_imports(ast.parse(path.read_text(encoding="utf-8")), modules)
+    ]
+    assert offenders == []
+
+
+def test_the_private_import_check_sees_both_spellings() -> None:
+    modules = {"sluice.a": Path("a.py"), "sluice.a.b": Path("b.py")}
+    tree = ast.parse(
+        "from sluice.a import _x, y, __all__\n"
+        "from sluice.a import b\n"
+        "import sluice.a.b as c\n"
+        "def f():\n"
+        "    return b._z, c._w, b.public, other._v\n"
+    )
+    assert sorted(_private_imports(tree, modules)) == [
+        (1, "sluice.a._x"),
+        (5, "b._z"),
+        (5, "c._w"),
+    ]
+
+
+# workers/ must not import producers/ (producers feed the pipeline, not the other way round).
+# The feed code still reads feeds and sitemaps with the producers' reader; those imports go
+# with issue 23 point 1 (one polite fetch path and one reader), being done in parallel.
+WORKERS_TO_PRODUCERS_KNOWN = {
+    ("sluice.workers.feeds.discovery", "sluice.producers.discovery"),
+    ("sluice.workers.feeds.discovery", "sluice.producers.expansion"),
+    ("sluice.workers.feeds.discovery", "sluice.producers.feed_reader"),
+    ("sluice.workers.feeds.polling", "sluice.producers.feed_reader"),
+}
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    """Every module ``tree`` imports, at the top or inside functions."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_workers_do_not_import_producers() -> None:
+    found = {
+        (name, imported)
+        for name, path in _modules().items()
+        if name.startswith("sluice.workers.") or name == "sluice.workers"
+        for imported in _imported_modules(ast.parse(path.read_text(encoding="utf-8")))
+        if imported == "sluice.producers" or imported.startswith("sluice.producers.")
+    }
+    assert found - WORKERS_TO_PRODUCERS_KNOWN == set()
+    # An exception that is gone is taken off the list, so it cannot come back unseen.
+    assert WORKERS_TO_PRODUCERS_KNOWN - found == set()
+
+
+def test_the_producers_check_sees_imports_inside_functions() -> None:
+    tree = ast.parse("def f():\n    from sluice.producers.submit import submit_urls\n")
+    assert _imported_modules(tree) == {"sluice.producers.submit"}

@@ -8,7 +8,17 @@ import pickle
 
 import pytest
 
-from sluice.shared.article import Article, Entity
+from sluice.shared.article import (
+    DESCRIPTION_FIELDS,
+    MESSAGE_ONLY_FIELDS,
+    PROVENANCE_FIELDS,
+    STORED_FIELDS,
+    UPDATABLE_FIELDS,
+    Article,
+    Entity,
+)
+from sluice.shared.db.schema import articles
+from sluice.shared.export import FIELDS
 
 TEXT = "Angela Merkel met Emmanuel Macron in Paris."
 
@@ -97,3 +107,41 @@ def test_article_pickles() -> None:
     # Celery may pickle results and exceptions that carry an article.
     article = _full_article()
     assert pickle.loads(pickle.dumps(article)) == article
+
+
+def test_the_field_lists_name_fields_of_article() -> None:
+    names = {f.name for f in dataclasses.fields(Article)}
+    for listed in (DESCRIPTION_FIELDS, PROVENANCE_FIELDS, MESSAGE_ONLY_FIELDS):
+        assert set(listed) <= names, set(listed) - names
+    assert set(DESCRIPTION_FIELDS) | set(PROVENANCE_FIELDS) <= set(STORED_FIELDS)
+
+
+def test_the_store_columns_are_the_stored_fields() -> None:
+    """A field added to Article is either a column of ``articles`` or message-only."""
+    columns = {column.name for column in articles.columns} - {"created_at", "updated_at"}
+    assert set(STORED_FIELDS) == columns
+
+
+def test_storing_again_keeps_identity_and_provenance() -> None:
+    assert set(STORED_FIELDS) - set(UPDATABLE_FIELDS) == {"id", *PROVENANCE_FIELDS}
+
+
+def test_the_export_schema_stays_as_documented() -> None:
+    """``sluice-article/2`` is versioned: its fields change only with its version."""
+    assert FIELDS == (
+        "schema",
+        "id",
+        "url",
+        "canonical_url",
+        "title",
+        "author",
+        "published",
+        "site",
+        "language",
+        "description",
+        "text",
+        "job",
+        "duplicate_of",
+        "similarity",
+        "stored_at",
+    )

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sluice.cli.inputs import read_lines
+from sluice.workers.extraction.page_text import decode_page
 from sluice.workers.feeds.lists import ListedFeed, parse_feed_list
-from sluice.workers.page_text import decode_page
 
 JAPANESE = "市議会は来年度の予算案を賛成多数で可決した。市長は新しい橋の建設に重点を置くと述べた。"
 RUSSIAN = "Городской совет утвердил бюджет на следующий год, сообщил мэр города."

@@ -9,7 +9,7 @@ import sys
 import time
 
 from sluice.shared.lease_holders import Holder, ended_here, holder_token, this_machine
-from sluice.workers.node_names import taken_line
+from sluice.workers.membership.node_names import taken_line
 
 
 def test_a_token_names_this_process_and_it_has_not_ended() -> None:

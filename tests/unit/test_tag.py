@@ -10,7 +10,7 @@ import pytest
 
 from sluice.shared.article import Article
 from sluice.shared.settings import Settings
-from sluice.workers.entities import chunk_spans, load_model, tag, tag_texts
+from sluice.workers.tagging.entities import chunk_spans, load_model, tag, tag_texts
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -6,7 +6,7 @@ it there): the task checks the turn's lease and takes one step of the poll
 must go on later (robots.txt took the turn, a redirect to another host, a gate not open)
 puts the poll back into the frontier for the next request's host; otherwise the turn ends,
 which makes the host due again at its gate. As for a stage (:mod:`workers.running`), every
-delivery is counted (:class:`workers.attempts.Attempts`; past ``SLUICE_MAX_ATTEMPTS``
+delivery is counted (:class:`workers.recovery.attempts.Attempts`; past ``SLUICE_MAX_ATTEMPTS``
 abnormal ends the poll fails as ``too_many_attempts``) and every outcome is counted under
 the stage name ``feed_poll`` (``sluice metrics``, Prometheus); Flower shows each step with
 its result. A redelivered or late task whose lease or claim has lapsed does nothing, so
@@ -32,12 +32,12 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
-from sluice.workers.attempts import Attempts
 from sluice.workers.celery import app
 from sluice.workers.feeds.polling import Hop, PollDeferred, PollResult, fail_poll, poll_feed
 from sluice.workers.feeds.scheduler import POLL_TASK, poll_item, poll_payload, queue_poll
 from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.fetching.pump import lease_ms
+from sluice.workers.recovery.attempts import Attempts
 from sluice.workers.running import INFRASTRUCTURE_ERRORS
 
 __all__ = ["POLL_STAGE", "poll", "poll_outcome"]

@@ -21,8 +21,8 @@ from sluice.shared.pages import load_page
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.extraction.page_text import decode_page
 from sluice.workers.metadata import page_metadata
-from sluice.workers.page_text import decode_page
 
 __all__ = ["decode_html", "extract", "extract_html", "run"]
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def decode_html(body: bytes, declared: str | None = None) -> str:
-    """Bytes to text (:func:`workers.page_text.decode_page`): never fails."""
+    """Bytes to text (:func:`workers.extraction.page_text.decode_page`): never fails."""
     return decode_page(body, declared).text
 
 

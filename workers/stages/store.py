@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, func, insert
 
 from sluice.shared import clock as cluster_clock
-from sluice.shared.article import Article
+from sluice.shared.article import STORED_FIELDS, UPDATABLE_FIELDS, Article
 from sluice.shared.db.engine import insert_for, session_scope
 from sluice.shared.db.schema import articles, entities
 from sluice.shared.jobs import finish_item
@@ -22,63 +22,20 @@ from sluice.shared.states import State
 
 __all__ = ["run", "store", "upsert_article"]
 
-# Not ``job_id``: an article stays with the job that first stored it. A later job's item
-# that reaches the same article is that job's duplicate item (see shared.queries).
-_UPDATABLE = (
-    "url",
-    "canonical_url",
-    "title",
-    "author",
-    "date",
-    "sitename",
-    "language",
-    "language_source",
-    "description",
-    "text",
-    "duplicate_of",
-    "similarity",
-    "page_id",
-    "entities_truncated",
-    "entities_skipped",
-    "timings",
-)
-
 
 def _row(article: Article) -> dict[str, object]:
-    return {
-        "id": article.id,
-        "job_id": article.job_id,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
-        "title": article.title,
-        "author": article.author,
-        "date": article.date,
-        "sitename": article.sitename,
-        "language": article.language,
-        "language_source": article.language_source,
-        "description": article.description,
-        "text": article.text,
-        "duplicate_of": article.duplicate_of,
-        "similarity": article.similarity,
-        "page_id": article.page_id,
-        "entities_truncated": article.entities_truncated,
-        "entities_skipped": article.entities_skipped,
-        "timings": article.timings,
-        "feed_id": article.feed_id,
-        "entry_guid": article.entry_guid,
-        "entry_title": article.entry_title,
-        "entry_published": article.entry_published,
-    }
+    return {name: getattr(article, name) for name in STORED_FIELDS}
 
 
 def upsert_article(conn: Connection, article: Article) -> None:
     """Insert or replace ``article`` and its entities inside the caller's transaction; an
-    article already stored keeps its job."""
+    article already stored keeps its job and feed entry (``PROVENANCE_FIELDS``): a later
+    job's item that reaches it is that job's duplicate item (see shared.queries)."""
     row = _row(article)
     stmt = insert_for(conn, articles).values(**row)
     stmt = stmt.on_conflict_do_update(
         index_elements=[articles.c.id],
-        set_={name: stmt.excluded[name] for name in _UPDATABLE} | {"updated_at": func.now()},
+        set_={name: stmt.excluded[name] for name in UPDATABLE_FIELDS} | {"updated_at": func.now()},
     )
     conn.execute(stmt)
     conn.execute(delete(entities).where(entities.c.article_id == article.id))

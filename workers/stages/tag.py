@@ -1,6 +1,6 @@
 """Tag stage: named entities with the spaCy pipeline of the article's language
-(``SLUICE_SPACY_MODELS``, :mod:`workers.entities`), tagging ahead when
-``SLUICE_TAG_BATCH_SIZE`` is above 1 (:mod:`workers.tag_ahead`).
+(``SLUICE_SPACY_MODELS``, :mod:`workers.tagging.entities`), tagging ahead when
+``SLUICE_TAG_BATCH_SIZE`` is above 1 (:mod:`workers.tagging.tag_ahead`).
 
 An article in a language that no pipeline is set for is stored without entities, and says
 why (``entities_skipped = no_model_for_language``): another language's model would tag it
@@ -17,8 +17,8 @@ from sluice.shared.outcomes import Forward, Outcome
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
-from sluice.workers.entities import load_model
-from sluice.workers.tag_ahead import TagAhead, tag_with_lookahead
+from sluice.workers.tagging.entities import load_model
+from sluice.workers.tagging.tag_ahead import TagAhead, tag_with_lookahead
 
 __all__ = ["model_for", "run"]
 

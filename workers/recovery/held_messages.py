@@ -19,7 +19,7 @@ dies is handled by Celery at once, but when the worker itself dies without a war
 
 A worker restarted under the same name is a new incarnation: the old one's messages come
 back all the same. Tasks a dead worker was running run again, as after any redelivery:
-every stage is idempotent, and ``workers.attempts`` bounds how often one may die.
+every stage is idempotent, and ``workers.recovery.attempts`` bounds how often one may die.
 """
 
 from __future__ import annotations

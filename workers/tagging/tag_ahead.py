@@ -30,7 +30,7 @@ import redis
 from sluice.shared.article import Article, Entity
 from sluice.shared.queues import decode_message, queue_keys
 from sluice.shared.redis_state import KEY_PREFIX
-from sluice.workers.entities import tag_texts, text_to_tag
+from sluice.workers.tagging.entities import tag_texts, text_to_tag
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -142,7 +142,7 @@ def tag_with_lookahead(
     batch_size: int,
     ahead_max_chars: int,
 ) -> Article:
-    """Set ``article.entities`` as :func:`workers.entities.tag` does, taking them from an
+    """Set ``article.entities`` as :func:`workers.tagging.entities.tag` does, taking them from an
     entry tagged ahead when there is one, or else tagging the article in one pass with up to
     ``batch_size - 1`` articles waiting next in the tag queue (left as entries for them)."""
     text = text_to_tag(article, max_chars)

@@ -2,7 +2,7 @@
 
 Runs in the worker's main process. A task killed by the hard time limit would otherwise
 be acknowledged and forgotten; here its message is first published again, so the
-attempt count (:mod:`workers.attempts`) decides between another try and the dead-letter
+attempt count (:mod:`workers.recovery.attempts`) decides between another try and the dead-letter
 store. A task whose worker process died is handed back by Celery itself
 (``task_reject_on_worker_lost``); here we only remember why.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from billiard.exceptions import WorkerLostError
 from celery.worker.request import Request
 
-from sluice.workers.attempts import Attempts
+from sluice.workers.recovery.attempts import Attempts
 
 __all__ = ["StageRequest"]
 

@@ -2,7 +2,7 @@
 
 kombu's Redis transport takes a message off its queue (``BRPOP``) and only then records it
 as unacknowledged. A worker killed between the two (SIGKILL, the OOM killer) loses that
-one message: neither the visibility timeout nor :mod:`workers.held_messages` can bring it
+one message: neither the visibility timeout nor :mod:`workers.recovery.held_messages` can bring it
 back, and its item would stay ``fetched``, ``extracted`` or ``tagged`` for good. So a
 sweeper in every worker (one at a time, through a lock in Redis) looks, every half of
 ``SLUICE_LOST_AFTER``, for items that are lost beyond doubt:
@@ -33,6 +33,7 @@ from kombu.transport.redis import Channel
 from sluice.shared.article import Article
 from sluice.shared.clock import database_now
 from sluice.shared.jobs import finish_item
+from sluice.shared.pages import article_for_page
 from sluice.shared.queues import decode_message, queue_depths
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text
@@ -130,9 +131,7 @@ class LostItems:
             send_back(item)
             how = "fetched again"
         elif item.page_id:
-            from sluice.producers.submit import _html_article
-
-            article = _html_article(item.job_id, item.item_id, item.source, item.page_id)
+            article = article_for_page(item.job_id, item.item_id, item.source, item.page_id)
             publish("extract", article.to_dict(), article.label)
             send_back(item)
             how = "extracted again from its stored page"

@@ -5,12 +5,13 @@ Celery only warns about two nodes of one name (``DuplicateNodenameWarning``), an
 confuses them: Flower shows one worker, control replies and ``sluice status``'s slot counts
 mix them up. So every worker, ``sluice worker`` or plain ``celery -A sluice.workers worker
 -n NAME``, leases its name in Redis at ``worker_init``, before its pool starts, and renews
-the lease while it runs (:mod:`workers.node_lease`). ``sluice worker`` also reads the leases
-before it starts any worker process, so that a clash stops it before a model is loaded.
+the lease while it runs (:mod:`workers.membership.node_lease`). ``sluice worker`` also reads
+the leases before it starts any worker process, so that a clash stops it before a model is
+loaded.
 
 The lease lives ``SLUICE_WORKER_DEAD_AFTER`` seconds (30 by default) past its last renewal,
 the time after which the cluster already counts a silent worker as dead and gives its
-messages back (:mod:`workers.held_messages`): its name is free at the same moment. A worker
+messages back (:mod:`workers.recovery.held_messages`): its name is free at the same moment. A worker
 restarted at once after a crash on the same machine is not refused: a lease whose process
 has ended there is taken over at once.
 """
@@ -27,7 +28,7 @@ import redis
 
 from sluice.shared.broker_url import mask_url
 from sluice.shared.lease_holders import Holder
-from sluice.workers.node_lease import NameKeeper, NodeNameLease
+from sluice.workers.membership.node_lease import NameKeeper, NodeNameLease
 
 __all__ = ["EXIT_NAME_TAKEN", "hold_node_name", "refuse_taken_name", "taken_line"]
 

@@ -23,7 +23,7 @@ from celery.exceptions import Retry
 
 from sluice.shared.article import label_of
 from sluice.shared.errors import SluiceError
-from sluice.workers.item_failed import ItemFailed
+from sluice.workers.recovery.item_failed import ItemFailed
 
 __all__ = ["LabelledTask", "label_for", "retry_shown"]
 
