@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import insert
 
 from sluice.shared.article import Article
-from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles
 from sluice.shared.export_files import FORMULA_PREFIXES
 from sluice.shared.jobs import ItemSpec, create_job
 from sluice.workers.stages.store import store
+from tests.support.binding import bind_store
 from tests.support.cluster import run_sluice
 
 CLI = [sys.executable, "-m", "sluice.cli.main"]
@@ -79,7 +79,7 @@ def test_csv_cells_of_every_formula_prefix_are_neutralized(database_url: str) ->
 def big_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A store of its own with 20,000 articles: 20 pages of export, long enough to kill."""
     url = f"sqlite:///{tmp_path_factory.mktemp('big') / 'big.db'}"
-    upgrade_database(url)
+    bind_store(url)  # of the tests' cluster, like the session's Redis the commands use
     rows = [
         {
             "id": f"{n:08d}",
