@@ -17,7 +17,7 @@ import redis
 from sluice.shared.settings import get_settings
 from tests.support.binding import bind_store
 from tests.support.cluster import Cluster
-from tests.support.services import RedisProvider, postgres_database
+from tests.support.services import RedisProvider, fresh_store, postgres_database
 from tests.support.web import WebServer
 
 BACKENDS = ("sqlite", "postgresql")
@@ -125,6 +125,28 @@ def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     url = request.getfixturevalue(f"{request.param}_url")
     _configure(monkeypatch, database_url=url)
     return url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def _module_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    admin = None
+    if request.param == "postgresql":
+        admin = os.environ.get("SLUICE_TEST_DATABASE_URL")
+        if not admin:
+            pytest.skip("SLUICE_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    with fresh_store(admin, tmp_path_factory.mktemp(f"module-{request.param}")) as url:
+        bind_store(url)
+        yield url
+
+
+@pytest.fixture
+def own_database_url(_module_store: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A store of this test module's own (SQLite, then PostgreSQL): no running cluster's
+    feed scheduler or sweep shares it, so figures a test reads change only by what it does."""
+    _configure(monkeypatch, database_url=_module_store)
+    return _module_store
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from sluice.shared import feeds as registry
 from sluice.shared.feeds import FeedKind
 from sluice.workers.feeds.registry import register_feeds
 
-pytestmark = pytest.mark.usefixtures("database_url")
+# The session's stores are shared with worker clusters whose feed schedulers would claim
+# the feeds these tests register (all due at once), so the registry gets stores of its own.
+pytestmark = pytest.mark.usefixtures("own_database_url")
 
 
 def _urls(n: int) -> list[str]:
