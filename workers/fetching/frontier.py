@@ -15,6 +15,10 @@ answer began, later after 429/503 or a robots.txt ``Crawl-delay``.
   back in line (robots.txt fetched first, a redirect to another host, a retry).
 * A lease not finished by its deadline (the worker was killed) is reclaimed by the next
   release: the item goes back to its place in its host's queue.
+* A producer's request (a feed, a sitemap, a remote archive) holds its host's turn too:
+  :meth:`Frontier.hold` takes it when nothing is in flight there, :meth:`Frontier.let_go`
+  ends it (a hold not let go by its deadline is reclaimed like a lease), so no two requests
+  to one host are ever in flight at once.
 
 Every change is one Lua script (``lua/``), atomic and on Redis's clock; the frontier is
 durable with Redis's AOF like everything else in it.
@@ -165,6 +169,8 @@ class Frontier:
         self._release = client.register_script(_script("release"))
         self._begin = client.register_script(_script("begin"))
         self._finish = client.register_script(_script("finish"))
+        self._hold = client.register_script(_script("hold"))
+        self._let_go = client.register_script(_script("let_go"))
 
     def _key(self, name: str) -> str:
         return _key(self.prefix, name)
@@ -225,6 +231,17 @@ class Frontier:
             payload = json.dumps(again, separators=(",", ":"))
             args = [self.prefix, item, token, "again", host_of(url), payload, int(delay * 1000)]
         return bool(self._finish(keys=[], args=args))
+
+    def hold(self, host: str, token: str, hold_ms: int) -> bool:
+        """Take ``host``'s turn for a producer's request (``token``: its holder), as a
+        released item holds it, for ``hold_ms`` at most; taken again by the same token, the
+        hold is renewed. False: an item or another holder is in flight at ``host``."""
+        return bool(self._hold(keys=[], args=[self.prefix, host, token, hold_ms]))
+
+    def let_go(self, host: str, token: str) -> None:
+        """End ``token``'s hold of ``host``'s turn (if its request has not ended it): the
+        host is free, due at its gate."""
+        self._let_go(keys=[], args=[self.prefix, host, token])
 
     def wait_for_work(self, timeout: float) -> None:
         """Block up to ``timeout`` seconds, or until a host may have become due."""

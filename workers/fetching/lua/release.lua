@@ -1,4 +1,4 @@
--- Reclaim expired leases, move delayed items that are ready into their hosts' queues, then
+-- Reclaim expired leases and producers' holds, move delayed items that are ready into their hosts' queues, then
 -- lease the head item of up to ARGV[4] hosts due by now + ARGV[2] ms, earliest due first.
 -- ARGV[3]: lease length (ms). Returns {reclaimed, ms until the next due host (-1: none),
 -- item, token, payload, ms until its host's gate, host, ...}.
@@ -12,6 +12,16 @@ for _, item in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 
   if host then
     if redis.call('HGET', BUSY, host) == item then redis.call('HDEL', BUSY, host) end
     if redis.call('HEXISTS', ITEMS, item) == 1 then enqueue(item, host, score, now) end
+    schedule(host, now)
+  end
+end
+-- A producer's hold not let go by its deadline (the producer died): the host is free again.
+for _, held in ipairs(redis.call('ZRANGEBYSCORE', HOLDS, '-inf', now, 'LIMIT', 0, 500)) do
+  redis.call('ZREM', HOLDS, held)
+  local cut = string.find(held, '\n', 1, true)
+  local host = string.sub(held, 1, cut - 1)
+  if redis.call('HGET', BUSY, host) == string.sub(held, cut + 1) then
+    redis.call('HDEL', BUSY, host)
     schedule(host, now)
   end
 end
@@ -47,7 +57,7 @@ end
 local first = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
 local nxt = -1
 if first[2] then nxt = math.max(0, tonumber(first[2]) - now) end
-for _, key in ipairs({DELAYED, LEASES}) do
+for _, key in ipairs({DELAYED, LEASES, HOLDS}) do
   local earliest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if earliest[2] then
     local at = math.max(0, tonumber(earliest[2]) - now)
