@@ -38,6 +38,15 @@ for i = 1, #hosts, 2 do
   redis.call('ZREM', DUE, host)
   local queue = P .. 'fr:q:' .. host
   local head = redis.call('ZRANGE', queue, 0, 0)[1]
+  local wanted = tonumber(redis.call('HGET', WANTS, host))
+  if wanted and wanted > now then
+    -- A producer waits for this host's turn (hold.lua): it goes first; the host is due
+    -- again when the want lapses, should the producer be gone.
+    redis.call('ZADD', DUE, wanted, host)
+    head = nil
+  elseif wanted then
+    redis.call('HDEL', WANTS, host)
+  end
   if head then
     redis.call('ZREM', queue, head)
     if tonumber(redis.call('ZINCRBY', SIZES, -1, host)) <= 0 then
