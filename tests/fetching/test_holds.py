@@ -1,6 +1,7 @@
 """A producer's hold of a host's turn in the real frontier: taken only when nothing is in
 flight there, keeping the pumps from releasing the host's items until it ends, ended by
-the request's end or the hold's own, and given back when a dead producer lets it lapse."""
+the request's end or the hold's own, given back when a dead producer lets it lapse, and
+kept by a remote archive's download for as long as it streams."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import time
 
 import redis
 
+from sluice.producers.turn_fetcher import TurnFetcher
+from sluice.producers.warc_remote import RemoteArchive
+from sluice.shared.settings import Settings
+from sluice.workers.fetching.client import Fetcher
 from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.fetching.holds import HostHold
 from sluice.workers.fetching.politeness import HostBudget
+from tests.fetching.conftest import MakeServer
+from tests.support.web import Response
 
 LEASE_MS = 60_000
 
@@ -128,3 +135,25 @@ def test_a_want_that_lapses_holds_nothing_up(redis_client: redis.Redis) -> None:
     time.sleep(wait + 0.05)
     leases, _ = frontier.release(0, LEASE_MS, 10)
     assert [lease.item for lease in leases] == ["b"]
+
+
+def test_a_remote_archive_holds_its_hosts_turn_until_its_stream_is_closed(
+    redis_client: redis.Redis, make_server: MakeServer, prefix: str
+) -> None:
+    server = make_server("127.0.0.2")
+    target = server.route(f"{prefix}/crawl.warc", Response(body=b"x" * 300_000, content_type=""))
+    moved = server.route(f"{prefix}/old.warc", Response(302, b"", headers={"Location": target}))
+    settings = Settings(fetch_allow_networks="127.0.0.2/32", fetch_host_rate=100.0)
+    fetcher = TurnFetcher(Fetcher(settings), redis_client, settings)
+    frontier = Frontier(redis_client)
+    try:
+        archive = RemoteArchive(fetcher, moved, 1 << 20)
+        stream = archive.open_at(0)
+        assert stream.read(10) == b"x" * 10
+        assert not frontier.hold("127.0.0.2", "other", LEASE_MS)  # the download is in flight
+        stream.close()
+        assert frontier.hold("127.0.0.2", "other", LEASE_MS)
+        assert archive.size == 300_000
+        assert server.hits == [f"{prefix}/old.warc", f"{prefix}/crawl.warc"]
+    finally:
+        fetcher.close()
