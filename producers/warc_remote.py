@@ -9,8 +9,9 @@ from its start, and the bytes before the offset are skipped, not kept.
 Each request waits for its host's turn and gate like any other
 (:class:`producers.turn_fetcher.TurnFetcher`), and the stream keeps the turn until it is
 closed, renewing it as it reads: a download is one request in flight for as long as it
-lasts, and a host is never sent two at once, so pages of an archive's host wait for its
-download (archives are usually served by hosts that serve no articles).
+lasts, so pages of an archive's host wait for its download (archives are usually served by
+hosts that serve no articles). The streams one archive opens at once (the reader looks
+ahead for the next record after damage) share its hold.
 """
 
 from __future__ import annotations
@@ -35,12 +36,40 @@ __all__ = ["RemoteArchive"]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
+class _Holds:
+    """An archive's holds of its hosts' turns, shared by its open streams: the reader opens
+    a second stream (looking for the next record after damage) before it closes the first,
+    and must not wait for a turn it holds itself."""
+
+    def __init__(self, fetcher: TurnFetcher) -> None:
+        self.fetcher = fetcher
+        self._held: dict[str, tuple[HostHold, int]] = {}
+
+    def take(self, url: str) -> HostHold:
+        hold = self.fetcher.hold(url)
+        if hold.host in self._held:
+            hold, count = self._held[hold.host]
+        else:
+            hold.take()
+            count = 0
+        self._held[hold.host] = (hold, count + 1)
+        return hold
+
+    def let_go(self, hold: HostHold) -> None:
+        _, count = self._held.pop(hold.host, (hold, 1))
+        if count > 1:
+            self._held[hold.host] = (hold, count - 1)
+        else:
+            hold.let_go()
+
+
 class _Turn:
     """One request's hold of its host's turn, ended once with the budget told."""
 
-    def __init__(self, fetcher: TurnFetcher, hold: HostHold) -> None:
-        self.fetcher = fetcher
-        self.hold = hold
+    def __init__(self, holds: _Holds, url: str) -> None:
+        self.fetcher = holds.fetcher
+        self.holds = holds
+        self.hold = holds.take(url)
         self.answered = 0.0
         self._renewed = time.monotonic()
 
@@ -56,7 +85,7 @@ class _Turn:
             self.fetcher.budget.failed(self.hold.host)
         else:
             self.fetcher.budget.finished(self.hold.host, answered=self.answered)
-        self.hold.let_go()
+        self.holds.let_go(self.hold)
 
 
 class _Body(ChunkStream):
@@ -100,14 +129,14 @@ class RemoteArchive:
         self.url = url
         self.max_bytes = max_bytes
         self.size: int | None = None
+        self._holds = _Holds(fetcher)
 
     def open_at(self, offset: int) -> io.BufferedReader:
         headers = {"Range": f"bytes={offset}-", "Accept-Encoding": "identity"}
 
         def request(url: str) -> io.BufferedReader | Redirect:
             check_url(url)
-            turn = _Turn(self.fetcher, self.fetcher.hold(url))
-            turn.hold.take()
+            turn = _Turn(self._holds, url)
             try:
                 self.fetcher.open_gate(turn.hold)
                 stream = self.fetcher.fetcher.client.stream("GET", url, headers=headers)
