@@ -165,7 +165,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_discover(args: argparse.Namespace) -> int:
     from sluice.cli.output import console
-    from sluice.producers.polite import PoliteFetcher
+    from sluice.producers.turn_fetcher import TurnFetcher
     from sluice.shared.feeds import FeedKind
     from sluice.shared.redis_state import get_redis
     from sluice.shared.settings import get_settings
@@ -174,7 +174,7 @@ def run_discover(args: argparse.Namespace) -> int:
     from sluice.workers.fetching.client import Fetcher
 
     settings = get_settings()
-    fetcher = PoliteFetcher(Fetcher(settings), get_redis(), settings)
+    fetcher = TurnFetcher(Fetcher(settings), get_redis(), settings)
     try:
         found = discover_site(args.url, fetcher)
     finally:

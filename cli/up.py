@@ -110,12 +110,10 @@ def _demo() -> int:
     from sluice.cli.waiting import wait_for_job
     from sluice.producers import expand_feed, submit_urls
     from sluice.shared.demo_site import ARTICLE_PATH, DemoSite
-    from sluice.shared.settings import get_settings
-    from sluice.workers.stages.fetch import Fetcher
 
     site = DemoSite().start()
     try:
-        urls = expand_feed(site.url("/feed.xml"), Fetcher(get_settings()))
+        urls = expand_feed(site.url("/feed.xml"))  # on the host's turn, like any fetch
         urls.append(site.url(ARTICLE_PATH))  # the same article once more
         job_id = submit_urls(urls, description="sluice up demo")
         console.print(f"demo job [bold]{job_id}[/]: {len(urls)} URLs from {site.url('/feed.xml')}")

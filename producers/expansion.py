@@ -26,8 +26,9 @@ __all__ = ["EntryLink", "Expansion", "Getter", "Problem", "expand_sources"]
 
 
 class Getter(Protocol):
-    """What downloads the documents: :class:`producers.polite.PoliteFetcher` (robots.txt and
-    the host budget), or a bare :class:`workers.fetching.client.Fetcher` in tests."""
+    """What downloads the documents: :class:`producers.turn_fetcher.TurnFetcher` (the host's
+    turn, robots.txt and the host budget), or a bare :class:`workers.fetching.client.Fetcher`
+    in tests."""
 
     def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage: ...
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from sluice.producers.enqueue import ProgressCallback
 from sluice.producers.expansion import Expansion, Getter, Problem, expand_sources
 from sluice.producers.filters import RecordFilter
-from sluice.producers.polite import PoliteFetcher
 from sluice.producers.submit import database_ready, submit_html, submit_text, submit_urls
+from sluice.producers.turn_fetcher import TurnFetcher
 from sluice.producers.warc import IngestCallback, ingest_warcs
 from sluice.shared.errors import PermanentError
 from sluice.shared.jobs import ItemSpec, create_job, finish_item, new_job_id
@@ -165,7 +165,7 @@ def expand(
     settings = get_settings()
     if fetcher is not None:
         return expand_sources(list(feeds), list(sitemaps), fetcher, settings)
-    polite = PoliteFetcher(Fetcher(settings), get_redis(), settings)
+    polite = TurnFetcher(Fetcher(settings), get_redis(), settings)
     try:
         return expand_sources(list(feeds), list(sitemaps), polite, settings)
     finally:

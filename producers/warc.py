@@ -298,11 +298,12 @@ def _ingest_one(
             return
         ingestion.run(open_at, size)
         return
+    from sluice.producers.turn_fetcher import TurnFetcher
     from sluice.producers.warc_remote import RemoteArchive
     from sluice.workers.fetching.client import Fetcher
 
     settings = get_settings()
-    fetcher = Fetcher(settings)
+    fetcher = TurnFetcher(Fetcher(settings), get_redis(), settings)
     try:
         remote = RemoteArchive(fetcher, source, settings.warc_max_bytes)
         try:

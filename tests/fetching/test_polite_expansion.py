@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from sluice.producers.expansion import expand_sources
-from sluice.producers.polite import PoliteFetcher
+from sluice.producers.turn_fetcher import TurnFetcher
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.client import Fetcher
 from tests.fetching.conftest import MakeServer
@@ -38,14 +38,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def polite(redis_client: redis.Redis, settings: Settings) -> Iterator[PoliteFetcher]:
-    fetcher = PoliteFetcher(Fetcher(settings), redis_client, settings)
+def polite(redis_client: redis.Redis, settings: Settings) -> Iterator[TurnFetcher]:
+    fetcher = TurnFetcher(Fetcher(settings), redis_client, settings)
     yield fetcher
     fetcher.close()
 
 
 def test_sitemaps_of_one_host_are_spaced_by_its_budget(
-    make_server: MakeServer, polite: PoliteFetcher, settings: Settings, prefix: str
+    make_server: MakeServer, polite: TurnFetcher, settings: Settings, prefix: str
 ) -> None:
     server = make_server("127.0.0.2")
     seen: list[float] = []
@@ -70,7 +70,7 @@ def test_sitemaps_of_one_host_are_spaced_by_its_budget(
 
 
 def test_a_sitemap_disallowed_by_robots_is_a_problem_with_its_reason(
-    make_server: MakeServer, polite: PoliteFetcher, settings: Settings, prefix: str
+    make_server: MakeServer, polite: TurnFetcher, settings: Settings, prefix: str
 ) -> None:
     server = make_server("127.0.0.2")
     server.route("/robots.txt", Response(body=f"User-agent: *\nDisallow: {prefix}/\n".encode()))
@@ -82,10 +82,10 @@ def test_a_sitemap_disallowed_by_robots_is_a_problem_with_its_reason(
 
 
 def test_a_429_on_a_feed_slows_the_host_for_everyone(
-    make_server: MakeServer, polite: PoliteFetcher, settings: Settings, prefix: str
+    make_server: MakeServer, polite: TurnFetcher, settings: Settings, prefix: str
 ) -> None:
     server = make_server("127.0.0.2")
     feed = server.route(f"{prefix}/feed.xml", Response(429, b"", headers={"Retry-After": "2"}))
     found = expand_sources([feed], [], polite, settings)
     assert [p.reason for p in found.problems] == ["http_429"]
-    assert 1.5 <= polite.budget.start("127.0.0.2") <= 2.0  # the workers' gate is shut too
+    assert 1.5 <= polite.crawler.budget.start("127.0.0.2") <= 2.0  # the workers' gate is shut too

@@ -5,7 +5,8 @@ site's robots.txt (served as any type) for ``Sitemap:`` or ``Site-map:`` lines; 
 neither names a feed, the usual feed paths are tried, and when none names a sitemap, the
 usual sitemap paths. A candidate from a usual
 path counts only when it parses as what it should be. Every request goes through the
-getter (:class:`producers.polite.PoliteFetcher`: robots.txt and the host budget).
+getter (:class:`producers.turn_fetcher.TurnFetcher`: the host's turn, robots.txt and the
+host budget).
 """
 
 from __future__ import annotations

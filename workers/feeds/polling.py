@@ -35,7 +35,7 @@ from typing import Any
 
 from sluice.producers.feed_reader import Entry, read_document
 from sluice.shared import feeds as registry
-from sluice.shared.errors import PermanentError, RetryableError, SluiceError
+from sluice.shared.errors import RetryableError, SluiceError
 from sluice.shared.feeds import Feed, FeedKind, FeedState
 from sluice.shared.metrics.feed_polls import count_poll
 from sluice.shared.reasons import Reason
@@ -54,6 +54,7 @@ from sluice.workers.fetching.client import (
     Redirect,
 )
 from sluice.workers.fetching.crawler import Crawler, Deferred
+from sluice.workers.fetching.redirects import next_hop
 
 __all__ = ["Hop", "PollDeferred", "PollResult", "fail_poll", "poll_feed"]
 
@@ -132,12 +133,10 @@ def _request(
         )
     if not isinstance(result, Redirect):
         return result
-    limit = get_settings().fetch_max_redirects
-    if hop.count >= limit:
-        raise PermanentError(Reason.TOO_MANY_REDIRECTS, f"more than {limit}")
+    location = next_hop(result, hop.count, get_settings().fetch_max_redirects)
     permanent = hop.permanent and result.status in _PERMANENT_REDIRECTS
-    moved = result.location if permanent else hop.moved
-    return PollDeferred(0.0, "redirected", Hop(result.location, hop.count + 1, moved, permanent))
+    moved = location if permanent else hop.moved
+    return PollDeferred(0.0, "redirected", Hop(location, hop.count + 1, moved, permanent))
 
 
 def _new_entries(

@@ -4,7 +4,8 @@ Limits: connect, first-byte and read timeouts and a total deadline (enforced on 
 socket read, so a server dripping its headers cannot stall a worker; a server silent until
 the first-byte timeout is given up on), a size cap counted on the *decoded* body while
 streaming (compression is undone piece by piece, see :mod:`workers.fetching.decoding`), a
-bounded number of redirects (each followed by hand, so every hop is checked), a
+bounded number of redirects (each followed by hand in the one loop of
+:mod:`workers.fetching.redirects`, so every hop is checked), a
 content-type allowlist, and the address guard of :mod:`workers.fetching.addresses` on every
 connection.
 
@@ -36,9 +37,18 @@ from sluice.workers.fetching.addresses import (
     system_resolver,
 )
 from sluice.workers.fetching.decoding import ACCEPT_ENCODING, decoded
+from sluice.workers.fetching.redirects import Redirect, follow
 from sluice.workers.fetching.urls import check_url
 
-__all__ = ["ANY_CONTENT_TYPE", "FetchedPage", "Fetcher", "NotModified", "Redirect", "check_url"]
+__all__ = [
+    "ANY_CONTENT_TYPE",
+    "FetchedPage",
+    "Fetcher",
+    "NotModified",
+    "Redirect",
+    "check_url",
+    "downloaded",
+]
 
 ANY_CONTENT_TYPE = ("*/*",)
 _RETRYABLE_STATUS = frozenset({408, 429})
@@ -61,22 +71,19 @@ class FetchedPage:
 
 
 @dataclass(frozen=True, slots=True)
-class Redirect:
-    """A hop that points elsewhere: ``location`` is absolute."""
-
-    url: str
-    status: int
-    location: str
-    answered: float = 0.0  # time.monotonic() when the answer began (0.0: unknown)
-
-
-@dataclass(frozen=True, slots=True)
 class NotModified:
     """A 304 to a conditional request: the copy we have is current."""
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     answered: float = 0.0  # time.monotonic() when the answer began (0.0: unknown)
+
+
+def downloaded(answer: FetchedPage | Redirect | NotModified) -> FetchedPage | Redirect:
+    """``answer`` to a request that sent no validators, where a 304 makes no sense."""
+    if isinstance(answer, NotModified):
+        raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
+    return answer
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -176,23 +183,15 @@ class Fetcher:
         with ``truncate`` a longer body is cut there instead of refused.
         """
         deadline = time.monotonic() + self.settings.fetch_total_timeout
-        for _hop in range(self.settings.fetch_max_redirects + 1):
-            result = self.hop(
-                url,
-                content_types,
-                max_bytes=max_bytes,
-                truncate=truncate,
-                deadline=deadline,
+
+        def request(target: str) -> FetchedPage | Redirect:
+            return downloaded(
+                self.hop(
+                    target, content_types, max_bytes=max_bytes, truncate=truncate, deadline=deadline
+                )
             )
-            if isinstance(result, Redirect):
-                url = result.location
-                continue
-            if isinstance(result, NotModified):  # pragma: no cover - no validators were sent
-                raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
-            return result
-        raise PermanentError(
-            Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.fetch_max_redirects}"
-        )
+
+        return follow(request, url, self.settings.fetch_max_redirects)
 
     def hop(
         self,

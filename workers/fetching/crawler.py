@@ -20,11 +20,10 @@ import redis
 from sluice.shared.errors import PermanentError, RetryableError
 from sluice.shared.hosts import host_of
 from sluice.shared.identity import canonicalize_url
-from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect, check_url
 from sluice.workers.fetching.politeness import HostBudget
-from sluice.workers.fetching.redirects import RedirectMemo
+from sluice.workers.fetching.redirects import RedirectMemo, next_hop
 from sluice.workers.fetching.robots import Robots, RobotsCache
 from sluice.workers.fetching.validators import ValidatorStore
 
@@ -186,12 +185,12 @@ class Crawler:
         if isinstance(result, Deferred):
             return result
         if isinstance(result, Redirect):
-            if hop.count >= self.settings.fetch_max_redirects:
+            try:
+                location = next_hop(result, hop.count, self.settings.fetch_max_redirects)
+            except PermanentError:
                 self.redirects.forget(holder)
-                raise PermanentError(
-                    Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.fetch_max_redirects}"
-                )
-            self.redirects.advance(holder, hop, result.location)
+                raise
+            self.redirects.advance(holder, hop, location)
             # The next hop waits for its host's turn, in the frontier.
             return Deferred(0.0, "redirected", result.location)
         self.redirects.forget(holder)

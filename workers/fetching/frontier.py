@@ -15,6 +15,11 @@ answer began, later after 429/503 or a robots.txt ``Crawl-delay``.
   back in line (robots.txt fetched first, a redirect to another host, a retry).
 * A lease not finished by its deadline (the worker was killed) is reclaimed by the next
   release: the item goes back to its place in its host's queue.
+* A producer's request (a feed, a sitemap, a remote archive) holds its host's turn too:
+  :meth:`Frontier.hold` takes it when nothing is in flight there (and, refused, makes the
+  producer the host's next in line), :meth:`Frontier.let_go`
+  ends it (a hold not let go by its deadline is reclaimed like a lease), so no two requests
+  to one host are ever in flight at once.
 
 Every change is one Lua script (``lua/``), atomic and on Redis's clock; the frontier is
 durable with Redis's AOF like everything else in it.
@@ -66,6 +71,10 @@ PROBE_FIELD = "probe_failed"
 MAX_PRIORITY = 9
 
 _LUA = files(__package__) / "lua"
+# A producer refused a host's turn is served before the host's next item for this long
+# (it asks again every tenth of a second or so): long enough to be there when the turn
+# ends, short enough that a producer gone away holds nothing up.
+_WANT_MS = 1000
 
 
 @functools.cache
@@ -165,6 +174,8 @@ class Frontier:
         self._release = client.register_script(_script("release"))
         self._begin = client.register_script(_script("begin"))
         self._finish = client.register_script(_script("finish"))
+        self._hold = client.register_script(_script("hold"))
+        self._let_go = client.register_script(_script("let_go"))
 
     def _key(self, name: str) -> str:
         return _key(self.prefix, name)
@@ -225,6 +236,18 @@ class Frontier:
             payload = json.dumps(again, separators=(",", ":"))
             args = [self.prefix, item, token, "again", host_of(url), payload, int(delay * 1000)]
         return bool(self._finish(keys=[], args=args))
+
+    def hold(self, host: str, token: str, hold_ms: int) -> bool:
+        """Take ``host``'s turn for a producer's request (``token``: its holder), as a
+        released item holds it, for ``hold_ms`` at most; taken again by the same token, the
+        hold is renewed. False: an item or another holder is in flight at ``host``; its
+        next item then waits while the producer asks again, so the producer goes next."""
+        return bool(self._hold(keys=[], args=[self.prefix, host, token, hold_ms, _WANT_MS]))
+
+    def let_go(self, host: str, token: str) -> None:
+        """End ``token``'s hold of ``host``'s turn (if its request has not ended it): the
+        host is free, due at its gate."""
+        self._let_go(keys=[], args=[self.prefix, host, token])
 
     def wait_for_work(self, timeout: float) -> None:
         """Block up to ``timeout`` seconds, or until a host may have become due."""

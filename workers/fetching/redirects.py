@@ -1,19 +1,61 @@
-"""Where an item's redirect chain has got to, so each hop can wait for its own host's budget.
+"""Redirects: the one loop that follows them, and where an item's chain has got to.
 
-A fetch sends one request per run. When the answer is a redirect, the next URL and the hop
-count are remembered here and the fetch is re-queued; its next run starts from that URL.
+Every fetch follows redirects the same way: :func:`next_hop` decides where a chain goes
+after a :class:`Redirect` (``too_many_redirects`` past ``SLUICE_FETCH_MAX_REDIRECTS``), and
+:func:`follow` is the one loop over it, for whatever sends the requests (the bare client,
+robots.txt, a producer's polite request, a remote archive). A fetch task or a feed poll
+sends one request per turn instead: it keeps its chain's progress (here,
+:class:`RedirectMemo`, for a page; in its payload, for a poll) and asks :func:`next_hop`
+at each redirect.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import redis
 
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX
 
-__all__ = ["Hop", "RedirectMemo"]
+__all__ = ["Hop", "Redirect", "RedirectMemo", "follow", "next_hop"]
+
+Answer = TypeVar("Answer")
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """A hop that points elsewhere: ``location`` is absolute."""
+
+    url: str
+    status: int
+    location: str
+    answered: float = 0.0  # time.monotonic() when the answer began (0.0: unknown)
+
+
+def next_hop(redirect: Redirect, count: int, limit: int) -> str:
+    """Where a chain that has already made ``count`` redirects goes after ``redirect``;
+    ``too_many_redirects`` once it would make more than ``limit``."""
+    if count >= limit:
+        raise PermanentError(Reason.TOO_MANY_REDIRECTS, f"more than {limit}")
+    return redirect.location
+
+
+def follow(request: Callable[[str], Answer | Redirect], url: str, limit: int) -> Answer:
+    """Call ``request`` on ``url`` and on each location it is redirected to, at most
+    ``limit`` redirects; returns the first answer that is not a redirect."""
+    count = 0
+    while True:
+        answer = request(url)
+        if not isinstance(answer, Redirect):
+            return answer
+        url = next_hop(answer, count, limit)
+        count += 1
+
 
 _TTL = 3600
 

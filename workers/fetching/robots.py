@@ -25,7 +25,14 @@ from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX
 from sluice.shared.settings import Settings
-from sluice.workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage, Fetcher, Redirect
+from sluice.workers.fetching.client import (
+    ANY_CONTENT_TYPE,
+    FetchedPage,
+    Fetcher,
+    Redirect,
+    downloaded,
+)
+from sluice.workers.fetching.redirects import follow
 
 __all__ = ["Robots", "RobotsCache", "agent_token", "origin_of", "robots_url"]
 
@@ -170,20 +177,18 @@ class RobotsCache:
 
         limit = self.settings.robots_max_bytes
 
-        def get(target: str) -> FetchedPage:
-            first = self.fetcher.hop(target, ANY_CONTENT_TYPE, max_bytes=limit, truncate=True)
-            if isinstance(first, FetchedPage):
-                return first
-            if not isinstance(first, Redirect):  # pragma: no cover - nothing was conditional
-                raise PermanentError(Reason.http(304), "not modified, but nothing was conditional")
-            try:
-                return self.fetcher.get(
-                    first.location, ANY_CONTENT_TYPE, max_bytes=limit, truncate=True
-                )
-            except PermanentError as exc:
-                if exc.reason == "blocked_address":
-                    raise PermanentError(Reason.ROBOTS_REDIRECT_BLOCKED, exc.detail) from exc
-                raise
+        def get(start: str) -> FetchedPage:
+            def request(target: str) -> FetchedPage | Redirect:
+                try:
+                    return downloaded(
+                        self.fetcher.hop(target, ANY_CONTENT_TYPE, max_bytes=limit, truncate=True)
+                    )
+                except PermanentError as exc:
+                    if exc.reason == "blocked_address" and target != start:
+                        raise PermanentError(Reason.ROBOTS_REDIRECT_BLOCKED, exc.detail) from exc
+                    raise
+
+            return follow(request, start, self.settings.fetch_max_redirects)
 
         robots = classify(get, url)
         settings = self.settings

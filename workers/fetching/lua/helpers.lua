@@ -3,11 +3,14 @@
 -- host's waiting items by score; due: zset of idle hosts with waiting items by due time (ms);
 -- sizes: zset host -> waiting items; arrive: zset item -> first arrival (ms); delayed: zset
 -- item -> ready time; leases: zset item -> deadline; lease: hash item -> token; busy: hash
--- host -> leased item; wake: list the pumps block on.
+-- host -> leased item (or 'hold:<token>' for a producer's hold); holds: zset
+-- 'host\n<hold token>' -> deadline; wants: hash host -> until when a producer waits for its
+-- turn; wake: list the pumps block on.
 local P = ARGV[1]
 local ITEMS, META, DUE, SIZES = P .. 'fr:items', P .. 'fr:meta', P .. 'fr:due', P .. 'fr:sizes'
 local ARRIVE, DELAYED, LEASES = P .. 'fr:arrive', P .. 'fr:delayed', P .. 'fr:leases'
 local LEASE, BUSY, WAKE, SEQ = P .. 'fr:lease', P .. 'fr:busy', P .. 'fr:wake', P .. 'fr:seq'
+local HOLDS, WANTS = P .. 'fr:holds', P .. 'fr:wants'
 
 local function now_ms()
   local t = redis.call('TIME')

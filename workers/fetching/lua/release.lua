@@ -1,4 +1,4 @@
--- Reclaim expired leases, move delayed items that are ready into their hosts' queues, then
+-- Reclaim expired leases and producers' holds, move delayed items that are ready into their hosts' queues, then
 -- lease the head item of up to ARGV[4] hosts due by now + ARGV[2] ms, earliest due first.
 -- ARGV[3]: lease length (ms). Returns {reclaimed, ms until the next due host (-1: none),
 -- item, token, payload, ms until its host's gate, host, ...}.
@@ -15,6 +15,16 @@ for _, item in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', now, 'LIMIT', 
     schedule(host, now)
   end
 end
+-- A producer's hold not let go by its deadline (the producer died): the host is free again.
+for _, held in ipairs(redis.call('ZRANGEBYSCORE', HOLDS, '-inf', now, 'LIMIT', 0, 500)) do
+  redis.call('ZREM', HOLDS, held)
+  local cut = string.find(held, '\n', 1, true)
+  local host = string.sub(held, 1, cut - 1)
+  if redis.call('HGET', BUSY, host) == string.sub(held, cut + 1) then
+    redis.call('HDEL', BUSY, host)
+    schedule(host, now)
+  end
+end
 for _, item in ipairs(redis.call('ZRANGEBYSCORE', DELAYED, '-inf', now, 'LIMIT', 0, 1000)) do
   redis.call('ZREM', DELAYED, item)
   local host, score = split_meta(item)
@@ -28,6 +38,15 @@ for i = 1, #hosts, 2 do
   redis.call('ZREM', DUE, host)
   local queue = P .. 'fr:q:' .. host
   local head = redis.call('ZRANGE', queue, 0, 0)[1]
+  local wanted = tonumber(redis.call('HGET', WANTS, host))
+  if wanted and wanted > now then
+    -- A producer waits for this host's turn (hold.lua): it goes first; the host is due
+    -- again when the want lapses, should the producer be gone.
+    redis.call('ZADD', DUE, wanted, host)
+    head = nil
+  elseif wanted then
+    redis.call('HDEL', WANTS, host)
+  end
   if head then
     redis.call('ZREM', queue, head)
     if tonumber(redis.call('ZINCRBY', SIZES, -1, host)) <= 0 then
@@ -47,7 +66,7 @@ end
 local first = redis.call('ZRANGE', DUE, 0, 0, 'WITHSCORES')
 local nxt = -1
 if first[2] then nxt = math.max(0, tonumber(first[2]) - now) end
-for _, key in ipairs({DELAYED, LEASES}) do
+for _, key in ipairs({DELAYED, LEASES, HOLDS}) do
   local earliest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if earliest[2] then
     local at = math.max(0, tonumber(earliest[2]) - now)
