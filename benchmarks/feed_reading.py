@@ -1,6 +1,6 @@
 """How long the feed and sitemap reader takes on documents of the sizes the wild serves.
 
-Times :mod:`producers.feed_reader` in-process, no network: a sitemap of ``--urls`` URLs
+Times :mod:`workers.feeds.reader` in-process, no network: a sitemap of ``--urls`` URLs
 (with ``lastmod``) plain, gzipped, and cut inside its last URL (read again in small pieces,
 as every damaged document is), and an RSS feed of ``--entries`` items. Each case runs
 ``--runs`` times in turns; the median and the fastest are printed, with the URLs read.
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from benchmarks.time_limit import add_time_limit, arm, time_limited
-from sluice.producers.feed_reader import Document, read_feed, read_sitemap
+from sluice.workers.feeds.reader import Document, read_feed, read_sitemap
 
 __all__ = ["main"]
 

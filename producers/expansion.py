@@ -6,7 +6,7 @@ breadth first within three limits, all settings: ``SLUICE_EXPAND_MAX_DEPTH`` (in
 nesting), ``SLUICE_EXPAND_MAX_REQUESTS`` (documents fetched per expansion) and
 ``SLUICE_EXPAND_MAX_URLS`` (page URLs kept). Reaching one is a problem too
 (``expand_limit``), never a silent cut. Documents are read by
-:mod:`producers.feed_reader` whatever content type they are served with; one read only in
+:mod:`workers.feeds.reader` whatever content type they are served with; one read only in
 part (truncated or malformed) gives its entries and a ``partial_document`` problem.
 """
 
@@ -14,23 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
-from sluice.producers.feed_reader import Document, read_feed, read_sitemap
 from sluice.shared.errors import SluiceError
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
-from sluice.workers.fetching.client import ANY_CONTENT_TYPE, FetchedPage
+from sluice.workers.feeds.reader import Document, read_feed, read_sitemap
+from sluice.workers.fetching.client import ANY_CONTENT_TYPE, Getter
 
 __all__ = ["EntryLink", "Expansion", "Getter", "Problem", "expand_sources"]
-
-
-class Getter(Protocol):
-    """What downloads the documents: :class:`producers.turn_fetcher.TurnFetcher` (the host's
-    turn, robots.txt and the host budget), or a bare :class:`workers.fetching.client.Fetcher`
-    in tests."""
-
-    def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage: ...
 
 
 class EntryLink(str):

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sluice.producers.enqueue import ProgressCallback
-from sluice.producers.expansion import Expansion, Getter, Problem, expand_sources
+from sluice.producers.expansion import Expansion, Problem, expand_sources
 from sluice.producers.filters import RecordFilter
 from sluice.producers.submit import database_ready, submit_html, submit_text, submit_urls
 from sluice.producers.turn_fetcher import TurnFetcher
@@ -29,7 +29,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.backpressure import room_deadline
-from sluice.workers.fetching.client import Fetcher
+from sluice.workers.fetching.client import Fetcher, Getter
 
 __all__ = [
     "Door",

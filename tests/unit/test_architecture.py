@@ -289,14 +289,6 @@ def test_the_private_import_check_sees_both_spellings() -> None:
 
 
 # workers/ must not import producers/ (producers feed the pipeline, not the other way round).
-# The feed code still reads feeds and sitemaps with the producers' reader; those imports go
-# with issue 23 point 1 (one polite fetch path and one reader), being done in parallel.
-WORKERS_TO_PRODUCERS_KNOWN = {
-    ("sluice.workers.feeds.discovery", "sluice.producers.discovery"),
-    ("sluice.workers.feeds.discovery", "sluice.producers.expansion"),
-    ("sluice.workers.feeds.discovery", "sluice.producers.feed_reader"),
-    ("sluice.workers.feeds.polling", "sluice.producers.feed_reader"),
-}
 
 
 def _imported_modules(tree: ast.AST) -> set[str]:
@@ -318,9 +310,7 @@ def test_workers_do_not_import_producers() -> None:
         for imported in _imported_modules(ast.parse(path.read_text(encoding="utf-8")))
         if imported == "sluice.producers" or imported.startswith("sluice.producers.")
     }
-    assert found - WORKERS_TO_PRODUCERS_KNOWN == set()
-    # An exception that is gone is taken off the list, so it cannot come back unseen.
-    assert WORKERS_TO_PRODUCERS_KNOWN - found == set()
+    assert found == set()
 
 
 def test_the_producers_check_sees_imports_inside_functions() -> None:

@@ -1,17 +1,17 @@
-"""workers.feeds.lists and producers.discovery: feed lists read, and a site's feeds found."""
+"""workers.feeds.lists and workers.feeds.site_hints: feed lists read, and a site's feeds found."""
 
 from __future__ import annotations
 
 import pytest
 
-from sluice.producers.discovery import (
+from sluice.shared.errors import PermanentError
+from sluice.workers.feeds.lists import ListedFeed, parse_feed_list, parse_opml
+from sluice.workers.feeds.site_hints import (
     Discovered,
     feeds_in_html,
     site_root,
     usual_places,
 )
-from sluice.shared.errors import PermanentError
-from sluice.workers.feeds.lists import ListedFeed, parse_feed_list, parse_opml
 
 OPML = b"""<?xml version="1.0"?>
 <opml version="2.0"><head><title>Desk</title></head><body>

@@ -1,4 +1,4 @@
-"""producers.feed_reader: one policy per question, tried on documents shaped like the wild's
+"""workers.feeds.reader: one policy per question, tried on documents shaped like the wild's
 (WordPress RSS, Atom with enclosures and xml:base, JSON Feed, sitemap indexes, gzipped and
 plain-text sitemaps, truncated and malformed documents, DTDs with entities, entity bombs)."""
 
@@ -11,10 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-import sluice.producers.feed_reader as feed_reader
-from sluice.producers.discovery import Discovered
+import sluice.workers.feeds.reader as feed_reader
 from sluice.producers.expansion import expand_sources
-from sluice.producers.feed_reader import (
+from sluice.producers.intake import expand_feed
+from sluice.shared.errors import PermanentError
+from sluice.shared.reasons import Reason
+from sluice.shared.settings import get_settings
+from sluice.workers.feeds.discovery import discover_site
+from sluice.workers.feeds.reader import (
     Entry,
     read_document,
     read_feed,
@@ -22,11 +26,7 @@ from sluice.producers.feed_reader import (
     robots_sitemaps,
     sniff,
 )
-from sluice.producers.intake import expand_feed
-from sluice.shared.errors import PermanentError
-from sluice.shared.reasons import Reason
-from sluice.shared.settings import get_settings
-from sluice.workers.feeds.discovery import discover_site
+from sluice.workers.feeds.site_hints import Discovered
 from sluice.workers.fetching.client import Fetcher
 from tests.support.web import Response, WebServer
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from sluice.producers.discovery import Discovered, feeds_in_html, site_root, usual_places
-from sluice.producers.expansion import Getter
-from sluice.producers.feed_reader import read_document, robots_sitemaps, sniff
 from sluice.shared.errors import SluiceError
-from sluice.workers.fetching.client import ANY_CONTENT_TYPE
+from sluice.workers.feeds.reader import read_document, robots_sitemaps, sniff
+from sluice.workers.feeds.site_hints import Discovered, feeds_in_html, site_root, usual_places
+from sluice.workers.fetching.client import ANY_CONTENT_TYPE, Getter
 
 __all__ = ["Discovery", "discover_site"]
 

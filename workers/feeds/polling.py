@@ -33,7 +33,6 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sluice.producers.feed_reader import Entry, read_document
 from sluice.shared import feeds as registry
 from sluice.shared.errors import RetryableError, SluiceError
 from sluice.shared.feeds import Feed, FeedKind, FeedState
@@ -43,6 +42,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.workers.feeds.admission import record_entries, send_waiting
 from sluice.workers.feeds.outcomes import after_failure, after_success
+from sluice.workers.feeds.reader import Entry, read_document
 from sluice.workers.feeds.registry import register_feeds
 from sluice.workers.feeds.schedule import Hints, hints_from
 from sluice.workers.feeds.scheduler import poll_item
@@ -123,7 +123,7 @@ def _request(
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
         headers["If-Modified-Since"] = feed.last_modified
-    # The body says what it is (producers.feed_reader), whatever its content type.
+    # The body says what it is (workers.feeds.reader), whatever its content type.
     result = crawler.request(
         hop.url, poll_item(feed.id, token), headers=headers or None, content_types=ANY_CONTENT_TYPE
     )

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import urljoin
 
 import httpx
@@ -44,6 +45,7 @@ __all__ = [
     "ANY_CONTENT_TYPE",
     "FetchedPage",
     "Fetcher",
+    "Getter",
     "NotModified",
     "Redirect",
     "check_url",
@@ -125,6 +127,13 @@ def _location(base: str, header: str) -> str:
             Reason.BAD_REDIRECT, f"Location {header[:200]!r}: {exc.detail}"
         ) from exc
     return location
+
+
+class Getter(Protocol):
+    """What downloads a document: :class:`Fetcher`, or the producers' fetcher that holds the
+    host's frontier turn (:class:`producers.turn_fetcher.TurnFetcher`)."""
+
+    def get(self, url: str, content_types: tuple[str, ...] | None = None) -> FetchedPage: ...
 
 
 class Fetcher:

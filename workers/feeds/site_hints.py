@@ -1,7 +1,7 @@
 """Finding a site's feeds and sitemaps: what ``sluice feeds discover`` looks at.
 
 A home page names its feeds in ``<link rel="alternate">`` elements (robots.txt's sitemaps
-are read by :func:`producers.feed_reader.robots_sitemaps`); and many sites serve feeds at a
+are read by :func:`workers.feeds.reader.robots_sitemaps`); and many sites serve feeds at a
 handful of usual paths. These functions read documents already fetched; fetching them is
 the caller's, through the guarded fetcher like any page.
 """

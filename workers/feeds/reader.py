@@ -9,7 +9,7 @@ one policy for each question:
   (naming the feeds it links to); anything else is ``not_a_feed`` or ``not_a_sitemap``.
   A feed given as a sitemap is read, as search engines read it; a sitemap given as a
   feed is ``not_a_feed``.
-- **Entities.** Accepted safely everywhere (:mod:`producers.xml_stream`): an internal
+- **Entities.** Accepted safely everywhere (:mod:`workers.feeds.xml_stream`): an internal
   entity whose value is plain text is substituted once; nested, external and undeclared
   ones read as nothing, DTDs are never loaded, and an entity bomb is refused
   (``bad_feed``/``bad_sitemap``) before it expands.
@@ -40,12 +40,12 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from lxml import etree
 
-from sluice.producers.discovery import feeds_in_html
-from sluice.producers.xml_stream import Streamed, stream_entries
 from sluice.shared.errors import PermanentError
 from sluice.shared.feeds import entry_key
 from sluice.shared.identity import canonicalize_url
 from sluice.shared.reasons import Reason
+from sluice.workers.feeds.site_hints import feeds_in_html
+from sluice.workers.feeds.xml_stream import Streamed, stream_entries
 
 __all__ = [
     "Document",
