@@ -310,24 +310,38 @@ def read_records(
 def _whole_file_records(
     whole: WholeFile, start: int, fmt: str, max_bytes: int
 ) -> Iterator[Record | End]:
-    """The records of a whole-file gzip, with the damage its inflating met counted where it
-    was met (offsets never go back, as the ingestion keeps them to resume)."""
-    # Damaged deflate data can inflate to exact copies of earlier records (its back-references
-    # still point into the history): a record read twice is counted, not given twice.
+    """The records of a whole-file gzip from ``start`` on, with the damage its inflating met
+    counted where it was met (offsets never go back, as the ingestion keeps them to resume).
+
+    Damaged deflate data can inflate to exact copies of earlier records (its back-references
+    still point into the history): a record read twice is counted ``repeated``, not given
+    twice. Which records came before ``start`` is known only by reading them, so a resume
+    reads from the file's start (whose bytes it inflates anyway: no offset can be sought in a
+    whole-file gzip) and gives what lies at or after ``start``, exactly what a reading never
+    interrupted would have given there.
+    """
+    for entry in _whole_file_records_from_start(whole, fmt, max_bytes):
+        if isinstance(entry, End) or entry.offset >= start:
+            yield entry
+
+
+def _whole_file_records_from_start(
+    whole: WholeFile, fmt: str, max_bytes: int
+) -> Iterator[Record | End]:
     seen: set[int] = set()
     counted: set[int] = set()
-    last = start
+    last = 0
 
     def damage_before(offset: int) -> Iterator[Record]:
         for damage in sorted(whole.damage.values(), key=lambda d: d.offset):
-            if damage.offset not in counted and start <= damage.offset <= offset:
+            if damage.offset not in counted and damage.offset <= offset:
                 counted.add(damage.offset)
                 at = max(damage.offset, last)
                 yield Record("damaged", at, detail=damage.detail, skipped=damage.skipped)
 
-    for entry in _records(whole.open_at, start, False, fmt, max_bytes, verify=True):
+    for entry in _records(whole.open_at, 0, False, fmt, max_bytes, verify=True):
         if isinstance(entry, End):
-            yield from damage_before(max(entry.offset, *whole.damage, start))
+            yield from damage_before(max(entry.offset, *whole.damage, 0))
             yield End(max(entry.offset, last))
             return
         yield from damage_before(entry.offset)

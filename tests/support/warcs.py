@@ -91,8 +91,10 @@ def record(
     status: str = "200 OK",
     date: str | None = None,
     gzipped: bool = True,
+    record_id: str | None = None,
 ) -> bytes:
-    """One WARC record (one gzip member when ``gzipped``) as bytes."""
+    """One WARC record (one gzip member when ``gzipped``) as bytes; warcio makes up its
+    ``WARC-Record-ID`` (and ``WARC-Date``: now) unless given, so its bytes vary by run."""
     data = body.encode("utf-8") if isinstance(body, str) else body
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=gzipped)
@@ -103,7 +105,9 @@ def record(
             [("Content-Type", content_type), ("Content-Length", str(len(data)))],
             protocol="HTTP/1.1",
         )
-    warc_headers = {"WARC-Date": date} if date else None
+    warc_headers: dict[str, str] = {"WARC-Date": date} if date else {}
+    if record_id:
+        warc_headers["WARC-Record-ID"] = record_id
     made = writer.create_warc_record(
         url,
         rec_type,
