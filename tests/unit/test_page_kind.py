@@ -192,6 +192,7 @@ def test_article_urls(url: str) -> None:
         f"{SITE}/images/harbour-plan-approved-by-board.jpg",
         f"{SITE}/feed/",
         f"{SITE}/author/ann-reed",
+        "http://[::1/harbour-plan-approved-by-the-board",
     ],
 )
 def test_hub_and_non_page_urls(url: str) -> None:

@@ -24,8 +24,8 @@ __all__ = ["PageSignals", "read_page_signals"]
 
 # JSON-LD types that describe one article, and types that describe a list of things.
 _ARTICLE_TYPES = frozenset(
-    "Article NewsArticle BlogPosting Blog TechArticle ScholarlyArticle Report Review"  # noqa: SIM905
-    " AnalysisNewsArticle OpinionNewsArticle ReportageNewsArticle"
+    "Article NewsArticle BlogPosting Blog TechArticle"  # noqa: SIM905
+    " ScholarlyArticle Report Review AnalysisNewsArticle OpinionNewsArticle ReportageNewsArticle"
     " BackgroundNewsArticle ReviewNewsArticle LiveBlogPosting SocialMediaPosting"
     " DiscussionForumPosting Recipe HowTo MedicalWebPage FAQPage QAPage".split()
 )

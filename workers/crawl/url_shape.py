@@ -10,7 +10,7 @@ section page is followed as an article only when its shape says so.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 __all__ = ["url_looks_like_article", "url_looks_like_hub"]
 
@@ -24,8 +24,8 @@ _LISTING_SEGMENTS = frozenset(
 )
 # Path segments under which a page of a two-word slug is one post (``/blog/harbour-plans``).
 _POST_SEGMENTS = frozenset(
-    "article articles blog blogs post posts news story stories p notes entry entries"  # noqa: SIM905
-    " read report reports".split()
+    "article articles blog blogs post posts news"  # noqa: SIM905
+    " story stories p notes entry entries read report reports".split()
 )
 _NOT_A_PAGE = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|bmp|pdf|zip|gz|tgz|rar|mp[34]|m4a|mov|avi|webm"
@@ -71,11 +71,20 @@ def _segments(path: str) -> list[str]:
     return segments
 
 
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket, say: not a page to judge
+        return None
+
+
 def url_looks_like_hub(url: str) -> bool:
     """The URL names a listing: a root, a page number, a bare date, a listing query, a
     listing segment (``/tag/harbour``, ``/news/``) or a page of one. False says little: many
     hub URLs carry no such mark."""
-    parts = urlsplit(url)
+    parts = _split(url)
+    if parts is None:
+        return False
     segments = _segments(parts.path)
     if not segments or _LISTING_QUERY.search(parts.query):
         return True
@@ -93,8 +102,8 @@ def url_looks_like_article(url: str) -> bool:
     words), a date with a slug, a numeric id with a named segment, or a two-word slug under
     ``/blog/``, ``/news/``, ``/article/``…; and no
     hub's mark (:func:`url_looks_like_hub`) nor a file type that is not a page."""
-    parts = urlsplit(url)
-    if _NOT_A_PAGE.search(parts.path) or url_looks_like_hub(url):
+    parts = _split(url)
+    if parts is None or _NOT_A_PAGE.search(parts.path) or url_looks_like_hub(url):
         return False
     segments = _segments(parts.path)
     last = segments[-1]
