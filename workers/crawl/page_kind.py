@@ -9,7 +9,7 @@ which also refits them with ``--fit``). ``why`` names the signals that weighed m
 decision, so a surprising call can be read in ``status``.
 
 It costs one lxml parse of the page: trafilatura's main-text length was measured as a
-signal and added nothing on pages it had not seen, at four times the cost.
+signal and added nothing on pages it had not seen, at three to four times the cost.
 """
 
 from __future__ import annotations
