@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -132,6 +133,10 @@ def _refusal(output: str) -> str:
     return lines[0]
 
 
+def _without(settings: dict[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in settings.items() if key != name}
+
+
 def _count(engine: Engine, table: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
@@ -227,37 +232,40 @@ def test_three_machines_share_one_cluster_and_two_misconfigured_ones_are_refused
         # No machine made a store of its own.
         assert [path for m in machines for path in m.files("*.db")] == []
 
-        # m4 was left on the default store, m5 on the default Redis.
-        no_store = {k: v for k, v in cluster.items() if k != "SLUICE_DATABASE_URL"}
-        no_redis = {k: v for k, v in cluster.items() if k != "SLUICE_REDIS_URL"}
-        m4, m5 = Machine("m4", tmp_path, no_store), Machine("m5", tmp_path, no_redis)
+        # m4 was left on the default store, m5 on the default Redis (which other test runs
+        # may use too: m5's node name is this run's alone).
+        m4 = Machine("m4", tmp_path, _without(cluster, "SLUICE_DATABASE_URL"))
+        m5 = Machine("m5", tmp_path, _without(cluster, "SLUICE_REDIS_URL"))
         for machine in (m4, m5):
             stack.callback(machine.stop)
-        own_store = f"sqlite:///{m4.home / '.local' / 'share' / 'sluice' / 'sluice.db'}"
-        suffix = uuid.uuid4().hex[:8]  # m5's Redis is the machine's: other runs may use it
-        refused_workers = [
-            (m4, m4.celery_worker(CPU_STAGES, "cpu@m4", "prefork", 1), redis_url, own_store),
-            (
-                m5,
-                m5.celery_worker("fetch", f"fetch@m5-{suffix}", "threads", 4),
-                second_local_redis,
-                store_url,
-            ),
-        ]
+        m4_store = f"sqlite:///{m4.home / '.local' / 'share' / 'sluice' / 'sluice.db'}"
+        m5_node = f"fetch@m5-{uuid.uuid4().hex[:8]}"
+        misconfigured = {
+            m4: (m4.celery_worker(CPU_STAGES, "cpu@m4", "prefork", 1), redis_url, m4_store),
+            m5: (m5.celery_worker("fetch", m5_node, "threads", 4), second_local_redis, store_url),
+        }
         jobs_before, articles_before = _count(engine, jobs), _count(engine, articles)
-        for machine, redis_at, store_at in (
-            (m4, redis_url, own_store),
-            (m5, second_local_redis, store_url),
-        ):
+        for machine, (worker, redis_at, store_at) in misconfigured.items():
             submitted = machine.sluice("submit", site.page)
             assert submitted.returncode == EXIT_CLUSTER, submitted.stdout + submitted.stderr
             _assert_refused(_refusal(submitted.stderr), "sluice submit: ", redis_at, store_at)
-        for machine, worker, redis_at, store_at in refused_workers:
-            assert worker.wait(timeout=90) == EXIT_CLUSTER, machine.logs()
+            assert _exit_status(machine, worker) == EXIT_CLUSTER, machine.logs()
             line = _refusal(machine.log_of(worker))
             _assert_refused(line, "sluice worker: ", redis_at, store_at)
-            assert " ready." not in machine.log_of(worker)  # it never took a task
         assert (_count(engine, jobs), _count(engine, articles)) == (jobs_before, articles_before)
+
+
+def _exit_status(machine: Machine, worker: subprocess.Popen[bytes], timeout: float = 90) -> int:
+    """How ``worker`` exited; fails at once should it come up instead (m5's would then be
+    serving the machine's default Redis, which is not this test's to fill)."""
+    deadline = time.monotonic() + timeout
+    while (status := worker.poll()) is None:
+        ready = " ready." in machine.log_of(worker)
+        if ready or time.monotonic() > deadline:
+            machine.stop()
+            raise AssertionError(f"{machine.name}'s worker was not refused\n{machine.logs()}")
+        time.sleep(0.2)
+    return status
 
 
 def _assert_refused(line: str, prefix: str, redis_url: str, store_url: str) -> None:
