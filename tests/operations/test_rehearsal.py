@@ -22,6 +22,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -181,10 +182,12 @@ def test_three_machines_share_one_cluster_and_two_misconfigured_ones_are_refused
         site = Site(web)
 
         cluster = {"SLUICE_REDIS_URL": redis_url, "SLUICE_DATABASE_URL": store_url, **SETTINGS}
-        fetch = Machine("m1", tmp_path, cluster)
-        cpu = Machine("m2", tmp_path, cluster)
-        producer = Machine("m3", tmp_path, cluster)
-        machines = [fetch, cpu, producer]
+        fetch, cpu, producer = (Machine(name, tmp_path, cluster) for name in ("m1", "m2", "m3"))
+        # m4 was left on the default store, m5 on the default Redis (which other test runs
+        # may use too: m5's node name is this run's alone).
+        m4 = Machine("m4", tmp_path, _without(cluster, "SLUICE_DATABASE_URL"))
+        m5 = Machine("m5", tmp_path, _without(cluster, "SLUICE_REDIS_URL"))
+        machines = [fetch, cpu, producer, m4, m5]
         for machine in machines:
             stack.callback(machine.stop)
 
@@ -193,16 +196,33 @@ def test_three_machines_share_one_cluster_and_two_misconfigured_ones_are_refused
         assert bound.returncode == 0, bound.stdout + bound.stderr
         assert "new cluster" in bound.stdout
 
+        # Every machine's workers start at once: the cluster's serve, the others are refused.
         fetch.celery_worker("fetch", "fetch@m1", "threads", 4)
         cpu.celery_worker(CPU_STAGES, "cpu@m2", "prefork", 1)
+        m4_store = f"sqlite:///{m4.home / '.local' / 'share' / 'sluice' / 'sluice.db'}"
+        m5_node = f"fetch@m5-{uuid.uuid4().hex[:8]}"
+        refused = {
+            m4: (m4.celery_worker(CPU_STAGES, "cpu@m4", "prefork", 1), redis_url, m4_store),
+            m5: (m5.celery_worker("fetch", m5_node, "threads", 4), second_local_redis, store_url),
+        }
         nodes = {"fetch@m1": {"fetch"}, "cpu@m2": set(CPU_STAGES.split(","))}
-        _until(lambda: served_queues(redis_url) == nodes, "both machines' workers", machines, 90)
+        _until(lambda: served_queues(redis_url) == nodes, "m1's and m2's workers", machines, 90)
+        for machine, (worker, redis_at, store_at) in refused.items():
+            assert _exit_status(machine, worker) == EXIT_CLUSTER, machine.logs()
+            line = _refusal(machine.log_of(worker))
+            _assert_refused(line, "sluice worker: ", redis_at, store_at)
 
-        # One URL job, one feed, one WARC (fetched from the web server by the producer).
-        url_job = _json(producer, "submit", site.page, "--wait", "--timeout", "60")
+        # The producer's three jobs, side by side: one URL, one feed (polled by m1's
+        # scheduler), one WARC (which the producer reads from the web server).
+        with ThreadPoolExecutor(3) as pool:
+            url_run = pool.submit(_json, producer, "submit", site.page, "--wait", "--timeout", "60")
+            feed_run = pool.submit(_json, producer, "feeds", "add", site.feed)
+            warc_run = pool.submit(
+                _json, producer, "submit", "--warc", site.warc, "--wait", "--timeout", "60"
+            )
+        url_job, warc_job = url_run.result(), warc_run.result()
+        feed = feed_run.result()["registered"][0]
         assert url_job["states"] == {"stored": 1}, url_job
-        feed = _json(producer, "feeds", "add", site.feed)["registered"][0]
-        warc_job = _json(producer, "submit", "--warc", site.warc, "--wait", "--timeout", "60")
         assert warc_job["states"] == {"stored": 2}, warc_job
         _until(
             lambda: _states(engine, feed["job"]) == {"stored": 2},
@@ -211,48 +231,37 @@ def test_three_machines_share_one_cluster_and_two_misconfigured_ones_are_refused
             60,
         )
 
-        # What PostgreSQL holds: three jobs, every item stored, one article each.
-        assert _count(engine, jobs) == 3
+        # What PostgreSQL holds: every article, each in its job.
         with engine.connect() as conn:
             stored = dict(conn.execute(select(articles.c.url, articles.c.job_id)).all())
         assert set(stored) == site.articles
+        assert stored[site.page] == url_job["job"]
         assert {stored[url] for url in site.entries} == {feed["job"]}
         assert {stored[url] for url in site.archived} == {warc_job["job"]}
 
-        # The export, written on the producer's machine, has every article of the cluster.
+        # The export, written on the producer's machine, has every article of the cluster;
+        # the producer's `status` counts the other machines' workers; and the misconfigured
+        # machines' commands are refused as their workers were.
         out = producer.tmp / "articles.jsonl"
-        exported = producer.sluice("export", "--output", str(out))
+        with ThreadPoolExecutor(4) as pool:
+            export_run = pool.submit(producer.sluice, "export", "--output", str(out))
+            status_run = pool.submit(_json, producer, "status")
+            submits = {m: pool.submit(m.sluice, "submit", site.page) for m in refused}
+        exported = export_run.result()
         assert exported.returncode == 0, exported.stdout + exported.stderr
-        lines = [json.loads(line) for line in out.read_text().splitlines()]
-        assert {line["url"] for line in lines} == site.articles
-        # The producer's `status` counts the other machines' workers.
-        status = _json(producer, "status")
-        assert status["pipeline"]["stages"]["fetch"]["workers"] == 1, status
-        assert status["pipeline"]["stages"]["store"]["workers"] == 1, status
-        # No machine made a store of its own.
-        assert [path for m in machines for path in m.files("*.db")] == []
-
-        # m4 was left on the default store, m5 on the default Redis (which other test runs
-        # may use too: m5's node name is this run's alone).
-        m4 = Machine("m4", tmp_path, _without(cluster, "SLUICE_DATABASE_URL"))
-        m5 = Machine("m5", tmp_path, _without(cluster, "SLUICE_REDIS_URL"))
-        for machine in (m4, m5):
-            stack.callback(machine.stop)
-        m4_store = f"sqlite:///{m4.home / '.local' / 'share' / 'sluice' / 'sluice.db'}"
-        m5_node = f"fetch@m5-{uuid.uuid4().hex[:8]}"
-        misconfigured = {
-            m4: (m4.celery_worker(CPU_STAGES, "cpu@m4", "prefork", 1), redis_url, m4_store),
-            m5: (m5.celery_worker("fetch", m5_node, "threads", 4), second_local_redis, store_url),
-        }
-        jobs_before, articles_before = _count(engine, jobs), _count(engine, articles)
-        for machine, (worker, redis_at, store_at) in misconfigured.items():
-            submitted = machine.sluice("submit", site.page)
+        assert {json.loads(line)["url"] for line in out.read_text().splitlines()} == site.articles
+        stages = status_run.result()["pipeline"]["stages"]
+        assert (stages["fetch"]["workers"], stages["fetch"]["slots"]) == (1, 4), stages
+        assert all(stages[stage]["workers"] == 1 for stage in CPU_STAGES.split(",")), stages
+        for machine, (_, redis_at, store_at) in refused.items():
+            submitted = submits[machine].result()
             assert submitted.returncode == EXIT_CLUSTER, submitted.stdout + submitted.stderr
             _assert_refused(_refusal(submitted.stderr), "sluice submit: ", redis_at, store_at)
-            assert _exit_status(machine, worker) == EXIT_CLUSTER, machine.logs()
-            line = _refusal(machine.log_of(worker))
-            _assert_refused(line, "sluice worker: ", redis_at, store_at)
-        assert (_count(engine, jobs), _count(engine, articles)) == (jobs_before, articles_before)
+
+        # Nothing of the refused machines reached PostgreSQL (three jobs, five articles), and
+        # no machine of the cluster made a store of its own.
+        assert (_count(engine, jobs), _count(engine, articles)) == (3, len(site.articles))
+        assert [path for m in (fetch, cpu, producer) for path in m.files("*.db")] == []
 
 
 def _exit_status(machine: Machine, worker: subprocess.Popen[bytes], timeout: float = 90) -> int:
