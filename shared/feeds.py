@@ -6,20 +6,21 @@ Times are seconds since the epoch, by the cluster's clock (:func:`now`: Redis's 
 whichever machine asks). A poll *claims* its feed with a compare-and-set
 (``UPDATE … WHERE next_poll_at <= now AND claimed_until < now``), so however many
 schedulers run, one feed is polled by one of them per interval; the claim lapses after
-``SLUICE_FEED_POLL_LEASE`` so a poll whose worker died is not forgotten. The schedule lives
-in the store, so a restart loses none of it.
+``SLUICE_FEED_POLL_LEASE`` unless renewed (:func:`renew_claims`, :func:`take_claim`), so a
+poll lost with its frontier item is not forgotten. The schedule lives in the store, so a
+restart loses none of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.shared import clock as cluster_clock
@@ -38,6 +39,7 @@ __all__ = [
     "claim",
     "claimed_feed",
     "counts_by_state",
+    "due_claims",
     "due_feeds",
     "entry_key",
     "find_feed",
@@ -50,9 +52,11 @@ __all__ = [
     "pause_feed",
     "remember_entries",
     "remove_feed",
+    "renew_claims",
     "resume_feed",
     "schedule_figures",
     "seen_keys",
+    "take_claim",
 ]
 
 _CHUNK = 500
@@ -351,6 +355,55 @@ def due_feeds(now: float, limit: int) -> list[tuple[int, str]]:
             .limit(limit)
         )
         return [(int(row[0]), str(row[1])) for row in rows]
+
+
+def due_claims(now: float, limit: int) -> list[tuple[int, str, str | None]]:
+    """Ids, URLs and lapsed claim tokens (``None``: never claimed or released) of active
+    feeds due by ``now`` and not claimed, earliest first: a lapsed claim may still be held
+    by its poll, which the scheduler checks before claiming the feed again."""
+    with read_scope() as conn:
+        rows = conn.execute(
+            select(feeds.c.id, feeds.c.url, feeds.c.claim)
+            .where(feeds.c.state == FeedState.ACTIVE.value, feeds.c.next_poll_at <= now, _free(now))
+            .order_by(feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        return [(int(row[0]), str(row[1]), row[2]) for row in rows]
+
+
+def renew_claims(claims: Mapping[int, str], now: float, lease: float) -> int:
+    """Extend each claim of ``claims`` (feed id -> token) to ``now + lease`` while it is
+    still its feed's claim: its poll is alive. Returns how many were renewed."""
+    if not claims:
+        return 0
+    statement = (
+        update(feeds)
+        .where(feeds.c.id == bindparam("feed"), feeds.c.claim == bindparam("token"))
+        .values(claimed_until=now + lease)
+    )
+    with session_scope() as conn:
+        done = conn.execute(statement, [{"feed": f, "token": t} for f, t in claims.items()])
+    return int(done.rowcount or 0)
+
+
+def take_claim(feed_id: int, token: str, now: float, lease: float) -> Feed | None:
+    """A poll under ``token`` starts: if ``token`` is still its active feed's claim (lapsed
+    or not: no other claim replaced it), hold it ``lease`` seconds from ``now`` and return
+    the feed; else ``None`` (a stale poll)."""
+    with session_scope() as conn:
+        done = conn.execute(
+            update(feeds)
+            .where(
+                feeds.c.id == feed_id,
+                feeds.c.claim == token,
+                feeds.c.state == FeedState.ACTIVE.value,
+            )
+            .values(claimed_until=now + lease)
+        )
+        if done.rowcount != 1:
+            return None
+        row = conn.execute(select(feeds).where(feeds.c.id == feed_id)).first()
+    return Feed.from_row(row) if row is not None else None
 
 
 def _free(now: float) -> Any:

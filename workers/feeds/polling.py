@@ -1,11 +1,13 @@
 """One step of polling one registered feed: one request, or the whole poll when it is read.
 
-The poll holds its feed's claim (:func:`shared.feeds.claim`); a stale one (the claim lapsed
-and the feed was claimed again) does nothing. It runs on its host's turn in the crawl
-frontier and fetches like a page (:meth:`workers.fetching.crawler.Crawler.request`:
-robots.txt, the host's cluster-wide budget, one request), with the feed's ETag and
-Last-Modified, so an unchanged feed costs one 304; a 200 whose body hash did not change
-counts as unchanged too. It never waits for a gate: when robots.txt took the turn, the
+The poll holds its feed's claim (:func:`shared.feeds.claim`), and takes it for
+``SLUICE_FEED_POLL_LEASE`` from the moment its turn comes (:func:`shared.feeds.take_claim`),
+not from when it was queued, so a long wait for its host's turn costs it nothing; a poll
+whose claim was replaced (its item was lost and the feed claimed again) does nothing. It
+runs on its host's turn in the crawl frontier and fetches like a page
+(:meth:`workers.fetching.crawler.Crawler.request`: robots.txt, the host's cluster-wide
+budget, one request), with the feed's ETag and Last-Modified, so an unchanged feed costs
+one 304; a 200 whose body hash did not change counts as unchanged too. It never waits for a gate: when robots.txt took the turn, the
 host's gate is not open, or the feed redirects, the step ends :class:`PollDeferred` and the
 poll goes back into the frontier, in the queue of the next request's host, carrying its
 :class:`Hop` (where it got to). A permanent redirect chain (301, 308 only) moves the feed to
@@ -125,7 +127,7 @@ def _request(
         headers["If-Modified-Since"] = feed.last_modified
     # The body says what it is (workers.feeds.reader), whatever its content type.
     result = crawler.request(
-        hop.url, poll_item(feed.id, token), headers=headers or None, content_types=ANY_CONTENT_TYPE
+        hop.url, poll_item(feed.id), headers=headers or None, content_types=ANY_CONTENT_TYPE
     )
     if isinstance(result, Deferred):
         return PollDeferred(
@@ -196,7 +198,7 @@ def fail_poll(feed_id: int, token: str, error: SluiceError) -> PollResult | None
     """End the poll under claim ``token`` as failed with ``error``'s reason (the feed backs
     off as after any failed poll); ``None`` for a stale claim."""
     now = registry.now()
-    feed = registry.claimed_feed(feed_id, token, now)
+    feed = registry.take_claim(feed_id, token, now, get_settings().feed_poll_lease)
     return None if feed is None else _failed(feed, token, now, error)
 
 
@@ -225,9 +227,9 @@ def poll_feed(
     ``None`` for a stale claim."""
     settings = get_settings()
     now = registry.now()
-    feed = registry.claimed_feed(feed_id, token, now)
-    if feed is None:
-        log.info("feed %d: stale poll dropped", feed_id)
+    feed = registry.take_claim(feed_id, token, now, settings.feed_poll_lease)
+    if feed is None:  # paused, removed, or its claim replaced: nothing to poll
+        log.info("feed %d: poll of a claim no longer held ended", feed_id)
         return None
     hop = hop or Hop(feed.url)
     try:

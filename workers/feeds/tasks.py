@@ -92,7 +92,7 @@ def poll(
     outcome (for Flower). A poll sent with no turn (by an older scheduler) is put into the
     frontier to wait for its host's turn."""
     feed_id, claim = int(feed_id), str(claim)
-    item, frontier = poll_item(feed_id, claim), _frontier()
+    item, frontier = poll_item(feed_id), _frontier()
     if turn is None:
         feed = registry.find_feed(feed_id)
         if feed is not None:
@@ -105,7 +105,8 @@ def poll(
     try:
         result = _step(feed_id, claim, Hop.from_dict(hop) if hop else None, attempts)
     except SoftTimeLimitExceeded:
-        # Its claim is left to lapse: the feed is polled again after SLUICE_FEED_POLL_LEASE.
+        # Its item is done and its claim left to lapse: with no item to hold it, the feed is
+        # claimed again after SLUICE_FEED_POLL_LEASE.
         log.warning("feed %d: poll cut short at %.0f s", feed_id, _LIMIT * 0.8)
         attempts.done()
         frontier.finish(item, str(turn))
