@@ -6,15 +6,15 @@ not from when it was queued, so a long wait for its host's turn costs it nothing
 whose claim was replaced (its item was lost and the feed claimed again) does nothing. It
 runs on its host's turn in the crawl frontier and fetches like a page
 (:meth:`workers.fetching.crawler.Crawler.request`: robots.txt, the host's cluster-wide
-budget, one request), with the feed's ETag and Last-Modified, so an unchanged feed costs
-one 304; a 200 whose body hash did not change counts as unchanged too. It never waits for a gate: when robots.txt took the turn, the
-host's gate is not open, or the feed redirects, the step ends :class:`PollDeferred` and the
-poll goes back into the frontier, in the queue of the next request's host, carrying its
-:class:`Hop` (where it got to). A permanent redirect chain (301, 308 only) moves the feed to
-its new URL. A 429 or 503 fails the poll: the feed backs off (its ``Retry-After`` capped,
-:mod:`workers.feeds.outcomes`) and the host slows down for everyone. The sitemaps of a
-sitemap index are registered as feeds of their own (at most
-``SLUICE_EXPAND_MAX_REQUESTS`` of them), each then polled on its own schedule.
+budget, one request), with the feed's ETag and Last-Modified, so an unchanged feed costs one
+304; a 200 whose body hash did not change counts as unchanged too. It never waits for a
+gate: when robots.txt took the turn, the host's gate is not open, or the feed redirects, the
+step ends :class:`PollDeferred` and the poll goes back into the frontier, in the queue of
+the next request's host, carrying its :class:`Hop` (where it got to). A permanent redirect
+chain (301, 308 only) moves the feed to its new URL. A 429 or 503 fails the poll: the feed
+backs off (its ``Retry-After`` capped, :mod:`workers.feeds.outcomes`) and the host slows
+down for everyone. The sitemaps of a sitemap index are registered as feeds of their own (at
+most ``SLUICE_EXPAND_MAX_REQUESTS`` of them), each then polled on its own schedule.
 
 Seen entries are bounded: keys of entries still in the document are kept fresh, and those
 gone from it for ``SLUICE_FEED_SEEN_RETENTION`` are forgotten. Entries not seen before (by
