@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -117,9 +118,11 @@ def _crawler() -> Crawler:
 
 
 def _request(
-    crawler: Crawler, feed: Feed, token: str, hop: Hop
+    crawler: Crawler, feed: Feed, hop: Hop, answered: Callable[[], None] | None = None
 ) -> FetchedPage | NotModified | PollDeferred:
-    """One polite request of the poll: the document (or 304), or where to go on from."""
+    """One polite request of the poll: the document (or 304), or where to go on from.
+    ``answered`` is called once the request is over and its answer read, so the host's next
+    item may go while the poll reads the document and writes the store."""
     headers = {}
     if feed.etag:
         headers["If-None-Match"] = feed.etag
@@ -129,6 +132,8 @@ def _request(
     result = crawler.request(
         hop.url, poll_item(feed.id), headers=headers or None, content_types=ANY_CONTENT_TYPE
     )
+    if answered is not None and isinstance(result, FetchedPage | NotModified):
+        answered()
     if isinstance(result, Deferred):
         return PollDeferred(
             result.wait, result.why, Hop(result.url, hop.count, hop.moved, hop.permanent)
@@ -220,11 +225,16 @@ def _moved(feed: Feed, token: str, url: str) -> Feed | None:
 
 
 def poll_feed(
-    feed_id: int, token: str, hop: Hop | None = None, crawler: Crawler | None = None
+    feed_id: int,
+    token: str,
+    hop: Hop | None = None,
+    crawler: Crawler | None = None,
+    answered: Callable[[], None] | None = None,
 ) -> PollResult | PollDeferred | None:
     """One step of polling the feed ``feed_id`` under the claim ``token``, from ``hop``
     (``None``: the feed's own URL): its result, :class:`PollDeferred` to go on later, or
-    ``None`` for a stale claim."""
+    ``None`` for a claim no longer held. ``answered`` is called when the feed's answer is in
+    (the host is then free for its next request)."""
     settings = get_settings()
     now = registry.now()
     feed = registry.take_claim(feed_id, token, now, settings.feed_poll_lease)
@@ -233,7 +243,7 @@ def poll_feed(
         return None
     hop = hop or Hop(feed.url)
     try:
-        answer = _request(crawler or _crawler(), feed, token, hop)
+        answer = _request(crawler or _crawler(), feed, hop, answered)
     except SluiceError as exc:
         return _failed(feed, token, now, exc)
     if isinstance(answer, PollDeferred):
