@@ -3,12 +3,12 @@ entries. Reading and writing the ``feeds`` and ``feed_entries`` tables is this m
 job; polling is :mod:`workers.feeds.polling`'s, scheduling :mod:`workers.feeds.scheduler`'s.
 
 Times are seconds since the epoch, by the cluster's clock (:func:`now`: Redis's ``TIME``,
-whichever machine asks). A poll *claims* its feed with a compare-and-set
-(``UPDATE … WHERE next_poll_at <= now AND claimed_until < now``), so however many
-schedulers run, one feed is polled by one of them per interval; the claim lapses after
-``SLUICE_FEED_POLL_LEASE`` unless renewed (:func:`renew_claims`, :func:`take_claim`), so a
-poll lost with its frontier item is not forgotten. The schedule lives in the store, so a
-restart loses none of it.
+whichever machine asks). A poll *claims* its feed with a compare-and-set (``UPDATE … WHERE
+next_poll_at <= now AND claimed_until < now``), so however many schedulers run, one feed is
+polled by one of them per interval; the claim lapses after ``SLUICE_FEED_POLL_LEASE`` unless
+renewed (:func:`renew_claims`: its poll is still in the frontier), so a poll lost with its
+frontier item is not forgotten. The schedule lives in the store, so a restart loses none of
+it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ __all__ = [
     "entry_key",
     "find_feed",
     "finish_poll",
+    "holding_feed",
     "keep_seen",
     "list_feeds",
     "move_feed",
@@ -56,7 +57,6 @@ __all__ = [
     "resume_feed",
     "schedule_figures",
     "seen_keys",
-    "take_claim",
 ]
 
 _CHUNK = 500
@@ -386,23 +386,17 @@ def renew_claims(claims: Mapping[int, str], now: float, lease: float) -> int:
     return int(done.rowcount or 0)
 
 
-def take_claim(feed_id: int, token: str, now: float, lease: float) -> Feed | None:
-    """A poll under ``token`` starts: if ``token`` is still its active feed's claim (lapsed
-    or not: no other claim replaced it), hold it ``lease`` seconds from ``now`` and return
-    the feed; else ``None`` (a stale poll)."""
-    with session_scope() as conn:
-        done = conn.execute(
-            update(feeds)
-            .where(
+def holding_feed(feed_id: int, token: str) -> Feed | None:
+    """The active feed whose claim ``token`` still is, lapsed or not (a claim is replaced
+    only once its poll item is gone, :mod:`workers.feeds.scheduler`), else ``None``."""
+    with read_scope() as conn:
+        row = conn.execute(
+            select(feeds).where(
                 feeds.c.id == feed_id,
                 feeds.c.claim == token,
                 feeds.c.state == FeedState.ACTIVE.value,
             )
-            .values(claimed_until=now + lease)
-        )
-        if done.rowcount != 1:
-            return None
-        row = conn.execute(select(feeds).where(feeds.c.id == feed_id)).first()
+        ).first()
     return Feed.from_row(row) if row is not None else None
 
 

@@ -155,11 +155,9 @@ def test_a_claim_held_by_its_waiting_poll_is_renewed_and_lapses_only_without_it(
     assert held is not None and held.to_dict()["next_poll_at"] <= registry.now()
     assert registry.claimed_feed(feed_id, token, registry.now()) is not None  # renewed
 
-    # The turn comes long after: the poll takes its claim from then on.
+    # The turn comes long after the claim lapsed: the poll's claim is still the feed's.
     lapse(token)
-    taken = registry.take_claim(feed_id, token, registry.now(), lease=60)
-    assert taken is not None
-    assert registry.claimed_feed(feed_id, token, registry.now() + 59) is not None
+    assert registry.holding_feed(feed_id, token) is not None
 
     # The item is gone (its poll cut short): once the claim lapses, the feed is claimed again.
     leases, _ = frontier.release(0, 60_000, 100_000)
@@ -169,8 +167,8 @@ def test_a_claim_held_by_its_waiting_poll_is_renewed_and_lapses_only_without_it(
     FeedScheduler().step()
     (again,) = frontier.payloads([item])
     assert again is not None and again[CLAIM_FIELD] != token
-    assert registry.take_claim(feed_id, token, registry.now(), lease=60) is None  # replaced
-    assert registry.take_claim(feed_id, again[CLAIM_FIELD], registry.now(), lease=60)
+    assert registry.holding_feed(feed_id, token) is None  # replaced
+    assert registry.holding_feed(feed_id, again[CLAIM_FIELD]) is not None
 
 
 def test_a_long_list_is_registered_in_order_each_url_once() -> None:

@@ -1,20 +1,20 @@
 """One step of polling one registered feed: one request, or the whole poll when it is read.
 
-The poll holds its feed's claim (:func:`shared.feeds.claim`), and takes it for
-``SLUICE_FEED_POLL_LEASE`` from the moment its turn comes (:func:`shared.feeds.take_claim`),
-not from when it was queued, so a long wait for its host's turn costs it nothing; a poll
-whose claim was replaced (its item was lost and the feed claimed again) does nothing. It
-runs on its host's turn in the crawl frontier and fetches like a page
-(:meth:`workers.fetching.crawler.Crawler.request`: robots.txt, the host's cluster-wide
-budget, one request), with the feed's ETag and Last-Modified, so an unchanged feed costs one
-304; a 200 whose body hash did not change counts as unchanged too. It never waits for a
-gate: when robots.txt took the turn, the host's gate is not open, or the feed redirects, the
-step ends :class:`PollDeferred` and the poll goes back into the frontier, in the queue of
-the next request's host, carrying its :class:`Hop` (where it got to). A permanent redirect
-chain (301, 308 only) moves the feed to its new URL. A 429 or 503 fails the poll: the feed
-backs off (its ``Retry-After`` capped, :mod:`workers.feeds.outcomes`) and the host slows
-down for everyone. The sitemaps of a sitemap index are registered as feeds of their own (at
-most ``SLUICE_EXPAND_MAX_REQUESTS`` of them), each then polled on its own schedule.
+The poll holds its feed's claim (:func:`shared.feeds.claim`) through its one frontier item,
+which keeps the claim from lapsing however long it waits for its host's turn
+(:mod:`workers.feeds.scheduler`); a poll whose claim was replaced (its item was lost and the
+feed claimed again) does nothing. It runs on its host's turn in the crawl frontier and
+fetches like a page (:meth:`workers.fetching.crawler.Crawler.request`: robots.txt, the
+host's cluster-wide budget, one request), with the feed's ETag and Last-Modified, so an
+unchanged feed costs one 304; a 200 whose body hash did not change counts as unchanged too.
+It never waits for a gate: when robots.txt took the turn, the host's gate is not open, or
+the feed redirects, the step ends :class:`PollDeferred` and the poll goes back into the
+frontier, in the queue of the next request's host, carrying its :class:`Hop` (where it got
+to). A permanent redirect chain (301, 308 only) moves the feed to its new URL. A 429 or 503
+fails the poll: the feed backs off (its ``Retry-After`` capped,
+:mod:`workers.feeds.outcomes`) and the host slows down for everyone. The sitemaps of a
+sitemap index are registered as feeds of their own (at most ``SLUICE_EXPAND_MAX_REQUESTS``
+of them), each then polled on its own schedule.
 
 Seen entries are bounded: keys of entries still in the document are kept fresh, and those
 gone from it for ``SLUICE_FEED_SEEN_RETENTION`` are forgotten. Entries not seen before (by
@@ -203,7 +203,7 @@ def fail_poll(feed_id: int, token: str, error: SluiceError) -> PollResult | None
     """End the poll under claim ``token`` as failed with ``error``'s reason (the feed backs
     off as after any failed poll); ``None`` for a stale claim."""
     now = registry.now()
-    feed = registry.take_claim(feed_id, token, now, get_settings().feed_poll_lease)
+    feed = registry.holding_feed(feed_id, token)
     return None if feed is None else _failed(feed, token, now, error)
 
 
@@ -237,7 +237,7 @@ def poll_feed(
     (the host is then free for its next request)."""
     settings = get_settings()
     now = registry.now()
-    feed = registry.take_claim(feed_id, token, now, settings.feed_poll_lease)
+    feed = registry.holding_feed(feed_id, token)
     if feed is None:  # paused, removed, or its claim replaced: nothing to poll
         log.info("feed %d: poll of a claim no longer held ended", feed_id)
         return None

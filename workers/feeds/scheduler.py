@@ -13,15 +13,15 @@ item with where it got to (``feed_hop``). Each tick the scheduler also sends ent
 feeds' polls left waiting in the store for room in the frontier
 (:mod:`workers.feeds.admission`).
 
-The claim is held by its poll item, on the frontier's clock: however long the item waits
-for its host's turn (5,000 feeds on one host at one request a second wait well over an hour),
+The claim is held by its poll item, on the frontier's clock: however long the item waits for
+its host's turn (5,000 feeds on one host at one request a second wait well over an hour),
 its claim does not lapse. A claim whose ``SLUICE_FEED_POLL_LEASE`` ran out while its item is
 still in the frontier (waiting, or in flight under the frontier's own lease, which brings a
-killed worker's poll back) is renewed, not taken again; and a poll renews its claim when its
-turn comes (:func:`shared.feeds.take_claim`). Only a claim whose item is gone (Redis lost
-it) lapses, and the feed is claimed again. The item's key is the feed's, so the frontier
-holds at most one poll of a feed, and a poll item cannot outlive its claim: there is no
-stale poll to drop. The schedule is in the store, so a restart forgets nothing.
+killed worker's poll back) is renewed, not taken again, and a poll checks only that its
+claim is still the feed's (:func:`shared.feeds.holding_feed`). Only a claim whose item is
+gone (Redis lost it) lapses, and the feed is claimed again. The item's key is the feed's, so
+the frontier holds at most one poll of a feed, and a poll item cannot outlive its claim:
+there is no stale poll to drop. The schedule is in the store, so a restart forgets nothing.
 
 Why in the fetch workers: they exist wherever sluice fetches (``sluice up``, the compose
 file, Kubernetes), so no new process must be deployed, and polls are fetches.
