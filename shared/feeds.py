@@ -371,19 +371,21 @@ def due_claims(now: float, limit: int) -> list[tuple[int, str, str | None]]:
         return [(int(row[0]), str(row[1]), row[2]) for row in rows]
 
 
-def renew_claims(claims: Mapping[int, str], now: float, lease: float) -> int:
-    """Extend each claim of ``claims`` (feed id -> token) to ``now + lease`` while it is
-    still its feed's claim: its poll is alive. Returns how many were renewed."""
+def renew_claims(claims: Mapping[int, tuple[str, str]], now: float, lease: float) -> None:
+    """Hold each feed of ``claims`` (feed id -> (its claim, its poll's claim)) for ``lease``
+    seconds from ``now`` under its poll's claim, while its claim is still the one given: a
+    lapsed claim whose poll is alive is renewed (the same token) or handed to the poll that
+    holds the feed's place (another token: a claimer that lost its race queued nothing)."""
     if not claims:
-        return 0
+        return
     statement = (
         update(feeds)
-        .where(feeds.c.id == bindparam("feed"), feeds.c.claim == bindparam("token"))
-        .values(claimed_until=now + lease)
+        .where(feeds.c.id == bindparam("feed"), feeds.c.claim == bindparam("held"))
+        .values(claim=bindparam("poll"), claimed_until=now + lease)
     )
+    rows = [{"feed": f, "held": held, "poll": poll} for f, (held, poll) in claims.items()]
     with session_scope() as conn:
-        done = conn.execute(statement, [{"feed": f, "token": t} for f, t in claims.items()])
-    return int(done.rowcount or 0)
+        conn.execute(statement, rows)
 
 
 def holding_feed(feed_id: int, token: str) -> Feed | None:

@@ -144,7 +144,9 @@ def test_a_claim_held_by_its_waiting_poll_is_renewed_and_lapses_only_without_it(
     token = payload[CLAIM_FIELD]
 
     def lapse(claim: str) -> None:  # its lease ran out a while ago
-        assert registry.renew_claims({feed_id: claim}, registry.now() - 100, lease=1) == 1
+        registry.renew_claims({feed_id: (claim, claim)}, registry.now() - 100, lease=1)
+        assert registry.claimed_feed(feed_id, claim, registry.now() - 100) is not None
+        assert registry.claimed_feed(feed_id, claim, registry.now()) is None  # lapsed
 
     lapse(token)
     for _ in range(3):
@@ -158,6 +160,16 @@ def test_a_claim_held_by_its_waiting_poll_is_renewed_and_lapses_only_without_it(
     # The turn comes long after the claim lapsed: the poll's claim is still the feed's.
     lapse(token)
     assert registry.holding_feed(feed_id, token) is not None
+
+    # A claimer that won a lapsed claim but queued nothing (the item was there): once its
+    # claim lapses too, the feed's claim is handed back to the poll that holds its place.
+    lapse(token)
+    lost = registry.claim(feed_id, registry.now(), lease=60)
+    assert lost is not None and lost != token
+    lapse(lost)
+    FeedScheduler().step()
+    assert registry.holding_feed(feed_id, token) is not None
+    assert frontier.payloads([item]) == [payload]
 
     # The item is gone (its poll cut short): once the claim lapses, the feed is claimed again.
     leases, _ = frontier.release(0, 60_000, 100_000)

@@ -91,27 +91,26 @@ def queue_poll(feed_id: int, url: str, claim: str) -> None:
     enter([Arrival(poll_item(feed_id), url, payload, MAX_PRIORITY)])
 
 
-def polls_alive(claims: dict[int, str], frontier: Frontier | None = None) -> dict[int, str]:
-    """Of ``claims`` (feed id -> lapsed claim token), those whose poll item is still in the
-    frontier under the same claim: waiting for its host's turn, or in flight."""
-    if not claims:
+def polls_alive(feed_ids: list[int], frontier: Frontier | None = None) -> dict[int, str]:
+    """Of ``feed_ids``, those whose poll item is in the frontier (waiting for its host's
+    turn, or in flight), with the claim it carries."""
+    if not feed_ids:
         return {}
-    ids = list(claims)
-    payloads = (frontier or Frontier(get_redis())).payloads([poll_item(f) for f in ids])
+    payloads = (frontier or Frontier(get_redis())).payloads([poll_item(f) for f in feed_ids])
     return {
-        feed_id: claims[feed_id]
-        for feed_id, payload in zip(ids, payloads, strict=True)
-        if payload is not None and payload.get(CLAIM_FIELD) == claims[feed_id]
+        feed_id: str(payload[CLAIM_FIELD])
+        for feed_id, payload in zip(feed_ids, payloads, strict=True)
+        if payload is not None
     }
 
 
 def poll_now(feed_id: int, url: str) -> bool:
     """Poll an active feed now, as the scheduler would (``sluice feeds poll``): make it due,
     claim it and put its poll into the frontier, where it goes on its host's next turn.
-    False when it was not claimed: a poll of it is already running (or queued by a
-    scheduler that claimed it first), or it is not active."""
+    False when it was not claimed: a poll of it is already running or queued, or it is not
+    active."""
     now = registry.now()
-    if not registry.bring_forward(feed_id, now):
+    if polls_alive([feed_id]) or not registry.bring_forward(feed_id, now):
         return False
     token = registry.claim(feed_id, now, get_settings().feed_poll_lease)
     if token is None:
@@ -166,8 +165,9 @@ class FeedScheduler(threading.Thread):
         lease = get_settings().feed_poll_lease
         now = registry.now()
         due = registry.due_claims(now, _BATCH)
-        alive = polls_alive({f: token for f, _, token in due if token is not None})
-        registry.renew_claims(alive, now, lease)
+        lapsed = {f: token for f, _, token in due if token is not None}
+        alive = polls_alive(list(lapsed))
+        registry.renew_claims({f: (lapsed[f], poll) for f, poll in alive.items()}, now, lease)
         queued = 0
         for feed_id, url, _ in due:
             if feed_id in alive:
