@@ -3,23 +3,24 @@ entries. Reading and writing the ``feeds`` and ``feed_entries`` tables is this m
 job; polling is :mod:`workers.feeds.polling`'s, scheduling :mod:`workers.feeds.scheduler`'s.
 
 Times are seconds since the epoch, by the cluster's clock (:func:`now`: Redis's ``TIME``,
-whichever machine asks). A poll *claims* its feed with a compare-and-set
-(``UPDATE … WHERE next_poll_at <= now AND claimed_until < now``), so however many
-schedulers run, one feed is polled by one of them per interval; the claim lapses after
-``SLUICE_FEED_POLL_LEASE`` so a poll whose worker died is not forgotten. The schedule lives
-in the store, so a restart loses none of it.
+whichever machine asks). A poll *claims* its feed with a compare-and-set (``UPDATE … WHERE
+next_poll_at <= now AND claimed_until < now``), so however many schedulers run, one feed is
+polled by one of them per interval; the claim lapses after ``SLUICE_FEED_POLL_LEASE`` unless
+renewed (:func:`renew_claims`: its poll is still in the frontier), so a poll lost with its
+frontier item is not forgotten. The schedule lives in the store, so a restart loses none of
+it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sluice.shared import clock as cluster_clock
@@ -38,10 +39,12 @@ __all__ = [
     "claim",
     "claimed_feed",
     "counts_by_state",
+    "due_claims",
     "due_feeds",
     "entry_key",
     "find_feed",
     "finish_poll",
+    "holding_feed",
     "keep_seen",
     "list_feeds",
     "move_feed",
@@ -50,6 +53,7 @@ __all__ = [
     "pause_feed",
     "remember_entries",
     "remove_feed",
+    "renew_claims",
     "resume_feed",
     "schedule_figures",
     "seen_keys",
@@ -351,6 +355,51 @@ def due_feeds(now: float, limit: int) -> list[tuple[int, str]]:
             .limit(limit)
         )
         return [(int(row[0]), str(row[1])) for row in rows]
+
+
+def due_claims(now: float, limit: int) -> list[tuple[int, str, str | None]]:
+    """Ids, URLs and lapsed claim tokens (``None``: never claimed or released) of active
+    feeds due by ``now`` and not claimed, earliest first: a lapsed claim may still be held
+    by its poll, which the scheduler checks before claiming the feed again."""
+    with read_scope() as conn:
+        rows = conn.execute(
+            select(feeds.c.id, feeds.c.url, feeds.c.claim)
+            .where(feeds.c.state == FeedState.ACTIVE.value, feeds.c.next_poll_at <= now, _free(now))
+            .order_by(feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        return [(int(row[0]), str(row[1]), row[2]) for row in rows]
+
+
+def renew_claims(claims: Mapping[int, tuple[str, str]], now: float, lease: float) -> None:
+    """Hold each feed of ``claims`` (feed id -> (its claim, its poll's claim)) for ``lease``
+    seconds from ``now`` under its poll's claim, while its claim is still the one given: a
+    lapsed claim whose poll is alive is renewed (the same token) or handed to the poll that
+    holds the feed's place (another token: a claimer that lost its race queued nothing)."""
+    if not claims:
+        return
+    statement = (
+        update(feeds)
+        .where(feeds.c.id == bindparam("feed"), feeds.c.claim == bindparam("held"))
+        .values(claim=bindparam("poll"), claimed_until=now + lease)
+    )
+    rows = [{"feed": f, "held": held, "poll": poll} for f, (held, poll) in claims.items()]
+    with session_scope() as conn:
+        conn.execute(statement, rows)
+
+
+def holding_feed(feed_id: int, token: str) -> Feed | None:
+    """The active feed whose claim ``token`` still is, lapsed or not (a claim is replaced
+    only once its poll item is gone, :mod:`workers.feeds.scheduler`), else ``None``."""
+    with read_scope() as conn:
+        row = conn.execute(
+            select(feeds).where(
+                feeds.c.id == feed_id,
+                feeds.c.claim == token,
+                feeds.c.state == FeedState.ACTIVE.value,
+            )
+        ).first()
+    return Feed.from_row(row) if row is not None else None
 
 
 def _free(now: float) -> Any:

@@ -112,7 +112,7 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
     registry.resume_feed(done.feed.id, registry.now() - 5)  # due now
     assert FeedScheduler().step() >= 1
     waiting = frontier.waiting_items("127.0.0.9")
-    assert waiting[0].startswith(f"feed-{done.feed.id}:") and waiting[-1] == "job:1"
+    assert waiting[0] == f"feed-{done.feed.id}" and waiting[-1] == "job:1"
     FeedScheduler().step()  # claimed: a second scheduler does not queue it again
     polls = [i for i in frontier.waiting_items("127.0.0.9") if i.startswith("feed-")]
     assert polls == waiting[:1]
@@ -122,6 +122,65 @@ def test_a_claimed_poll_waits_in_its_hosts_frontier_queue_ahead_of_its_pages(
     leases, _ = frontier.release(0, 60_000, 100_000)
     (lease,) = [lease for lease in leases if "127.0.0.9" in lease.payload["url"]]
     assert lease.payload[POLL_FIELD] == done.feed.id and lease.payload["url"] == url
+
+
+def test_a_claim_held_by_its_waiting_poll_is_renewed_and_lapses_only_without_it(
+    redis_client: redis.Redis,
+) -> None:
+    """A claim whose lease ran out while its poll item waits for its host's turn is renewed,
+    not taken again (which would queue a second poll); only once the item is gone (Redis
+    lost it, or its poll was cut short) is the feed claimed again, as the same item."""
+    from sluice.workers.feeds.scheduler import CLAIM_FIELD, FeedScheduler, poll_item
+    from sluice.workers.fetching.frontier import Frontier
+
+    url = f"http://127.0.0.8/{uuid.uuid4().hex[:8]}/feed.xml"  # a host of its own
+    (done,), _ = register_feeds([url], every=1.0)
+    feed_id, item = done.feed.id, poll_item(done.feed.id)
+    frontier = Frontier(redis_client)
+    registry.resume_feed(feed_id, registry.now() - 5)  # due now
+    FeedScheduler().step()
+    (payload,) = frontier.payloads([item])
+    assert payload is not None
+    token = payload[CLAIM_FIELD]
+
+    def lapse(claim: str) -> None:  # its lease ran out a while ago
+        registry.renew_claims({feed_id: (claim, claim)}, registry.now() - 100, lease=1)
+        assert registry.claimed_feed(feed_id, claim, registry.now() - 100) is not None
+        assert registry.claimed_feed(feed_id, claim, registry.now()) is None  # lapsed
+
+    lapse(token)
+    for _ in range(3):
+        FeedScheduler().step()
+    polls = [i for i in frontier.waiting_items("127.0.0.8") if i.startswith("feed-")]
+    assert polls == [item] and frontier.payloads([item]) == [payload]
+    held = registry.find_feed(feed_id)
+    assert held is not None and held.to_dict()["next_poll_at"] <= registry.now()
+    assert registry.claimed_feed(feed_id, token, registry.now()) is not None  # renewed
+
+    # The turn comes long after the claim lapsed: the poll's claim is still the feed's.
+    lapse(token)
+    assert registry.holding_feed(feed_id, token) is not None
+
+    # A claimer that won a lapsed claim but queued nothing (the item was there): once its
+    # claim lapses too, the feed's claim is handed back to the poll that holds its place.
+    lapse(token)
+    lost = registry.claim(feed_id, registry.now(), lease=60)
+    assert lost is not None and lost != token
+    lapse(lost)
+    FeedScheduler().step()
+    assert registry.holding_feed(feed_id, token) is not None
+    assert frontier.payloads([item]) == [payload]
+
+    # The item is gone (its poll cut short): once the claim lapses, the feed is claimed again.
+    leases, _ = frontier.release(0, 60_000, 100_000)
+    (lease,) = [lease for lease in leases if lease.item == item]
+    assert frontier.finish(item, lease.token)
+    lapse(token)
+    FeedScheduler().step()
+    (again,) = frontier.payloads([item])
+    assert again is not None and again[CLAIM_FIELD] != token
+    assert registry.holding_feed(feed_id, token) is None  # replaced
+    assert registry.holding_feed(feed_id, again[CLAIM_FIELD]) is not None
 
 
 def test_a_long_list_is_registered_in_order_each_url_once() -> None:

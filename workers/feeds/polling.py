@@ -1,18 +1,20 @@
 """One step of polling one registered feed: one request, or the whole poll when it is read.
 
-The poll holds its feed's claim (:func:`shared.feeds.claim`); a stale one (the claim lapsed
-and the feed was claimed again) does nothing. It runs on its host's turn in the crawl
-frontier and fetches like a page (:meth:`workers.fetching.crawler.Crawler.request`:
-robots.txt, the host's cluster-wide budget, one request), with the feed's ETag and
-Last-Modified, so an unchanged feed costs one 304; a 200 whose body hash did not change
-counts as unchanged too. It never waits for a gate: when robots.txt took the turn, the
-host's gate is not open, or the feed redirects, the step ends :class:`PollDeferred` and the
-poll goes back into the frontier, in the queue of the next request's host, carrying its
-:class:`Hop` (where it got to). A permanent redirect chain (301, 308 only) moves the feed to
-its new URL. A 429 or 503 fails the poll: the feed backs off (its ``Retry-After`` capped,
+The poll holds its feed's claim (:func:`shared.feeds.claim`) through its one frontier item,
+which keeps the claim from lapsing however long it waits for its host's turn
+(:mod:`workers.feeds.scheduler`); a poll whose claim was replaced (its item was lost and the
+feed claimed again) does nothing. It runs on its host's turn in the crawl frontier and
+fetches like a page (:meth:`workers.fetching.crawler.Crawler.request`: robots.txt, the
+host's cluster-wide budget, one request), with the feed's ETag and Last-Modified, so an
+unchanged feed costs one 304; a 200 whose body hash did not change counts as unchanged too.
+It never waits for a gate: when robots.txt took the turn, the host's gate is not open, or
+the feed redirects, the step ends :class:`PollDeferred` and the poll goes back into the
+frontier, in the queue of the next request's host, carrying its :class:`Hop` (where it got
+to). A permanent redirect chain (301, 308 only) moves the feed to its new URL. A 429 or 503
+fails the poll: the feed backs off (its ``Retry-After`` capped,
 :mod:`workers.feeds.outcomes`) and the host slows down for everyone. The sitemaps of a
-sitemap index are registered as feeds of their own (at most
-``SLUICE_EXPAND_MAX_REQUESTS`` of them), each then polled on its own schedule.
+sitemap index are registered as feeds of their own (at most ``SLUICE_EXPAND_MAX_REQUESTS``
+of them), each then polled on its own schedule.
 
 Seen entries are bounded: keys of entries still in the document are kept fresh, and those
 gone from it for ``SLUICE_FEED_SEEN_RETENTION`` are forgotten. Entries not seen before (by
@@ -30,6 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -115,9 +118,11 @@ def _crawler() -> Crawler:
 
 
 def _request(
-    crawler: Crawler, feed: Feed, token: str, hop: Hop
+    crawler: Crawler, feed: Feed, hop: Hop, answered: Callable[[], None] | None = None
 ) -> FetchedPage | NotModified | PollDeferred:
-    """One polite request of the poll: the document (or 304), or where to go on from."""
+    """One polite request of the poll: the document (or 304), or where to go on from.
+    ``answered`` is called once the request is over and its answer read, so the host's next
+    item may go while the poll reads the document and writes the store."""
     headers = {}
     if feed.etag:
         headers["If-None-Match"] = feed.etag
@@ -125,8 +130,10 @@ def _request(
         headers["If-Modified-Since"] = feed.last_modified
     # The body says what it is (workers.feeds.reader), whatever its content type.
     result = crawler.request(
-        hop.url, poll_item(feed.id, token), headers=headers or None, content_types=ANY_CONTENT_TYPE
+        hop.url, poll_item(feed.id), headers=headers or None, content_types=ANY_CONTENT_TYPE
     )
+    if answered is not None and isinstance(result, FetchedPage | NotModified):
+        answered()
     if isinstance(result, Deferred):
         return PollDeferred(
             result.wait, result.why, Hop(result.url, hop.count, hop.moved, hop.permanent)
@@ -196,7 +203,7 @@ def fail_poll(feed_id: int, token: str, error: SluiceError) -> PollResult | None
     """End the poll under claim ``token`` as failed with ``error``'s reason (the feed backs
     off as after any failed poll); ``None`` for a stale claim."""
     now = registry.now()
-    feed = registry.claimed_feed(feed_id, token, now)
+    feed = registry.holding_feed(feed_id, token)
     return None if feed is None else _failed(feed, token, now, error)
 
 
@@ -218,20 +225,25 @@ def _moved(feed: Feed, token: str, url: str) -> Feed | None:
 
 
 def poll_feed(
-    feed_id: int, token: str, hop: Hop | None = None, crawler: Crawler | None = None
+    feed_id: int,
+    token: str,
+    hop: Hop | None = None,
+    crawler: Crawler | None = None,
+    answered: Callable[[], None] | None = None,
 ) -> PollResult | PollDeferred | None:
     """One step of polling the feed ``feed_id`` under the claim ``token``, from ``hop``
     (``None``: the feed's own URL): its result, :class:`PollDeferred` to go on later, or
-    ``None`` for a stale claim."""
+    ``None`` for a claim no longer held. ``answered`` is called when the feed's answer is in
+    (the host is then free for its next request)."""
     settings = get_settings()
     now = registry.now()
-    feed = registry.claimed_feed(feed_id, token, now)
-    if feed is None:
-        log.info("feed %d: stale poll dropped", feed_id)
+    feed = registry.holding_feed(feed_id, token)
+    if feed is None:  # paused, removed, or its claim replaced: nothing to poll
+        log.info("feed %d: poll of a claim no longer held ended", feed_id)
         return None
     hop = hop or Hop(feed.url)
     try:
-        answer = _request(crawler or _crawler(), feed, token, hop)
+        answer = _request(crawler or _crawler(), feed, hop, answered)
     except SluiceError as exc:
         return _failed(feed, token, now, exc)
     if isinstance(answer, PollDeferred):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -62,16 +63,16 @@ def poll_outcome(result: PollResult | PollDeferred) -> Outcome:
 
 
 def _step(
-    feed_id: int, claim: str, hop: Hop | None, attempts: Attempts
+    feed_id: int, claim: str, hop: Hop | None, attempts: Attempts, answered: Callable[[], None]
 ) -> PollResult | PollDeferred | None:
     """Count this delivery, then take the poll's step (or fail it after too many abnormal
-    ends)."""
+    ends); ``answered`` frees the host once the feed's answer is in."""
     started = attempts.start()
     if started > get_settings().max_attempts:
         error = attempts.last_error() or "the worker died or the task was killed"
         detail = f"{started - 1} deliveries ended abnormally; last: {error}"
         return fail_poll(feed_id, claim, PermanentError(Reason.TOO_MANY_ATTEMPTS, detail))
-    return poll_feed(feed_id, claim, hop)
+    return poll_feed(feed_id, claim, hop, answered=answered)
 
 
 # A step must end before its turn's lease lapses, or the frontier would give it out again
@@ -92,7 +93,7 @@ def poll(
     outcome (for Flower). A poll sent with no turn (by an older scheduler) is put into the
     frontier to wait for its host's turn."""
     feed_id, claim = int(feed_id), str(claim)
-    item, frontier = poll_item(feed_id, claim), _frontier()
+    item, frontier = poll_item(feed_id), _frontier()
     if turn is None:
         feed = registry.find_feed(feed_id)
         if feed is not None:
@@ -103,9 +104,15 @@ def poll(
         return "stale"
     attempts = Attempts(f"feed-{feed_id}", 0, POLL_STAGE)
     try:
-        result = _step(feed_id, claim, Hop.from_dict(hop) if hop else None, attempts)
+        # The host's next item may go once the feed answered, as a page fetch frees it
+        # (workers.fetching.turns): reading the document and writing the store hold no turn.
+        def answered() -> None:
+            frontier.finish(item, str(turn), free_only=True)
+
+        result = _step(feed_id, claim, Hop.from_dict(hop) if hop else None, attempts, answered)
     except SoftTimeLimitExceeded:
-        # Its claim is left to lapse: the feed is polled again after SLUICE_FEED_POLL_LEASE.
+        # Its item is done and its claim left to lapse: with no item to hold it, the feed is
+        # claimed again after SLUICE_FEED_POLL_LEASE.
         log.warning("feed %d: poll cut short at %.0f s", feed_id, _LIMIT * 0.8)
         attempts.done()
         frontier.finish(item, str(turn))

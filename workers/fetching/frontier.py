@@ -309,6 +309,13 @@ class Frontier:
         """Is ``item`` in the frontier (waiting, delayed or in flight)?"""
         return bool(self.client.hexists(self._key("items"), item))
 
+    def payloads(self, items: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The payloads of ``items`` (``None`` for one not in the frontier), in one call."""
+        if not items:
+            return []
+        found = self.client.hmget(self._key("items"), list(items))
+        return [json.loads(value) if value is not None else None for value in found]
+
     def is_delayed(self, item: str) -> bool:
         """Is ``item`` back in line waiting out a delay (a retry)?"""
         return self.client.zscore(self._key("delayed"), item) is not None
