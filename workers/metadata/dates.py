@@ -142,6 +142,13 @@ def _written(text: str) -> list[tuple[str, str]]:
     return days
 
 
+def _only_modified(stated: list[str], modified: Iterable[str | None], now: datetime | None) -> bool:
+    """Every statement is also the page's modified moment, to the second: the page stamped
+    one time on both (its last save), which says nothing of when it was published."""
+    moments = {d for d in (iso_date(v, now) for v in modified) if d}
+    return bool(stated) and set(stated) <= moments
+
+
 def publication_date(
     statements: Iterable[str | None],
     guess: str | None,
@@ -160,10 +167,14 @@ def publication_date(
     confirms (the page shows it as its date), or the guess so confirmed; the first day
     written; the first statement; the guess (the extractor's own reading, which may swap day
     and month, loses to what the page states). A guess that is only the page's modified or
-    updated date, while the page gives another, is no candidate.
+    updated date, while the page gives another, is no candidate. Of two days written that
+    statements confirm, the one that is not the modified date comes first ("May 21, 2025
+    April 24, 2025" under a modified May 21); when every statement is only the modified
+    moment, the first day written comes before the guess.
     """
     stated = [d for d in (iso_date(v, now) for v in statements) if d]
     stated_days = [d[:10] for d in stated]
+    modified = list(modified)
     modified_days = {d[:10] for d in (iso_date(v, now) for v in modified) if d}
     labels = day_labels(visible_text)
     updates = {d for d, label in labels.items() if label == "updated"}
@@ -174,7 +185,9 @@ def publication_date(
     if (stated or written) and guessed_day in (modified_days | updates) - set(stated_days):
         guessed_day = None  # htmldate took the update for the publication
     day = (
-        next((d for d in written if d in stated_days), None)
+        next((d for d in written if d in stated_days and d not in modified_days), None)
+        or next((d for d in written if d in stated_days), None)
+        or (written[0] if written and _only_modified(stated, modified, now) else None)
         or (guessed_day if guessed_day in stated_days else None)
         or next((d for d in written if d in modified_days), None)
         or (guessed_day if guessed_day in modified_days else None)

@@ -28,6 +28,8 @@ _FILLERS = {"and", "the", "www", "com"}
 # A heading agrees with the metadata title when their words overlap this much (token F1).
 _AGREEMENT = 0.5
 _MAX_HEADLINE = 300
+# Words of a page's only heading that make it a headline, not a section's label.
+_HEADLINE_WORDS = 7
 # A byline run into a heading: "Headline Posted on July 1, 2024 by Jane".
 _BYLINE = re.compile(r"\s+(?:posted|published|updated|written)\s+(?:on|by|at)\b.*$", re.I)
 # A host name before the headline, with no separator: "example.com Headline".
@@ -128,7 +130,9 @@ def choose_headline(
     or a day before it), sentences and cut-off titles set aside while there is a headline.
 
     The heading that agrees best with a metadata title wins (what the reader sees); with
-    no agreeing heading, the first metadata title; with no metadata title, the only heading.
+    no agreeing heading, the page's only heading when it has seven words or more (a
+    headline, not a section's label), else the first metadata title; with no metadata
+    title, the only heading.
     """
     meta = [t for t in (strip_site_name(t, keys) for t in titles if t) if t]
     meta = [t for t in meta if len(t) <= _MAX_HEADLINE]
@@ -145,6 +149,10 @@ def choose_headline(
             best, best_score = head, score
     if best is not None and best_score >= _AGREEMENT:
         return best
+    if len(heads) == 1 and len(words(heads[0])) >= _HEADLINE_WORDS:
+        # The page's only heading, long enough to be a headline and not a section's label
+        # ("Blog", "VPN Services"): what the reader sees beats the search-engine title.
+        return heads[0]
     if meta:
         return meta[0]
     return heads[0] if len(heads) == 1 else None
