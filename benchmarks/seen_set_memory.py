@@ -15,11 +15,13 @@ Run: ``.venv/bin/python -m benchmarks.seen_set_memory [--urls 1000000]``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import redis
 
 from benchmarks.dedup_cost import private_server
+from benchmarks.time_limit import add_time_limit, arm, time_limited
 from sluice.workers.crawl import seen
 
 JOB = "seenbench"
@@ -43,10 +45,9 @@ def _key_bytes(client: redis.Redis) -> tuple[int, int, str]:
 def run(url: str | None, checkpoints: list[int]) -> None:
     with private_server(url) as (redis_url, what):
         client = redis.Redis.from_url(redis_url)
-        client.flushdb()
         print(f"seen-set memory on {what}")
         for target in checkpoints:
-            client.flushdb()
+            seen.forget(client, JOB)
             before = _used(client)
             buckets = seen.buckets_for(target)
             started = time.perf_counter()
@@ -69,17 +70,25 @@ def run(url: str | None, checkpoints: list[int]) -> None:
                 f"MEMORY USAGE {key_bytes / held:.1f} B/URL; 10M URLs ≈ "
                 f"{used / held * 10_000_000 / 2**20:,.0f} MiB; {held / took:,.0f} claims/s"
             )
-        client.flushdb()
+        seen.forget(client, JOB)
         client.close()
 
 
-def main() -> None:
+@time_limited("seen_set_memory")
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", help="a Redis to use (default: a private server)")
+    parser.add_argument(
+        "--redis-url",
+        help="use this Redis instead (default: a private server; only the "
+        "benchmark's own keys are written and deleted)",
+    )
     parser.add_argument("--urls", type=int, default=1_000_000, help="the largest checkpoint")
-    args = parser.parse_args()
+    add_time_limit(parser, 1800)
+    args = parser.parse_args(argv)
+    arm(args.time_limit)
     run(args.redis_url, sorted({min(100_000, args.urls), args.urls}))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
