@@ -6,7 +6,8 @@ Shape (``sections`` x ``pages`` x ``per_page`` articles): the front page (depth 
 every section (1); a section's page ``p`` (depth ``p``) lists ``per_page`` articles and the
 next page; each article links home, to its section, to the next article (again with a
 ``PHPSESSID`` and a fragment), and out of scope. The front page also links to
-``/calendar/2026/12``, whose pages link to the months before and after, for ever.
+``/calendar/2026/12``, whose pages link to the months before and after, for ever, and to
+``/moved.html``, which redirects to the other host.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ class CrawlSite:
         self.other.route("/elsewhere.html", Response(body=distinct_article_html(99_999).encode()))
         outside = self.other.url("/elsewhere.html")
         sections = [f"/s{k}/" for k in range(self.sections)]
-        self._hub("/", "Front page", [*sections, "/calendar/2026/12", outside, "mailto:x@y.z"])
+        # A page of the site that redirects out of scope: not followed there.
+        self.site.route("/moved.html", Response(301, b"", headers={"Location": outside}))
+        front = [*sections, "/calendar/2026/12", "/moved.html", outside, "mailto:x@y.z"]
+        self._hub("/", "Front page", front)
         n = 0
         for k in range(self.sections):
             for p in range(1, self.pages + 1):

@@ -20,7 +20,7 @@ from tests.support.web import WebServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(600)]
 
-WHOLE = {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP}
+WHOLE = {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP, "skipped": 1}
 
 
 def _until_fetched(run: CrawlRun, pages: int, timeout: float = 120) -> None:

@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 # Front page, 16 section pages, 160 articles and the calendar's first CALENDAR_CAP months.
 PAGES = 1 + 16 + 160 + CALENDAR_CAP
+WHOLE = {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP, "skipped": 1}
 WAITED = re.compile(r"\(\d+ in the frontier, [1-9]\d* waiting\)")
 
 
@@ -25,10 +26,15 @@ def test_a_site_is_crawled_each_page_once(crawl_run: CrawlRun) -> None:
     states = crawl_run.wait_done()
     site = crawl_run.site
 
-    assert states == {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP}, states
+    assert states == WHOLE, states  # skipped: /moved.html
     assert crawl_run.fetched_twice() == {}
-    assert len(site.fetches()) == PAGES
-    assert site.other.hits == []  # out of scope: never requested
+    assert len(site.fetches()) == PAGES + 1
+    assert site.other.hits == []  # out of scope: never requested, not even by a redirect
+    (moved,) = [i for i in crawl_run.items() if i["state"] == "skipped"]
+    assert (moved["source"], moved["reason"]) == (
+        site.site.url("/moved.html"),
+        "redirect_out_of_scope",
+    )
     assert site.calendar_fetches() == CALENDAR_CAP
     stored = {i["source"] for i in crawl_run.items() if i["state"] == "stored"}
     assert stored == set(site.articles)
@@ -36,7 +42,7 @@ def test_a_site_is_crawled_each_page_once(crawl_run: CrawlRun) -> None:
     crawl = crawl_run.status()["crawl"]
     assert crawl["pages_fetched"] == PAGES
     assert (crawl["articles_stored"], crawl["hubs_followed"]) == (160, 1 + 16 + CALENDAR_CAP)
-    assert crawl["seen_urls"] == PAGES
+    assert crawl["seen_urls"] == PAGES + 1
     # Each article links out of scope once, and the front page once.
     assert crawl["links_out_of_scope"] == 160 + 1
     assert crawl["links_dropped"]["pattern_cap"] > 0
@@ -48,8 +54,9 @@ def test_depth_and_max_pages_bound_a_crawl(crawl_run: CrawlRun) -> None:
     crawl_run.start_all()
     crawl_run.crawl("--depth", "1")
     states = crawl_run.wait_done()
-    # The front page and what it links to in scope: 4 sections and the first month.
-    assert states == {"followed": 6}, states
+    # The front page and what it links to in scope: 4 sections, the first month, and the
+    # page that redirects out of scope.
+    assert states == {"followed": 6, "skipped": 1}, states
     assert crawl_run.status()["crawl"]["links_dropped"]["depth_limit"] > 0
 
     crawl_run.crawl("--max-pages", "30")
@@ -68,7 +75,7 @@ def test_found_work_over_the_high_water_mark_waits_then_goes_by_itself(
     crawl_run.start_all()
     crawl_run.crawl()
     states = crawl_run.wait_done(timeout=360)
-    assert states == {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP}, states
+    assert states == WHOLE, states
     assert crawl_run.fetched_twice() == {}
     extract_log = crawl_run.cluster.log_of(crawl_run.workers["cpu"])  # type: ignore[arg-type]
     assert WAITED.search(extract_log), "nothing ever waited in the store"
@@ -96,6 +103,6 @@ def test_an_interrupted_crawl_is_finished_by_resume(crawl_run: CrawlRun) -> None
     assert crawl_run.states().get("recorded", 0) == 0
     crawl_run.start("fetch")
     states = crawl_run.wait_done(timeout=360)
-    assert states == {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP}, states
+    assert states == WHOLE, states
     twice = crawl_run.fetched_twice()
     assert set(twice.values()) <= {2} and len(twice) <= IN_FLIGHT, twice
