@@ -56,6 +56,7 @@ def test_fetch_worker_killed_mid_crawl_refetches_only_its_requests_in_flight(
     crawl_run.start("fetch")
     assert crawl_run.wait_done(timeout=360) == WHOLE
     twice = crawl_run.fetched_twice()
+    print(f"\nfetch worker killed mid-crawl: {len(twice)} pages fetched twice: {sorted(twice)}")
     assert set(twice.values()) <= {2} and len(twice) <= IN_FLIGHT, twice
     assert len({i["source"] for i in crawl_run.items()}) == len(crawl_run.items())
 
@@ -100,6 +101,7 @@ def test_redis_restart_with_aof_mid_crawl_loses_no_link(
         _restart_if_it_died(run, "cpu", within=10.0)
         assert run.wait_done(timeout=360) == WHOLE
         twice = run.fetched_twice()
+        print(f"\nRedis restarted mid-crawl: {len(twice)} pages fetched twice: {sorted(twice)}")
         assert set(twice.values()) <= {2} and len(twice) <= IN_FLIGHT, twice
     finally:
         run.stop()
