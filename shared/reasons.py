@@ -138,6 +138,18 @@ class Reason(StrEnum):
         "stored without entities: SLUICE_SPACY_MODELS has no pipeline for its language",
     )
 
+    # --- site crawls -----------------------------------------------------------------------
+    CRAWL_HUB = (
+        "crawl_hub",
+        "followed: a site crawl's hub page (front, section, tag, pagination); its links were "
+        "followed and it is not stored as an article",
+    )
+
+    REDIRECT_OUT_OF_SCOPE = (
+        "redirect_out_of_scope",
+        "skipped: a site crawl's page redirects out of the crawl's scope (not followed)",
+    )
+
     # --- the task itself --------------------------------------------------------------------
     TIME_LIMIT = "time_limit", "the stage ran past its time limit"
     TOO_MANY_ATTEMPTS = (
