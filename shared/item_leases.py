@@ -42,15 +42,18 @@ class ItemLeases:
     def renew(self, keys: Iterable[str], length: float | None = None) -> None:
         """Each of ``keys`` is alive for another ``length`` (default: the lease) seconds."""
         deadline = self.now_ms() + int((self.length if length is None else length) * 1000)
-        mapping = {key: deadline for key in keys}
+        mapping: dict[str, float] = {key: deadline for key in keys}
         if mapping:
-            self.client.zadd(LEASES, mapping)  # type: ignore[arg-type]
+            self.client.zadd(LEASES, mapping)
 
     def adopt(self, keys: Iterable[str]) -> int:
         """Give a lease that has already expired to each of ``keys`` that has none (an item
         the store says is in transit, whose lease Redis lost); returns how many were new."""
-        mapping = {key: 0 for key in keys}
-        return int(self.client.zadd(LEASES, mapping, nx=True)) if mapping else 0  # type: ignore[arg-type]
+        mapping: dict[str, float] = {key: 0 for key in keys}
+        if not mapping:
+            return 0
+        added: int = self.client.zadd(LEASES, mapping, nx=True)  # type: ignore[assignment]
+        return added
 
     def drop(self, keys: Iterable[str]) -> None:
         members = list(keys)
@@ -59,7 +62,7 @@ class ItemLeases:
 
     def expired(self, limit: int = 500) -> dict[str, int]:
         """Up to ``limit`` leases past their deadline: member -> deadline (ms)."""
-        rows = self.client.zrangebyscore(
+        rows: list[tuple[bytes, float]] = self.client.zrangebyscore(  # type: ignore[assignment]
             LEASES, "-inf", self.now_ms(), start=0, num=limit, withscores=True
         )
         return {as_text(member): int(score) for member, score in rows}

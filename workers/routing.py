@@ -3,9 +3,9 @@
 Task names are ``workers.<stage>`` and each goes to the queue named after its stage
 (:mod:`workers.pipeline`). Every message sluice sends, from a producer, a stage or the CLI,
 goes through :func:`publish`, which also grants the item its lease
-(:mod:`shared.item_leases`) for any stage after fetch; an item for the fetch stage goes into the crawl frontier
-(through its door, :func:`workers.fetching.frontier.enter`) instead, and only the
-frontier's pump sends fetch tasks.
+(:mod:`shared.item_leases`) for any stage after fetch; an item for the fetch stage goes
+into the crawl frontier (through its door, :func:`workers.fetching.frontier.enter`)
+instead, and only the frontier's pump sends fetch tasks.
 """
 
 from __future__ import annotations

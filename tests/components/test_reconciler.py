@@ -22,12 +22,12 @@ from sluice.shared.article import Article
 from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import session_scope
 from sluice.shared.db.schema import items
+from sluice.shared.item_leases import LEASES, ItemLeases, lease_key
 from sluice.shared.jobs import ItemSpec, create_job, list_items, new_job_id
 from sluice.shared.queues import queue_keys
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.fetching.frontier import Frontier
-from sluice.shared.item_leases import LEASES, ItemLeases, lease_key
 from sluice.workers.recovery.keeper import held_keys, request_key
 from sluice.workers.recovery.reconciler import AFTER_FETCH, Reconciler, resent_count
 from sluice.workers.routing import publish

@@ -38,7 +38,8 @@ def live_nodes(client: redis.Redis) -> set[str]:
     """The node names of the workers whose keeper beat lately (``fetch@host`` …): those
     that will answer a broadcast, so ``sluice status`` waits for their replies only."""
     now = int(clock_for(client).now() * 1000)
-    return {as_text(node) for node in client.zrangebyscore(_NODES, now, "+inf")}
+    nodes: list[bytes] = client.zrangebyscore(_NODES, now, "+inf")  # type: ignore[assignment]
+    return {as_text(node) for node in nodes}
 
 
 def request_key(request: Any) -> str | None:
