@@ -19,6 +19,8 @@ Choices made here:
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 * A worker's node name is its own in the whole cluster: it is leased in Redis at start
   (:mod:`workers.membership.node_names`), and a second worker of a live one's name stops there.
+* A worker rides out a Redis outage while kombu closes its channel
+  (:mod:`workers.broker_close`), instead of exiting with an "Unrecoverable error".
 * A worker that serves the fetch queue runs the crawl frontier's pump
   (:mod:`workers.fetching.pump`) in a thread of its main process, and the feed scheduler
   (:mod:`workers.feeds.scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
@@ -34,6 +36,7 @@ from celery import Celery
 from celery.signals import task_received, worker_init, worker_ready, worker_shutdown
 
 from sluice.shared.settings import Settings, get_settings
+from sluice.workers.broker_close import survive_detached_close
 from sluice.workers.queue_order import strategy as queue_order_strategy
 from sluice.workers.routing import task_queues, task_routes
 
@@ -89,6 +92,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "include": ["sluice.workers.tasks", "sluice.workers.feeds.tasks"],
     }
 
+
+# A Redis outage while kombu closes its channel must not end the worker (workers.broker_close).
+survive_detached_close()
 
 # Request lines would put user-submitted URLs into every worker log line.
 logging.getLogger("httpx").setLevel(logging.WARNING)

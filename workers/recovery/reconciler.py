@@ -56,20 +56,21 @@ _SUSPECTS = f"{KEY_PREFIX}reconciler:suspects"  # member -> the deadline it was 
 _RESENT = f"{KEY_PREFIX}reconciler:resent"  # how many items were sent on, ever
 AFTER_FETCH = tuple(stage for stage in STAGES if stage != FRONTIER_STAGE)
 
-# Which of ARGV (label needles) occur in the lists of KEYS: read in Redis, a chunk at a time.
+# Which of ARGV (item labels) the messages in the lists of KEYS carry: read inside Redis, a
+# chunk at a time, one pattern match and one table look-up per message.
 _QUEUED = """
-local found, want, left = {}, {}, #ARGV
-for i, needle in ipairs(ARGV) do want[i] = needle end
+local want, found, left = {}, {}, #ARGV
+for i, label in ipairs(ARGV) do want[label] = i end
 for _, key in ipairs(KEYS) do
   local length, start = redis.call('LLEN', key), 0
   while start < length and left > 0 do
     for _, message in ipairs(redis.call('LRANGE', key, start, start + 499)) do
-      for i, needle in pairs(want) do
-        if string.find(message, needle, 1, true) then
-          found[#found + 1] = i
-          want[i] = nil
-          left = left - 1
-        end
+      local label = string.match(message, '"argsrepr": "%((job=[^ ]+ item=[^ ]+) ')
+      local i = label and want[label]
+      if i then
+        found[#found + 1] = i
+        want[label] = nil
+        left = left - 1
       end
     end
     start = start + 500
@@ -84,10 +85,11 @@ def resent_count(client: redis.Redis) -> int:
     return int(client.get(_RESENT) or 0)
 
 
-def _needle(key: str) -> str:
-    """What a queued message of item ``job:item`` carries in its label (``argsrepr``)."""
+def _label(key: str) -> str:
+    """How a queued message of item ``job:item`` names it in its label (``argsrepr``,
+    :func:`shared.article.label_of`)."""
     job_id, _, item_id = key.rpartition(":")
-    return f"job={job_id} item={item_id} id="
+    return f"job={job_id} item={item_id}"
 
 
 def unacked_copies(client: redis.Redis) -> dict[str, list[str]]:
@@ -176,7 +178,7 @@ class Reconciler:
         if not keys:
             return []
         lists = [name for stage in AFTER_FETCH for name in queue_keys(stage)]
-        found = self._queued(keys=lists, args=[_needle(key) for key in keys])
+        found = self._queued(keys=lists, args=[_label(key) for key in keys])
         return [keys[int(i) - 1] for i in found]
 
     def _judge(
