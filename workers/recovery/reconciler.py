@@ -141,7 +141,6 @@ class Reconciler:
         self._adopt()
         expired = self.leases.expired()
         if not expired:
-            self.client.delete(_SUSPECTS)
             return 0
         store = items_by_key(expired)
         done = [key for key in expired if key not in store or not store[key].in_transit]
@@ -192,8 +191,21 @@ class Reconciler:
         lost = [key for key in suspects if previous.get(key) == expired[key]]
         fresh = [key for key in suspects if key not in lost]
         grace = self.leases.now_ms() + int(self.beat * 1000)
+        # A suspect whose grace has not run out yet stays one; one renewed since is not.
+        waiting = [key for key in previous if key not in expired]
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in waiting:
+                pipe.zscore(LEASES, key)
+            scores = pipe.execute()
+        cleared = [
+            key
+            for key, score in zip(waiting, scores, strict=True)
+            if score is None or int(score) != previous[key]
+        ]
         with self.client.pipeline() as pipe:
-            pipe.delete(_SUSPECTS)
+            handled = [key for key in previous if key in expired] + cleared
+            if handled:
+                pipe.hdel(_SUSPECTS, *handled)
             for key in fresh:  # one more beat, then sent on if nothing renewed it
                 pipe.zadd(LEASES, {key: grace})
                 pipe.hset(_SUSPECTS, key, grace)
