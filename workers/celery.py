@@ -209,7 +209,7 @@ def _start_keeper(sender: Any = None, **_: Any) -> None:
     """Every worker renews the leases of the items it holds and runs the reconciler, which
     sends on the items whose lease expired (workers.recovery.keeper, .reconciler)."""
     from sluice.shared.redis_state import get_redis
-    from sluice.workers.recovery.keeper import Keeper
+    from sluice.workers.recovery.keeper import Keeper, beat_of
     from sluice.workers.recovery.reconciler import Reconciler
 
     def restore(tags: list[str]) -> None:
@@ -220,9 +220,10 @@ def _start_keeper(sender: Any = None, **_: Any) -> None:
 
     settings = get_settings()
     leases = _leases()
-    reconciler = Reconciler(get_redis(), leases, restore, beat=settings.item_lease / 6)
+    beat = beat_of(settings.item_lease, settings.worker_dead_after)
+    reconciler = Reconciler(get_redis(), leases, restore, beat=beat)
     node = str(getattr(sender, "hostname", "worker"))
-    keeper = Keeper(node, leases, reconciler, live_for=settings.worker_dead_after)
+    keeper = Keeper(node, leases, reconciler, live_for=settings.worker_dead_after, beat=beat)
     keeper.start()
     _pumps.append(keeper)
 

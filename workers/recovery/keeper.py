@@ -1,5 +1,7 @@
 """A worker's keeper thread: it renews the leases of the items this worker holds, keeps the
-worker's name among the live ones, and runs the reconciler, every sixth of a lease.
+worker's name among the live ones, and runs the reconciler, at every beat
+(:func:`beat_of`: a sixth of a lease, or a quarter of ``SLUICE_WORKER_DEAD_AFTER`` if
+shorter).
 
 "Holds" means what Celery's own bookkeeping in this process says: a task running in its
 pool, reserved for it, or waiting out a countdown (``celery.worker.state``). Messages that
@@ -26,12 +28,18 @@ from sluice.workers.fetching.frontier import FRONTIER_STAGE
 from sluice.workers.pipeline import task_name
 from sluice.workers.recovery.reconciler import Reconciler
 
-__all__ = ["Keeper", "held_keys", "live_nodes", "request_key"]
+__all__ = ["Keeper", "beat_of", "held_keys", "live_nodes", "request_key"]
 
 log = logging.getLogger(__name__)
 
 _NODES = f"{KEY_PREFIX}live-nodes"  # node name -> until when it counts as live (ms, Redis)
 _NOT_LEASED = {task_name(FRONTIER_STAGE)}  # a fetch's item is the frontier's
+
+
+def beat_of(item_lease: float, live_for: float) -> float:
+    """Seconds between two beats of a keeper: several within a lease and within the time
+    a worker counts as live."""
+    return min(item_lease / 6, live_for / 4)
 
 
 def live_nodes(client: redis.Redis) -> set[str]:
@@ -76,14 +84,19 @@ class Keeper(threading.Thread):
     """Renews this worker's leases and runs :class:`Reconciler` looks at every beat."""
 
     def __init__(
-        self, node: str, leases: ItemLeases, reconciler: Reconciler, live_for: float
+        self,
+        node: str,
+        leases: ItemLeases,
+        reconciler: Reconciler,
+        live_for: float,
+        beat: float,
     ) -> None:
         super().__init__(name="sluice-keeper", daemon=True)
         self.node = node
         self.leases = leases
         self.reconciler = reconciler
         self.live_for = live_for
-        self.beat = leases.length / 6
+        self.beat = beat
         self._stopping = threading.Event()
 
     def stop(self) -> None:
