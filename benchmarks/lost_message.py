@@ -4,7 +4,8 @@
 
 A fetch worker and a CPU worker (extract, dedup, tag, store) run against a Redis database
 reserved for the run and a fresh store; pages from a local web server are submitted, and
-more every ``--every`` seconds, so the queues after fetch never empty. Then ``--lost``
+more every ``--every`` seconds while fewer than ``--ceiling`` wait, so the queues after
+fetch never empty (nor grow past what the workers keep up with). Then ``--lost``
 extract messages are taken off their queue one by one, as a consumer killed between
 kombu's ``BRPOP`` and its ``unacked`` record would lose them (``RPOP``). Each item is
 followed in the store: the time from its loss to its first write (the reconciler sending
@@ -62,7 +63,7 @@ def _run(args: argparse.Namespace, redis_url: str, database_url: str, work: Path
         ]
         cluster.sluice("submit", "-f", "-", stdin="\n".join(urls))
 
-    feeder = Feeder(submit, every=args.every)
+    feeder = Feeder(submit, every=args.every, waiting=lambda: backlog(client), ceiling=args.ceiling)
     lost = []
     try:
         cluster.start_worker("--stages", "fetch", "--name", "fetch")
@@ -109,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--first", type=int, default=150, help="pages submitted first")
     parser.add_argument("--batch", type=int, default=10, help="pages submitted each time")
-    parser.add_argument("--every", type=float, default=2.0, help="seconds between batches")
+    parser.add_argument("--every", type=float, default=1.0, help="seconds between batches")
+    parser.add_argument(
+        "--ceiling", type=int, default=40, help="submit only while fewer messages wait (40)"
+    )
     parser.add_argument("--spread", type=float, default=0.5, help="seconds between losses")
     parser.add_argument("--timeout", type=float, default=300, help="give up following after")
     parser.add_argument("--redis-url", default=None, help="Redis server (default: embedded)")

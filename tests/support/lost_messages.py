@@ -108,13 +108,23 @@ def watch(
 
 
 class Feeder(threading.Thread):
-    """Submits a batch of new pages every ``every`` seconds through ``submit(batch_number)``
-    until stopped: the continuous load of feeds."""
+    """Submits a batch of new pages through ``submit(batch_number)`` every ``every`` seconds
+    while fewer than ``ceiling`` messages wait after fetch (``waiting()``), until stopped:
+    the continuous load of feeds, kept busy but not growing past what the workers keep up
+    with (a lost item sent on then waits behind that backlog, as any other)."""
 
-    def __init__(self, submit: Callable[[int], object], every: float) -> None:
+    def __init__(
+        self,
+        submit: Callable[[int], object],
+        every: float,
+        waiting: Callable[[], int],
+        ceiling: int,
+    ) -> None:
         super().__init__(name="feeder", daemon=True)
         self.submit = submit
         self.every = every
+        self.waiting = waiting
+        self.ceiling = ceiling
         self.batches = 0
         self._stopping = threading.Event()
 
@@ -124,6 +134,7 @@ class Feeder(threading.Thread):
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            self.submit(self.batches)
-            self.batches += 1
+            if self.waiting() < self.ceiling:
+                self.submit(self.batches)
+                self.batches += 1
             self._stopping.wait(self.every)
