@@ -4,7 +4,7 @@
 * Workers: Celery's ``active_queues`` broadcast (who consumes which queue) and ``stats``
   (pool size, and ``total``: tasks each worker has started, per task name). A broadcast
   waits for as many replies as workers beat in Redis
-  (:func:`workers.recovery.held_messages.live_nodes`), up to the timeout; with none beating,
+  (:func:`workers.recovery.keeper.live_nodes`), up to the timeout; with none beating,
   nobody is asked.
 * Throughput: the growth of those ``total`` counters between two looks, summed over the
   workers. Each look is kept in Redis for two minutes, so successive ``sluice status`` runs
@@ -180,7 +180,7 @@ def look_at_pipeline(
 ) -> PipelineView:
     """Depth, workers, throughput and time to drain of every stage, as of now;
     ``frontier_waiting`` URLs in the crawl frontier count in the fetch stage's backlog."""
-    from sluice.workers.recovery.held_messages import live_nodes
+    from sluice.workers.recovery.keeper import live_nodes
 
     snapshot = inspect_workers(app, timeout, expected=len(live_nodes(client)))
     from sluice.shared.clock import clock_for

@@ -2,7 +2,7 @@
 from one of them, never from a machine's own ``time.time()``.
 
 * :func:`now`, Redis's ``TIME``: feed due times, feed claims and their lapse, the
-  submission lease, the times held messages were received (and, in Lua, the crawl frontier's
+  submission lease, item leases (and, in Lua, the crawl frontier's
   turns and leases). A machine whose clock is ten minutes off reads the same time as the
   others.
 * :func:`database_now`, the store's ``now()``: the age of items, whose ``updated_at`` the

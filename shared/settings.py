@@ -63,7 +63,7 @@ _POSITIVE = (
     "robots_max_bytes",
     "visibility_timeout",
     "worker_dead_after",
-    "lost_after",
+    "item_lease",
     "max_attempts",
     "fetch_time_limit",
     "extract_time_limit",
@@ -135,16 +135,15 @@ class WorkerSettings(BaseModel):
     )
     worker_dead_after: float = Field(
         30.0,
-        description="Seconds without a heartbeat after which a worker counts as dead and the "
-        "task messages it held go back to their queues (checked every quarter of it, and "
-        "found silent twice), instead of waiting for the visibility timeout; its node name "
-        "is then free for a worker on another machine.",
+        description="Seconds without a renewal after which a worker's node name lease lapses "
+        "and the name is free for a worker on another machine (renewed every quarter of it).",
     )
-    lost_after: float = Field(
-        120.0,
-        description="Seconds an item may stay fetched, extracted or tagged with every queue "
-        "after fetch empty and no worker holding its message (found so twice, half of it "
-        "apart) before it counts as lost in transit and is sent again.",
+    item_lease: float = Field(
+        30.0,
+        description="Seconds an item past its fetch may go without a sign of life (its worker "
+        "renews it every sixth of this while it runs or holds the item's task; a message "
+        "still queued renews it too) before the reconciler sends it on from its state in the "
+        "store. A loss costs about this plus a third of it.",
     )
     chain_stages: Literal["off", "light", "all"] = Field(
         "off",

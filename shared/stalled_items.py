@@ -1,14 +1,15 @@
 """Items that stopped moving between stages: found in the store, and sent back to the start.
 
 An item past its fetch (or a text or page item sent straight to extract) travels only as a
-task message. When a worker dies in the instant between Redis handing it a message and the
-worker recording it as unacknowledged, that message is gone, and the item would wait in
-its state for ever. :mod:`workers.recovery.lost_items` decides which items that is; this module is
-its store side.
+task message. When that message is lost (a worker killed between taking it and recording
+it, Redis losing its last second), the item would wait in its state for ever.
+:mod:`workers.recovery.reconciler` decides which items that is; this module is its store
+side: the store is the truth of where each item is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from sluice.shared.db.engine import read_scope, session_scope
 from sluice.shared.db.schema import items
 from sluice.shared.states import State
 
-__all__ = ["IN_TRANSIT", "StalledItem", "send_back", "stalled_items"]
+__all__ = ["IN_TRANSIT", "StalledItem", "in_transit", "items_by_key", "send_back", "stalled_items"]
 
 # States in which an item is only a message on its way through the CPU stages.
 IN_TRANSIT = (State.FETCHED, State.EXTRACTED, State.TAGGED)
@@ -42,6 +43,45 @@ class StalledItem:
     def key(self) -> str:
         return f"{self.job_id}:{self.item_id}"
 
+    @property
+    def in_transit(self) -> bool:
+        """Only a task message carries it (a queued URL waits in the frontier instead)."""
+        return in_transit(self.state, self.kind)
+
+
+def in_transit(state: str, kind: str) -> bool:
+    return state in IN_TRANSIT or (state == State.QUEUED.value and kind != "url")
+
+
+_COLUMNS = (
+    items.c.job_id,
+    items.c.item_id,
+    items.c.kind,
+    items.c.source,
+    items.c.page_id,
+    items.c.state,
+    items.c.updated_at,
+    items.c.found_by,
+    items.c.depth,
+)
+
+
+def items_by_key(keys: Iterable[str]) -> dict[str, StalledItem]:
+    """The store's record of each item ``job:item`` of ``keys`` that it knows."""
+    wanted: dict[str, list[int]] = {}
+    for key in keys:
+        job_id, _, item_id = key.rpartition(":")
+        if job_id and item_id.isdigit():
+            wanted.setdefault(job_id, []).append(int(item_id))
+    found: dict[str, StalledItem] = {}
+    with read_scope() as conn:
+        for job_id, ids in wanted.items():
+            query = select(*_COLUMNS).where(items.c.job_id == job_id, items.c.item_id.in_(ids))
+            for row in conn.execute(query):
+                item = StalledItem(*row)
+                found[item.key] = item
+    return found
+
 
 def stalled_items(before: datetime, limit: int = 500) -> list[StalledItem]:
     """Items in transit whose state is older than ``before``, oldest first.
@@ -55,17 +95,7 @@ def stalled_items(before: datetime, limit: int = 500) -> list[StalledItem]:
         and_(items.c.state == State.QUEUED.value, items.c.kind != "url"),
     )
     query = (
-        select(
-            items.c.job_id,
-            items.c.item_id,
-            items.c.kind,
-            items.c.source,
-            items.c.page_id,
-            items.c.state,
-            items.c.updated_at,
-            items.c.found_by,
-            items.c.depth,
-        )
+        select(*_COLUMNS)
         .where(in_transit, items.c.updated_at < before)
         .order_by(items.c.updated_at)
         .limit(limit)

@@ -19,6 +19,8 @@ Choices made here:
 * Every stage's queue is declared: a worker started without ``-Q`` serves all of them.
 * A worker's node name is its own in the whole cluster: it is leased in Redis at start
   (:mod:`workers.membership.node_names`), and a second worker of a live one's name stops there.
+* A worker rides out a Redis outage while kombu closes its channel
+  (:mod:`workers.broker_close`), instead of exiting with an "Unrecoverable error".
 * A worker that serves the fetch queue runs the crawl frontier's pump
   (:mod:`workers.fetching.pump`) in a thread of its main process, and the feed scheduler
   (:mod:`workers.feeds.scheduler`, unless ``SLUICE_FEED_SCHEDULER=false``) in another.
@@ -34,6 +36,7 @@ from celery import Celery
 from celery.signals import task_received, worker_init, worker_ready, worker_shutdown
 
 from sluice.shared.settings import Settings, get_settings
+from sluice.workers.broker_close import survive_detached_close
 from sluice.workers.queue_order import strategy as queue_order_strategy
 from sluice.workers.routing import task_queues, task_routes
 
@@ -89,6 +92,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "include": ["sluice.workers.tasks", "sluice.workers.feeds.tasks"],
     }
 
+
+# A Redis outage while kombu closes its channel must not end the worker (workers.broker_close).
+survive_detached_close()
 
 # Request lines would put user-submitted URLs into every worker log line.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -193,26 +199,20 @@ def _start_feed_scheduler(**_: Any) -> None:
     _pumps.append(scheduler)
 
 
-_held: list[Any] = []  # this worker's HeldMessages, once it has a name
+def _leases() -> Any:
+    from sluice.shared.item_leases import ItemLeases
+    from sluice.shared.redis_state import get_redis
 
-
-def _held_messages(node: str) -> Any:
-    """This worker's record of the messages it holds (workers.recovery.held_messages)."""
-    if not _held:
-        from sluice.shared.redis_state import get_redis
-        from sluice.workers.recovery.held_messages import HeldMessages
-
-        held = HeldMessages(get_redis(), node, get_settings().worker_dead_after)
-        held.heartbeat()  # known to the others before it holds anything
-        _held.append(held)
-    return _held[0]
+    return ItemLeases(get_redis(), get_settings().item_lease)
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _start_keeper(sender: Any = None, **_: Any) -> None:
-    """Every worker beats in Redis, gives back the messages of workers that stopped, and
-    sends again items whose message was lost in transit."""
-    from sluice.workers.recovery.held_messages import Keeper
+    """Every worker renews the leases of the items it holds and runs the reconciler, which
+    sends on the items whose lease expired (workers.recovery.keeper, .reconciler)."""
+    from sluice.shared.redis_state import get_redis
+    from sluice.workers.recovery.keeper import Keeper, beat_of
+    from sluice.workers.recovery.reconciler import Reconciler
 
     def restore(tags: list[str]) -> None:
         with app.connection_for_write() as connection:
@@ -220,27 +220,30 @@ def _start_keeper(sender: Any = None, **_: Any) -> None:
             for tag in tags:
                 qos.restore_by_tag(tag)  # at the head of its queue, as kombu restores
 
-    from sluice.shared.redis_state import get_redis
-    from sluice.workers.recovery.lost_items import LostItems
-
-    lost = LostItems(get_redis(), get_settings().lost_after)
-    held = _held_messages(str(getattr(sender, "hostname", "worker")))
-    keeper = Keeper(held, restore, chores=(lost.look,))
+    settings = get_settings()
+    leases = _leases()
+    beat = beat_of(settings.item_lease, settings.worker_dead_after)
+    reconciler = Reconciler(get_redis(), leases, restore, beat=beat)
+    node = str(getattr(sender, "hostname", "worker"))
+    keeper = Keeper(node, leases, reconciler, live_for=settings.worker_dead_after, beat=beat)
     keeper.start()
     _pumps.append(keeper)
 
 
 @task_received.connect  # type: ignore[untyped-decorator]  # Celery ships no types
-def _note_held(request: Any = None, **_: Any) -> None:
+def _renew_received(request: Any = None, **_: Any) -> None:
+    """A task just taken renews its item's lease at once, not at the keeper's next beat."""
     import redis
 
-    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
-    if tag is None:
+    from sluice.workers.recovery.keeper import request_key
+
+    key = request_key(request)
+    if key is None:
         return
     try:
-        _held_messages(str(request.hostname)).received(str(tag))
-    except redis.RedisError:  # not noted: the visibility timeout still brings it back
-        logging.getLogger(__name__).debug("could not note message %s as held", tag)
+        _leases().renew([key])
+    except redis.RedisError:  # the keeper renews it at its next beat
+        logging.getLogger(__name__).debug("could not renew the lease of %s", key)
 
 
 @worker_shutdown.connect  # type: ignore[untyped-decorator]  # Celery ships no types

@@ -2,9 +2,10 @@
 
 Task names are ``workers.<stage>`` and each goes to the queue named after its stage
 (:mod:`workers.pipeline`). Every message sluice sends, from a producer, a stage or the CLI,
-goes through :func:`publish`; an item for the fetch stage goes into the crawl frontier
-(through its door, :func:`workers.fetching.frontier.enter`) instead, and only the
-frontier's pump sends fetch tasks.
+goes through :func:`publish`, which also grants the item its lease
+(:mod:`shared.item_leases`) for any stage after fetch; an item for the fetch stage goes
+into the crawl frontier (through its door, :func:`workers.fetching.frontier.enter`)
+instead, and only the frontier's pump sends fetch tasks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 
 from kombu.entity import Queue
 
+from sluice.shared.item_leases import ItemLeases, lease_key
+from sluice.shared.redis_state import get_redis
+from sluice.shared.settings import get_settings
 from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
 from sluice.workers.pipeline import PIPELINE, stage
 
@@ -51,6 +55,11 @@ def publish(
     from sluice.workers.celery import app  # the app is built only by those who send
 
     row = stage(name)
+    if name != FRONTIER_STAGE and "job_id" in payload:
+        # The item's one lease (shared.item_leases): granted before its message exists, so
+        # no moment passes when an item in transit has neither.
+        leases = ItemLeases(get_redis(), get_settings().item_lease)
+        leases.renew([lease_key(payload["job_id"], payload.get("item_id"))])
     app.send_task(
         row.task_name,
         args=[payload],

@@ -59,11 +59,13 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 from sluice.shared.article import Article
 from sluice.shared.errors import SluiceError
 from sluice.shared.failures import record_failure
+from sluice.shared.item_leases import ItemLeases, lease_key
 from sluice.shared.jobs import advance_item, finish_item
 from sluice.shared.metrics.host_outcomes import count_fetch_outcome
 from sluice.shared.metrics.stage_outcomes import count_outcome
 from sluice.shared.outcomes import Final, Forward, NewUrl, Outcome, Retry, failed, from_error
 from sluice.shared.reasons import Reason
+from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.dedup.keys import claimed_identities
@@ -136,6 +138,7 @@ def dead_letter(
         article_id=article.id or None,
     )
     count_fetch_outcome(article, name, reason)
+    _final(article)
     index = dedup_index()
     for identity in claimed_identities(article):
         index.release(identity, article.item_key)
@@ -300,7 +303,18 @@ def _finish(
             article_id=article.id,
             duplicate_of=outcome.duplicate_of,
         )
+    _final(article)
     return None
+
+
+def _final(article: Article) -> None:
+    """A final item needs its lease no more (one left behind lapses and is dropped)."""
+    try:
+        ItemLeases(get_redis(), get_settings().item_lease).drop(
+            [lease_key(article.job_id, article.item_id)]
+        )
+    except redis.RedisError:
+        log.debug("%s: lease not dropped; the reconciler will", article.label)
 
 
 def run_stage(task: Task, payload: dict[str, Any], name: str, chain: Collection[str] = ()) -> None:

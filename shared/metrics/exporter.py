@@ -2,8 +2,8 @@
 
 * ``sluice_queue_messages{stage}``: messages waiting in each stage's queue (Redis lists);
   ``sluice_unacked_messages``: messages workers hold (running or reserved);
-  ``sluice_lost_items_resent_total``: items whose message was lost in transit (a worker
-  died taking it) and that the sweep sent again (:mod:`workers.recovery.lost_items`).
+  ``sluice_lost_items_resent_total``: items whose lease expired with no live worker
+  holding them, sent on by the reconciler (:mod:`workers.recovery.reconciler`).
 * ``sluice_items{state,reason}``: items per state, and per reason for final ones;
   ``sluice_articles_stored``: items stored as articles, a level read from the store (a row
   count, not a counter: ``deriv()`` it for articles stored per second);
@@ -66,7 +66,7 @@ from sluice.shared.states import State
 from sluice.workers.crawl.figures import crawl_figures, crawl_jobs
 from sluice.workers.fetching.frontier import Frontier, FrontierStats
 from sluice.workers.fetching.waits import HostWaits, host_waits
-from sluice.workers.recovery.lost_items import resent_count
+from sluice.workers.recovery.reconciler import resent_count
 
 __all__ = ["PipelineCollector", "build_registry"]
 

@@ -40,8 +40,8 @@ FAULT_ENV = {
     "SLUICE_FETCH_HOST_RATE": "0",
     # A killed fetch worker's in-flight URL comes back from the frontier after this.
     "SLUICE_FETCH_LEASE": "8",
-    # An item whose message a killed worker had just taken off its queue is sent again.
-    "SLUICE_LOST_AFTER": "10",
+    # An item nobody renewed for this long is sent on by the reconciler (beat: a sixth).
+    "SLUICE_ITEM_LEASE": "9",
 }
 
 _VOCABULARY = """

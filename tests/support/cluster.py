@@ -87,9 +87,9 @@ class Cluster:
             "SLUICE_DATA_DIR": str(data_dir),
             "SLUICE_FETCH_ALLOW_NETWORKS": "127.0.0.0/8",  # the test web servers are on loopback
             # A session's store keeps items other tests left in transit on purpose (they
-            # emptied the queues after looking): its workers must not send those again. The
-            # fault tests, each on a store of its own, set a short one.
-            "SLUICE_LOST_AFTER": "86400",
+            # emptied the queues after looking): its workers must not send those on. The
+            # fault tests, each on a store of its own, set a short lease.
+            "SLUICE_ITEM_LEASE": "86400",
             **(extra_env or {}),
         }
         self.redis_url = redis_url

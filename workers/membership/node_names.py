@@ -10,8 +10,8 @@ the leases before it starts any worker process, so that a clash stops it before 
 loaded.
 
 The lease lives ``SLUICE_WORKER_DEAD_AFTER`` seconds (30 by default) past its last renewal,
-the time after which the cluster already counts a silent worker as dead and gives its
-messages back (:mod:`workers.recovery.held_messages`): its name is free at the same moment. A worker
+about when the items a dead worker held come back through their own leases
+(:mod:`workers.recovery.reconciler`, ``SLUICE_ITEM_LEASE``). A worker
 restarted at once after a crash on the same machine is not refused: a lease whose process
 has ended there is taken over at once.
 """
