@@ -84,6 +84,8 @@ items = Table(
     Column("found_by", Integer),
     Column("depth", Integer),
     Index("ix_items_job_state", "job_id", "state"),
+    # A crawl page's task run twice finds its links again: what it recorded is read by finder.
+    Index("ix_items_found_by", "job_id", "found_by"),
 )
 
 articles = Table(

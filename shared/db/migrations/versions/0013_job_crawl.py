@@ -1,5 +1,6 @@
 """A site crawl's settings (seeds, scope, depth, limits) are kept with its job, so every
-worker judges the crawl's links by the same rules.
+worker judges the crawl's links by the same rules; items are found by their finder through
+an index (a crawl page's task run again reads what it recorded, among thousands of items).
 
 Revision ID: 0013
 Revises: 0012
@@ -18,8 +19,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("crawl", sa.JSON))
+    op.create_index("ix_items_found_by", "items", ["job_id", "found_by"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_items_found_by", table_name="items")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("crawl")
