@@ -66,10 +66,20 @@ PER_TAG_PAGE = 30
 FRONT_STORIES = 30
 TAGS_PER_STORY = 2
 RELATED = 4
-_SECTIONS = (
-    "world politics business science health sport culture travel opinion climate "
-    "education technology"
-).split()
+_SECTIONS = [
+    "world",
+    "politics",
+    "business",
+    "science",
+    "health",
+    "sport",
+    "culture",
+    "travel",
+    "opinion",
+    "climate",
+    "education",
+    "technology",
+]
 _LAST_DAY = date(2026, 3, 31)
 _HTML = {"Content-Type": "text/html; charset=utf-8"}
 # Dropped by page_key: a session id and tracking parameters (the page's own are kept).
@@ -157,9 +167,7 @@ class SiteMap:
         per_section = -(-articles // sections)
         per_tag = -(-articles * TAGS_PER_STORY // tags)
         return (
-            1
-            + sections * -(-per_section // PER_SECTION_PAGE)
-            + tags * -(-per_tag // PER_TAG_PAGE)
+            1 + sections * -(-per_section // PER_SECTION_PAGE) + tags * -(-per_tag // PER_TAG_PAGE)
         )
 
     @classmethod
@@ -284,9 +292,7 @@ class SiteMap:
         )
         return header, footer
 
-    def _document(
-        self, path: str, title: str, main: str, og_type: str, head: str = ""
-    ) -> bytes:
+    def _document(self, path: str, title: str, main: str, og_type: str, head: str = "") -> bytes:
         header, footer = self._chrome(path)
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -362,18 +368,16 @@ class SiteMap:
         at = siblings.index(story)
         related = [siblings[(at + k) % len(siblings)] for k in range(1, RELATED + 1)]
         related = [s for s in dict.fromkeys(related) if s is not story]
-        body = "".join(
-            f"<p>{text}</p>" for text in paragraphs(self.seed, key, 5 + story.id % 4)
-        )
+        body = "".join(f"<p>{text}</p>" for text in paragraphs(self.seed, key, 5 + story.id % 4))
         author = byline(self.seed, key)
         partner = ""
         for n, base in enumerate(partners):
             if story.id % (7 if n == 0 else 11) == 0:
-                partner += f'<p>Also read <a href="{base}/story/{story.id}">on our partner site</a>.</p>'
+                partner += (
+                    f'<p>Also read <a href="{base}/story/{story.id}">on our partner site</a>.</p>'
+                )
         tags = ", ".join(f'<a href="{self.tag_path(t)}">{t}</a>' for t in story.tags)
-        links = "".join(
-            f'<li><a href="{s.path}">{escape(s.headline)}</a></li>' for s in related
-        )
+        links = "".join(f'<li><a href="{s.path}">{escape(s.headline)}</a></li>' for s in related)
         main = (
             f'<article><h1>{escape(story.headline)}</h1><p class="byline">By '
             f'<span class="author">{author}</span></p><time datetime="{story.day.isoformat()}'
@@ -402,7 +406,9 @@ class SiteMap:
             )
             if date.min < d < date.max
         )
-        main = f"<h1>Archive: {day:%B %d, %Y}</h1>" + self._teasers(stories) + f"<nav>{around}</nav>"
+        main = (
+            f"<h1>Archive: {day:%B %d, %Y}</h1>" + self._teasers(stories) + f"<nav>{around}</nav>"
+        )
         return self._document(path, f"Archive {day:%Y-%m-%d}", main, "website")
 
 
@@ -430,6 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         with server.lock:
             server.requests[self.path] += 1
+            server.times.append(time.time())
         status, headers, body = server.answer(self.path, self.headers)
         self.send_response(status)
         for name, value in headers.items():
@@ -455,6 +462,7 @@ class _HostServer(ThreadingHTTPServer):
         self.answer = answer
         self.lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        self.times: list[float] = []
         self.base_url = f"http://{address}:{self.server_address[1]}"
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
@@ -511,6 +519,11 @@ class NewsSite:
     def requests(self) -> Counter[str]:
         """Requests the site's host received, by target as sent."""
         return self._server.hits()
+
+    def request_times(self) -> list[float]:
+        """When the site's host received each request (seconds since the epoch)."""
+        with self._server.lock:
+            return list(self._server.times)
 
     def partner_requests(self) -> int:
         """Requests the two partner hosts received, robots.txt included."""
@@ -663,7 +676,7 @@ class LiveSections:
             f"<title>Desk {section.index} | {SITE_NAME}</title>"
             '<meta property="og:type" content="website"></head><body>'
             f'<header><a href="/?sid={_sid(self.seed, str(section.index))}">{SITE_NAME}</a>'
-            f'<nav><ul>{others}</ul></nav></header><main><h1>Desk {section.index}</h1>'
+            f"<nav><ul>{others}</ul></nav></header><main><h1>Desk {section.index}</h1>"
             f'<ul class="stories">{items}</ul><nav class="pagination">'
             f'<a href="/live/{section.index}/?page=2">Older</a></nav>'
             f'<p><a href="/tag/desk-{section.index}/">Topic</a></p></main></body></html>'
@@ -673,9 +686,7 @@ class LiveSections:
         section.modified = max(int(now), section.modified + 1)
 
     def _run(self) -> None:
-        queue = sorted(
-            (time.time() + self.gap(s.index, self._rng), s.index) for s in self.sections
-        )
+        queue = sorted((time.time() + self.gap(s.index, self._rng), s.index) for s in self.sections)
         while not self._stopping.is_set():
             due, index = queue[0]
             wait = due - time.time()
@@ -747,4 +758,3 @@ def _not_modified(section: _LiveSection, headers: Any) -> bool:
         return parsedate_to_datetime(since).timestamp() >= section.modified
     except (TypeError, ValueError):
         return False
-

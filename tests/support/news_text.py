@@ -7,7 +7,12 @@ import random
 
 __all__ = ["byline", "headline", "paragraphs", "teaser"]
 
-_NOUNS = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_NOUNS = _words(
     "harbour council storm river bridge market winter ferry mayor budget school railway "
     "festival museum library farmers harvest fishermen tourists station tunnel airport "
     "hospital court election teachers students factory workers union strike weather flood "
@@ -17,19 +22,19 @@ _NOUNS = (
     "pilots dockers miners brewery cathedral parliament senate governor prosecutor "
     "magistrate tenants landlords ferrymen lifeboat coastguard highway roundabout pier "
     "quarry sawmill orchard meadow marsh estuary delta lagoon"
-).split()
-_VERBS = (
+)
+_VERBS = _words(
     "approves rejects delays opens closes expands reviews questions welcomes blocks funds "
     "repairs replaces inspects studies rebuilds protects doubles halves reopens postpones "
     "defends challenges announces cancels restores measures"
-).split()
-_ADJECTIVES = (
+)
+_ADJECTIVES = _words(
     "new old northern southern eastern western coastal rural urban disputed overdue "
     "ambitious modest temporary permanent cautious surprising quiet crowded flooded "
     "frozen historic"
-).split()
-_FIRST = "Ada Bram Cleo Dirk Esme Femke Gus Hana Ivo Jule Kees Lotte Mads Nora Otto Pim".split()
-_LAST = "Aalders Brink Claes Dekker Evers Faber Groot Hols Ives Jansen Kok Laan Mol".split()
+)
+_FIRST = _words("Ada Bram Cleo Dirk Esme Femke Gus Hana Ivo Jule Kees Lotte Mads Nora Otto Pim")
+_LAST = _words("Aalders Brink Claes Dekker Evers Faber Groot Hols Ives Jansen Kok Laan Mol")
 
 
 def _rng(seed: int, key: str) -> random.Random:
