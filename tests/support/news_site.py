@@ -21,36 +21,35 @@ request they receive is counted. Every request is counted by host and by target
 (:attr:`NewsSite.requests`); :func:`page_key` takes the session id and tracking parameters
 off a target, so that fetches of one page under two URLs count as two fetches of it.
 
-:class:`LiveSections` is the living mode: section pages that gain article links over time,
-for watched-section runs.
+:class:`tests.support.live_sections.LiveSections` is its living mode: section pages that
+gain article links over time, for watched-section runs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from email.utils import formatdate, parsedate_to_datetime
+from dataclasses import dataclass
+from datetime import date, timedelta
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tests.support.news_text import byline, headline, paragraphs, teaser
+from tests.support.site_server import Answer, HostServer
 
 __all__ = [
     "ARTICLE",
+    "HTML",
     "HUB",
-    "LiveSections",
+    "SITE_NAME",
+    "TRAP",
     "NewsSite",
     "SiteMap",
     "Story",
     "page_key",
+    "session_id",
+    "slug",
 ]
 
 ARTICLE = "article"
@@ -81,11 +80,9 @@ _SECTIONS = [
     "technology",
 ]
 _LAST_DAY = date(2026, 3, 31)
-_HTML = {"Content-Type": "text/html; charset=utf-8"}
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 # Dropped by page_key: a session id and tracking parameters (the page's own are kept).
 _NOT_THE_PAGE = ("sid", "utm_")
-
-Answer = tuple[int, dict[str, str], bytes]
 
 
 def page_key(target: str) -> str:
@@ -100,11 +97,12 @@ def page_key(target: str) -> str:
     return parts.path + (f"?{urlencode(kept)}" if kept else "")
 
 
-def _sid(seed: int, path: str) -> str:
+def session_id(seed: int, path: str) -> str:
+    """The ``sid`` a page's links carry: another URL for the same page."""
     return hashlib.sha1(f"{seed}:{path}".encode()).hexdigest()[:16]
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return "-".join(text.lower().split())
 
 
@@ -138,9 +136,9 @@ class SiteMap:
             day = _LAST_DAY - timedelta(days=i * span // n)
             title = headline(seed, f"story-{i}")
             if self.sections.index(section) % 2 == 0:
-                path = f"/{day:%Y/%m/%d}/{_slug(title)}-{i}.html"
+                path = f"/{day:%Y/%m/%d}/{slug(title)}-{i}.html"
             else:
-                path = f"/{section}/story/{i}-{_slug(title)}"
+                path = f"/{section}/story/{i}-{slug(title)}"
             self.stories.append(Story(i, section, day, tags, title, path))
         self.by_path = {s.path: s for s in self.stories}
         self.in_section: dict[str, list[Story]] = {s: [] for s in self.sections}
@@ -230,16 +228,16 @@ class SiteMap:
             robots = b"User-agent: *\nDisallow: /account/\n"
             return 200, {"Content-Type": "text/plain"}, robots
         if kind == DISALLOWED:
-            return 200, _HTML, self._document(key, "Sign in", "<form>Sign in</form>", "website")
+            return 200, HTML, self._document(key, "Sign in", "<form>Sign in</form>", "website")
         if kind == ARTICLE:
-            return 200, _HTML, self._article(self.by_path[key], partners)
+            return 200, HTML, self._article(self.by_path[key], partners)
         if kind == TRAP:
             day = self._archive_day(key)
             assert day is not None
-            return 200, _HTML, self._archive(day)
+            return 200, HTML, self._archive(day)
         if kind == HUB:
-            return 200, _HTML, self._render_hub(key, partners)
-        return 404, _HTML, self._document(key, "Not found", "<p>No such page.</p>", "website")
+            return 200, HTML, self._render_hub(key, partners)
+        return 404, HTML, self._document(key, "Not found", "<p>No such page.</p>", "website")
 
     def _hub(self, key: str) -> tuple[str, str, int] | None:
         """``("front"|"section"|"tag", name, page)`` for a hub's key, else ``None``."""
@@ -282,7 +280,7 @@ class SiteMap:
             f'<li><a href="{self.section_path(s)}">{s.capitalize()}</a></li>' for s in self.sections
         )
         header = (
-            f'<header><a class="logo" href="/?sid={_sid(self.seed, path)}">{SITE_NAME}</a>'
+            f'<header><a class="logo" href="/?sid={session_id(self.seed, path)}">{SITE_NAME}</a>'
             f'<nav class="sections"><ul>{nav}</ul></nav>'
             f'<a class="account" href="/account/login?next={escape(path)}">Sign in</a></header>'
         )
@@ -383,7 +381,7 @@ class SiteMap:
             f'<span class="author">{author}</span></p><time datetime="{story.day.isoformat()}'
             f'T08:00:00Z">{story.day:%B %d, %Y}</time>{body}{partner}'
             f'<p class="tags">Tags: {tags}</p>'
-            f'<p><a href="{story.path}?sid={_sid(self.seed, story.path)}">Permalink</a> · '
+            f'<p><a href="{story.path}?sid={session_id(self.seed, story.path)}">Permalink</a> · '
             f'<a href="{self.archive_path(story.day)}">More from {story.day:%B %d}</a></p>'
             f'</article><aside class="related"><h2>Related</h2><ul>{links}</ul></aside>'
         )
@@ -421,66 +419,7 @@ def _partner_page(target: str, home: str) -> Answer:
         f"<h1>Partner story {escape(path)}</h1><p>A story told elsewhere.</p>"
         f'<a href="{home}/">Back to {SITE_NAME}</a></article></body></html>'
     ).encode()
-    return 200, _HTML, body
-
-
-# --- serving ---------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HostServer
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # idle keep-alive connections end, with their threads
-
-    def do_GET(self) -> None:
-        server = self.server
-        with server.lock:
-            server.requests[self.path] += 1
-            server.times.append(time.time())
-        status, headers, body = server.answer(self.path, self.headers)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _HostServer(ThreadingHTTPServer):
-    """One loopback host: ``answer(target, headers)`` makes the response; every request
-    target is counted in ``requests``."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: str, answer: Callable[[str, Any], Answer]) -> None:
-        super().__init__((address, 0), _Handler)
-        self.answer = answer
-        self.lock = threading.Lock()
-        self.requests: Counter[str] = Counter()
-        self.times: list[float] = []
-        self.base_url = f"http://{address}:{self.server_address[1]}"
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that drops an idle keep-alive connection is no error of the site's."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-    def hits(self) -> Counter[str]:
-        with self.lock:
-            return Counter(self.requests)
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+    return 200, HTML, body
 
 
 class NewsSite:
@@ -495,10 +434,10 @@ class NewsSite:
     ) -> None:
         self.map = SiteMap(pages, seed)
         self._partners = [
-            _HostServer(a, lambda t, _h: _partner_page(t, self.base_url)) for a in partners
+            HostServer(a, lambda t, _h: _partner_page(t, self.base_url)) for a in partners
         ]
         partner_urls = [p.base_url for p in self._partners]
-        self._server = _HostServer(host, lambda t, _h: self.map.render(t, partner_urls))
+        self._server = HostServer(host, lambda t, _h: self.map.render(t, partner_urls))
         self.base_url = self._server.base_url
         self.partner_urls = partner_urls
 
@@ -541,220 +480,3 @@ class NewsSite:
     def close(self) -> None:
         for server in (self._server, *self._partners):
             server.close()
-
-
-# --- the living mode ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LiveLink:
-    """An article link a live section gained, and when."""
-
-    section: int
-    seq: int
-    path: str
-    appeared: float
-    initial: bool  # on the page from the start
-
-
-@dataclass
-class _LiveSection:
-    index: int
-    links: list[LiveLink]
-    body: bytes = b""
-    etag: str = ""
-    modified: int = 0
-    polls: int = 0
-    not_modified: int = 0
-    by_path: dict[str, LiveLink] = field(default_factory=dict)
-
-
-Gap = Callable[[int, random.Random], float]
-
-
-def gap_between(low: float, high: float) -> Gap:
-    """A schedule: each section's next link ``low``-``high`` seconds after its last."""
-    return lambda _section, rng: rng.uniform(low, high)
-
-
-class LiveSections:
-    """``sections`` section pages ``/live/N/`` on ``host``, each gaining an article link
-    every ``gap(N, rng)`` seconds once started. A page lists its latest ``keep`` links with
-    navigation that is no article (other sections, a tag, page 2); it sends an ETag and a
-    Last-Modified and answers conditional requests with 304. :attr:`links` records when each
-    link appeared."""
-
-    def __init__(
-        self,
-        sections: int,
-        gap: Gap,
-        *,
-        initial: int = 3,
-        keep: int = 20,
-        seed: int = 1,
-        host: str = "127.0.0.2",
-    ) -> None:
-        self.seed = seed
-        self.keep = keep
-        self.gap = gap
-        self.lock = threading.Lock()
-        self._rng = random.Random(seed)
-        self._server = _HostServer(host, self._answer)
-        self.base_url = self._server.base_url
-        now = time.time()
-        self.sections = [_LiveSection(n, []) for n in range(sections)]
-        for section in self.sections:
-            for _ in range(initial):
-                self._add(section, now, initial=True)
-            self._render(section, now)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="live-sections", daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def section_urls(self) -> list[str]:
-        return [self.url(f"/live/{s.index}/") for s in self.sections]
-
-    @property
-    def links(self) -> list[LiveLink]:
-        with self.lock:
-            return [link for s in self.sections for link in s.links]
-
-    def polls(self) -> tuple[int, int]:
-        """Requests for section pages so far, and how many were answered 304."""
-        with self.lock:
-            return sum(s.polls for s in self.sections), sum(s.not_modified for s in self.sections)
-
-    def requests(self) -> Counter[str]:
-        return self._server.hits()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop publishing (the pages are still served until :meth:`close`)."""
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def close(self) -> None:
-        self.stop()
-        self._server.close()
-
-    def __enter__(self) -> LiveSections:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def _add(self, section: _LiveSection, now: float, *, initial: bool) -> LiveLink:
-        seq = len(section.links)
-        day = datetime.fromtimestamp(now, UTC)
-        title = headline(self.seed, f"live-{section.index}-{seq}")
-        path = f"/live/{section.index}/{day:%Y/%m/%d}/{_slug(title)}-{seq}.html"
-        link = LiveLink(section.index, seq, path, now, initial)
-        section.links.append(link)
-        section.by_path[path] = link
-        return link
-
-    def _render(self, section: _LiveSection, now: float) -> None:
-        latest = section.links[-self.keep :][::-1]
-        items = "".join(
-            f'<li><article class="teaser"><h2><a href="{link.path}">'
-            f"{escape(headline(self.seed, f'live-{section.index}-{link.seq}'))}</a></h2>"
-            f"<p>{teaser(self.seed, f'live-{section.index}-{link.seq}')}</p></article></li>"
-            for link in latest
-        )
-        others = "".join(
-            f'<li><a href="/live/{(section.index + k) % len(self.sections)}/">Desk '
-            f"{(section.index + k) % len(self.sections)}</a></li>"
-            for k in range(1, 4)
-        )
-        section.body = (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>Desk {section.index} | {SITE_NAME}</title>"
-            '<meta property="og:type" content="website"></head><body>'
-            f'<header><a href="/?sid={_sid(self.seed, str(section.index))}">{SITE_NAME}</a>'
-            f"<nav><ul>{others}</ul></nav></header><main><h1>Desk {section.index}</h1>"
-            f'<ul class="stories">{items}</ul><nav class="pagination">'
-            f'<a href="/live/{section.index}/?page=2">Older</a></nav>'
-            f'<p><a href="/tag/desk-{section.index}/">Topic</a></p></main></body></html>'
-        ).encode()
-        section.etag = '"' + hashlib.sha1(section.body).hexdigest()[:20] + '"'
-        # Strictly later each change: two versions within a second must not share a date.
-        section.modified = max(int(now), section.modified + 1)
-
-    def _run(self) -> None:
-        queue = sorted((time.time() + self.gap(s.index, self._rng), s.index) for s in self.sections)
-        while not self._stopping.is_set():
-            due, index = queue[0]
-            wait = due - time.time()
-            if wait > 0:
-                self._stopping.wait(min(wait, 0.5))
-                continue
-            section = self.sections[index]
-            now = time.time()
-            with self.lock:
-                self._add(section, now, initial=False)
-                self._render(section, now)
-            queue[0] = (due + self.gap(index, self._rng), index)
-            queue.sort()
-
-    def _answer(self, target: str, headers: Any) -> Answer:
-        path = urlsplit(target).path
-        parts = [p for p in path.split("/") if p]
-        if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nAllow: /\n"
-        if len(parts) >= 2 and parts[0] == "live" and parts[1].isdigit():
-            n = int(parts[1])
-            if n < len(self.sections):
-                section = self.sections[n]
-                if len(parts) == 2 and "?" not in target:
-                    return self._section(section, headers)
-                with self.lock:
-                    link = section.by_path.get(path)
-                if link is not None:
-                    return 200, _HTML, self._story(link)
-        return 404, _HTML, b"<html><body><p>No such page.</p></body></html>"
-
-    def _story(self, link: LiveLink) -> bytes:
-        key = f"live-{link.section}-{link.seq}"
-        title = escape(headline(self.seed, key))
-        body = "".join(f"<p>{t}</p>" for t in paragraphs(self.seed, key, 5))
-        published = datetime.fromtimestamp(link.appeared, UTC).isoformat()
-        return (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<title>{title}</title><meta property="og:type" content="article">'
-            f'<meta property="article:published_time" content="{published}"></head><body>'
-            f'<article><h1>{title}</h1><p class="byline">By {byline(self.seed, key)}</p>'
-            f"{body}</article></body></html>"
-        ).encode()
-
-    def _section(self, section: _LiveSection, headers: Any) -> Answer:
-        with self.lock:
-            section.polls += 1
-            sent = {
-                **_HTML,
-                "ETag": section.etag,
-                "Last-Modified": formatdate(section.modified, usegmt=True),
-            }
-            if _not_modified(section, headers):
-                section.not_modified += 1
-                return 304, sent, b""
-            return 200, sent, section.body
-
-
-def _not_modified(section: _LiveSection, headers: Any) -> bool:
-    """RFC 9110: If-None-Match when sent, else If-Modified-Since."""
-    match = headers.get("If-None-Match")
-    if match is not None:
-        tags = [t.strip().removeprefix("W/") for t in match.split(",")]
-        return section.etag in tags or "*" in tags
-    since = headers.get("If-Modified-Since")
-    if since is None:
-        return False
-    try:
-        return parsedate_to_datetime(since).timestamp() >= section.modified
-    except (TypeError, ValueError):
-        return False
