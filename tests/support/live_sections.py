@@ -41,8 +41,7 @@ class _LiveSection:
     body: bytes = b""
     etag: str = ""
     modified: int = 0
-    polls: int = 0
-    not_modified: int = 0
+    polls: list[tuple[float, int]] = field(default_factory=list)  # (time, status)
     by_path: dict[str, LiveLink] = field(default_factory=dict)
 
 
@@ -101,7 +100,13 @@ class LiveSections:
     def polls(self) -> tuple[int, int]:
         """Requests for section pages so far, and how many were answered 304."""
         with self.lock:
-            return sum(s.polls for s in self.sections), sum(s.not_modified for s in self.sections)
+            every = [status for s in self.sections for _, status in s.polls]
+        return len(every), every.count(304)
+
+    def poll_times(self, section: int) -> list[tuple[float, int]]:
+        """When section ``section`` was requested, and the status it was answered with."""
+        with self.lock:
+            return list(self.sections[section].polls)
 
     def requests(self) -> Counter[str]:
         return self._server.hits()
@@ -210,16 +215,14 @@ class LiveSections:
 
     def _section(self, section: _LiveSection, headers: Any) -> Answer:
         with self.lock:
-            section.polls += 1
             sent = {
                 **HTML,
                 "ETag": section.etag,
                 "Last-Modified": formatdate(section.modified, usegmt=True),
             }
-            if _not_modified(section, headers):
-                section.not_modified += 1
-                return 304, sent, b""
-            return 200, sent, section.body
+            status = 304 if _not_modified(section, headers) else 200
+            section.polls.append((time.time(), status))
+            return status, sent, section.body if status == 200 else b""
 
 
 def _not_modified(section: _LiveSection, headers: Any) -> bool:
