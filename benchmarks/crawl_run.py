@@ -127,7 +127,7 @@ def job_items(database_url: str, job_id: str) -> list[JobItem]:
 
 def redis_bytes(client: Any) -> dict[str, int]:
     """Bytes of the run's Redis database by key family (the key's name up to its last
-    ``:``-separated part that is not a number or a digest), from ``MEMORY USAGE``; the key
+    ``:``-separated part that is no number, hex digest or bucket), from ``MEMORY USAGE``; the key
     that reserves the database for the run is left out."""
     keys = list({k for k in client.scan_iter(count=1000) if not k.startswith(b"sluice-test:")})
     families: dict[str, int] = {}
@@ -145,7 +145,7 @@ def redis_bytes(client: Any) -> dict[str, int]:
 def _family(key: str) -> str:
     parts = key.split(":")
     while len(parts) > 1 and (
-        parts[-1].isdigit() or re.fullmatch(r"[0-9a-f]{8,}", parts[-1]) or len(parts[-1]) > 24
+        re.fullmatch(r"[0-9a-f]*[0-9][0-9a-f]*", parts[-1]) or len(parts[-1]) > 24
     ):
         parts.pop()
     return ":".join(parts)

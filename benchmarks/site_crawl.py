@@ -60,7 +60,7 @@ from tests.support.cluster import Cluster
 from tests.support.news_site import ARTICLE, TRAP, NewsSite, page_key
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
 
-__all__ = ["main", "render"]
+__all__ = ["main", "render", "submit_args"]
 
 TARGET_FETCHES_PER_URL = 1.02
 TARGET_ELAPSED_OVER_IDEAL = 1.10
@@ -68,11 +68,16 @@ _FINAL = {"stored", "duplicate", "unchanged", "skipped", "failed"}
 
 
 def _settings(args: argparse.Namespace) -> dict[str, str]:
-    return {
+    env = {
         "SLUICE_CHAIN_STAGES": "all",
         "SLUICE_FETCH_HOST_RATE": f"{args.rate:g}",
         "SLUICE_FEED_SCHEDULER": "false",
     }
+    if args.no_tagging:
+        # No spaCy pipeline for any language: articles are stored without entities
+        # (no_model_for_language), so the crawl is measured rather than named-entity tagging.
+        env["SLUICE_SPACY_MODELS"] = ""
+    return env
 
 
 def _pending(items: list[JobItem], final: set[str]) -> int:
@@ -115,15 +120,9 @@ def _seen_size(status: dict[str, Any]) -> int | None:
     return None
 
 
-def _crawl(
-    args: argparse.Namespace, site: NewsSite, cluster: Cluster, workers: Workers, client: Any
-) -> dict[str, Any]:
-    """Submit the crawl and wait for its end; what was measured on the way."""
-    final = _final_states()
-    redis_before = redis_bytes(client)
-    rss_start = (workers.rss_kib(workers.fetchers), workers.rss_kib(workers.pipeline))
-    rss_peak = list(rss_start)
-    submit = [
+def submit_args(args: argparse.Namespace, site: NewsSite) -> list[str]:
+    """The operator's command: crawl the site from its front page."""
+    return [
         "submit",
         "--crawl",
         site.url("/"),
@@ -134,6 +133,17 @@ def _crawl(
         "--max-pages",
         str(args.max_pages or max(args.pages * 2, 100)),
     ]
+
+
+def _crawl(
+    args: argparse.Namespace, site: NewsSite, cluster: Cluster, workers: Workers, client: Any
+) -> dict[str, Any]:
+    """Submit the crawl and wait for its end; what was measured on the way."""
+    final = _final_states()
+    redis_before = redis_bytes(client)
+    rss_start = (workers.rss_kib(workers.fetchers), workers.rss_kib(workers.pipeline))
+    rss_peak = list(rss_start)
+    submit = submit_args(args, site)
     started = time.time()
     done = cluster.sluice(*submit, timeout=600)
     if done.returncode != 0:
@@ -227,6 +237,7 @@ def _figures(args: argparse.Namespace, site: NewsSite, run: dict[str, Any]) -> d
             "fetch_workers": args.workers,
             "fetch_threads": args.threads,
             "pipeline_processes": args.processes,
+            "tagging": not args.no_tagging,
             "site": site.base_url,
             "partners": site.partner_urls,
             "job": run["job"],
@@ -299,7 +310,8 @@ def render(data: dict[str, Any]) -> str:
     lines = [
         f"site of {s['site_pages']} pages ({s['site_articles']} articles) at {s['site']}, "
         f"depth {s['depth']}, {s['rate']:g} requests/s; {s['fetch_workers']} fetch worker(s) "
-        f"x {s['fetch_threads']} threads, 1 pipeline worker x {s['pipeline_processes']}; "
+        f"x {s['fetch_threads']} threads, 1 pipeline worker x {s['pipeline_processes']}"
+        f"{'' if s['tagging'] else ' (no tagging)'}; "
         f"job {s['job']}",
         "",
         f"fetches per in-scope URL:  {_fmt(data['fetches_per_in_scope_url'])} "
@@ -384,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=16, help="threads per fetch worker")
     p.add_argument("--processes", type=int, default=2, help="pipeline worker's processes")
     p.add_argument("--seed", type=int, default=1, help="the site's seed")
+    p.add_argument(
+        "--no-tagging",
+        action="store_true",
+        help="SLUICE_SPACY_MODELS empty: articles are stored without entities, so that the "
+        "pipeline keeps up with the crawl on a small machine (default: tagged, as deployed)",
+    )
     p.add_argument("--quiet", type=float, default=5.0, help="seconds with nothing new: the end")
     p.add_argument(
         "--stall-timeout", type=float, default=300.0, help="give up after this long unchanged"
