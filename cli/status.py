@@ -90,6 +90,7 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
         return counts
     if job is not None:
         counts["enqueueing"] = active_submissions(client, job) > 0
+        counts["crawl"] = _crawl(client, job, counts)
     frontier = Frontier(client).stats(FRONTIER_TOP_HOSTS)
     waiting = frontier.items - frontier.in_flight  # in flight: sent to the fetch queue
     counts["pipeline"] = look_at_pipeline(
@@ -98,6 +99,41 @@ def gather(job: str | None, inspect_timeout: float = 1.0) -> dict[str, Any]:
     counts["frontier"] = frontier.to_dict()
     counts["frontier"]["waits"] = _host_waits(client)
     return counts
+
+
+def _crawl(client: Any, job: str, counts: dict[str, Any]) -> dict[str, Any] | None:
+    """A site crawl's figures (:mod:`workers.crawl.figures`); None for other jobs."""
+    from sluice.shared.jobs import job_crawl
+    from sluice.workers.crawl.figures import crawl_figures
+
+    if job_crawl(job) is None:
+        return None
+    return crawl_figures(client, job, counts)
+
+
+def _crawl_table(crawl: dict[str, Any]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="site crawl")
+    table.add_column("")
+    table.add_column("n", justify="right")
+    for name in (
+        "pages_fetched",
+        "articles_stored",
+        "hubs_followed",
+        "links_discovered",
+        "links_followed",
+        "links_out_of_scope",
+        "seen_urls",
+        "waiting_in_store",
+    ):
+        table.add_row(name.replace("_", " "), f"{crawl[name]:,}")
+    dropped = {reason: n for reason, n in crawl["links_dropped"].items() if n}
+    if dropped:
+        table.add_section()
+        for reason, n in dropped.items():
+            table.add_row(f"links left: {reason}", f"{n:,}")
+    return table
 
 
 def _host_waits(client: Any) -> dict[str, Any]:
@@ -285,6 +321,11 @@ def _not_enqueued_note(counts: dict[str, Any]) -> Text | None:
         return None
     if counts["enqueueing"]:
         return Text(f"{n:,} items recorded, still being enqueued by a running submission")
+    if counts.get("crawl"):
+        return Text(
+            f"{n:,} found URLs wait in the store for room in the frontier: the fetch workers "
+            "send them as the queues drain"
+        )
     resume = f"sluice submit --resume {counts['job'] or 'JOB'}"
     return Text.assemble(
         (f"{n:,} items recorded but never enqueued", "yellow"),
@@ -317,6 +358,8 @@ def render(counts: dict[str, Any]) -> RenderableType:
         top.append(_feeds_table(counts["feeds"]))
     if counts.get("articles") and counts["articles"]["languages"]:
         top.append(_languages_table(counts["articles"]))
+    if counts.get("crawl"):
+        top.append(_crawl_table(counts["crawl"]))
     parts: list[RenderableType] = [_side_by_side(*top)]
     note = _not_enqueued_note(counts)
     if note is not None:

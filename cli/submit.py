@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "run"]
 
+# The crawl's defaults, repeated from workers.crawl.scope (importing it would load courlan
+# for every command's start-up); tests/unit/test_crawl_cli.py checks they agree.
+SCOPES = ("host", "domain", "prefix")
+DEFAULT_DEPTH = 5
+DEFAULT_MAX_PAGES = 100_000
+DEFAULT_MAX_PER_PATTERN = 200
+
 EXIT_FAILED_ITEMS = 1
 EXIT_BAD_INPUT = 2
 EXIT_TIMEOUT = 3
@@ -74,6 +81,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="PATH_OR_URL",
         help="WARC or ARC archives (plain or gzip): their HTML responses go to extract",
     )
+    src.add_argument(
+        "--crawl",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="URL",
+        help="crawl a site from these front or section pages: follow the links of every "
+        "fetched page within the crawl's scope and limits (see 'site crawl' below)",
+    )
     src.add_argument("--text", metavar="FILE", help="a raw text file ('-' for stdin)")
     src.add_argument("--html", metavar="FILE", help="a saved HTML page, extracted as is")
     meta = p.add_argument_group("for --text and --html")
@@ -105,6 +121,57 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="keep only articles whose language (declared by the page, else detected) is CODE "
         "(ISO 639-1; repeatable, or comma-separated)",
     )
+    crawl = p.add_argument_group(
+        "site crawl (--crawl): hub pages are followed and end 'followed'; articles are stored "
+        "and their links followed too"
+    )
+    crawl.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="host",
+        help="follow links to the seeds' hosts (default), their registrable domains "
+        "(subdomains too), or only URLs under the seeds' paths (prefix)",
+    )
+    crawl.add_argument(
+        "--depth",
+        type=_at_least(0),
+        default=DEFAULT_DEPTH,
+        help=f"links followed from a seed, at most (default {DEFAULT_DEPTH})",
+    )
+    crawl.add_argument(
+        "--max-pages",
+        type=_at_least(1),
+        default=DEFAULT_MAX_PAGES,
+        help=f"URLs the crawl fetches in all, at most (default {DEFAULT_MAX_PAGES:,})",
+    )
+    crawl.add_argument(
+        "--max-per-host",
+        type=_at_least(0),
+        default=0,
+        help="URLs the crawl fetches from any one host, at most (default: --max-pages)",
+    )
+    crawl.add_argument(
+        "--max-per-pattern",
+        type=_at_least(1),
+        default=DEFAULT_MAX_PER_PATTERN,
+        help="URLs of one calendar-like path or query pattern (digits ignored), at most "
+        f"(default {DEFAULT_MAX_PER_PATTERN}): the trap rule for calendars and endless "
+        "query strings",
+    )
+    crawl.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="follow only links this regex finds (repeatable: any of them)",
+    )
+    crawl.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="never follow links this regex finds (repeatable)",
+    )
     opts = p.add_argument_group("options")
     opts.add_argument("--job", help="add to this job instead of starting a new one")
     opts.add_argument(
@@ -134,6 +201,54 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="encoding of --file and --text (default: byte order mark, UTF-8, else detected)",
     )
     p.set_defaults(func=run)
+
+
+def _at_least(low: int) -> Any:
+    def number(value: str) -> int:
+        n = int(value)
+        if n < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more")
+        return n
+
+    return number
+
+
+def _crawl(args: argparse.Namespace) -> int:
+    """``--crawl``: start a site crawl as a new job."""
+    from sluice.producers import submit_crawl
+    from sluice.workers.backpressure import RoomTimeout
+    from sluice.workers.crawl.scope import CrawlScope
+
+    others = (args.urls, args.file, args.feed, args.sitemap, args.warc, args.text, args.html)
+    if any(others) or args.job:
+        line = "--crawl starts a job of its own: give no other input and no --job"
+        return report(args, EXIT_BAD_INPUT, "usage", line)
+    try:
+        crawl = CrawlScope(
+            tuple(args.crawl),
+            args.scope,
+            args.depth,
+            args.max_pages,
+            tuple(args.include),
+            tuple(args.exclude),
+            args.max_per_host,
+            args.max_per_pattern,
+        )
+    except ValueError as exc:
+        return report(args, EXIT_BAD_INPUT, "usage", f"bad crawl: {clean(str(exc))}")
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    announce = _Announcement(args.json)
+    display = EnqueueDisplay(show=not args.json, on_start=announce)
+    languages = [c.strip().lower() for v in args.language for c in v.split(",") if c.strip()]
+    try:
+        with display:
+            job_id = submit_crawl(crawl, progress=display, languages=languages)
+    except RoomTimeout as exc:
+        return report(args, EXIT_TIMEOUT, "timeout", f"no room in the queues: {exc}")
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    announce.job(job_id)
+    return _finish(args, job_id, {}, _remaining(deadline))
 
 
 def _read_inputs(args: argparse.Namespace) -> tuple[list[str], str | None, bytes | None]:
@@ -275,6 +390,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume:
         return _resume(args)
+    if args.crawl:
+        return _crawl(args)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     try:
         file_urls, text, html = _read_inputs(args)

@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sluice.producers.crawl import submit_crawl
     from sluice.producers.enqueue import EnqueueProgress
     from sluice.producers.expansion import Expansion, expand_sources
     from sluice.producers.intake import Door, Submission, expand_feed, submit_sources
@@ -28,6 +29,7 @@ __all__ = [
     "expand_feed",
     "expand_sources",
     "resume_job",
+    "submit_crawl",
     "submit_html",
     "submit_pages",
     "submit_sources",
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "submit_crawl": "crawl",
     "EnqueueProgress": "enqueue",
     "Expansion": "expansion",
     "expand_sources": "expansion",

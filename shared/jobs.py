@@ -24,11 +24,13 @@ __all__ = [
     "create_job",
     "finish_item",
     "job_counts",
+    "job_crawl",
     "job_exists",
     "list_items",
     "mark_enqueued",
     "new_job_id",
     "skip_recorded",
+    "sources_found_by",
     "waiting_items",
 ]
 
@@ -68,16 +70,18 @@ def create_job(
     *,
     state: State = State.QUEUED,
     conn: Connection | None = None,
+    crawl: dict[str, Any] | None = None,
 ) -> int:
     """Record a job (or add to it) with its items in ``state``, before anything is enqueued.
 
     Producers that send in batches record ``recorded`` and call :func:`mark_enqueued` after
     each batch is sent. Returns the item id of the first new item; the others follow in order.
-    With ``conn`` it runs inside the caller's transaction.
+    With ``conn`` it runs inside the caller's transaction. ``crawl`` (a site crawl's settings)
+    is kept with a new job.
     """
     if conn is None:
         with session_scope() as own:
-            return create_job(job_id, specs, description, state=state, conn=own)
+            return create_job(job_id, specs, description, state=state, conn=own, crawl=crawl)
     # One statement takes the item ids, so that stages adding the work they found to one
     # job at once (workers.found_work) never hand out the same ids twice.
     grown = conn.execute(
@@ -87,7 +91,9 @@ def create_job(
         .returning(jobs.c.total)
     ).scalar()
     if grown is None:
-        conn.execute(insert(jobs).values(id=job_id, total=len(specs), description=description))
+        conn.execute(
+            insert(jobs).values(id=job_id, total=len(specs), description=description, crawl=crawl)
+        )
         first_item = 0
     else:
         first_item = int(grown) - len(specs)
@@ -194,10 +200,10 @@ def finish_item(
 
 def waiting_items(job_id: str, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` of the job's items still ``recorded`` (their messages not sent),
-    oldest first: item id, source and entry."""
+    oldest first: item id, source, entry, and the finder and depth of found work."""
     with read_scope() as conn:
         rows = conn.execute(
-            select(items.c.item_id, items.c.source, items.c.entry)
+            select(items.c.item_id, items.c.source, items.c.entry, items.c.found_by, items.c.depth)
             .where(items.c.job_id == job_id, items.c.state == State.RECORDED.value)
             .order_by(items.c.item_id)
             .limit(limit)
@@ -229,6 +235,13 @@ def _run(stmt: Any, conn: Connection | None) -> None:
         return
     with session_scope() as own:
         own.execute(stmt)
+
+
+def job_crawl(job_id: str) -> dict[str, Any] | None:
+    """The crawl settings kept with ``job_id``, or None for a job that is no site crawl."""
+    with read_scope() as conn:
+        value = conn.execute(select(jobs.c.crawl).where(jobs.c.id == job_id)).scalar()
+    return dict(value) if value else None
 
 
 def job_exists(job_id: str) -> bool:
@@ -265,6 +278,15 @@ def job_counts(job_id: str | None = None) -> dict[str, Any]:
         "states": states,
         "reasons": reasons,
     }
+
+
+def sources_found_by(job_id: str, finder: int) -> set[str]:
+    """The URLs already recorded as found by item ``finder`` of the job."""
+    with read_scope() as conn:
+        rows = conn.execute(
+            select(items.c.source).where(items.c.job_id == job_id, items.c.found_by == finder)
+        )
+        return {row[0] for row in rows}
 
 
 def list_items(job_id: str, states: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -133,6 +133,13 @@ class Reason(StrEnum):
         "stored without entities: SLUICE_SPACY_MODELS has no pipeline for its language",
     )
 
+    # --- site crawls -----------------------------------------------------------------------
+    CRAWL_HUB = (
+        "crawl_hub",
+        "followed: a site crawl's hub page (front, section, tag, pagination); its links were "
+        "followed and it is not stored as an article",
+    )
+
     # --- the task itself --------------------------------------------------------------------
     TIME_LIMIT = "time_limit", "the stage ran past its time limit"
     TOO_MANY_ATTEMPTS = (

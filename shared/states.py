@@ -21,11 +21,14 @@ class State(StrEnum):
     # Left out on purpose at submission (a --language, --domain or --since filter, a WARC
     # record that is no page): its reason says why. Not a failure.
     SKIPPED = "skipped"
+    # A site crawl's hub page (front, section, tag or pagination page): its links were
+    # followed, and it is not stored as an article. Not a failure.
+    FOLLOWED = "followed"
     FAILED = "failed"
 
 
 FINAL_STATES = frozenset(
-    {State.STORED, State.DUPLICATE, State.UNCHANGED, State.SKIPPED, State.FAILED}
+    {State.STORED, State.DUPLICATE, State.UNCHANGED, State.SKIPPED, State.FOLLOWED, State.FAILED}
 )
 
 _RANK = {

@@ -5,56 +5,52 @@ A stage's :class:`~shared.outcomes.Forward` or :class:`~shared.outcomes.Final` m
 hands them here, before it hands on the item that found them, and :func:`admit_found`:
 
 1. keeps each URL once per job: the first item to find a URL (by its canonical form) owns
-   it, in a hash in Redis; the same item finding it again (its task delivered twice) still
-   owns it, so a delivery cut short is made good by the next, never lost;
+   it, in the job's seen set in Redis (:mod:`workers.crawl.seen`, where a site crawl's
+   caps apply too); the same item finding it again (its task delivered twice) still owns
+   it, and records those of its URLs the store does not have yet, so a delivery cut short
+   is made good by the next, never lost and never recorded twice;
 2. records the new URLs as items of the job, ``recorded``, with one statement that takes
    their ids, so the job's totals count them before any of them can be fetched;
 3. lets in, through the frontier's door (:func:`workers.fetching.frontier.enter`) and under
    the producers' high-water mark (:meth:`workers.backpressure.Backpressure.admit_now`), as
    many as there is room for now, and marks them ``queued``. A stage does not wait for room:
-   what does not fit stays ``recorded`` in the store, as a paused submission's items do, for
-   ``sluice submit --resume`` to send.
+   what does not fit stays ``recorded`` in the store, as a paused submission's items do,
+   and the job is noted as waiting: the fetch workers send it as room frees
+   (:mod:`workers.crawl.waiting`), and ``sluice submit --resume`` can too.
 
 A URL that is not an absolute http(s) URL is dropped and counted as such.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis
 
 from sluice.shared.article import Article
 from sluice.shared.identity import canonicalize_url
-from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued
+from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued, sources_found_by
 from sluice.shared.outcomes import NewUrl
-from sluice.shared.redis_state import KEY_PREFIX, get_redis
+from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
 from sluice.workers.backpressure import Backpressure
+from sluice.workers.crawl import seen, stats
+from sluice.workers.crawl.crawls import crawl_of
+from sluice.workers.crawl.traps import pattern_of
+from sluice.workers.crawl.waiting import note_waiting
 from sluice.workers.fetching.frontier import arrival_of, enter
 
 __all__ = ["FoundWork", "admit_found", "found_key"]
 
-# KEYS[1] the job's found URLs (canonical URL -> the item that found it first). ARGV[1] the
-# finder, ARGV[2] the key's TTL s, ARGV[3..] canonical URLs. Returns a 1 or 0 per URL: is it
-# this finder's to record (new, or already its own)?
-_CLAIM = """
-local mine = {}
-for i = 3, #ARGV do
-  local owner = redis.call('HGET', KEYS[1], ARGV[i])
-  if not owner then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
-    owner = ARGV[1]
-  end
-  mine[#mine + 1] = owner == ARGV[1] and 1 or 0
-end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return mine
-"""
-_FOUND_TTL = 30 * 86400
+_CAPPED = {
+    seen.Verdict.MAX_PAGES: "max_pages",
+    seen.Verdict.HOST_CAP: "host_cap",
+    seen.Verdict.PATTERN_CAP: "pattern_cap",
+}
+
 _SCHEMES = ("http", "https")
 
 
@@ -62,12 +58,13 @@ _SCHEMES = ("http", "https")
 class FoundWork:
     """What became of a stage's found URLs: new items recorded, of which ``entered`` went
     into the frontier (the rest wait ``recorded``), ``known`` already found in the job, and
-    ``invalid`` not fetchable URLs."""
+    ``invalid`` not fetchable URLs, ``capped`` dropped by a crawl's caps."""
 
     recorded: int = 0
     entered: int = 0
     known: int = 0
     invalid: int = 0
+    capped: int = 0
 
     @property
     def waiting(self) -> int:
@@ -75,13 +72,9 @@ class FoundWork:
 
 
 def found_key(job_id: str) -> str:
-    """The Redis hash of the URLs found so far in ``job_id``'s items."""
-    return f"{KEY_PREFIX}found:{job_id}"
-
-
-@functools.cache
-def _claim(client: redis.Redis) -> redis.commands.core.Script:
-    return client.register_script(_CLAIM)
+    """The Redis hash counting the URLs found so far in ``job_id``'s items (the seen set's
+    buckets are beside it: :func:`workers.crawl.seen.forget` deletes them all)."""
+    return seen.caps_key(job_id)
 
 
 def _canonical(url: str) -> str | None:
@@ -111,14 +104,21 @@ def admit_found(article: Article, found: Sequence[NewUrl]) -> FoundWork:
     if not chosen:
         return FoundWork(invalid=invalid)
     client = get_redis()
-    owned = _claim(client)(
-        keys=[found_key(article.job_id)],
-        args=[article.item_id, _FOUND_TTL, *chosen],
-    )
-    mine = [new for new, flag in zip(chosen.values(), owned, strict=True) if int(flag)]
-    known = len(chosen) - len(mine)
+    verdicts = _claim(client, article, chosen)
+    mine = [new for new, v in zip(chosen.values(), verdicts, strict=True) if v.is_mine]
+    known = sum(1 for v in verdicts if v is seen.Verdict.KNOWN)
+    capped = {name: sum(1 for v in verdicts if v is verdict) for verdict, name in _CAPPED.items()}
+    if capped:
+        stats.add(client, article.job_id, capped)
+    if any(v is seen.Verdict.AGAIN for v in verdicts):
+        # This finder's task ran before: what the store already has of its URLs is known.
+        recorded = sources_found_by(article.job_id, article.item_id)
+        known += sum(1 for new in mine if new.url in recorded)
+        mine = [new for new in mine if new.url not in recorded]
+        note_waiting(client, article.job_id)  # any it recorded but never sent go out
+    dropped = sum(capped.values())
     if not mine:
-        return FoundWork(known=known, invalid=invalid)
+        return FoundWork(known=known, invalid=invalid, capped=dropped)
     first = create_job(
         article.job_id,
         [ItemSpec("url", new.url, found_by=new.found_by, depth=new.depth) for new in mine],
@@ -137,7 +137,30 @@ def admit_found(article: Article, found: Sequence[NewUrl]) -> FoundWork:
         for n, new in enumerate(mine)
     ]
     entered = _enter(client, items, [new.priority for new in mine])
-    return FoundWork(len(mine), entered, known, invalid)
+    if entered < len(items):
+        note_waiting(client, article.job_id)
+    return FoundWork(len(mine), entered, known, invalid, dropped)
+
+
+def _claim(client: redis.Redis, article: Article, chosen: dict[str, NewUrl]) -> list[seen.Verdict]:
+    """Offer the canonical URLs in ``chosen`` to the job's seen set, with its crawl's caps."""
+    crawl = crawl_of(article.job_id)
+    claims = [
+        seen.Claim(url, urlsplit(url).hostname or "", pattern_of(url) if crawl else None)
+        for url in chosen
+    ]
+    if crawl is None:
+        return seen.claim(client, article.job_id, article.item_id, claims)
+    return seen.claim(
+        client,
+        article.job_id,
+        article.item_id,
+        claims,
+        buckets=seen.buckets_for(crawl.max_pages),
+        max_pages=crawl.max_pages,
+        host_cap=crawl.host_cap,
+        pattern_cap=crawl.max_per_pattern,
+    )
 
 
 def _enter(client: redis.Redis, items: list[Article], priorities: list[int]) -> int:

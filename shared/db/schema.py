@@ -57,6 +57,8 @@ jobs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("total", Integer, nullable=False, default=0),
     Column("description", Text),
+    # A site crawl's settings (workers.crawl.scope.CrawlScope.to_dict); NULL for other jobs.
+    Column("crawl", JSON),
 )
 
 # One row per submitted item: its progress and, once final, how it ended.

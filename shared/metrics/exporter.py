@@ -28,6 +28,12 @@
   ``sluice_feed_polls_total{outcome}``, ``sluice_feed_new_entries_total`` and
   ``sluice_feed_entry_lag_seconds`` (a histogram: a feed entry's published date to its
   article stored) for registered feeds.
+* ``sluice_crawl_pages_fetched{job}``, ``sluice_crawl_articles_stored{job}``,
+  ``sluice_crawl_hubs_followed{job}``, ``sluice_crawl_links_discovered{job}``,
+  ``sluice_crawl_links_followed{job}``, ``sluice_crawl_links_out_of_scope{job}``,
+  ``sluice_crawl_links_dropped{job,reason}`` (every reason a link was not followed),
+  ``sluice_crawl_seen_urls{job}`` and ``sluice_crawl_waiting_urls{job}`` for each site
+  crawl whose counters Redis keeps (:mod:`workers.crawl.figures`).
 * ``sluice_exporter_source_up{source}``: whether Redis and the store answered this scrape.
 
 Queue depths are read at every scrape; store and host figures are reused for a few seconds.
@@ -57,6 +63,7 @@ from sluice.shared.metrics.stage_outcomes import read_outcomes
 from sluice.shared.metrics.store_figures import CachedStoreFigures, StoreFigures
 from sluice.shared.queues import queue_depths
 from sluice.shared.states import State
+from sluice.workers.crawl.figures import crawl_figures, crawl_jobs
 from sluice.workers.fetching.frontier import Frontier, FrontierStats
 from sluice.workers.fetching.waits import HostWaits, host_waits
 from sluice.workers.recovery.lost_items import resent_count
@@ -97,6 +104,7 @@ class PipelineCollector(Collector):
         self._store = store
         self._top_hosts = top_hosts
         self._hosts = _Cached(cache_seconds, lambda: read_fetch_outcomes(client, top_hosts))
+        self._crawls = _Cached(cache_seconds, lambda: _crawl_figures(client))
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # collected at scrape time only: no scrape at registration
@@ -122,6 +130,7 @@ class PipelineCollector(Collector):
         store_ok = True
         try:
             yield from self._store_metrics(self._store.get())
+            yield from self._crawl_metrics(self._crawls.get())
         except Exception as exc:  # any database error: report it, keep serving the rest
             log.warning("store unavailable for metrics: %s", str(exc).splitlines()[0])
             store_ok = False
@@ -256,6 +265,24 @@ class PipelineCollector(Collector):
         yield by_host
 
     @staticmethod
+    def _crawl_metrics(crawls: dict[str, dict[str, Any]]) -> Iterator[Metric]:
+        for name, doc in _CRAWL_GAUGES.items():
+            suffix = "waiting_urls" if name == "waiting_in_store" else name
+            gauge = GaugeMetricFamily(f"sluice_crawl_{suffix}", doc, labels=["job"])
+            for job, figures in crawls.items():
+                gauge.add_metric([job], float(figures[name]))
+            yield gauge
+        dropped = GaugeMetricFamily(
+            "sluice_crawl_links_dropped",
+            "Links of a site crawl not followed, per reason (scope, depth, trap rule, cap).",
+            labels=["job", "reason"],
+        )
+        for job, figures in crawls.items():
+            for reason, n in figures["links_dropped"].items():
+                dropped.add_metric([job, reason], float(n))
+        yield dropped
+
+    @staticmethod
     def _store_metrics(figures: StoreFigures) -> Iterator[Metric]:
         per_state = GaugeMetricFamily(
             "sluice_items",
@@ -307,6 +334,22 @@ class PipelineCollector(Collector):
         for reason, count in sorted(figures.entities_skipped.items()):
             without.add_metric([reason], count)
         yield without
+
+
+def _crawl_figures(client: redis.Redis) -> dict[str, dict[str, Any]]:
+    return {job: crawl_figures(client, job) for job in crawl_jobs(client)}
+
+
+_CRAWL_GAUGES = {
+    "pages_fetched": "Pages of a site crawl read (fetched and handed to extract).",
+    "articles_stored": "Items of a site crawl stored as articles.",
+    "hubs_followed": "Hub pages of a site crawl: followed, not stored (state followed).",
+    "links_discovered": "Links found on a site crawl's pages (each time a page is read).",
+    "links_followed": "Links in scope and past the trap rules, offered to the seen set.",
+    "links_out_of_scope": "Links out of scope, not --include'd or --exclude'd.",
+    "seen_urls": "URLs in a site crawl's seen set (each fetched at most once).",
+    "waiting_in_store": "Found URLs waiting in the store for room in the frontier.",
+}
 
 
 def build_registry(

@@ -18,6 +18,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers import running
+from sluice.workers.crawl import seen
 from sluice.workers.fetching.frontier import Frontier, Lease, arrival_of, enter
 from sluice.workers.found_work import admit_found, found_key
 from sluice.workers.pipeline import STAGES
@@ -55,6 +56,7 @@ def finder() -> Iterator[Article]:
     create_job(job_id, [ItemSpec("url", f"http://{HOST}/index.html")])
     yield Article(job_id, 0, url=f"http://{HOST}/index.html", languages=["en"])
     get_redis().delete(found_key(job_id))
+    seen.forget(get_redis(), job_id)
 
 
 def _high_water(monkeypatch: pytest.MonkeyPatch, high: int, low: int) -> None:
@@ -109,10 +111,22 @@ def test_a_url_is_new_work_once_per_job(finder: Article, frontier: Frontier) -> 
     assert (first.recorded, first.entered, first.known) == (1, 1, 0)
     assert (second.recorded, second.known) == (0, 1)
     assert job_counts(finder.job_id)["submitted"] == 3
-    # The finder's task delivered again (cut short before it handed the item on) records
-    # its URL again rather than losing it; the frontier keeps the item it already has.
+    # The finder's task delivered again (cut short before it handed the item on) finds its
+    # URL recorded already: no second item, so the page is not fetched twice.
     again = admit_found(finder, [NewUrl.found_in(finder, url)])
-    assert again.recorded == 1
+    assert (again.recorded, again.known) == (0, 1)
+    assert job_counts(finder.job_id)["submitted"] == 3
+
+
+def test_a_delivery_cut_short_after_the_claim_records_its_urls_on_the_next(
+    finder: Article, frontier: Frontier
+) -> None:
+    url = f"http://{HOST}/claimed-then-cut.html"
+    # The first delivery claimed the URL in the seen set, then died before the store had it.
+    seen.claim(get_redis(), finder.job_id, finder.item_id, [seen.Claim(url, HOST)])
+    again = admit_found(finder, [NewUrl.found_in(finder, url)])
+    assert (again.recorded, again.entered) == (1, 1)
+    assert [i["source"] for i in list_items(finder.job_id)[1:]] == [url]
 
 
 def test_what_does_not_fit_under_the_high_water_mark_waits_in_the_store(

@@ -12,13 +12,15 @@ Redis ends blocking timeouts only at its next tick), so it never spins.
 
 An item whose host is not known to answer goes to the worker's prober first
 (:mod:`workers.fetching.probes`), so a silent host never holds a fetch thread; the probes
-in flight do not count against the queue's room.
+in flight do not count against the queue's room. About once a second it also sends the
+found work that waits in the store for room (:mod:`workers.crawl.waiting`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 
@@ -27,6 +29,7 @@ from sluice.shared.errors import RetryableError
 from sluice.shared.queues import queue_depths
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
+from sluice.workers.crawl.waiting import send_all_waiting
 from sluice.workers.fetching.frontier import (
     FRONTIER_STAGE,
     PROBE_FIELD,
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 _MAX_WAIT = 1.0
 # Shorter waits are slept in the pump; longer ones block on Redis, woken by any finished fetch.
 _PRECISE = 0.2
+# Seconds between looks at the jobs whose found work waits in the store (workers.crawl.waiting).
+_TOP_UP_EVERY = 1.0
 
 
 def lease_ms() -> int:
@@ -76,9 +81,14 @@ class Pump(threading.Thread):
 
     def run(self) -> None:
         log.info("frontier pump started (up to %d fetch tasks queued)", self.ahead)
+        next_top_up = 0.0
         while not self._stopping.is_set():
             try:
                 self.step()
+                if time.monotonic() >= next_top_up:
+                    # Work a stage found beyond the high-water mark, sent as room frees.
+                    next_top_up = time.monotonic() + _TOP_UP_EVERY
+                    send_all_waiting()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 log.warning("frontier pump: Redis unavailable: %s", exc)
                 self._stopping.wait(1.0)
