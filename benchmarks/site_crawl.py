@@ -99,14 +99,18 @@ def _status(cluster: Cluster, job_id: str) -> dict[str, Any]:
     if done.returncode != 0:
         return {"error": (done.stderr or done.stdout).strip()[-500:]}
     try:
-        data = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+        data = json.loads(done.stdout)
+    except ValueError:
         return {"error": "status --json printed no JSON"}
     return data if isinstance(data, dict) else {"status": data}
 
 
 def _seen_size(status: dict[str, Any]) -> int | None:
-    """The seen set's size from ``status --json``, wherever the crawl's counters put it."""
+    """The seen set's size from ``status --json`` (``crawl.seen_urls``, else any count
+    named for the seen set)."""
+    crawl = status.get("crawl")
+    if isinstance(crawl, dict) and isinstance(crawl.get("seen_urls"), int):
+        return int(crawl["seen_urls"])
     todo: list[Any] = [status]
     while todo:
         value = todo.pop()
@@ -226,6 +230,8 @@ def _figures(args: argparse.Namespace, site: NewsSite, run: dict[str, Any]) -> d
     families = {f: after.get(f, 0) - before.get(f, 0) for f in set(before) | set(after)}
     grown = sum(families.values())
     seen_count = seen if seen is not None else len(items)
+    # The seen set's own keys (workers/crawl/seen.py: its buckets and its caps hash).
+    seen_bytes = sum(n for f, n in families.items() if "seen" in f.split(":"))
     (fetch0, pipe0), (fetch1, pipe1) = run["rss_kib"]
     return {
         "setup": {
@@ -263,6 +269,8 @@ def _figures(args: argparse.Namespace, site: NewsSite, run: dict[str, Any]) -> d
         "seen_set_size": seen,
         "redis_growth_bytes": grown,
         "redis_bytes_per_seen_url": round(grown / seen_count) if seen_count else None,
+        "seen_set_bytes": seen_bytes,
+        "seen_set_bytes_per_url": round(seen_bytes / seen_count, 1) if seen_count else None,
         "redis_growth_by_family": dict(sorted(families.items(), key=lambda kv: -kv[1])[:12]),
         "fetch_rss_growth_mib": round((fetch1 - fetch0) / 1024, 1),
         "fetch_rss_start_mib": round(fetch0 / 1024, 1),
@@ -333,11 +341,12 @@ def render(data: dict[str, Any]) -> str:
         f"{data['ideal_s']:g} s: x{_fmt(data['elapsed_over_ideal'])} "
         f"(target <= {TARGET_ELAPSED_OVER_IDEAL}: {_mark(ok['elapsed'])}); first to last "
         f"request {data['first_to_last_request_s']:g} s (x{_fmt(data['span_over_ideal'])})",
-        f"Redis per seen URL:        {_fmt(data['redis_bytes_per_seen_url'])} bytes "
-        f"({data['redis_growth_bytes']} bytes grown, seen set "
+        f"Redis per seen URL:        {_fmt(data['seen_set_bytes_per_url'])} bytes in the "
+        f"seen set's keys ({data['seen_set_bytes']} bytes for "
         f"{_fmt(data['seen_set_size'])} URLs"
         + ("" if data["seen_set_size"] is not None else ", not in status: the job's items")
-        + ")",
+        + f"); all the run's keys: {_fmt(data['redis_bytes_per_seen_url'])} bytes per seen "
+        f"URL ({data['redis_growth_bytes']} bytes grown, the dedup index included)",
         "  by key family:           "
         + ", ".join(f"{k} {v}" for k, v in data["redis_growth_by_family"].items()),
         f"fetch worker RSS growth:   {data['fetch_rss_growth_mib']:g} MiB (from "
