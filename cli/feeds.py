@@ -1,8 +1,9 @@
 """``sluice feeds add|import|discover|list|show|poll|pause|resume|remove``: feeds sluice keeps
 polling.
 
-A registered feed (or sitemap) is polled by the fetch workers on its own schedule; its new
-entries become items of the feed's own job (``sluice verify JOB``). Exit codes: 0 done; 1
+A registered feed (or sitemap, or HTML section page: ``add --html``) is polled by the fetch
+workers on its own schedule; its new entries (a section page's: its new article links)
+become items of the feed's own job (``sluice verify JOB``). Exit codes: 0 done; 1
 some URLs were refused (the others registered); 2 no such feed; 8 the list file cannot be
 read or parsed.
 """
@@ -29,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "per feed.",
     )
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="register feed URLs")
+    add = actions.add_parser(
+        "add",
+        help="register feed URLs (--sitemap: sitemaps; --html: section pages to watch)",
+    )
     add.add_argument("urls", nargs="+", metavar="URL")
     _registration_options(add)
     add.set_defaults(func=run_add)
@@ -45,7 +49,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     show.add_argument("feed", metavar="URL_OR_ID")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
-    disc = actions.add_parser("discover", help="find a site's feeds and sitemaps")
+    disc = actions.add_parser(
+        "discover",
+        help="find a site's feeds and sitemaps",
+        description="Reads the page's <link rel=alternate> feeds and robots.txt's sitemaps, "
+        "and tries the usual feed and sitemap paths. When the site has no feed, the page and "
+        "the sections its navigation links to are proposed (kind 'section') as pages to "
+        "watch with 'sluice feeds add --html'; --add does not register them.",
+    )
     disc.add_argument("url", metavar="URL")
     disc.add_argument("--add", action="store_true", help="register what was found")
     disc.add_argument("--every", type=float, metavar="MINUTES", help="with --add: as for add")
@@ -89,7 +100,14 @@ def _registration_options(p: argparse.ArgumentParser) -> None:
         metavar="MINUTES",
         help="poll every MINUTES instead of a learned interval",
     )
-    p.add_argument("--sitemap", action="store_true", help="the URLs are sitemaps, not feeds")
+    kinds = p.add_mutually_exclusive_group()
+    kinds.add_argument("--sitemap", action="store_true", help="the URLs are sitemaps, not feeds")
+    kinds.add_argument(
+        "--html",
+        action="store_true",
+        help="the URLs are HTML front or section pages to watch: each poll takes the links "
+        "on the page's host that look like articles and were not seen before",
+    )
     p.add_argument(
         "--new-only",
         action="store_true",
@@ -116,7 +134,7 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
         return report(args, EXIT_USAGE, "usage", "--every must be above 0 minutes")
     if args.spread is not None and args.spread < 0:
         return report(args, EXIT_USAGE, "usage", "--spread takes 0 minutes or more")
-    kind = FeedKind.SITEMAP if args.sitemap else FeedKind.FEED
+    kind = FeedKind.SITEMAP if args.sitemap else FeedKind.SECTION if args.html else FeedKind.FEED
     every = args.every * 60 if args.every is not None else None
     spread = args.spread * 60 if args.spread is not None else None
     done, refused = register_feeds(listed, kind, every, new_only=args.new_only, spread=spread)
@@ -136,7 +154,8 @@ def _register(args: argparse.Namespace, listed: list[Any]) -> int:
         now = cluster_now()
         for r in done:
             state = "registered" if r.created else "already registered"
-            line = f"{state}: feed {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"
+            what = "HTML section page" if r.feed.kind == FeedKind.SECTION else "feed"
+            line = f"{state}: {what} {r.feed.id} (job {r.feed.job_id}) {r.feed.url}"
             if r.created:
                 due = r.feed.next_poll_at
                 line += f", first poll {'now' if due <= now else relative(due, now)}"
@@ -182,7 +201,7 @@ def run_discover(args: argparse.Namespace) -> int:
     added: list[Any] = []
     if args.add:
         every = args.every * 60 if args.every else None
-        feeds = [d.url for d in found.found if d.kind != "sitemap"]
+        feeds = [d.url for d in found.found if d.kind not in ("sitemap", "section")]
         sitemaps = [d.url for d in found.found if d.kind == "sitemap"]
         options: dict[str, Any] = {
             "new_only": args.new_only,
@@ -206,6 +225,10 @@ def run_discover(args: argparse.Namespace) -> int:
             console.print(text(f"{d.kind:8} {d.url}  ({d.found_in}) {d.title}".rstrip()))
         if not found.found:
             console.print("no feed or sitemap found")
+        sections = [d.url for d in found.found if d.kind == "section"]
+        if sections:
+            console.print("no feed found: to watch section pages instead, pick from")
+            console.print(text(f"  sluice feeds add --html {' '.join(sections)}"))
         for r in added:
             console.print(text(f"registered: feed {r.feed.id} {r.feed.url}"))
     return 0 if found.found else EXIT_FAILED
@@ -244,7 +267,7 @@ def run_list(args: argparse.Namespace) -> int:
         table.add_row(
             str(f.id),
             text(f.state),
-            text(f.kind),
+            text(_KIND_LABELS.get(f.kind, f.kind)),
             span(f.interval),
             relative(f.next_poll_at, now) if f.state == "active" else "-",
             str(f.polls),
@@ -282,9 +305,17 @@ def run_show(args: argparse.Namespace) -> int:
             value = span(value)
         elif name == "next_poll_in":
             continue  # next_poll_at says it
+        elif name == "kind" and value in _KIND_NOTES:
+            value = f"{value} ({_KIND_NOTES[value]})"
         console.print(text(f"{name}: {'' if value is None else value}"))
     return 0
 
+
+# How a kind is shown where "feed" alone would mislead.
+_KIND_LABELS = {"section": "html section"}
+_KIND_NOTES = {
+    "section": "an HTML section page: its new links that look like articles are its entries"
+}
 
 # Fields of a feed that are moments (seconds since the epoch) and spans (seconds).
 _MOMENTS = ("next_poll_at", "claimed_until", "last_poll_at", "last_entry_at")

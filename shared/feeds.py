@@ -61,6 +61,7 @@ _CHUNK = 500
 class FeedKind(StrEnum):
     FEED = "feed"  # RSS, Atom, RDF, JSON Feed
     SITEMAP = "sitemap"  # a sitemap or news sitemap
+    SECTION = "section"  # an HTML front or section page: its new article links are its entries
 
 
 class FeedState(StrEnum):

@@ -81,6 +81,11 @@ class Reason(StrEnum):
 
     # --- registered feeds (sluice feeds): poll outcomes and why a feed is disabled ----------
     FEED_IS_HTML = "feed_is_html", "a feed's URL answered with an HTML page, not a feed"
+    NOT_A_SECTION_PAGE = (
+        "not_a_section_page",
+        "a watched section page's URL (feeds add --html) answered with a document that is not "
+        "an HTML page",
+    )
     FEED_MOVED_TO_KNOWN = (
         "feed_moved_to_known",
         "a feed redirects permanently to another feed already registered",

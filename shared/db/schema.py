@@ -186,7 +186,7 @@ feeds = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("url", Text, nullable=False),
-    Column("kind", String(8), nullable=False),  # feed | sitemap
+    Column("kind", String(8), nullable=False),  # feed | sitemap | section
     Column("state", String(16), nullable=False),  # active | paused | disabled
     Column("reason", String(64)),  # why it is disabled
     Column("detail", Text),

@@ -1,5 +1,6 @@
-"""Fixtures for the feed tests: a feed server whose entries change between polls, and the
-CLI and waiting helpers the feed tests share."""
+"""Fixtures for the feed tests: a cluster whose feeds are polled about every second, a feed
+server whose entries change between polls, a section page that gains article links, and
+the CLI and waiting helpers the feed tests share."""
 
 from __future__ import annotations
 
@@ -7,15 +8,67 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from sluice.shared.db import upgrade_database
 from tests.support.cluster import Cluster
 from tests.support.pages import article_page
+from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
+
+DISABLE_AFTER = 3
+MAX_NEW = 300  # SLUICE_FEED_MAX_NEW_ENTRIES of the test cluster
+
+
+@pytest.fixture(scope="module")
+def feed_cluster(
+    redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Two fetch workers (two feed schedulers) and one worker for the other stages, with
+    feed intervals of about a second."""
+    data_dir: Path = tmp_path_factory.mktemp("feed-cluster")
+    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
+    upgrade_database(database_url)
+    cluster = Cluster(
+        redis_provider.acquire(),
+        database_url,
+        data_dir,
+        extra_env={
+            "SLUICE_FEED_INTERVAL": "1",
+            "SLUICE_FEED_MIN_INTERVAL": "1",
+            "SLUICE_FEED_MAX_INTERVAL": "2",
+            "SLUICE_FEED_DISABLE_AFTER": str(DISABLE_AFTER),
+            "SLUICE_FEED_POLL_LEASE": "60",
+            "SLUICE_FEED_MAX_NEW_ENTRIES": str(MAX_NEW),
+            "SLUICE_FETCH_HOST_RATE": "50",
+            "SLUICE_FETCH_CONNECT_TIMEOUT": "1",
+            "SLUICE_FETCH_READ_TIMEOUT": "1",
+            "SLUICE_FETCH_TOTAL_TIMEOUT": "2",
+            "SLUICE_ROBOTS_ERROR_TTL": "1",
+        },
+    )
+    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a")
+    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b")
+    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
+    try:
+        cluster.wait_ready(timeout=120)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    server = WebServer("127.0.0.2")
+    yield server
+    server.close()
 
 
 def sluice_json(cluster: Cluster, *args: str) -> Any:
@@ -89,3 +142,68 @@ class FeedServer:
                 f"<link>{self.web.base_url}</link>{items}</channel></rss>"
             ).encode()
             return Response(body=body, content_type="application/rss+xml", headers={"ETag": etag})
+
+
+@dataclass
+class SectionServer:
+    """An HTML section page at ``prefix/section/world/`` on ``web`` listing its latest
+    stories (``prefix/YYYY/MM/DD/slug-N.html``) among navigation, tag, author and
+    pagination links and a link to ``elsewhere`` (another host); it answers If-None-Match
+    with 304 while its stories have not changed, and counts its answers."""
+
+    web: WebServer
+    elsewhere: str  # an article URL on another host: out of scope
+    prefix: str = field(default_factory=lambda: f"/{uuid.uuid4().hex[:8]}")
+    stories: list[str] = field(default_factory=list)  # slugs, newest first
+    answers: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.web.route(f"{self.prefix}/section/world/", self._page)
+
+    @property
+    def url(self) -> str:
+        return self.web.url(f"{self.prefix}/section/world/")
+
+    def story_path(self, slug: str) -> str:
+        return f"{self.prefix}/2026/12/01/{slug}-{len(slug)}.html"
+
+    def hub_paths(self) -> list[str]:
+        """The paths of the page's links that are not stories."""
+        p = self.prefix
+        return [
+            f"{p}/",
+            f"{p}/world",
+            f"{p}/politics/",
+            f"{p}/tag/harbour-council-budget/",
+            f"{p}/author/jane-doe-smith/",
+            f"{p}/section/world/page/2/",
+            f"{p}/archive/2026/12/01/",
+        ]
+
+    def publish(self, *slugs: str) -> None:
+        """New stories on top (their pages served); the page keeps the latest 4."""
+        for slug in slugs:
+            self.web.route(self.story_path(slug), Response(body=article_page(slug)))
+        with self._lock:
+            self.stories = [*reversed(slugs), *self.stories][:4]
+
+    def _page(self, handler) -> Response:  # type: ignore[no-untyped-def]
+        with self._lock:
+            etag = '"' + "-".join(self.stories) + '"'
+            if handler.headers.get("If-None-Match") == etag:
+                self.answers.append(304)
+                return Response(304, b"", headers={"ETag": etag})
+            self.answers.append(200)
+            nav = "".join(f'<a href="{path}">{path}</a>' for path in self.hub_paths())
+            stories = "".join(
+                f'<li><a href="{self.story_path(s)}">Story {s}</a> '
+                f'<a href="{self.story_path(s)}#comments">comments</a></li>'
+                for s in self.stories
+            )
+            body = (
+                f"<!doctype html><html><head><title>World</title></head><body><nav>{nav}</nav>"
+                f'<ul>{stories}</ul><a href="{self.elsewhere}">Partner story</a>'
+                f"<footer>Rendered {time.monotonic()}</footer></body></html>"
+            ).encode()
+            return Response(body=body, headers={"ETag": etag})

@@ -12,7 +12,6 @@ import itertools
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,65 +20,16 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
-from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles, feeds, items
-from tests.feeds.conftest import FeedServer, article_page
+from tests.feeds.conftest import DISABLE_AFTER, MAX_NEW, FeedServer, article_page
 from tests.feeds.conftest import sluice_json as _sluice_json
 from tests.feeds.conftest import wait_for as _until
 from tests.support.cluster import Cluster
 from tests.support.events import recorded_events, settle
-from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
 pytestmark = pytest.mark.integration
-
-DISABLE_AFTER = 3
-MAX_NEW = 300  # SLUICE_FEED_MAX_NEW_ENTRIES of the test cluster
-
-
-@pytest.fixture(scope="module")
-def feed_cluster(
-    redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Cluster]:
-    """Two fetch workers (two feed schedulers) and one worker for the other stages, with
-    feed intervals of about a second."""
-    data_dir: Path = tmp_path_factory.mktemp("feed-cluster")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    cluster = Cluster(
-        redis_provider.acquire(),
-        database_url,
-        data_dir,
-        extra_env={
-            "SLUICE_FEED_INTERVAL": "1",
-            "SLUICE_FEED_MIN_INTERVAL": "1",
-            "SLUICE_FEED_MAX_INTERVAL": "2",
-            "SLUICE_FEED_DISABLE_AFTER": str(DISABLE_AFTER),
-            "SLUICE_FEED_POLL_LEASE": "60",
-            "SLUICE_FEED_MAX_NEW_ENTRIES": str(MAX_NEW),
-            "SLUICE_FETCH_HOST_RATE": "50",
-            "SLUICE_FETCH_CONNECT_TIMEOUT": "1",
-            "SLUICE_FETCH_READ_TIMEOUT": "1",
-            "SLUICE_FETCH_TOTAL_TIMEOUT": "2",
-            "SLUICE_ROBOTS_ERROR_TTL": "1",
-        },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a")
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b")
-    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
-    try:
-        cluster.wait_ready(timeout=120)
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def web() -> Iterator[WebServer]:
-    server = WebServer("127.0.0.2")
-    yield server
-    server.close()
 
 
 def _add(cluster: Cluster, url: str, *options: str) -> dict[str, Any]:

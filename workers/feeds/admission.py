@@ -34,7 +34,8 @@ __all__ = [
     "send_waiting",
 ]
 
-#: Frontier priorities: a feed's new entries are news; a sitemap's URLs are backfill.
+#: Frontier priorities: a feed's (or a section page's) new entries are news; a sitemap's
+#: URLs are backfill.
 FEED_PRIORITY = 6
 SITEMAP_PRIORITY = 3
 #: The ids of feeds with entries waiting in the store for room in the frontier.
@@ -72,7 +73,7 @@ def send_waiting(feed: Feed) -> int:
     if not lock.acquire(blocking=False):
         return 0
     gate = Backpressure.into_frontier(client)
-    priority = FEED_PRIORITY if feed.kind == FeedKind.FEED else SITEMAP_PRIORITY
+    priority = SITEMAP_PRIORITY if feed.kind == FeedKind.SITEMAP else FEED_PRIORITY
     sent, more = 0, True
     try:
         while more:

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sluice.shared.feeds import Feed, FeedState
+from sluice.shared.feeds import Feed, FeedKind, FeedState
 from sluice.shared.reasons import Reason
 from sluice.shared.settings import Settings
 from sluice.workers.feeds.schedule import (
     Hints,
+    arrival_pace,
     jittered,
     next_interval,
     pace_of,
@@ -60,8 +61,15 @@ def after_success(
 ) -> dict[str, Any]:
     """The row's new values after a poll that read the feed or found it unchanged.
     ``skipped``: entries a "new entries only" feed's first poll marked seen without making
-    items; the schedule learns from them as if they were new, the counts do not count them."""
+    items; the schedule learns from them as if they were new, the counts do not count them.
+    A section page's entries have no dates: its pace is learned from when its polls find
+    new links (:func:`workers.feeds.schedule.arrival_pace`)."""
     found = new + skipped
+    quiet_for = now - feed.last_entry_at if feed.last_entry_at is not None else None
+    if feed.kind == FeedKind.SECTION:
+        pace = arrival_pace(feed.pace, quiet_for, found)
+    else:
+        pace = pace_of(published) or feed.pace
     longest = longest_wait(feed, settings)
     asked = _asked(hints.retry_after, settings)
     hints = Hints(
@@ -80,8 +88,8 @@ def after_success(
             hints,
             minimum=settings.feed_min_interval,
             maximum=settings.feed_max_interval,
-            pace=feed.pace,
-            quiet_for=now - feed.last_entry_at if feed.last_entry_at is not None else None,
+            pace=pace,
+            quiet_for=quiet_for,
         )
     interval = min(interval, longest)
     # Jitter spreads polls out, but never below what the publisher asked for.
@@ -96,7 +104,7 @@ def after_success(
         "last_outcome": outcome.value,
         "last_new": new,
         "detail": None,
-        "pace": pace_of(published) or feed.pace,
+        "pace": pace,
         "last_entry_at": now if found else feed.last_entry_at,
     }
 

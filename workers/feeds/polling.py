@@ -22,7 +22,9 @@ priority above ordinary submissions (:mod:`workers.feeds.admission`). They are r
 before they are marked seen, so a poll cut short makes an entry an item twice at worst
 (the fetch stage's claim then ends the second as ``duplicate``), never loses it. A feed
 registered "new entries only" (``sluice feeds add --new-only``) marks what its first
-successful poll finds listed as seen without making items of it.
+successful poll finds listed as seen without making items of it. A watched section page
+(``sluice feeds add --html``) is polled the same way; its entries are its links that look
+like articles (:mod:`workers.feeds.section`).
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.workers.feeds.admission import record_entries, send_waiting
 from sluice.workers.feeds.outcomes import after_failure, after_success
-from sluice.workers.feeds.reader import Entry, read_document
+from sluice.workers.feeds.reader import Document, Entry, read_document
 from sluice.workers.feeds.registry import register_feeds
 from sluice.workers.feeds.schedule import Hints, hints_from
 from sluice.workers.feeds.scheduler import poll_item
+from sluice.workers.feeds.section import read_section
 from sluice.workers.fetching.client import (
     ANY_CONTENT_TYPE,
     FetchedPage,
@@ -137,6 +140,13 @@ def _request(
     permanent = hop.permanent and result.status in _PERMANENT_REDIRECTS
     moved = location if permanent else hop.moved
     return PollDeferred(0.0, "redirected", Hop(location, hop.count + 1, moved, permanent))
+
+
+def _read(feed: Feed, page: FetchedPage) -> Document:
+    """The polled document: a feed or sitemap, or a section page's article links."""
+    if feed.kind == FeedKind.SECTION:
+        return read_section(page.body, page.url)
+    return read_document(feed.kind, page.body, page.url)
 
 
 def _new_entries(
@@ -255,7 +265,7 @@ def poll_feed(
             hints = hints_from({}, {"cache-control": answer.cache_control})
     else:
         try:
-            document = read_document(feed.kind, answer.body, answer.url)
+            document = _read(feed, answer)
         except SluiceError as exc:
             return _failed(feed, token, now, exc)
         document_damage = document.damage

@@ -7,7 +7,9 @@ than two gaps keeps its interval, so an hourly feed is not slowed down by the em
 between its stories; one quiet for longer is polled less and less often. The publisher's
 own hints — RSS ``ttl``, ``sy:updatePeriod``/``sy:updateFrequency``, ``Cache-Control:
 max-age`` and ``Retry-After`` — are floors: sluice never polls faster than a feed asks.
-Everything is clamped between ``SLUICE_FEED_MIN_INTERVAL`` and ``SLUICE_FEED_MAX_INTERVAL``,
+A section page (``feeds add --html``) lists links without dates: its pace is learned from
+when polls find new article links instead (:func:`arrival_pace`). Everything is clamped
+between ``SLUICE_FEED_MIN_INTERVAL`` and ``SLUICE_FEED_MAX_INTERVAL``,
 and each next poll is moved by a little jitter so that feeds added together drift apart
 instead of coming due together.
 """
@@ -24,6 +26,7 @@ from datetime import datetime
 
 __all__ = [
     "Hints",
+    "arrival_pace",
     "first_poll_offset",
     "hints_from",
     "jittered",
@@ -129,6 +132,19 @@ def pace_of(published: Sequence[datetime]) -> float | None:
     if not gaps:
         return None
     return gaps[len(gaps) // 2]
+
+
+def arrival_pace(previous: float | None, quiet_for: float | None, found: int) -> float | None:
+    """The pace of a document whose entries carry no dates (a section page's links): the
+    seconds since the last poll that found new entries, shared among the ``found`` new ones,
+    smoothed with the pace learned before (``previous``). Unchanged when nothing was found
+    or there is no earlier finding to measure from (a first poll's backlog)."""
+    if found <= 0 or quiet_for is None or quiet_for <= 0:
+        return previous
+    observed = quiet_for / found
+    if previous is None:
+        return observed
+    return _SMOOTHING * previous + (1 - _SMOOTHING) * observed
 
 
 def _number(value: object) -> float | None:
