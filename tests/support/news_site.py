@@ -10,6 +10,9 @@ loopback address, deterministic for a seed:
 * tags ``/tag/NAME/`` with pagination ``/tag/NAME/?page=N``;
 * articles (``/YYYY/MM/DD/slug-ID.html`` or ``/SECTION/story/ID-slug``): headline, byline,
   date, paragraphs, ``og:type`` article, related stories, tags, a partner link now and then;
+* hard cases for telling hubs from articles: one article in five has no page metadata, one
+  in thirteen is a one-paragraph brief, one section page in four says ``og:type`` article,
+  and a topic's first page opens with an introduction;
 * a calendar trap ``/archive/YYYY/MM/DD/``: each day links the day before and after, for
   ever (no ground truth: every fetch of one is a trap URL fetched);
 * a session id ``?sid=…`` on every page's home link and every article's permalink: the same
@@ -149,7 +152,6 @@ class SiteMap:
             for tag in story.tags:
                 self.in_tag[tag].append(story)
             self.on_day.setdefault(story.day, []).append(story)
-        self.first_day = min(self.on_day)
 
     @staticmethod
     def _section_count(articles: int) -> int:
@@ -291,12 +293,17 @@ class SiteMap:
         return header, footer
 
     def _document(self, path: str, title: str, main: str, og_type: str, head: str = "") -> bytes:
+        """A page with the site's header and footer; ``og_type`` "" sends no metadata."""
         header, footer = self._chrome(path)
+        meta = (
+            f'<meta property="og:type" content="{og_type}">'
+            f'<meta property="og:site_name" content="{SITE_NAME}">{head}'
+            if og_type
+            else ""
+        )
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{escape(title)} | {SITE_NAME}</title>"
-            f'<meta property="og:type" content="{og_type}">'
-            f'<meta property="og:site_name" content="{SITE_NAME}">{head}</head>'
+            f"<title>{escape(title)} | {SITE_NAME}</title>{meta}</head>"
             f"<body>{header}<main>{main}</main>{footer}</body></html>"
         ).encode()
 
@@ -339,12 +346,21 @@ class SiteMap:
             for rel, p in (("prev", n - 1), ("next", n + 1))
             if 1 <= p <= count
         )
+        # Hard cases: a topic's first page opens with an introduction, and one section page
+        # in four calls itself an article (a CMS default left as it was).
+        intro = (
+            "".join(f"<p>{t}</p>" for t in paragraphs(self.seed, f"intro-{name}", 1))
+            if kind == "tag" and n == 1
+            else ""
+        )
+        mislabelled = kind == "section" and (len(name) + n) % 4 == 0
         main = (
-            f"<h1>{escape(title)}</h1>"
+            f"<h1>{escape(title)}</h1>{intro}"
             + self._teasers(stories[(n - 1) * per : n * per])
             + self._pagination(paths, n)
         )
-        return self._document(key, title + (f", page {n}" if n > 1 else ""), main, "website", head)
+        title += f", page {n}" if n > 1 else ""
+        return self._document(key, title, main, "article" if mislabelled else "website", head)
 
     def _front(self, partners: list[str]) -> bytes:
         topics = "".join(f'<li><a href="{self.tag_path(t)}">{t}</a></li>' for t in self.tags)
@@ -366,7 +382,12 @@ class SiteMap:
         at = siblings.index(story)
         related = [siblings[(at + k) % len(siblings)] for k in range(1, RELATED + 1)]
         related = [s for s in dict.fromkeys(related) if s is not story]
-        body = "".join(f"<p>{text}</p>" for text in paragraphs(self.seed, key, 5 + story.id % 4))
+        # Hard cases: one story in thirteen is a brief of one paragraph; one in five has no
+        # page metadata at all (no og:type, no published time: only what the page shows).
+        brief = story.id % 13 == 2
+        bare = story.id % 5 == 1
+        count = 1 if brief else 5 + story.id % 4
+        body = "".join(f"<p>{text}</p>" for text in paragraphs(self.seed, key, count))
         author = byline(self.seed, key)
         partner = ""
         for n, base in enumerate(partners):
@@ -391,7 +412,7 @@ class SiteMap:
             f'<meta property="article:published_time" content="{story.day.isoformat()}T08:00:00Z">'
             f'<meta property="article:section" content="{story.section}">'
         )
-        return self._document(story.path, story.headline, main, "article", head)
+        return self._document(story.path, story.headline, main, "" if bare else "article", head)
 
     def _archive(self, day: date) -> bytes:
         path = self.archive_path(day)
