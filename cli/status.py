@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(and their slots), tasks started per second over up to the last minute, and the "
         "time the queue takes to drain at that pace. 'missing' counts submitted items with "
         "no recorded state: it should always be 0. 'recorded' items were never enqueued: "
-        "a submission is still sending them, or was interrupted (sluice submit --resume).",
+        "a submission is still sending them, or was interrupted (sluice submit --resume). "
+        "A site crawl's job (submit --crawl) adds its pages fetched, articles stored, hubs "
+        "followed, links found and left per reason, and its seen set's size.",
     )
     p.add_argument("job", nargs="?", help="job id (default: all jobs)")
     p.add_argument("--json", action="store_true", help="print as JSON (one line per refresh)")

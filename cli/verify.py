@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "verify",
         help="check that every item of a job reached exactly one final state",
         description="Exit 0 when every submitted item of JOB has a final state (stored, "
-        "duplicate, unchanged or failed); 1 when some are still pending or missing.",
+        "duplicate, unchanged, skipped, followed or failed); 1 when some are still pending or "
+        "missing.",
     )
     p.add_argument("job")
     p.add_argument("--json", action="store_true")

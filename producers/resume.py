@@ -22,7 +22,7 @@ from sluice.shared.pages import article_for_page
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
-from sluice.workers.crawl.waiting import sending_lock
+from sluice.workers.crawl.waiting import sending
 
 __all__ = ["Resumed", "resume_job"]
 
@@ -53,7 +53,7 @@ def resume_job(
     client = get_redis()
     # The fetch workers' sender of found work (workers.crawl.waiting) holds this job's
     # lock while it sends: never both at once, so no item goes twice.
-    with submission_lease(client, job_id, exclusive=True), sending_lock(client, job_id):
+    with submission_lease(client, job_id, exclusive=True), sending(client, job_id):
         unsent = list_items(job_id, [State.RECORDED.value])
         urls = [item for item in unsent if item["kind"] == "url" and item["source"]]
         pages = [item for item in unsent if item["kind"] != "url" and item["page_id"]]

@@ -145,6 +145,11 @@ class Reason(StrEnum):
         "followed and it is not stored as an article",
     )
 
+    REDIRECT_OUT_OF_SCOPE = (
+        "redirect_out_of_scope",
+        "skipped: a site crawl's page redirects out of the crawl's scope (not followed)",
+    )
+
     # --- the task itself --------------------------------------------------------------------
     TIME_LIMIT = "time_limit", "the stage ran past its time limit"
     TOO_MANY_ATTEMPTS = (

@@ -23,12 +23,14 @@ A URL that is not an absolute http(s) URL is dropped and counted as such.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import redis
+from redis.exceptions import LockError
 
 from sluice.shared.article import Article
 from sluice.shared.identity import canonicalize_url
@@ -40,11 +42,13 @@ from sluice.workers.backpressure import Backpressure
 from sluice.workers.crawl import seen, stats
 from sluice.workers.crawl.crawls import crawl_of
 from sluice.workers.crawl.traps import pattern_of
-from sluice.workers.crawl.waiting import note_waiting
+from sluice.workers.crawl.waiting import note_waiting, sending_lock
 from sluice.workers.fetching.frontier import arrival_of, enter
 
 __all__ = ["FoundWork", "admit_found", "found_key"]
 
+# Seconds a stage waits for its job's sending lock before it leaves its URLs to the sender.
+_LOCK_WAIT = 2.0
 _CAPPED = {
     seen.Verdict.MAX_PAGES: "max_pages",
     seen.Verdict.HOST_CAP: "host_cap",
@@ -165,10 +169,22 @@ def _claim(client: redis.Redis, article: Article, chosen: dict[str, NewUrl]) -> 
 
 def _enter(client: redis.Redis, items: list[Article], priorities: list[int]) -> int:
     """Let the first of ``items`` into the frontier, as many as the queues have room for
-    now, and mark them ``queued``; returns how many."""
-    with Backpressure.into_frontier(client).admit_now(len(items)) as room:
-        admitted = list(itertools.islice(zip(items, priorities, strict=True), room))
-        enter((arrival_of(item.to_dict(), priority) for item, priority in admitted), client)
-    if admitted:
-        mark_enqueued(items[0].job_id, [item.item_id for item, _ in admitted])
+    now, and mark them ``queued``; returns how many.
+
+    Done under the job's sending lock (:func:`workers.crawl.waiting.sending_lock`): the
+    sender of waiting work must not see these items ``recorded`` between their entering
+    and their marking, or a page fetched in between would be sent again. When the lock is
+    busy none go now: they wait with the rest, and the sender sends them."""
+    lock = sending_lock(client, items[0].job_id)
+    if not lock.acquire(blocking_timeout=_LOCK_WAIT):
+        return 0
+    try:
+        with Backpressure.into_frontier(client).admit_now(len(items)) as room:
+            admitted = list(itertools.islice(zip(items, priorities, strict=True), room))
+            enter((arrival_of(item.to_dict(), priority) for item, priority in admitted), client)
+        if admitted:
+            mark_enqueued(items[0].job_id, [item.item_id for item, _ in admitted])
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()
     return len(admitted)

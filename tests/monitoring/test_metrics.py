@@ -288,3 +288,34 @@ def test_stage_latency_and_fetch_outcomes_from_real_workers(
     assert grew(stage_outcome, stage="extract", outcome="forward", reason="") == 1
     assert grew(stage_outcome, stage="dedup", outcome="forward", reason="") == 1
     assert grew(stage_outcome, stage="store", outcome="final", reason="stored") == 1
+
+
+def test_exporter_reports_a_site_crawl(own_services: dict[str, str], tmp_path: Path) -> None:
+    """A crawl's figures (workers.crawl.figures) are series labelled by its job."""
+    from sluice.workers.crawl import seen, stats
+    from sluice.workers.crawl.figures import note_crawl
+
+    client = redis.Redis.from_url(own_services["SLUICE_REDIS_URL"])
+    urls = [ItemSpec("url", f"http://site.example/{n}") for n in range(4)]
+    create_job("crawl1", urls, state=State.RECORDED)
+    finish_item("crawl1", 0, State.FOLLOWED, reason="crawl_hub")
+    finish_item("crawl1", 1, State.STORED)
+    note_crawl(client, "crawl1")
+    seen.claim(client, "crawl1", 0, [seen.Claim(f"http://site.example/{n}", "h") for n in range(4)])
+    stats.add(
+        client,
+        "crawl1",
+        {"pages_fetched": 2, "links_discovered": 9, "out_of_scope": 3, "pattern_cap": 1},
+    )
+    env = {**Cluster("", "", tmp_path).env, **own_services}
+    with running_metrics(env, tmp_path / "metrics.log") as url:
+        samples = scrape(url)
+    assert value(samples, "sluice_crawl_pages_fetched", job="crawl1") == 2
+    assert value(samples, "sluice_crawl_hubs_followed", job="crawl1") == 1
+    assert value(samples, "sluice_crawl_articles_stored", job="crawl1") == 1
+    assert value(samples, "sluice_crawl_links_discovered", job="crawl1") == 9
+    assert value(samples, "sluice_crawl_links_out_of_scope", job="crawl1") == 3
+    assert value(samples, "sluice_crawl_links_dropped", job="crawl1", reason="pattern_cap") == 1
+    assert value(samples, "sluice_crawl_seen_urls", job="crawl1") == 4
+    assert value(samples, "sluice_crawl_waiting_urls", job="crawl1") == 2  # items 2 and 3
+    client.close()

@@ -5,14 +5,18 @@ What a stage found beyond the producers' high-water mark stays ``recorded``
 frontier pump (:mod:`workers.fetching.pump`) calls :func:`send_all_waiting` about once a
 second: each noted job's oldest recorded items enter the frontier, as many as there is room
 for, under a per-job lock so that two senders never send one item twice; a job with nothing
-left is no longer noted. ``sluice submit --resume JOB`` takes the same lock.
+left is no longer noted. ``sluice submit --resume JOB``, and a stage entering the work it
+has just found, take the same lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import redis
+from redis.exceptions import LockError
 
 from sluice.shared.article import Article
 from sluice.shared.jobs import mark_enqueued, waiting_items
@@ -20,7 +24,14 @@ from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
 from sluice.workers.backpressure import Backpressure
 from sluice.workers.fetching.frontier import arrival_of, enter
 
-__all__ = ["WAITING_KEY", "note_waiting", "send_all_waiting", "send_waiting", "sending_lock"]
+__all__ = [
+    "WAITING_KEY",
+    "note_waiting",
+    "send_all_waiting",
+    "send_waiting",
+    "sending",
+    "sending_lock",
+]
 
 #: The jobs with found work waiting in the store for room in the frontier.
 WAITING_KEY = f"{KEY_PREFIX}found:waiting"
@@ -33,9 +44,22 @@ def note_waiting(client: redis.Redis, job_id: str) -> None:
     client.sadd(WAITING_KEY, job_id)
 
 
-def sending_lock(client: redis.Redis, job_id: str) -> Any:
+def sending_lock(client: redis.Redis, job_id: str, timeout: float = _LOCK_SECONDS) -> Any:
     """The lock a sender of ``job_id``'s recorded items holds (a redis-py ``Lock``)."""
-    return client.lock(f"{KEY_PREFIX}found:sending:{job_id}", timeout=_LOCK_SECONDS)
+    return client.lock(f"{KEY_PREFIX}found:sending:{job_id}", timeout=timeout)
+
+
+@contextlib.contextmanager
+def sending(client: redis.Redis, job_id: str, timeout: float = 3600.0) -> Iterator[None]:
+    """Hold ``job_id``'s sending lock for a long send (``submit --resume``), for at most
+    ``timeout`` seconds (a killed holder frees it then)."""
+    lock = sending_lock(client, job_id, timeout)
+    lock.acquire(blocking=True)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()
 
 
 def _payload(job_id: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +94,8 @@ def send_waiting(client: redis.Redis, job_id: str) -> int:
         if not more:
             client.srem(WAITING_KEY, job_id)
     finally:
-        lock.release()
+        with contextlib.suppress(LockError):
+            lock.release()
     return sent
 
 

@@ -27,7 +27,7 @@ from sluice.workers.fetching.redirects import RedirectMemo, next_hop
 from sluice.workers.fetching.robots import Robots, RobotsCache
 from sluice.workers.fetching.validators import ValidatorStore
 
-__all__ = ["Crawler", "Deferred", "Unchanged", "Visit"]
+__all__ = ["REDIRECTED", "Crawler", "Deferred", "Unchanged", "Visit"]
 
 _SLOWING_STATUS = ("http_429", "http_503")
 # Timeouts and failed connections: the host backs off, and is probed before its next turn.
@@ -46,6 +46,10 @@ class Deferred:
     wait: float
     why: str
     url: str
+
+
+#: :attr:`Deferred.why` of a redirect: ``url`` is the next hop.
+REDIRECTED = "redirected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +196,7 @@ class Crawler:
                 raise
             self.redirects.advance(holder, hop, location)
             # The next hop waits for its host's turn, in the frontier.
-            return Deferred(0.0, "redirected", result.location)
+            return Deferred(0.0, REDIRECTED, result.location)
         self.redirects.forget(holder)
         if isinstance(result, NotModified):
             return Unchanged(result.url)

@@ -1,5 +1,8 @@
 """Fetch stage: download a page over HTTP(S) within firm limits and keep it in the store.
 
+A page of a site crawl that redirects out of the crawl's scope is not followed there: it
+ends ``skipped`` (``redirect_out_of_scope``).
+
 The HTTP client and its limits live in :mod:`workers.fetching.client`; the address guard in
 :mod:`workers.fetching.addresses`. :func:`fetch` downloads at once (following redirects);
 :func:`fetch_politely` is what the pipeline runs: robots.txt, the host's request budget
@@ -21,8 +24,9 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.crawl.crawls import crawl_of
 from sluice.workers.fetching.client import FetchedPage, Fetcher
-from sluice.workers.fetching.crawler import Crawler, Deferred, Unchanged
+from sluice.workers.fetching.crawler import REDIRECTED, Crawler, Deferred, Unchanged
 from sluice.workers.fetching.urls import check_url
 from sluice.workers.stages.dedup import dedup_index
 
@@ -102,6 +106,13 @@ def _crawler() -> Crawler:
     return Crawler(Fetcher(settings), get_redis(), settings)
 
 
+def _off_crawl(article: Article, url: str) -> bool:
+    """Whether ``url`` (where ``article``'s page redirects) is out of its site crawl's scope;
+    False for a job that is no site crawl."""
+    crawl = crawl_of(article.job_id)
+    return crawl is not None and crawl.why_out(url) is not None
+
+
 def run(article: Article) -> Outcome:
     """The fetch stage: claim the page for this item, then one polite step of fetching it."""
     identify(article)
@@ -112,6 +123,8 @@ def run(article: Article) -> Outcome:
         return Final(State.DUPLICATE, Reason.ALREADY_SUBMITTED, duplicate_of=claim.article_id)
     visit = fetch_politely(article, _crawler())
     if isinstance(visit, Deferred):
+        if visit.why == REDIRECTED and _off_crawl(article, visit.url):
+            return Final(State.SKIPPED, Reason.REDIRECT_OUT_OF_SCOPE, visit.url[:500])
         return Defer(visit.wait, visit.url)
     if isinstance(visit, Unchanged):
         count_fetch_outcome(article, "fetch", Reason.NOT_MODIFIED)
