@@ -100,6 +100,7 @@ def test_a_watched_section_takes_each_new_article_link_once_and_no_hub_or_other_
     shown = sluice_json(feed_cluster, "feeds", "show", str(added["id"]))
     assert shown["kind"] == "section" and shown["state"] == "paused"
     assert shown["entries"] == 3 and shown["failures"] == 0
+    assert shown["pace"] and shown["last_entry_at"]  # learned from when the new link came
     assert len(section.answers) == shown["polls"]  # one request per poll, whichever worker
     assert section.answers.count(304) >= 2
     wide = {**feed_cluster.env, "COLUMNS": "200"}

@@ -4,7 +4,7 @@ links that stay on the page's host and look like articles.
 A front or section page lists its newest stories among navigation, tag, author and
 pagination links. Only links within the page's scope (its host, as a ``--scope host`` site
 crawl: :class:`workers.crawl.scope.CrawlScope`) whose URL has an article's shape
-(:func:`workers.feeds.article_urls.url_looks_like_article`) are entries; the page itself
+(:func:`workers.crawl.url_shape.url_looks_like_article`) are entries; the page itself
 is not. Which of them are new is the poll's question (:mod:`workers.feeds.polling`), as for
 any feed. A feed or sitemap given as a section page is ``not_a_section_page``: it should be
 registered as what it is.
@@ -17,7 +17,7 @@ from sluice.shared.identity import canonicalize_url
 from sluice.shared.reasons import Reason
 from sluice.workers.crawl.links import links_in
 from sluice.workers.crawl.scope import CrawlScope
-from sluice.workers.feeds.article_urls import url_looks_like_article
+from sluice.workers.crawl.url_shape import url_looks_like_article
 from sluice.workers.feeds.reader import Document, Entry, sniff, unzipped
 
 __all__ = ["article_links", "read_section"]

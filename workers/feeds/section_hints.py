@@ -19,7 +19,7 @@ from lxml import etree
 
 from sluice.shared.identity import canonicalize_url
 from sluice.workers.crawl.scope import CrawlScope
-from sluice.workers.feeds.article_urls import url_looks_like_article
+from sluice.workers.crawl.url_shape import url_looks_like_article
 from sluice.workers.feeds.site_hints import Discovered
 
 __all__ = ["MAX_SECTIONS", "looks_like_section", "sections_in_html"]
