@@ -151,6 +151,21 @@ def _duplicates(polls: list[tuple[float, int]], within: float) -> int:
     return twice
 
 
+def _gaps(requests: list[tuple[float, int]], start: float, end: float) -> dict[str, float] | None:
+    """The gaps (ms) between consecutive requests to one host in ``[start, end)``: the least
+    (never under the host's interval) and the median and 90th percentile, whose excess over
+    the interval is the time a turn lost between the gate opening and its request."""
+    times = sorted(at for at, _ in requests if start <= at < end)
+    gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(times))
+    if not gaps:
+        return None
+    return {
+        "min": round(gaps[0], 1),
+        "p50": round(gaps[len(gaps) // 2], 1),
+        "p90": round(gaps[int(len(gaps) * 0.9)], 1),
+    }
+
+
 def _rate(polls: list[tuple[float, int]], start: float, end: float) -> float:
     return sum(start <= at < end for at, _ in polls) / max(end - start, 1e-9)
 
@@ -281,6 +296,8 @@ def _measure(
         "baseline": args.baseline,
         "pages": len(fetched),
         "pages_per_second": round(_rate(fetched, warm, restarted or end), 2) if pages else None,
+        "page_gaps_ms": _gaps(fetched, warm, restarted or end),
+        "poll_gaps_ms": _gaps(polls, warm, restarted or end),
         "feeds": args.feeds,
         "host_rate": args.host_rate,
         "poll_lease": args.poll_lease,
@@ -326,6 +343,10 @@ def _report(result: dict[str, Any]) -> str:
             f"{PAGES_HOST} {paged:.2f}/s ({paged / rate:.0%} of {rate:g}/s), feed polls on "
             f"{HOST} {polls_before:.2f}/s "
             f"({polls_before / rate:.0%})"
+        )
+        lines.append(
+            f"gaps between requests to one host (ms; interval {1000 / rate:.0f}): pages "
+            f"{result['page_gaps_ms']}, polls {result['poll_gaps_ms']}"
         )
     lines += [
         f"polls: {result['polls']} of {result['feeds_polled']} feeds",
