@@ -2,7 +2,8 @@
 items, through a fetch worker's restart (issue 24).
 
     python -m benchmarks.feeds_one_host [--feeds 5000] [--minutes 6] [--host-rate 10]
-        [--poll-lease 60] [--restart-at 3] [--workers 2] [--database-url URL] [--json FILE]
+        [--poll-lease 60] [--restart-at 3] [--workers 2] [--baseline pages] [--pages 5000]
+        [--database-url URL] [--json FILE]
 
 One HTTP server on 127.0.0.2 serves ``--feeds`` empty RSS feeds (an ETag, and 304 to
 If-None-Match), noting each request's time and feed. They are registered as a user would
@@ -25,6 +26,13 @@ the most poll items and the deepest queue seen, stale poll items, polls of a cla
 held (the workers' logs), and duplicate polls (a feed asked for twice within half its
 interval). It exits 1 when any stale item, stale poll or duplicate poll was seen, or the
 polls ran below 80 % of the host's rate outside the restart.
+
+``--baseline pages`` submits ``--pages`` plain pages on a second host (127.0.0.3) beside
+the feeds, at the same rate, through the same frontier and fetch workers: in the same run,
+on the same loaded machine, it prints the rate a host's page fetches reach against its
+polls', and the gaps between requests to each host (least, median, 90th percentile: the
+excess over the interval is what a turn lost). The pages' fetch outcomes pile up in the
+extract queue, unserved, so the high-water mark is off for such a run.
 """
 
 from __future__ import annotations
@@ -252,7 +260,9 @@ def _measure(
     restart_at = t0 + args.restart_at * 60
     restarted: float | None = None
     samples: list[dict[str, Any]] = []
-    last, last_count, last_pages = t0, 0, 0
+    # Polls and pages served while the feeds were imported are not this window's.
+    last, last_count = t0, len(server.polls)
+    last_pages = len(pages.polls) if pages is not None else 0
     while time.monotonic() < end:
         time.sleep(args.sample)
         now = time.monotonic()
@@ -272,7 +282,9 @@ def _measure(
             "polls_per_second": round((count - last_count) / (now - last), 2),
             "pages_per_second": None,
             "host_depth": len(frontier.waiting_items(HOST)),
-            "poll_items": frontier.size(),
+            # The baseline's pages wait in the frontier too: not poll items.
+            "poll_items": frontier.size()
+            - (len(frontier.waiting_items(PAGES_HOST)) if pages is not None else 0),
         }
         if len(samples) % 3 == 0:
             sample["stale_items"] = _stale_items(frontier, cluster.database_url)
