@@ -225,10 +225,12 @@ class FetchSettings(BaseModel):
         "is given out again (a killed fetch worker's requests come back after this).",
     )
     frontier_lookahead: float = Field(
-        0.03,
+        0.1,
         ge=0,
+        le=0.25,
         description="Hosts are released this long before their turn, to cover the trip "
-        "through the fetch queue (s); the task waits out the rest.",
+        "through the fetch queue (s); the task waits out the rest, holding a fetch thread. "
+        "At most 0.25 s: a task further from its gate goes back in line.",
     )
     fetch_allow_networks: str = Field(
         "", description="Comma-separated CIDRs fetched despite being private or loopback."

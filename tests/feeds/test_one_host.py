@@ -5,11 +5,11 @@ feed, none stale, none twice.
 100 feeds at 2.5 requests per second make a round of 40 s; ``SLUICE_FEED_POLL_LEASE`` is 8
 s. A claim measured from when it was queued would lapse five times before its turn, and each
 lapse would queue the feed again as a new item (what issue 24 saw: 42,698 stale poll items
-for 5,000 feeds, and no poll at all). A turn costs, besides the host's interval, the pump's
-release, a Celery round trip and the claim's check before the request: about 50 ms on two
-cores with a load of 20 (``benchmarks/feeds_one_host.py`` measured 4.1 polls/s at 5 allowed,
-6.1 at 10), so the rate is kept low enough that the test measures the schedule, not the
-machine.
+for 5,000 feeds, and no poll at all). A turn costs, besides the host's interval, the wait
+for the answer's first byte (the gap is counted from it): on two cores at a load of 20 to
+30 that wait is 25 ms median, 50-65 ms mean, and page fetches and polls on one host alike
+reach 61-73 % of 10 requests/s (``benchmarks/feeds_one_host.py --baseline pages``), so the
+rate is kept low enough that the test measures the schedule, not the machine.
 """
 
 from __future__ import annotations
