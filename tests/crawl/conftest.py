@@ -22,21 +22,26 @@ from tests.support.news_site import ARTICLE, HUB, NewsSite, page_key
 from tests.support.services import RedisProvider
 from tests.support.web import WebServer
 
-# About 150 pages: 130 articles and 21 hubs (front, 5 sections of 2 pages, 3 tags of 3 or 4).
-SITE_PAGES = 150
+# About 100 pages: 87 articles and 14 hubs (front, 3 sections of 2 pages, 3 tags of 2 or 3).
+SITE_PAGES = 100
 # The crawls' pattern cap: the calendar trap's days fetched, and the robots.txt-disallowed
 # sign-in links (``/account/login?next=PATH``, one per page) admitted.
 CALENDAR_CAP = 5
 # Requests a killed fetch worker may have had in flight (its fetch concurrency, FAULT_ENV),
 # made again once their leases run out: the only pages a crawl may fetch twice.
 IN_FLIGHT = int(FAULT_ENV["SLUICE_FETCH_CONCURRENCY"]) * 2
+# No spaCy pipeline: articles are stored without entities (no_model_for_language), so the
+# crawl is what a case spends its time on, and a restarted worker loads no model.
+CRAWL_ENV = {"SLUICE_SPACY_MODELS": ""}
 
 
 class CrawlRun(FaultRun):
     """One crawl case: its site, Redis database, store and workers."""
 
-    def __init__(self, *args: Any, site: NewsSite, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, *args: Any, site: NewsSite, extra_env: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, extra_env={**CRAWL_ENV, **(extra_env or {})}, **kwargs)
         self.site = site
 
     def crawl(self, *options: str) -> str:

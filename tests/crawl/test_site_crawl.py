@@ -52,9 +52,7 @@ def test_a_site_is_crawled_each_page_once(crawl_run: CrawlRun) -> None:
     assert crawl["seen_urls"] == pages + CALENDAR_CAP  # and the sign-in links admitted
     # The front page links both partner hosts; one story in 7 links the first, one in 11
     # the second.
-    partner_links = 2 + sum(
-        (s.id % 7 == 0) + (s.id % 11 == 0) for s in site.map.stories
-    )
+    partner_links = 2 + sum((s.id % 7 == 0) + (s.id % 11 == 0) for s in site.map.stories)
     assert crawl["links_out_of_scope"] == partner_links
     assert crawl["links_dropped"]["pattern_cap"] > 0
     assert crawl["links_dropped"]["robots_disallowed"] == CALENDAR_CAP
