@@ -127,8 +127,10 @@ def test_found_work_over_the_high_water_mark_waits_then_goes_by_itself(
 
 def test_an_interrupted_crawl_is_finished_by_resume(crawl_run: CrawlRun) -> None:
     """The fetch worker (which sends what waits) is killed while found URLs wait in the
-    store; ``submit --resume`` sends them, and a new fetch worker finishes the crawl. Only
-    the killed worker's requests in flight are made twice."""
+    store; ``submit --resume`` sends them, and new workers finish the crawl. Only the killed
+    worker's requests in flight are made twice. The pipeline worker is stopped (SIGTERM: it
+    finishes its pages) before the resume, so that no page read meanwhile adds waiting URLs
+    after it."""
     crawl_run.cluster.env.update(SLUICE_QUEUE_HIGH_WATER="4", SLUICE_QUEUE_LOW_WATER="2")
     crawl_run.start_all()
     crawl_run.crawl()
@@ -138,6 +140,7 @@ def test_an_interrupted_crawl_is_finished_by_resume(crawl_run: CrawlRun) -> None
         assert time.monotonic() < deadline, crawl_run.states()
         time.sleep(0.1)
     crawl_run.kill("fetch")
+    crawl_run.terminate("cpu")
     waiting = crawl_run.states().get("recorded", 0)
     # No fetch worker drains the queues now: this --resume sends without a high-water mark.
     env = {**crawl_run.cluster.env, "SLUICE_QUEUE_HIGH_WATER": "0"}
@@ -145,7 +148,7 @@ def test_an_interrupted_crawl_is_finished_by_resume(crawl_run: CrawlRun) -> None
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["enqueued"] >= waiting
     assert crawl_run.states().get("recorded", 0) == 0
-    crawl_run.start("fetch")
+    crawl_run.start_all()
     states = crawl_run.wait_done(timeout=360)
     assert states == whole_crawl(crawl_run.site), states
     twice = crawl_run.fetched_twice()
