@@ -52,3 +52,24 @@ def test_buckets_stay_listpacks(job: str) -> None:
     keys = [k for k in client.scan_iter(match=f"sluice:seen:{job}:*") if not k.endswith(b"caps")]
     assert len(keys) == buckets
     assert {client.object("encoding", k) for k in keys} == {b"listpack"}
+
+
+def test_only_patterns_met_again_are_counted_in_the_caps_hash(job: str) -> None:
+    """A dated article's pattern is its own: it sets bits in the pattern filter and adds no
+    counter; a calendar's pattern is met again and counted, and capped exactly."""
+    client = get_redis()
+    buckets = seen.buckets_for(2000)
+    articles = [
+        Claim(f"http://h/2026/03/{d:02d}/story-{n}.html", "h", f"h/0/0/0/story-{n}.html")
+        for n, d in enumerate(range(1, 29))
+    ]
+    verdicts = seen.claim(client, job, 1, articles, buckets=buckets, pattern_cap=2)
+    assert verdicts == [Verdict.MINE] * len(articles)
+    calendar = [Claim(f"http://h/cal/2026/{m}", "h", "h/cal/0/0?") for m in range(1, 13)]
+    verdicts = seen.claim(client, job, 2, calendar, buckets=buckets, pattern_cap=4)
+    assert verdicts.count(Verdict.MINE) == 4 and verdicts.count(Verdict.PATTERN_CAP) == 8
+    caps = client.hgetall(seen.caps_key(job))
+    assert [k for k in caps if k.startswith(b"p:")] == [b"p:" + seen.url_digest("h/cal/0/0?")]
+    assert caps[b"p:" + seen.url_digest("h/cal/0/0?")] == b"4"
+    # The filter is made whole at once: 10 bits per URL its buckets hold (no --max-pages).
+    assert client.strlen(f"sluice:seen:{job}:patterns") == buckets * 64 * 10 // 8

