@@ -12,13 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sluice.shared.db import upgrade_database
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -33,14 +31,15 @@ def feed_cluster(
 ) -> Iterator[Cluster]:
     """Two fetch workers (two feed schedulers) and one worker for the other stages, with
     feed intervals of about a second."""
-    data_dir: Path = tmp_path_factory.mktemp("feed-cluster")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    cluster = Cluster(
-        redis_provider.acquire(),
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("feed-cluster"),
+        [
+            ("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a"),
+            ("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b"),
+            ("--stages", "extract,dedup,tag,store", "--concurrency", "1"),
+        ],
+        {
             "SLUICE_FEED_INTERVAL": "1",
             "SLUICE_FEED_MIN_INTERVAL": "1",
             "SLUICE_FEED_MAX_INTERVAL": "2",
@@ -53,15 +52,10 @@ def feed_cluster(
             "SLUICE_FETCH_TOTAL_TIMEOUT": "2",
             "SLUICE_ROBOTS_ERROR_TTL": "1",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a")
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b")
-    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
-    try:
-        cluster.wait_ready(timeout=120)
+        timeout=120,
+        release=False,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

@@ -25,13 +25,12 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import feeds
 from sluice.workers.feeds.scheduler import CLAIM_FIELD, poll_item
 from sluice.workers.fetching.frontier import Frontier
 from tests.feeds.conftest import sluice_json, wait_for
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -64,14 +63,11 @@ def cluster(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """One fetch worker with 4 threads; feeds due again a second or two after each poll."""
-    data_dir: Path = tmp_path_factory.mktemp("one-host-feeds")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    cluster = Cluster(
-        redis_provider.acquire(),
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("one-host-feeds"),
+        [("--stages", "fetch", "--concurrency", "4", "--name", "one-host")],
+        {
             "SLUICE_FEED_INTERVAL": "1",
             "SLUICE_FEED_MIN_INTERVAL": "1",
             "SLUICE_FEED_MAX_INTERVAL": "2",
@@ -81,13 +77,11 @@ def cluster(
             "SLUICE_FETCH_READ_TIMEOUT": "2",
             "SLUICE_FETCH_TOTAL_TIMEOUT": "4",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "one-host")
-    try:
-        cluster.wait_ready(("fetch",), timeout=120)
+        stages=("fetch",),
+        timeout=120,
+        release=False,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _claims(cluster: Cluster) -> dict[int, str | None]:
