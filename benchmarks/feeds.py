@@ -81,7 +81,6 @@ import itertools
 import json
 import os
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -89,7 +88,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from hashlib import sha256
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -111,6 +109,7 @@ from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
 from tests.support.pages import article_page
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
+from tests.support.site_server import AnswerServer
 
 __all__ = ["Publisher", "main"]
 
@@ -327,38 +326,17 @@ def _profiles(feeds: int, minutes: float, hourly: float, rng: random.Random) -> 
     return profiles
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _HostServer
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # idle keep-alive connections end, with their threads
+class _HostServer(AnswerServer):
+    """One publisher host: the run's :class:`Publisher` answers (set once it knows every
+    host's URL)."""
 
-    def do_GET(self) -> None:
-        status, headers, body = self.server.publisher.answer(self.path, self.headers)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _HostServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
     publisher: Publisher
 
     def __init__(self, address: str) -> None:
-        super().__init__((address, 0), _Handler)
-        self.base_url = f"http://{address}:{self.server_address[1]}"
+        super().__init__(address, self._answer)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A fetcher that drops an idle keep-alive connection is no error of the run's."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+    def _answer(self, target: str, headers: Any) -> tuple[int, dict[str, str], bytes]:
+        return self.publisher.answer(target, headers)
 
 
 # --- the scheduler, timed ----------------------------------------------------------------
