@@ -23,14 +23,11 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import select
 
-from sluice.shared.db.engine import get_engine
-from sluice.shared.db.schema import feeds
-from sluice.workers.feeds.scheduler import CLAIM_FIELD, poll_item
 from sluice.workers.fetching.frontier import Frontier
 from tests.feeds.conftest import sluice_json, wait_for
 from tests.support.cluster import Cluster, sqlite_cluster
+from tests.support.feed_claims import stale_poll_items
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -84,29 +81,6 @@ def cluster(
         yield cluster
 
 
-def _claims(cluster: Cluster) -> dict[int, str | None]:
-    with get_engine(cluster.database_url).connect() as conn:
-        return {int(i): c for i, c in conn.execute(select(feeds.c.id, feeds.c.claim))}
-
-
-def _stale_items(frontier: Frontier, claims_now: Any) -> int:
-    """Poll items in the frontier whose claim is not their feed's: the item was read twice,
-    the store in between, so a poll ending (and its feed claimed again) meanwhile is not
-    taken for a stale one."""
-    ids = list(claims_now())
-    items = [poll_item(feed_id) for feed_id in ids]
-    before = frontier.payloads(items)
-    claims = claims_now()
-    after = frontier.payloads(items)
-    stale = 0
-    for feed_id, first, second in zip(ids, before, after, strict=True):
-        if first is None or second is None or first[CLAIM_FIELD] != second[CLAIM_FIELD]:
-            continue
-        held = claims.get(feed_id)
-        stale += held is not None and held != first[CLAIM_FIELD]
-    return stale
-
-
 def test_feeds_on_one_host_poll_at_its_rate_with_one_live_poll_item_each(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -125,7 +99,7 @@ def test_feeds_on_one_host_poll_at_its_rate_with_one_live_poll_item_each(
         while time.monotonic() - start < WATCH:
             depths.append(len(frontier.waiting_items(HOST)))
             if len(depths) % 8 == 0:
-                stale.append(_stale_items(frontier, lambda: _claims(cluster)))
+                stale.append(stale_poll_items(frontier, cluster.database_url))
             time.sleep(0.25)
         cluster.check_alive()
     finally:
