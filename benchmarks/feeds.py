@@ -94,6 +94,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from benchmarks.crawl_run import epoch, progress, redis_bytes, start_workers
 from benchmarks.harness import (
+    add_feed_interval_options,
     add_service_options,
     feed_settings,
     fmt,
@@ -935,10 +936,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="fetch worker processes (default 2)")
     p.add_argument("--concurrency", type=int, default=16, help="threads per fetch worker")
     p.add_argument("--processes", type=int, default=1, help="pipeline worker's processes")
-    p.add_argument("--interval", type=float, help="SLUICE_FEED_INTERVAL (default 900 s)")
-    p.add_argument("--min-interval", type=float, help="SLUICE_FEED_MIN_INTERVAL (default 300 s)")
-    p.add_argument("--max-interval", type=float, help="SLUICE_FEED_MAX_INTERVAL (default 86400)")
-    p.add_argument("--host-rate", type=float, help="SLUICE_FETCH_HOST_RATE (default 1/s)")
+    add_feed_interval_options(p)
     p.add_argument("--minutes-share", type=float, default=0.01, help="feeds publishing often")
     p.add_argument("--minutes-every", type=pair, default=(120.0, 300.0), help="LOW,HIGH s")
     p.add_argument("--hourly-share", type=float, default=0.10, help="feeds publishing hourly")

@@ -20,6 +20,7 @@ from benchmarks.stats import percentile
 from tests.support.cluster import Cluster
 
 __all__ = [
+    "add_feed_interval_options",
     "add_service_options",
     "feed_settings",
     "fmt",
@@ -51,6 +52,15 @@ def add_service_options(p: argparse.ArgumentParser) -> None:
         help="PostgreSQL server to create a fresh store on (default: a new SQLite file)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+
+
+def add_feed_interval_options(p: argparse.ArgumentParser) -> None:
+    """``--interval``, ``--min-interval``, ``--max-interval`` and ``--host-rate``: the
+    settings :func:`feed_settings` passes on (the product's defaults when not given)."""
+    p.add_argument("--interval", type=float, help="SLUICE_FEED_INTERVAL (default 900 s)")
+    p.add_argument("--min-interval", type=float, help="SLUICE_FEED_MIN_INTERVAL (default 300 s)")
+    p.add_argument("--max-interval", type=float, help="SLUICE_FEED_MAX_INTERVAL (default 86400)")
+    p.add_argument("--host-rate", type=float, help="SLUICE_FETCH_HOST_RATE (default 1/s)")
 
 
 def feed_settings(args: argparse.Namespace) -> dict[str, str]:

@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 
 from benchmarks.crawl_run import epoch, progress, start_workers
 from benchmarks.harness import (
+    add_feed_interval_options,
     add_service_options,
     feed_settings,
     fmt,
@@ -272,10 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="fetch worker processes (default 1)")
     p.add_argument("--threads", type=int, default=16, help="threads per fetch worker")
     p.add_argument("--processes", type=int, default=2, help="pipeline worker's processes")
-    p.add_argument("--interval", type=float, help="SLUICE_FEED_INTERVAL (default 900 s)")
-    p.add_argument("--min-interval", type=float, help="SLUICE_FEED_MIN_INTERVAL (default 300 s)")
-    p.add_argument("--max-interval", type=float, help="SLUICE_FEED_MAX_INTERVAL (default 86400)")
-    p.add_argument("--host-rate", type=float, help="SLUICE_FETCH_HOST_RATE (default 1/s)")
+    add_feed_interval_options(p)
     p.add_argument("--seed", type=int, default=1, help="seed of the publishing times")
     add_service_options(p)
     return p
