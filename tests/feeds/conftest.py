@@ -15,7 +15,10 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import feeds
 from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
@@ -81,6 +84,20 @@ def wait_for(cluster: Cluster, check: Callable[[], Any], what: str, timeout: flo
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
+
+
+def feed_row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
+    """The feed's row, read straight from the store (quicker than the CLI, for waiting)."""
+    with get_engine(cluster.database_url).connect() as conn:
+        return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
+
+
+def wait_for_polls(cluster: Cluster, feed_id: int, more: int) -> None:
+    """Wait until the store counts ``more`` polls of the feed than it does now."""
+    then = feed_row(cluster, feed_id)["polls"]
+    wait_for(
+        cluster, lambda: feed_row(cluster, feed_id)["polls"] >= then + more, f"{more} more polls"
+    )
 
 
 @dataclass
