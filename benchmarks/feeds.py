@@ -81,9 +81,6 @@ import itertools
 import json
 import os
 import random
-import signal
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -91,28 +88,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from hashlib import sha256
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from benchmarks.crawl_run import epoch, progress, redis_bytes, start_workers
+from benchmarks.harness import (
+    add_feed_interval_options,
+    add_service_options,
+    feed_settings,
+    fmt,
+    pair,
+    publish_for,
+    report_run,
+    seconds_at,
+    wait_until,
+)
 from benchmarks.loopback import serving
 from benchmarks.processes import ProcessWatch, process_cpu_seconds
-from benchmarks.stats import percentile
 from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
 from tests.support.pages import article_page
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
+from tests.support.site_server import AnswerServer
 
 __all__ = ["Publisher", "main"]
 
 PROFILES = ("minutes", "hourly", "never")
 _VALIDATORS = ("etag+last-modified", "last-modified", "none")
 _RSS = "application/rss+xml; charset=utf-8"
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _validators_of(host: int) -> str:
@@ -323,38 +327,17 @@ def _profiles(feeds: int, minutes: float, hourly: float, rng: random.Random) -> 
     return profiles
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _HostServer
-    protocol_version = "HTTP/1.1"
-    timeout = 30  # idle keep-alive connections end, with their threads
+class _HostServer(AnswerServer):
+    """One publisher host: the run's :class:`Publisher` answers (set once it knows every
+    host's URL)."""
 
-    def do_GET(self) -> None:
-        status, headers, body = self.server.publisher.answer(self.path, self.headers)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _HostServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
     publisher: Publisher
 
     def __init__(self, address: str) -> None:
-        super().__init__((address, 0), _Handler)
-        self.base_url = f"http://{address}:{self.server_address[1]}"
+        super().__init__(address, self._answer)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A fetcher that drops an idle keep-alive connection is no error of the run's."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+    def _answer(self, target: str, headers: Any) -> tuple[int, dict[str, str], bytes]:
+        return self.publisher.answer(target, headers)
 
 
 # --- the scheduler, timed ----------------------------------------------------------------
@@ -399,15 +382,7 @@ class _TimedScheduler:
 def _redis_bytes(client: Any) -> int:
     """Bytes the run's Redis database holds, key by key (``MEMORY USAGE``); the key that
     reserves the database for the run is left out."""
-    # A set: SCAN may return a key twice while Redis rehashes.
-    keys = list({k for k in client.scan_iter(count=1000) if not k.startswith(b"sluice-test:")})
-    total = 0
-    for start in range(0, len(keys), 500):
-        pipe = client.pipeline(transaction=False)
-        for key in keys[start : start + 500]:
-            pipe.memory_usage(key)
-        total += sum(n or 0 for n in pipe.execute())
-    return total
+    return sum(redis_bytes(client).values())
 
 
 def _table_bytes(database_url: str) -> tuple[dict[str, int], str]:
@@ -476,14 +451,6 @@ class _StoreView:
     item_states: dict[str, int]
 
 
-def _epoch(value: Any) -> float:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:  # SQLite's CURRENT_TIMESTAMP: UTC, without a zone
-        value = value.replace(tzinfo=UTC)
-    return float(value.timestamp())
-
-
 def _read_store(database_url: str) -> _StoreView:
     from sqlalchemy import func, select
 
@@ -501,7 +468,7 @@ def _read_store(database_url: str) -> _StoreView:
         ):
             if guid in stored:
                 guid_twice += 1
-            at = _epoch(created)
+            at = epoch(created)
             stored[guid] = min(at, stored.get(guid, at))
         twice = conn.execute(
             select(func.count()).select_from(
@@ -539,20 +506,12 @@ def _write_opml(path: Path, feeds: list[SimFeed]) -> None:
 
 
 def _settings(args: argparse.Namespace) -> dict[str, str]:
-    env = {
+    return {
         "SLUICE_CHAIN_STAGES": "all",
         # The one scheduler runs in this process, timed; the workers only poll and fetch.
         "SLUICE_FEED_SCHEDULER": "false",
+        **feed_settings(args),
     }
-    for name, value in (
-        ("SLUICE_FEED_INTERVAL", args.interval),
-        ("SLUICE_FEED_MIN_INTERVAL", args.min_interval),
-        ("SLUICE_FEED_MAX_INTERVAL", args.max_interval),
-        ("SLUICE_FETCH_HOST_RATE", args.host_rate),
-    ):
-        if value is not None:
-            env[name] = f"{value:g}"
-    return env
 
 
 def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
@@ -573,7 +532,7 @@ def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         reconfigure()
         settings = get_settings()
         upgrade_database(database_url)
-        _progress(
+        progress(
             f"{args.feeds} feeds on {args.hosts} hosts for {args.minutes:g} min; redis "
             f"{redis_url}, store {database_url.split(':', 1)[0]}; feed interval "
             f"{settings.feed_interval:g} s, learned within {settings.feed_min_interval:g}-"
@@ -582,19 +541,8 @@ def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         scheduler: _TimedScheduler | None = None
         client = redis.Redis.from_url(redis_url)
         try:
-            for n in range(args.workers):
-                cluster.start_worker(
-                    "--stages", "fetch", "--concurrency", str(args.concurrency), "--name", f"f{n}"
-                )
-            cluster.start_worker(
-                "--stages", "extract,dedup,tag,store", "--concurrency", str(args.processes)
-            )
-            fetchers, pipeline = (
-                cluster.processes[: args.workers],
-                cluster.processes[args.workers :],
-            )
-            cluster.wait_ready(timeout=180, nodes=args.workers + 1)
-            watch = ProcessWatch(cluster)
+            workers = start_workers(cluster, args.workers, args.concurrency, args.processes)
+            fetchers, pipeline, watch = workers.fetchers, workers.pipeline, workers.watch
 
             run_id = os.urandom(4).hex()
             publisher = Publisher([s.base_url for s in servers], args, time.time(), run_id)
@@ -619,35 +567,29 @@ def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             imported = json.loads(done.stdout)
             if len(imported["registered"]) != args.feeds or imported["refused"]:
                 raise RuntimeError(f"import registered {len(imported['registered'])} feeds")
-            _progress(f"imported {args.feeds} feeds in {import_seconds:.1f} s")
+            progress(f"imported {args.feeds} feeds in {import_seconds:.1f} s")
 
             scheduler = _TimedScheduler()
             t0 = time.time()
             cpu0 = (_group_cpu(watch, fetchers), _group_cpu(watch, pipeline))
             scheduler.start()
             publisher.start()
-            end = t0 + args.minutes * 60
-            last_report = t0
-            while time.time() < end:
-                cluster.check_alive()
-                time.sleep(min(1.0, max(0.0, end - time.time())))
-                if time.time() - last_report >= 30:
-                    last_report = time.time()
-                    _progress(_running(publisher, database_url, last_report - t0))
+            publish_for(
+                cluster, t0, args.minutes * 60, lambda at: _running(publisher, database_url, at)
+            )
             publisher.stop()
             t_end = time.time()
             scheduler_cpu, scheduler_steps = scheduler.cpu, scheduler.steps
             cpu1 = (_group_cpu(watch, fetchers), _group_cpu(watch, pipeline))
-            _progress(_running(publisher, database_url, t_end - t0) + "; publishing stopped")
+            progress(_running(publisher, database_url, t_end - t0) + "; publishing stopped")
 
             due = _due_entries(publisher, t_end, settings.feed_max_interval)
-            grace_end = time.time() + args.grace
-            while time.time() < grace_end:
-                cluster.check_alive()
+
+            def all_stored() -> bool:
                 stored = _read_store(database_url).stored_at
-                if all(e.guid in stored for _, e in due):
-                    break
-                time.sleep(2)
+                return all(e.guid in stored for _, e in due)
+
+            wait_until(cluster, args.grace, all_stored)
             grace_seconds = time.time() - t_end
             scheduler.stop()
             scheduler = None
@@ -713,11 +655,6 @@ def _rate(count: float, feeds: int, seconds: float) -> float | None:
     return round(count / feeds / (seconds / 3600), 2) if feeds and seconds > 0 else None
 
 
-def _seconds(values: list[float], fraction: float) -> float | None:
-    value = percentile(values, fraction)
-    return None if value is None else round(value, 1)
-
-
 def _figures(
     args: argparse.Namespace,
     publisher: Publisher,
@@ -779,11 +716,11 @@ def _figures(
             "feeds": len(feeds),
             "published": len(published),
             "stored": len(latencies),
-            "publish_gap_median_s": _seconds(gaps, 0.5),
-            "learned_interval_median_s": _seconds(intervals, 0.5),
-            "learned_interval_p95_s": _seconds(intervals, 0.95),
-            "latency_p50_s": _seconds(latencies, 0.5),
-            "latency_p95_s": _seconds(latencies, 0.95),
+            "publish_gap_median_s": seconds_at(gaps, 0.5),
+            "learned_interval_median_s": seconds_at(intervals, 0.5),
+            "learned_interval_p95_s": seconds_at(intervals, 0.95),
+            "latency_p50_s": seconds_at(latencies, 0.5),
+            "latency_p95_s": seconds_at(latencies, 0.95),
             "polls": len(polls),
             "polls_per_feed_hour": polls_per_hour,
             "polls_per_feed_hour_second_half": _rate(len(late), len(feeds), seconds / 2),
@@ -856,8 +793,8 @@ def _figures(
             "load_average_1m": round(os.getloadavg()[0], 2),
         },
         "profiles": profiles,
-        "latency_p50_s": _seconds(all_latencies, 0.5),
-        "latency_p95_s": _seconds(all_latencies, 0.95),
+        "latency_p50_s": seconds_at(all_latencies, 0.5),
+        "latency_p95_s": seconds_at(all_latencies, 0.95),
         "published": published_total,
         "stored": len(all_latencies),
         "waiting_for_a_poll_at_end": waiting,
@@ -908,10 +845,6 @@ def _figures(
     }
 
 
-def _fmt(value: Any, unit: str = "") -> str:
-    return "-" if value is None else f"{value:g}{unit}"
-
-
 def render(data: dict[str, Any]) -> str:
     """The figures as plain text."""
     s = data["setup"]
@@ -926,8 +859,8 @@ def render(data: dict[str, Any]) -> str:
         "",
         f"published {data['published']}, stored {data['stored']}, "
         f"{data['waiting_for_a_poll_at_end']} waiting for their feed's next poll at the end",
-        f"publish-to-stored latency: p50 {_fmt(data['latency_p50_s'], ' s')}, "
-        f"p95 {_fmt(data['latency_p95_s'], ' s')}",
+        f"publish-to-stored latency: p50 {fmt(data['latency_p50_s'], ' s')}, "
+        f"p95 {fmt(data['latency_p95_s'], ' s')}",
         "",
         "per profile:",
     ]
@@ -939,26 +872,26 @@ def render(data: dict[str, Any]) -> str:
         )
         lines += [
             f"  {name} ({p['feeds']} feeds, {every}): published {p['published']}, stored "
-            f"{p['stored']}, median gap {_fmt(p['publish_gap_median_s'], ' s')}",
-            f"    latency p50 {_fmt(p['latency_p50_s'], ' s')}, p95 "
-            f"{_fmt(p['latency_p95_s'], ' s')}; learned interval median "
-            f"{_fmt(p['learned_interval_median_s'], ' s')}, p95 "
-            f"{_fmt(p['learned_interval_p95_s'], ' s')}",
-            f"    polls/feed/hour {_fmt(p['polls_per_feed_hour'])} (second half "
-            f"{_fmt(p['polls_per_feed_hour_second_half'])}), least needed "
-            f"{_fmt(p['least_needed_per_feed_hour'])}: x{_fmt(p['polls_over_needed'])}; "
-            f"304 {_fmt(p['share_304'])}, 200 unchanged {_fmt(p['share_200_unchanged'])}",
+            f"{p['stored']}, median gap {fmt(p['publish_gap_median_s'], ' s')}",
+            f"    latency p50 {fmt(p['latency_p50_s'], ' s')}, p95 "
+            f"{fmt(p['latency_p95_s'], ' s')}; learned interval median "
+            f"{fmt(p['learned_interval_median_s'], ' s')}, p95 "
+            f"{fmt(p['learned_interval_p95_s'], ' s')}",
+            f"    polls/feed/hour {fmt(p['polls_per_feed_hour'])} (second half "
+            f"{fmt(p['polls_per_feed_hour_second_half'])}), least needed "
+            f"{fmt(p['least_needed_per_feed_hour'])}: x{fmt(p['polls_over_needed'])}; "
+            f"304 {fmt(p['share_304'])}, 200 unchanged {fmt(p['share_200_unchanged'])}",
         ]
     c = data["checks"]
     cpu, mem = data["cpu"], data["memory"]
     lines += [
         "",
-        f"polls answered 304 or unchanged: {_fmt(data['share_304_or_unchanged'])} of "
-        f"{data['polls']} (304 {_fmt(data['share_304'])}, "
-        f"200 unchanged {_fmt(data['share_200_unchanged'])})",
+        f"polls answered 304 or unchanged: {fmt(data['share_304_or_unchanged'])} of "
+        f"{data['polls']} (304 {fmt(data['share_304'])}, "
+        f"200 unchanged {fmt(data['share_200_unchanged'])})",
         "  by what the host sends: "
         + "; ".join(
-            f"{kind}: 304 {_fmt(v['share_304'])}, 200 unchanged {_fmt(v['share_200_unchanged'])}"
+            f"{kind}: 304 {fmt(v['share_304'])}, 200 unchanged {fmt(v['share_200_unchanged'])}"
             f" of {v['polls']}"
             for kind, v in data["by_validators"].items()
         ),
@@ -984,20 +917,12 @@ def render(data: dict[str, Any]) -> str:
         "hour per 1,000 feeds (extract, dedup, tag, store)",
         f"Redis per feed:          {mem['redis_bytes_per_feed']} bytes (the run's keys), "
         f"{mem['redis_used_memory_per_feed']} bytes (server used_memory: other users' too)",
-        f"store per feed:          {_fmt(mem['registry_bytes_per_feed'])} bytes in feeds + "
+        f"store per feed:          {fmt(mem['registry_bytes_per_feed'])} bytes in feeds + "
         f"feed_entries, {mem['store_bytes_per_feed']} bytes in all tables "
         f"({mem['store_measured_by']})",
         f"load average (1 min):    {s['load_average_1m']} (other work skews the figures)",
     ]
     return "\n".join(lines)
-
-
-def _pair(text: str) -> tuple[float, float]:
-    low, _, high = text.partition(",")
-    pair = (float(low), float(high or low))
-    if not 0 < pair[0] <= pair[1]:
-        raise argparse.ArgumentTypeError("give LOW,HIGH seconds, 0 < LOW <= HIGH")
-    return pair
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1011,35 +936,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="fetch worker processes (default 2)")
     p.add_argument("--concurrency", type=int, default=16, help="threads per fetch worker")
     p.add_argument("--processes", type=int, default=1, help="pipeline worker's processes")
-    p.add_argument("--interval", type=float, help="SLUICE_FEED_INTERVAL (default 900 s)")
-    p.add_argument("--min-interval", type=float, help="SLUICE_FEED_MIN_INTERVAL (default 300 s)")
-    p.add_argument("--max-interval", type=float, help="SLUICE_FEED_MAX_INTERVAL (default 86400)")
-    p.add_argument("--host-rate", type=float, help="SLUICE_FETCH_HOST_RATE (default 1/s)")
+    add_feed_interval_options(p)
     p.add_argument("--minutes-share", type=float, default=0.01, help="feeds publishing often")
-    p.add_argument("--minutes-every", type=_pair, default=(120.0, 300.0), help="LOW,HIGH s")
+    p.add_argument("--minutes-every", type=pair, default=(120.0, 300.0), help="LOW,HIGH s")
     p.add_argument("--hourly-share", type=float, default=0.10, help="feeds publishing hourly")
     p.add_argument("--hourly-every", type=float, default=3600.0, help="their gap (s, ±20 %%)")
     p.add_argument("--history", type=int, default=3, help="entries a publishing feed has before")
     p.add_argument("--keep-entries", type=int, default=20, help="entries a document lists")
     p.add_argument("--seed", type=int, default=1, help="seed of profiles and publishing times")
-    p.add_argument("--redis-url", default=None, help="Redis server (default: as the tests')")
-    p.add_argument(
-        "--database-url",
-        default=None,
-        help="PostgreSQL server to create a fresh store on (default: a new SQLite file)",
-    )
-    p.add_argument("--json", type=Path, default=None, help="also write figures here")
+    add_service_options(p)
     return p
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM and SIGINT unwind as KeyboardInterrupt, so workers and servers stop."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @time_limited("feeds")
@@ -1054,22 +960,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--feeds, --workers and --minutes must be positive")
     if not 0 <= args.minutes_share + args.hourly_share <= 1:
         parser.error("--minutes-share and --hourly-share must add up to at most 1")
-    _stop_on_signals()
-    try:
-        with tempfile.TemporaryDirectory(prefix="sluice-feeds-") as tmp:
-            data = _run(args, Path(tmp))
-    except KeyboardInterrupt:
-        print("interrupted: workers and servers stopped", file=sys.stderr)
-        return 130
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    print(render(data))
-    if args.json:
-        args.json.write_text(json.dumps(data, indent=2) + "\n")
+    return report_run(args, "sluice-feeds-", _run, render, _passed)
+
+
+def _passed(data: dict[str, Any]) -> bool:
     c = data["checks"]
     twice = c["items_created_twice"] + c["articles_stored_twice"] + c["feeds_polled_twice"]
-    return 0 if c["entries_missed"] == 0 and twice == 0 else 1
+    return c["entries_missed"] == 0 and twice == 0
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from typing import Any
 
 from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
+from tests.support.feed_claims import stale_poll_items
 from tests.support.services import BENCHMARK_DATABASES, fresh_store, redis_database
 
 __all__ = ["main"]
@@ -118,34 +119,6 @@ class _FeedServer(ThreadingHTTPServer):
 
     def page_url(self, page: int) -> str:
         return f"http://{self.host}:{self.server_address[1]}/p{page}.html"
-
-
-def _claims(database_url: str) -> dict[int, str | None]:
-    from sqlalchemy import select
-
-    from sluice.shared.db.engine import get_engine
-    from sluice.shared.db.schema import feeds
-
-    with get_engine(database_url).connect() as conn:
-        return {int(i): c for i, c in conn.execute(select(feeds.c.id, feeds.c.claim))}
-
-
-def _stale_items(frontier: Any, database_url: str) -> int:
-    """Poll items whose claim is not their feed's (see the module's docstring)."""
-    from sluice.workers.feeds.scheduler import CLAIM_FIELD, poll_item
-
-    ids = list(_claims(database_url))
-    items = [poll_item(feed_id) for feed_id in ids]
-    before = frontier.payloads(items)
-    claims = _claims(database_url)
-    after = frontier.payloads(items)
-    stale = 0
-    for feed_id, first, second in zip(ids, before, after, strict=True):
-        if first is None or second is None or first[CLAIM_FIELD] != second[CLAIM_FIELD]:
-            continue
-        held = claims.get(feed_id)
-        stale += held is not None and held != first[CLAIM_FIELD]
-    return stale
 
 
 def _duplicates(polls: list[tuple[float, int]], within: float) -> int:
@@ -287,7 +260,7 @@ def _measure(
             - (len(frontier.waiting_items(PAGES_HOST)) if pages is not None else 0),
         }
         if len(samples) % 3 == 0:
-            sample["stale_items"] = _stale_items(frontier, cluster.database_url)
+            sample["stale_items"] = stale_poll_items(frontier, cluster.database_url)
         if pages is not None:
             fetched = len(pages.polls)
             sample["pages_per_second"] = round((fetched - last_pages) / (now - last), 2)

@@ -37,9 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -55,6 +52,7 @@ from benchmarks.crawl_run import (
     redis_bytes,
     start_workers,
 )
+from benchmarks.harness import add_service_options, fmt, report_run
 from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
 from tests.support.news_site import ARTICLE, TRAP, NewsSite, page_key
@@ -293,10 +291,6 @@ def _figures(args: argparse.Namespace, site: NewsSite, run: dict[str, Any]) -> d
     }
 
 
-def _fmt(value: Any, unit: str = "") -> str:
-    return "-" if value is None else f"{value:g}{unit}"
-
-
 def _mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -322,7 +316,7 @@ def render(data: dict[str, Any]) -> str:
         f"{'' if s['tagging'] else ' (no tagging)'}; "
         f"job {s['job']}",
         "",
-        f"fetches per in-scope URL:  {_fmt(data['fetches_per_in_scope_url'])} "
+        f"fetches per in-scope URL:  {fmt(data['fetches_per_in_scope_url'])} "
         f"(target <= {TARGET_FETCHES_PER_URL}: {_mark(ok['fetches_per_url'])}); "
         f"{data['page_requests']} requests for {data['in_scope_pages_fetched']} pages, "
         f"{data['pages_fetched_twice']} fetched more than once"
@@ -338,14 +332,14 @@ def render(data: dict[str, Any]) -> str:
         f"{data['disallowed_requests']}; robots.txt {data['robots_requests']}",
         f"calendar-trap pages:       {data['trap_pages_fetched']} fetched",
         f"elapsed:                   {data['elapsed_s']:g} s against the ideal "
-        f"{data['ideal_s']:g} s: x{_fmt(data['elapsed_over_ideal'])} "
+        f"{data['ideal_s']:g} s: x{fmt(data['elapsed_over_ideal'])} "
         f"(target <= {TARGET_ELAPSED_OVER_IDEAL}: {_mark(ok['elapsed'])}); first to last "
-        f"request {data['first_to_last_request_s']:g} s (x{_fmt(data['span_over_ideal'])})",
-        f"Redis per seen URL:        {_fmt(data['seen_set_bytes_per_url'])} bytes in the "
+        f"request {data['first_to_last_request_s']:g} s (x{fmt(data['span_over_ideal'])})",
+        f"Redis per seen URL:        {fmt(data['seen_set_bytes_per_url'])} bytes in the "
         f"seen set's keys ({data['seen_set_bytes']} bytes for "
-        f"{_fmt(data['seen_set_size'])} URLs"
+        f"{fmt(data['seen_set_size'])} URLs"
         + ("" if data["seen_set_size"] is not None else ", not in status: the job's items")
-        + f"); all the run's keys: {_fmt(data['redis_bytes_per_seen_url'])} bytes per seen "
+        + f"); all the run's keys: {fmt(data['redis_bytes_per_seen_url'])} bytes per seen "
         f"URL ({data['redis_growth_bytes']} bytes grown, the dedup index included)",
         "  by key family:           "
         + ", ".join(f"{k} {v}" for k, v in data["redis_growth_by_family"].items()),
@@ -353,8 +347,8 @@ def render(data: dict[str, Any]) -> str:
         f"{data['fetch_rss_start_mib']:g} MiB); pipeline worker "
         f"{data['pipeline_rss_growth_mib']:g} MiB",
         f"stored as an article:      {data['stored_as_article']}; precision "
-        f"{_fmt(data['article_precision'])}, recall {_fmt(data['article_recall'])} (of the "
-        f"articles fetched: {_fmt(data['article_recall_of_fetched'])})",
+        f"{fmt(data['article_precision'])}, recall {fmt(data['article_recall'])} (of the "
+        f"articles fetched: {fmt(data['article_recall_of_fetched'])})",
     ]
     if data["hubs_stored_examples"]:
         lines.append(f"  hubs stored, e.g.:       {', '.join(data['hubs_stored_examples'])}")
@@ -415,24 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--stall-timeout", type=float, default=300.0, help="give up after this long unchanged"
     )
-    p.add_argument("--redis-url", default=None, help="Redis server (default: as the tests')")
-    p.add_argument(
-        "--database-url",
-        default=None,
-        help="PostgreSQL server to create a fresh store on (default: a new SQLite file)",
-    )
-    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    add_service_options(p)
     return p
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM and SIGINT unwind as KeyboardInterrupt, so workers and servers stop."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @time_limited("site_crawl")
@@ -443,20 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pages < 10 or args.depth < 1 or args.rate <= 0 or args.workers < 1:
         parser.error("--pages must be at least 10, --depth, --rate and --workers positive")
     arm(args.pages / args.rate * 3 + 900 if args.time_limit is None else args.time_limit)
-    _stop_on_signals()
-    try:
-        with tempfile.TemporaryDirectory(prefix="sluice-crawl-") as tmp:
-            data = _run(args, Path(tmp))
-    except KeyboardInterrupt:
-        print("interrupted: workers and servers stopped", file=sys.stderr)
-        return 130
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    print(render(data))
-    if args.json:
-        args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    return 0 if all(checks(data).values()) else 1
+    return report_run(args, "sluice-crawl-", _run, render, lambda data: all(checks(data).values()))
 
 
 if __name__ == "__main__":

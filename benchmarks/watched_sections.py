@@ -37,18 +37,24 @@ It exits 1 when a seen link was missed. A quick trial::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from benchmarks.crawl_run import epoch, progress, start_workers
-from benchmarks.stats import percentile
+from benchmarks.harness import (
+    add_feed_interval_options,
+    add_service_options,
+    feed_settings,
+    fmt,
+    pair,
+    publish_for,
+    report_run,
+    seconds_at,
+    wait_until,
+)
 from benchmarks.time_limit import add_time_limit, arm, time_limited
 from tests.support.cluster import Cluster
 from tests.support.live_sections import LiveLink, LiveSections, gap_between
@@ -58,16 +64,7 @@ __all__ = ["main", "render"]
 
 
 def _settings(args: argparse.Namespace) -> dict[str, str]:
-    env = {"SLUICE_CHAIN_STAGES": "all"}
-    for name, value in (
-        ("SLUICE_FEED_INTERVAL", args.interval),
-        ("SLUICE_FEED_MIN_INTERVAL", args.min_interval),
-        ("SLUICE_FEED_MAX_INTERVAL", args.max_interval),
-        ("SLUICE_FETCH_HOST_RATE", args.host_rate),
-    ):
-        if value is not None:
-            env[name] = f"{value:g}"
-    return env
+    return {"SLUICE_CHAIN_STAGES": "all", **feed_settings(args)}
 
 
 def _stored(database_url: str) -> dict[str, float]:
@@ -127,23 +124,16 @@ def _run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             progress(f"registered {args.sections} section pages in {register_seconds:.1f} s")
             t0 = time.time()
             live.start()
-            end, last_report = t0 + args.minutes * 60, t0
-            while time.time() < end:
-                cluster.check_alive()
-                time.sleep(min(1.0, max(0.0, end - time.time())))
-                if time.time() - last_report >= 30:
-                    last_report = time.time()
-                    progress(_running(live, database_url, last_report - t0))
+            publish_for(cluster, t0, args.minutes * 60, lambda at: _running(live, database_url, at))
             live.stop()
             t_end = time.time()
             due = [k for k in live.links if _seen_by_a_poll(live, k, t_end)]
-            grace_end = time.time() + args.grace
-            while time.time() < grace_end:
-                cluster.check_alive()
+
+            def all_stored() -> bool:
                 stored = _stored(database_url)
-                if all(k.path in stored for k in due):
-                    break
-                time.sleep(2)
+                return all(k.path in stored for k in due)
+
+            wait_until(cluster, args.grace, all_stored)
             grace = time.time() - t_end
             stored = _stored(database_url)
             feeds = _feeds(database_url)
@@ -160,11 +150,6 @@ def _running(live: LiveSections, database_url: str, elapsed: float) -> str:
         f"  {elapsed:6.0f} s: {sum(not k.initial for k in links)} links published, {polls} "
         f"polls ({answered} x 304), {sum(k.path in stored for k in links)} stored"
     )
-
-
-def _seconds(values: list[float], fraction: float) -> float | None:
-    value = percentile(values, fraction)
-    return None if value is None else round(value, 1)
 
 
 def _figures(
@@ -227,12 +212,12 @@ def _figures(
         "stored": len(delays),
         "first_links": len(first),
         "first_links_stored": sum(k.path in stored for k in first),
-        "delay_p50_s": _seconds(delays, 0.5),
-        "delay_p95_s": _seconds(delays, 0.95),
-        "delay_max_s": _seconds(delays, 1.0),
-        "learned_interval_median_s": _seconds(intervals, 0.5),
-        "learned_interval_p95_s": _seconds(intervals, 0.95),
-        "publish_gap_median_s": _seconds(gaps, 0.5),
+        "delay_p50_s": seconds_at(delays, 0.5),
+        "delay_p95_s": seconds_at(delays, 0.95),
+        "delay_max_s": seconds_at(delays, 1.0),
+        "learned_interval_median_s": seconds_at(intervals, 0.5),
+        "learned_interval_p95_s": seconds_at(intervals, 0.95),
+        "publish_gap_median_s": seconds_at(gaps, 0.5),
         "due": len(due),
         "missed": len(missed),
         "missed_examples": [k.path for k in missed[:5]],
@@ -245,10 +230,6 @@ def _figures(
     }
 
 
-def _fmt(value: Any, unit: str = "") -> str:
-    return "-" if value is None else f"{value:g}{unit}"
-
-
 def render(data: dict[str, Any]) -> str:
     """The figures as plain text."""
     s = data["setup"]
@@ -259,18 +240,18 @@ def render(data: dict[str, Any]) -> str:
             f"grace); {s['fetch_workers']} fetch worker(s), 1 pipeline worker x "
             f"{s['pipeline_processes']}; settings {s['settings']}",
             "",
-            f"link appearance to article stored: p50 {_fmt(data['delay_p50_s'], ' s')}, p95 "
-            f"{_fmt(data['delay_p95_s'], ' s')}, max {_fmt(data['delay_max_s'], ' s')}",
-            f"learned poll interval:   median {_fmt(data['learned_interval_median_s'], ' s')}, "
-            f"p95 {_fmt(data['learned_interval_p95_s'], ' s')} (publishing gap median "
-            f"{_fmt(data['publish_gap_median_s'], ' s')})",
+            f"link appearance to article stored: p50 {fmt(data['delay_p50_s'], ' s')}, p95 "
+            f"{fmt(data['delay_p95_s'], ' s')}, max {fmt(data['delay_max_s'], ' s')}",
+            f"learned poll interval:   median {fmt(data['learned_interval_median_s'], ' s')}, "
+            f"p95 {fmt(data['learned_interval_p95_s'], ' s')} (publishing gap median "
+            f"{fmt(data['publish_gap_median_s'], ' s')})",
             f"links published:         {data['published']}, stored {data['stored']}; "
             f"{data['due']} seen by a poll, {data['missed']} of them missed"
             + (f" e.g. {', '.join(data['missed_examples'])}" if data["missed"] else ""),
             f"first links:             {data['first_links_stored']} of {data['first_links']} "
             "stored (on the pages at registration)",
-            f"polls:                   {data['polls']} ({_fmt(data['polls_per_section_hour'])} "
-            f"per section per hour), 304 {_fmt(data['share_304'])}",
+            f"polls:                   {data['polls']} ({fmt(data['polls_per_section_hour'])} "
+            f"per section per hour), 304 {fmt(data['share_304'])}",
             f"not-article requests:    {data['requests_not_articles']}; articles fetched "
             f"twice {data['articles_fetched_twice']}",
             "sections by state:       "
@@ -280,49 +261,22 @@ def render(data: dict[str, Any]) -> str:
     )
 
 
-def _pair(text: str) -> tuple[float, float]:
-    low, _, high = text.partition(",")
-    pair = (float(low), float(high or low))
-    if not 0 < pair[0] <= pair[1]:
-        raise argparse.ArgumentTypeError("give LOW,HIGH seconds, 0 < LOW <= HIGH")
-    return pair
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.watched_sections", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--sections", type=int, default=50, help="section pages (default 50)")
     p.add_argument("--minutes", type=float, default=30, help="minutes of publishing (default 30)")
-    p.add_argument("--every", type=_pair, default=(120.0, 600.0), help="LOW,HIGH s between links")
+    p.add_argument("--every", type=pair, default=(120.0, 600.0), help="LOW,HIGH s between links")
     p.add_argument("--initial", type=int, default=3, help="links on each page at registration")
     p.add_argument("--grace", type=float, default=300, help="seconds for links in flight after")
     p.add_argument("--workers", type=int, default=1, help="fetch worker processes (default 1)")
     p.add_argument("--threads", type=int, default=16, help="threads per fetch worker")
     p.add_argument("--processes", type=int, default=2, help="pipeline worker's processes")
-    p.add_argument("--interval", type=float, help="SLUICE_FEED_INTERVAL (default 900 s)")
-    p.add_argument("--min-interval", type=float, help="SLUICE_FEED_MIN_INTERVAL (default 300 s)")
-    p.add_argument("--max-interval", type=float, help="SLUICE_FEED_MAX_INTERVAL (default 86400)")
-    p.add_argument("--host-rate", type=float, help="SLUICE_FETCH_HOST_RATE (default 1/s)")
+    add_feed_interval_options(p)
     p.add_argument("--seed", type=int, default=1, help="seed of the publishing times")
-    p.add_argument("--redis-url", default=None, help="Redis server (default: as the tests')")
-    p.add_argument(
-        "--database-url",
-        default=None,
-        help="PostgreSQL server to create a fresh store on (default: a new SQLite file)",
-    )
-    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    add_service_options(p)
     return p
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM and SIGINT unwind as KeyboardInterrupt, so workers and servers stop."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @time_limited("watched_sections")
@@ -333,20 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sections < 1 or args.minutes <= 0 or args.workers < 1:
         parser.error("--sections, --minutes and --workers must be positive")
     arm(args.minutes * 60 + args.grace + 900 if args.time_limit is None else args.time_limit)
-    _stop_on_signals()
-    try:
-        with tempfile.TemporaryDirectory(prefix="sluice-sections-") as tmp:
-            data = _run(args, Path(tmp))
-    except KeyboardInterrupt:
-        print("interrupted: workers and servers stopped", file=sys.stderr)
-        return 130
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 1
-    print(render(data))
-    if args.json:
-        args.json.write_text(json.dumps(data, indent=2) + "\n")
-    return 0 if data["missed"] == 0 else 1
+    return report_run(args, "sluice-sections-", _run, render, lambda data: data["missed"] == 0)
 
 
 if __name__ == "__main__":

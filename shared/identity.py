@@ -20,6 +20,7 @@ __all__ = [
     "canonicalize_url",
     "normalize_text",
     "text_fingerprint",
+    "url_key",
 ]
 
 _WHITESPACE = re.compile(r"\s+")
@@ -42,6 +43,14 @@ def canonicalize_url(url: str) -> str:
     normalized = normalize_url(url)
     parts = urlsplit(normalized)
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def url_key(url: str) -> str:
+    """What ``url`` is compared by: its canonical URL, or itself when it has none."""
+    try:
+        return canonicalize_url(url)
+    except ValueError:
+        return url
 
 
 def _digest(data: str) -> str:

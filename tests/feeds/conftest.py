@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from sluice.shared.db import upgrade_database
-from tests.support.cluster import Cluster
+from sluice.shared.db.engine import get_engine
+from sluice.shared.db.schema import feeds
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -33,14 +34,15 @@ def feed_cluster(
 ) -> Iterator[Cluster]:
     """Two fetch workers (two feed schedulers) and one worker for the other stages, with
     feed intervals of about a second."""
-    data_dir: Path = tmp_path_factory.mktemp("feed-cluster")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    cluster = Cluster(
-        redis_provider.acquire(),
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("feed-cluster"),
+        [
+            ("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a"),
+            ("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b"),
+            ("--stages", "extract,dedup,tag,store", "--concurrency", "1"),
+        ],
+        {
             "SLUICE_FEED_INTERVAL": "1",
             "SLUICE_FEED_MIN_INTERVAL": "1",
             "SLUICE_FEED_MAX_INTERVAL": "2",
@@ -53,15 +55,10 @@ def feed_cluster(
             "SLUICE_FETCH_TOTAL_TIMEOUT": "2",
             "SLUICE_ROBOTS_ERROR_TTL": "1",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-a")
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "feeds-b")
-    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
-    try:
-        cluster.wait_ready(timeout=120)
+        timeout=120,
+        release=False,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
@@ -87,6 +84,20 @@ def wait_for(cluster: Cluster, check: Callable[[], Any], what: str, timeout: flo
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
+
+
+def feed_row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
+    """The feed's row, read straight from the store (quicker than the CLI, for waiting)."""
+    with get_engine(cluster.database_url).connect() as conn:
+        return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
+
+
+def wait_for_polls(cluster: Cluster, feed_id: int, more: int) -> None:
+    """Wait until the store counts ``more`` polls of the feed than it does now."""
+    then = feed_row(cluster, feed_id)["polls"]
+    wait_for(
+        cluster, lambda: feed_row(cluster, feed_id)["polls"] >= then + more, f"{more} more polls"
+    )
 
 
 @dataclass

@@ -12,21 +12,19 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from sqlalchemy import func, select
 
-from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import get_engine
 from sluice.shared.db.schema import articles, feeds, items
 from sluice.shared.metrics.stage_outcomes import read_outcomes
 from sluice.workers.feeds.tasks import POLL_STAGE
 from sluice.workers.fetching.frontier import Frontier
 from tests.feeds.conftest import sluice_json, wait_for
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -45,14 +43,14 @@ def cluster(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """One fetch worker with 4 threads and one worker for the other stages."""
-    data_dir: Path = tmp_path_factory.mktemp("hostile-polls")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    cluster = Cluster(
-        redis_provider.acquire(),
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("hostile-polls"),
+        [
+            ("--stages", "fetch", "--concurrency", "4", "--name", "hostile-fetch"),
+            ("--stages", "extract,dedup,tag,store", "--concurrency", "1"),
+        ],
+        {
             "SLUICE_FEED_INTERVAL": "1",
             "SLUICE_FEED_MIN_INTERVAL": "1",
             "SLUICE_FEED_MAX_INTERVAL": str(MAX_INTERVAL),
@@ -65,14 +63,10 @@ def cluster(
             "SLUICE_QUEUE_HIGH_WATER": str(HIGH_WATER),
             "SLUICE_QUEUE_LOW_WATER": "20",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "hostile-fetch")
-    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
-    try:
-        cluster.wait_ready(timeout=120)
+        timeout=120,
+        release=False,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _query(cluster: Cluster, statement: Any) -> list[dict[str, Any]]:

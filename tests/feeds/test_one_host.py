@@ -23,15 +23,11 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import select
 
-from sluice.shared.db import upgrade_database
-from sluice.shared.db.engine import get_engine
-from sluice.shared.db.schema import feeds
-from sluice.workers.feeds.scheduler import CLAIM_FIELD, poll_item
 from sluice.workers.fetching.frontier import Frontier
 from tests.feeds.conftest import sluice_json, wait_for
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
+from tests.support.feed_claims import stale_poll_items
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -64,14 +60,11 @@ def cluster(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """One fetch worker with 4 threads; feeds due again a second or two after each poll."""
-    data_dir: Path = tmp_path_factory.mktemp("one-host-feeds")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    cluster = Cluster(
-        redis_provider.acquire(),
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("one-host-feeds"),
+        [("--stages", "fetch", "--concurrency", "4", "--name", "one-host")],
+        {
             "SLUICE_FEED_INTERVAL": "1",
             "SLUICE_FEED_MIN_INTERVAL": "1",
             "SLUICE_FEED_MAX_INTERVAL": "2",
@@ -81,36 +74,11 @@ def cluster(
             "SLUICE_FETCH_READ_TIMEOUT": "2",
             "SLUICE_FETCH_TOTAL_TIMEOUT": "4",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "4", "--name", "one-host")
-    try:
-        cluster.wait_ready(("fetch",), timeout=120)
+        stages=("fetch",),
+        timeout=120,
+        release=False,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-
-
-def _claims(cluster: Cluster) -> dict[int, str | None]:
-    with get_engine(cluster.database_url).connect() as conn:
-        return {int(i): c for i, c in conn.execute(select(feeds.c.id, feeds.c.claim))}
-
-
-def _stale_items(frontier: Frontier, claims_now: Any) -> int:
-    """Poll items in the frontier whose claim is not their feed's: the item was read twice,
-    the store in between, so a poll ending (and its feed claimed again) meanwhile is not
-    taken for a stale one."""
-    ids = list(claims_now())
-    items = [poll_item(feed_id) for feed_id in ids]
-    before = frontier.payloads(items)
-    claims = claims_now()
-    after = frontier.payloads(items)
-    stale = 0
-    for feed_id, first, second in zip(ids, before, after, strict=True):
-        if first is None or second is None or first[CLAIM_FIELD] != second[CLAIM_FIELD]:
-            continue
-        held = claims.get(feed_id)
-        stale += held is not None and held != first[CLAIM_FIELD]
-    return stale
 
 
 def test_feeds_on_one_host_poll_at_its_rate_with_one_live_poll_item_each(
@@ -131,7 +99,7 @@ def test_feeds_on_one_host_poll_at_its_rate_with_one_live_poll_item_each(
         while time.monotonic() - start < WATCH:
             depths.append(len(frontier.waiting_items(HOST)))
             if len(depths) % 8 == 0:
-                stale.append(_stale_items(frontier, lambda: _claims(cluster)))
+                stale.append(stale_poll_items(frontier, cluster.database_url))
             time.sleep(0.25)
         cluster.check_alive()
     finally:

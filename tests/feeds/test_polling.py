@@ -21,8 +21,9 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from sluice.shared.db.engine import get_engine
-from sluice.shared.db.schema import articles, feeds, items
-from tests.feeds.conftest import DISABLE_AFTER, MAX_NEW, FeedServer, article_page
+from sluice.shared.db.schema import articles, items
+from tests.feeds.conftest import DISABLE_AFTER, MAX_NEW, FeedServer, article_page, wait_for_polls
+from tests.feeds.conftest import feed_row as _row
 from tests.feeds.conftest import sluice_json as _sluice_json
 from tests.feeds.conftest import wait_for as _until
 from tests.support.cluster import Cluster
@@ -41,12 +42,6 @@ def _add(cluster: Cluster, url: str, *options: str) -> dict[str, Any]:
 def _show(cluster: Cluster, feed_id: int) -> dict[str, Any]:
     """The feed as ``sluice feeds show --json`` prints it."""
     return dict(_sluice_json(cluster, "feeds", "show", str(feed_id)))
-
-
-def _row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
-    """The feed's row, read straight from the store (quicker than the CLI, for waiting)."""
-    with get_engine(cluster.database_url).connect() as conn:
-        return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
 
 
 def _items(cluster: Cluster, job_id: str) -> list[dict[str, Any]]:
@@ -78,12 +73,7 @@ def test_new_entries_become_items_once_and_an_unchanged_feed_costs_a_304(
 
     feed.publish("c", "d")  # 'a' drops off the feed (it keeps three)
     _until(feed_cluster, lambda: len(_items(feed_cluster, job)) == 4, "the two new entries")
-    polls_then = _row(feed_cluster, added["id"])["polls"]
-    _until(
-        feed_cluster,
-        lambda: _row(feed_cluster, added["id"])["polls"] >= polls_then + 3,
-        "three more polls",
-    )
+    wait_for_polls(feed_cluster, added["id"], 3)
 
     _sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
     time.sleep(1)  # a poll in flight ends
@@ -126,12 +116,7 @@ def test_a_feed_added_new_only_takes_only_what_appears_after_its_first_poll(
 
     feed.publish("new-1")  # the feed now lists new-1, old-2, old-1
     _until(feed_cluster, lambda: _items(feed_cluster, job), "the entry published afterwards")
-    polls_then = _row(feed_cluster, added["id"])["polls"]
-    _until(
-        feed_cluster,
-        lambda: _row(feed_cluster, added["id"])["polls"] >= polls_then + 2,
-        "two more polls",
-    )
+    wait_for_polls(feed_cluster, added["id"], 2)
     assert [row["source"] for row in _items(feed_cluster, job)] == [feed.article_url("new-1")]
     stored = _until(
         feed_cluster, lambda: _articles_of(feed_cluster, added["id"]), "its article stored"

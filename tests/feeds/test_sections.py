@@ -15,8 +15,15 @@ import pytest
 from sqlalchemy import select
 
 from sluice.shared.db.engine import get_engine
-from sluice.shared.db.schema import articles, feeds, items
-from tests.feeds.conftest import DISABLE_AFTER, SectionServer, sluice_json, wait_for
+from sluice.shared.db.schema import articles, items
+from tests.feeds.conftest import (
+    DISABLE_AFTER,
+    SectionServer,
+    sluice_json,
+    wait_for,
+    wait_for_polls,
+)
+from tests.feeds.conftest import feed_row as _row
 from tests.support.cluster import Cluster, run_sluice
 from tests.support.web import Response, WebServer
 
@@ -35,11 +42,6 @@ def _add_section(cluster: Cluster, url: str) -> dict[str, Any]:
     added = sluice_json(cluster, "feeds", "add", "--html", url)
     assert added["refused"] == [] and len(added["registered"]) == 1
     return dict(added["registered"][0])
-
-
-def _row(cluster: Cluster, feed_id: int) -> dict[str, Any]:
-    with get_engine(cluster.database_url).connect() as conn:
-        return dict(conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()._mapping)
 
 
 def _sources(cluster: Cluster, job_id: str) -> list[str]:
@@ -72,12 +74,7 @@ def test_a_watched_section_takes_each_new_article_link_once_and_no_hub_or_other_
 
     section.publish("mayor-opens-station")  # a new link on top; the old two stay listed
     wait_for(feed_cluster, lambda: len(_sources(feed_cluster, job)) == 3, "the new link")
-    polls_then = _row(feed_cluster, added["id"])["polls"]
-    wait_for(
-        feed_cluster,
-        lambda: _row(feed_cluster, added["id"])["polls"] >= polls_then + 3,
-        "three more polls",
-    )
+    wait_for_polls(feed_cluster, added["id"], 3)
     sluice_json(feed_cluster, "feeds", "pause", str(added["id"]))
     time.sleep(1)  # a poll in flight ends
 

@@ -12,17 +12,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
 from sluice.producers.intake import expand
 from sluice.producers.turn_fetcher import TurnFetcher
-from sluice.shared.db import upgrade_database
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.client import Fetcher
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -40,29 +38,22 @@ def turn_cluster(
 ) -> Iterator[Cluster]:
     """A fetch worker with many threads, and one for the other stages. The host rate is so
     high that only the host's turn, not its gate, keeps two requests apart."""
-    data_dir: Path = tmp_path_factory.mktemp("turn-cluster")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    redis_url = redis_provider.acquire()
-    cluster = Cluster(
-        redis_url,
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("turn-cluster"),
+        [
+            ("--stages", "fetch", "--concurrency", "16", "--name", "turn-fetch"),
+            ("--stages", "extract,dedup,tag,store", "--concurrency", "2"),
+        ],
+        {
             "SLUICE_FETCH_ALLOW_NETWORKS": f"{HOST}/32",
             "SLUICE_FETCH_HOST_RATE": "100",
             "SLUICE_FETCH_READ_TIMEOUT": "5",
             "SLUICE_FETCH_TOTAL_TIMEOUT": "10",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "16", "--name", "turn-fetch")
-    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "2")
-    try:
-        cluster.wait_ready(timeout=120)
+        timeout=120,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        redis_provider.release(redis_url)
 
 
 class Timeline:

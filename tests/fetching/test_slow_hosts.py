@@ -23,12 +23,11 @@ from typing import Any
 import pytest
 import redis
 
-from sluice.shared.db import upgrade_database
 from sluice.shared.redis_state import KEY_PREFIX
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.frontier import Frontier
 from tests.integration.conftest import Store
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.silent import SilentHosts, loopback_addresses
@@ -46,18 +45,10 @@ FINAL = {"stored", "failed", "duplicate", "skipped", "unchanged"}
 def slow_cluster(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    data_dir: Path = tmp_path_factory.mktemp("slow-hosts")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    redis_url = redis_provider.acquire()
-    cluster = Cluster(redis_url, database_url, data_dir)
-    cluster.start_worker()
-    try:
-        cluster.wait_ready(timeout=120)
+    with sqlite_cluster(
+        redis_provider, tmp_path_factory.mktemp("slow-hosts"), [()], timeout=120
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        redis_provider.release(redis_url)
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from sluice.shared.db import upgrade_database
 from tests.fetching.hostile import CYRILLIC_TEXT, bomb, cyrillic_page, hostile_routes
 from tests.integration.conftest import Store
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.pages import article_page
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
@@ -33,15 +32,15 @@ def fetch_cluster(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """Two fetch workers (64 and 8 threads) and one CPU worker, with small limits."""
-    data_dir: Path = tmp_path_factory.mktemp("fetch-cluster")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    redis_url = redis_provider.acquire()
-    cluster = Cluster(
-        redis_url,
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("fetch-cluster"),
+        [
+            ("--stages", "fetch", "--concurrency", "64", "--name", "fetch-a"),
+            ("--stages", "fetch", "--concurrency", "8", "--name", "fetch-b"),
+            ("--stages", "extract,dedup,tag,store", "--concurrency", "1"),
+        ],
+        {
             "SLUICE_FETCH_ALLOW_NETWORKS": ALLOWED,
             "SLUICE_FETCH_MAX_BYTES": str(CAP),
             "SLUICE_FETCH_CONNECT_TIMEOUT": "1",
@@ -54,16 +53,9 @@ def fetch_cluster(
             "SLUICE_FETCH_HOST_RATE": str(RATE),
             "SLUICE_ROBOTS_ERROR_TTL": "1",
         },
-    )
-    cluster.start_worker("--stages", "fetch", "--concurrency", "64", "--name", "fetch-a")
-    cluster.start_worker("--stages", "fetch", "--concurrency", "8", "--name", "fetch-b")
-    cluster.start_worker("--stages", "extract,dedup,tag,store", "--concurrency", "1")
-    try:
-        cluster.wait_ready(timeout=120)
+        timeout=120,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        redis_provider.release(redis_url)
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
-from sluice.shared.db import upgrade_database
 from sluice.workers.pipeline import STAGES
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, sqlite_cluster
 from tests.support.services import RedisProvider
 
 # Quick retries and no per-host budget, so a small job finishes in seconds.
@@ -30,19 +28,13 @@ def pipeline(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """One ``sluice worker --stages STAGE`` per stage, as the compose file runs them."""
-    data_dir: Path = tmp_path_factory.mktemp("monitoring")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    redis_url = redis_provider.acquire()
-    cluster = Cluster(redis_url, database_url, data_dir, extra_env=FAST)
-    for stage in STAGES:
-        cluster.start_worker("--stages", stage)
-    try:
-        cluster.wait_ready()
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("monitoring"),
+        [("--stages", stage) for stage in STAGES],
+        FAST,
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        redis_provider.release(redis_url)
 
 
 _WORDS = [

@@ -15,17 +15,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from importlib import resources
-from pathlib import Path
 
 import pytest
 import redis
 
 from sluice.cli.pipeline import WorkerSnapshot, drain_seconds, tasks_started
-from sluice.shared.db import upgrade_database
 from sluice.shared.queues import queue_depths
 from sluice.workers.fetching.frontier import Frontier
 from sluice.workers.fetching.politeness import HostBudget
-from tests.support.cluster import Cluster, interruptible
+from tests.support.cluster import Cluster, interruptible, sqlite_cluster
 from tests.support.services import RedisProvider
 from tests.support.web import Response, WebServer
 
@@ -39,27 +37,18 @@ def front(
     redis_provider: RedisProvider, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
     """Workers for fetch (4 threads) and extract (1 process) only, on a Redis of their own."""
-    data_dir: Path = tmp_path_factory.mktemp("operations-status")
-    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
-    upgrade_database(database_url)
-    redis_url = redis_provider.acquire()
-    cluster = Cluster(
-        redis_url,
-        database_url,
-        data_dir,
-        extra_env={
+    with sqlite_cluster(
+        redis_provider,
+        tmp_path_factory.mktemp("operations-status"),
+        [("--stages", "fetch,extract")],
+        {
             "SLUICE_FETCH_HOST_RATE": "0",
             "SLUICE_FETCH_CONCURRENCY": "4",
             "SLUICE_WORKER_CONCURRENCY": "1",
         },
-    )
-    cluster.start_worker("--stages", "fetch,extract")
-    try:
-        cluster.wait_ready(stages=("fetch", "extract"))
+        stages=("fetch", "extract"),
+    ) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        redis_provider.release(redis_url)
 
 
 def _status(cluster: Cluster, *args: str) -> dict:

@@ -8,14 +8,26 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from celery import Celery
 
+from sluice.shared.db import upgrade_database
 from sluice.workers.pipeline import STAGES
 from tests.support.binding import bind_for_tests
+from tests.support.services import RedisProvider
 
-__all__ = ["Cluster", "interruptible", "run_sluice", "served_queues", "stop_processes"]
+__all__ = [
+    "Cluster",
+    "interruptible",
+    "run_sluice",
+    "served_queues",
+    "sqlite_cluster",
+    "start_logged",
+    "stop_processes",
+]
 
 
 def interruptible() -> None:
@@ -53,6 +65,22 @@ def served_queues(redis_url: str) -> dict[str, set[str]]:
     finally:
         app.close()
     return {node: {q["name"] for q in queues} for node, queues in replies.items()}
+
+
+def start_logged(
+    argv: list[str], env: dict[str, str], log: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a session of its own (so its whole group can be stopped), its
+    output appended to ``log``."""
+    with open(log, "ab") as handle:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -108,14 +136,11 @@ class Cluster:
         variables for this worker only)."""
         log = self.data_dir / f"worker-{len(self._logs)}.log"
         self._logs.append(log)
-        with open(log, "ab") as handle:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sluice.cli.main", "worker", "--loglevel", "info", *args],
-                env={**self.env, **(env or {})},
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = start_logged(
+            [sys.executable, "-m", "sluice.cli.main", "worker", "--loglevel", "info", *args],
+            {**self.env, **(env or {})},
+            log,
+        )
         self.processes.append(process)
         self._log_of[process.pid] = log
         return process
@@ -160,3 +185,33 @@ class Cluster:
 
     def stop(self) -> None:
         stop_processes(self.processes)
+
+
+@contextmanager
+def sqlite_cluster(
+    redis_provider: RedisProvider,
+    data_dir: Path,
+    workers: Sequence[Sequence[str]],
+    env: dict[str, str] | None = None,
+    *,
+    stages: tuple[str, ...] = STAGES,
+    timeout: float = 60,
+    release: bool = True,
+) -> Iterator[Cluster]:
+    """A cluster on a fresh SQLite store in ``data_dir`` and a Redis database of
+    ``redis_provider``'s: one ``sluice worker ARGS`` for each of ``workers``, ready for
+    ``stages`` (within ``timeout`` s) when the block starts; its workers stopped when it ends,
+    and the Redis database emptied and given back unless ``release`` is false."""
+    database_url = f"sqlite:///{data_dir / 'sluice.db'}"
+    upgrade_database(database_url)
+    redis_url = redis_provider.acquire()
+    cluster = Cluster(redis_url, database_url, data_dir, extra_env=env)
+    for args in workers:
+        cluster.start_worker(*args)
+    try:
+        cluster.wait_ready(stages, timeout=timeout)
+        yield cluster
+    finally:
+        cluster.stop()
+        if release:
+            redis_provider.release(redis_url)

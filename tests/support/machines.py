@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.cluster import run_sluice, stop_processes
+from tests.support.cluster import run_sluice, start_logged, stop_processes
 
 __all__ = ["Machine"]
 
@@ -38,15 +38,7 @@ class Machine:
         """Start ``python ARGS`` on this machine, in a session of its own, its output
         logged under the machine's temporary directory."""
         log = self.tmp / f"process-{len(self._log_of)}.log"
-        with open(log, "ab") as handle:
-            process = subprocess.Popen(
-                [sys.executable, *args],
-                env=self.env,
-                cwd=self.home,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = start_logged([sys.executable, *args], self.env, log, cwd=self.home)
         self.processes.append(process)
         self._log_of[process.pid] = log
         return process

@@ -19,10 +19,10 @@ import redis
 from redis.exceptions import LockError
 
 from sluice.shared.article import Article
-from sluice.shared.jobs import mark_enqueued, waiting_items
+from sluice.shared.jobs import waiting_items
 from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
-from sluice.workers.backpressure import Backpressure
-from sluice.workers.fetching.frontier import arrival_of, enter
+from sluice.workers.fetching.frontier import arrival_of
+from sluice.workers.recorded import send_recorded
 
 __all__ = [
     "WAITING_KEY",
@@ -78,19 +78,14 @@ def send_waiting(client: redis.Redis, job_id: str) -> int:
     lock = sending_lock(client, job_id)
     if not lock.acquire(blocking=False):
         return 0
-    gate = Backpressure.into_frontier(client)
-    sent, more = 0, True
     try:
-        while more:
-            with gate.admit_now(_CHUNK) as room:
-                if room <= 0:
-                    break
-                rows = [row for row in waiting_items(job_id, room) if row["source"]]
-                if rows:
-                    enter((arrival_of(_payload(job_id, row)) for row in rows), client)
-                    mark_enqueued(job_id, [int(row["item_id"]) for row in rows])
-                sent += len(rows)
-                more = len(rows) == room
+        sent, more = send_recorded(
+            client,
+            job_id,
+            _CHUNK,
+            lambda room: [row for row in waiting_items(job_id, room) if row["source"]],
+            lambda row: arrival_of(_payload(job_id, row)),
+        )
         if not more:
             client.srem(WAITING_KEY, job_id)
     finally:

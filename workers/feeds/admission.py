@@ -17,12 +17,12 @@ from typing import Any
 
 from sluice.shared.article import Article
 from sluice.shared.feeds import Feed, FeedKind
-from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued, skip_recorded, waiting_items
+from sluice.shared.jobs import ItemSpec, create_job, skip_recorded, waiting_items
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
 from sluice.shared.states import State
-from sluice.workers.backpressure import Backpressure
-from sluice.workers.fetching.frontier import arrival_of, enter
+from sluice.workers.fetching.frontier import arrival_of
+from sluice.workers.recorded import send_recorded
 
 __all__ = [
     "FEED_PRIORITY",
@@ -72,20 +72,15 @@ def send_waiting(feed: Feed) -> int:
     lock = client.lock(f"{KEY_PREFIX}feeds:sending:{feed.id}", timeout=_SENDING_LOCK)
     if not lock.acquire(blocking=False):
         return 0
-    gate = Backpressure.into_frontier(client)
     priority = SITEMAP_PRIORITY if feed.kind == FeedKind.SITEMAP else FEED_PRIORITY
-    sent, more = 0, True
     try:
-        while more:
-            with gate.admit_now(_CHUNK) as room:
-                if room <= 0:
-                    break
-                rows = waiting_items(feed.job_id, room)
-                if rows:
-                    enter(arrival_of(_payload(feed, row), priority) for row in rows)
-                    mark_enqueued(feed.job_id, [int(row["item_id"]) for row in rows])
-                sent += len(rows)
-                more = len(rows) == room
+        sent, more = send_recorded(
+            client,
+            feed.job_id,
+            _CHUNK,
+            lambda room: waiting_items(feed.job_id, room),
+            lambda row: arrival_of(_payload(feed, row), priority),
+        )
         if more:
             client.sadd(WAITING_KEY, feed.id)
         else:

@@ -13,7 +13,7 @@ registered as what it is.
 from __future__ import annotations
 
 from sluice.shared.errors import PermanentError
-from sluice.shared.identity import canonicalize_url
+from sluice.shared.identity import url_key
 from sluice.shared.reasons import Reason
 from sluice.workers.crawl.links import links_in
 from sluice.workers.crawl.scope import CrawlScope
@@ -25,21 +25,14 @@ __all__ = ["article_links", "read_section"]
 _NOT_PAGES = {"feed": "a feed", "sitemap": "a sitemap", "json": "JSON", "text": "a URL list"}
 
 
-def _canonical(url: str) -> str:
-    try:
-        return canonicalize_url(url)
-    except ValueError:
-        return url
-
-
 def article_links(html: str, page_url: str) -> list[str]:
     """The links of the page ``html`` (at ``page_url``) on its own host that look like
     articles, in document order, each once (by canonical URL), the page itself left out."""
     scope = CrawlScope((page_url,), "host")
-    seen = {_canonical(page_url)}
+    seen = {url_key(page_url)}
     found: list[str] = []
     for link in links_in(html, page_url):
-        key = _canonical(link)
+        key = url_key(link)
         if key in seen or not scope.in_scope(link) or not url_looks_like_article(link):
             continue
         seen.add(key)

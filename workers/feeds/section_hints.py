@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from sluice.shared.identity import canonicalize_url
+from sluice.shared.identity import url_key
 from sluice.workers.crawl.scope import CrawlScope
 from sluice.workers.crawl.url_shape import url_looks_like_article
 from sluice.workers.feeds.site_hints import Discovered
@@ -56,13 +56,6 @@ def looks_like_section(url: str, scope: CrawlScope) -> bool:
     return not url_looks_like_article(url)
 
 
-def _key(url: str) -> str:
-    try:
-        return canonicalize_url(url)
-    except ValueError:
-        return url
-
-
 def sections_in_html(body: bytes, page_url: str) -> list[Discovered]:
     """The page itself and the section pages its navigation links to, each once, at most
     :data:`MAX_SECTIONS`."""
@@ -73,13 +66,13 @@ def sections_in_html(body: bytes, page_url: str) -> list[Discovered]:
     base = urljoin(page_url, document.xpath("string(//base/@href)") or page_url)
     anchors = document.xpath(_NAVIGATION) or list(document.iter("a"))
     scope = CrawlScope((page_url,), "host")
-    found = {_key(page_url): Discovered(page_url, "section", "given")}
+    found = {url_key(page_url): Discovered(page_url, "section", "given")}
     for anchor in anchors:
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
         url = urljoin(base, href).split("#", 1)[0]
-        key = _key(url)
+        key = url_key(url)
         if key not in found and looks_like_section(url, scope):
             title = " ".join(anchor.text_content().split())[:200]
             found[key] = Discovered(url, "section", "navigation", title)

@@ -19,7 +19,7 @@ import redis
 
 from sluice.shared.errors import PermanentError, RetryableError
 from sluice.shared.hosts import host_of
-from sluice.shared.identity import canonicalize_url
+from sluice.shared.identity import url_key
 from sluice.shared.settings import Settings
 from sluice.workers.fetching.client import FetchedPage, Fetcher, NotModified, Redirect, check_url
 from sluice.workers.fetching.politeness import HostBudget
@@ -60,13 +60,6 @@ class Unchanged:
 
 
 Visit = FetchedPage | Deferred | Unchanged
-
-
-def _canonical(url: str) -> str:
-    try:
-        return canonicalize_url(url)
-    except ValueError:
-        return url
 
 
 class Crawler:
@@ -180,7 +173,7 @@ class Crawler:
         answers :class:`Unchanged`.
         """
         hop = self.redirects.current(holder, url)
-        headers = self.validators.conditional_headers(_canonical(hop.url)) if conditional else {}
+        headers = self.validators.conditional_headers(url_key(hop.url)) if conditional else {}
         try:
             result = self.request(hop.url, holder, headers=headers)
         except PermanentError:
@@ -201,5 +194,5 @@ class Crawler:
         if isinstance(result, NotModified):
             return Unchanged(result.url)
         if conditional or result.headers:
-            self.validators.save(_canonical(result.url), result.headers)
+            self.validators.save(url_key(result.url), result.headers)
         return result
