@@ -182,7 +182,9 @@ def _items_table(counts: dict[str, Any]) -> Table:
     table.add_column("items", justify="right")
     for state in State:
         n = counts["states"].get(state.value, 0)
-        if n or state in FINAL_STATES:
+        # Final states show even at 0, but for a crawl's hubs: only site crawls have them,
+        # and the screen must fit 40 lines.
+        if n or (state in FINAL_STATES and state is not State.FOLLOWED):
             table.add_row(state.value, f"{n:,}")
     table.add_section()
     table.add_row("submitted", f"{counts['submitted']:,}")

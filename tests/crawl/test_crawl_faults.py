@@ -92,8 +92,9 @@ def test_redis_restart_with_aof_mid_crawl_loses_no_link(
         time.sleep(2)
         server = ValkeyServer(port=port, data_dir=tmp_path / "redis", config=config, persist=True)
         server.start()
-        # The seen set came back from the AOF whole: every link found so far is still known.
-        assert seen.seen_size(client, run.job_id) == before > 40
+        # The seen set came back from the AOF whole: every link found so far is still known
+        # (the extract worker, still running, may have found more before Redis stopped).
+        assert seen.seen_size(client, run.job_id) >= before > 40
         client.close()
         run.start("fetch")
         _restart_if_it_died(run, "cpu", within=10.0)
