@@ -8,7 +8,9 @@ hands them here, before it hands on the item that found them, and :func:`admit_f
    it, in the job's seen set in Redis (:mod:`workers.crawl.seen`, where a site crawl's
    caps apply too); the same item finding it again (its task delivered twice) still owns
    it, and records those of its URLs the store does not have yet, so a delivery cut short
-   is made good by the next, never lost and never recorded twice;
+   is made good by the next, never lost and never recorded twice (two deliveries of one
+   finder running at once, as at-least-once delivery allows, take turns: a lock per
+   finder in Redis, held from the claim until its URLs are recorded);
 2. records the new URLs as items of the job, ``recorded``, with one statement that takes
    their ids, so the job's totals count them before any of them can be fetched;
 3. lets in, through the frontier's door (:func:`workers.fetching.frontier.enter`) and under
@@ -36,7 +38,7 @@ from sluice.shared.article import Article
 from sluice.shared.identity import canonicalize_url
 from sluice.shared.jobs import ItemSpec, create_job, mark_enqueued, sources_found_by
 from sluice.shared.outcomes import NewUrl
-from sluice.shared.redis_state import get_redis
+from sluice.shared.redis_state import KEY_PREFIX, get_redis
 from sluice.shared.states import State
 from sluice.workers.backpressure import Backpressure
 from sluice.workers.crawl import seen, stats
@@ -49,6 +51,8 @@ __all__ = ["FoundWork", "admit_found", "found_key"]
 
 # Seconds a stage waits for its job's sending lock before it leaves its URLs to the sender.
 _LOCK_WAIT = 2.0
+# Seconds one delivery of a finder may hold the finder's lock (a killed one frees it then).
+_FINDER_HOLD = 30.0
 _CAPPED = {
     seen.Verdict.MAX_PAGES: "max_pages",
     seen.Verdict.HOST_CAP: "host_cap",
@@ -108,6 +112,24 @@ def admit_found(article: Article, found: Sequence[NewUrl]) -> FoundWork:
     if not chosen:
         return FoundWork(invalid=invalid)
     client = get_redis()
+    finder = client.lock(_finder_lock(article), timeout=_FINDER_HOLD)
+    if not finder.acquire(blocking_timeout=_FINDER_HOLD + 5):
+        raise TimeoutError(f"{article.label}: another delivery keeps recording its found URLs")
+    try:
+        return _admit(client, article, chosen, invalid)
+    finally:
+        with contextlib.suppress(LockError):
+            finder.release()
+
+
+def _finder_lock(article: Article) -> str:
+    """The lock one finder's deliveries take in turn while they record its URLs."""
+    return f"{KEY_PREFIX}found:finder:{article.job_id}:{article.item_id}"
+
+
+def _admit(
+    client: redis.Redis, article: Article, chosen: dict[str, NewUrl], invalid: int
+) -> FoundWork:
     verdicts = _claim(client, article, chosen)
     mine = [new for new, v in zip(chosen.values(), verdicts, strict=True) if v.is_mine]
     known = sum(1 for v in verdicts if v is seen.Verdict.KNOWN)

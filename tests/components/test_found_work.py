@@ -4,8 +4,11 @@ them than the producers' high-water mark lets in; on a real Redis and store, no 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -17,10 +20,10 @@ from sluice.shared.queues import queue_keys
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
-from sluice.workers import running
+from sluice.workers import found_work, running
 from sluice.workers.crawl import seen
 from sluice.workers.fetching.frontier import Frontier, Lease, arrival_of, enter
-from sluice.workers.found_work import admit_found, found_key
+from sluice.workers.found_work import FoundWork, admit_found, found_key
 from sluice.workers.pipeline import STAGES
 from sluice.workers.running import run_stage
 
@@ -127,6 +130,33 @@ def test_a_delivery_cut_short_after_the_claim_records_its_urls_on_the_next(
     again = admit_found(finder, [NewUrl.found_in(finder, url)])
     assert (again.recorded, again.entered) == (1, 1)
     assert [i["source"] for i in list_items(finder.job_id)[1:]] == [url]
+
+
+def test_two_deliveries_of_one_finder_at_once_record_each_url_once(
+    finder: Article, frontier: Frontier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At-least-once delivery can run a finder's task twice at the same time (a message
+    restored while a slow worker still holds it): the second waits for the first."""
+    urls = [f"http://{HOST}/twice-{n}.html" for n in range(20)]
+    recording, real_create = threading.Event(), found_work.create_job
+
+    def slow_create(*args: Any, **kwargs: Any) -> int:
+        recording.set()  # the first delivery has claimed its URLs and records them now
+        time.sleep(0.5)
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(found_work, "create_job", slow_create)
+    results: list[FoundWork] = []
+    found = [NewUrl.found_in(finder, u) for u in urls]
+    first = threading.Thread(target=lambda: results.append(admit_found(finder, found)))
+    first.start()
+    assert recording.wait(10)
+    results.append(admit_found(finder, found))
+    first.join(10)
+
+    sources = [i["source"] for i in list_items(finder.job_id)[1:]]
+    assert sorted(sources) == sorted(urls)
+    assert sorted((r.recorded, r.known) for r in results) == [(0, 20), (20, 0)]
 
 
 def test_what_does_not_fit_under_the_high_water_mark_waits_in_the_store(

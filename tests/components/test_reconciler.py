@@ -215,6 +215,53 @@ def test_a_lease_renewed_between_two_looks_is_left_alone(client: redis.Redis) ->
 
 
 @pytest.mark.usefixtures("own_store")
+def test_a_worker_taking_the_item_during_a_look_keeps_the_lease_it_gave(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message leaves its queue for a worker while the look reads the queues: the
+    worker's fresh lease is not cut back to the suspect's single beat."""
+    job_id = _job({State.FETCHED: ("url", "http://127.0.0.2:9/taken.html")})
+    reconciler, leases = _reconciler(client)
+    _expire(leases, job_id, 0)
+    key = lease_key(job_id, 0)
+    queues_read = reconciler._still_queued
+
+    def taken_while_read(keys: list[str]) -> list[str]:
+        found = queues_read(keys)
+        leases.renew([key])  # the worker's task_received renewal
+        return found
+
+    monkeypatch.setattr(reconciler, "_still_queued", taken_while_read)
+    assert _looks(reconciler, 1) == [0]
+    assert (leases.deadline(key) or 0) - leases.now_ms() > LEASE * 1000 * 0.8
+    assert _looks(reconciler, 1) == [0]  # not expired: nothing to judge
+    assert _states(job_id) == [("fetched", None)]
+
+
+@pytest.mark.usefixtures("own_store")
+def test_a_lease_renewed_after_the_verdict_is_not_sent_on(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judged lost, but renewed by its worker before it is sent: the renewal wins."""
+    job_id = _job({State.FETCHED: ("url", "http://127.0.0.2:9/late-renewal.html")})
+    reconciler, leases = _reconciler(client)
+    _expire(leases, job_id, 0)
+    resent = resent_count(client)
+    assert _looks(reconciler, 1) == [0]  # a suspect
+    key = lease_key(job_id, 0)
+    judge_copies = reconciler._take
+
+    def renewed_first(keys: list[str], expired: dict[str, int]) -> list[str]:
+        leases.renew([key])
+        return judge_copies(keys, expired)
+
+    monkeypatch.setattr(reconciler, "_take", renewed_first)
+    assert _looks(reconciler, 1) == [0]
+    assert _states(job_id) == [("fetched", None)]
+    assert resent_count(client) == resent
+
+
+@pytest.mark.usefixtures("own_store")
 def test_an_item_whose_lease_redis_lost_is_adopted_from_the_store(client: redis.Redis) -> None:
     """Redis restarted from an AOF one second short: the item's message and lease are gone,
     the store says it is in transit. The store is the truth."""

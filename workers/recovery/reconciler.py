@@ -13,11 +13,13 @@ expired leases, with no condition on the queues:
 2. an item whose message is still queued (found by its label in the queues after fetch,
    read inside Redis: they are bounded by the producers' high-water mark) is renewed;
 3. any other is a suspect: its lease is given one more beat, in case its message is on its
-   way from a queue to a live worker that has not yet renewed it. Still expired, unchanged,
-   at the next look, it is sent on: a copy left in ``unacked`` goes back to the head of its
-   queue (kombu's restore, which removes it from ``unacked``, so it is delivered once),
-   else, from the store, a URL item back into the frontier, a page item to extract, and a
-   text (whose content only its message carried) ends ``failed lost_in_transit``.
+   way from a queue to a live worker that has not yet renewed it (never shortening a lease a
+   worker gave it meanwhile). Still expired, unchanged, at the next look, it is taken (its
+   lease renewed only if still the one judged, in one step inside Redis) and sent on: a copy
+   left in ``unacked`` goes back to the head of its queue (kombu's restore, which removes it
+   from ``unacked``, so it is delivered once), else, from the store, a URL item back into
+   the frontier, a page item to extract, and a text (whose content only its message carried)
+   ends ``failed lost_in_transit``.
 
 Redis can lose a lease with the last second of its AOF: items the store records in transit
 for longer than a lease, with no lease, are adopted with one already expired.
@@ -79,6 +81,21 @@ end
 return found
 """
 
+# Which of ARGV[2..] ("deadline member") still have that deadline in KEYS[1]: those are
+# given ARGV[1] and their positions returned, in one step no renewal can come between.
+_TAKE = """
+local taken = {}
+for i = 2, #ARGV do
+  local deadline, member = string.match(ARGV[i], '^(%S+) (.+)$')
+  local score = redis.call('ZSCORE', KEYS[1], member)
+  if score and tonumber(score) == tonumber(deadline) then
+    redis.call('ZADD', KEYS[1], ARGV[1], member)
+    taken[#taken + 1] = i - 1
+  end
+end
+return taken
+"""
+
 
 def resent_count(client: redis.Redis) -> int:
     """How many items the reconciler has sent on (or failed, for texts), ever."""
@@ -132,6 +149,7 @@ class Reconciler:
         self.restore = restore
         self.beat = beat
         self._queued = client.register_script(_QUEUED)
+        self._take_script = client.register_script(_TAKE)
 
     def look(self) -> int:
         """One look, unless another worker took one within this beat; returns how many
@@ -145,9 +163,11 @@ class Reconciler:
         store = items_by_key(expired)
         done = [key for key in expired if key not in store or not store[key].in_transit]
         waiting = [key for key in expired if key not in done]
-        copies = unacked_copies(self.client) if expired else {}
-        self._forget(done, copies)
+        # The queues first, then unacked: a message moves from the one to the other as a
+        # worker takes it, so read in this order it is seen in one of them.
         queued = self._still_queued(waiting)
+        copies = unacked_copies(self.client)
+        self._forget(done, copies)
         if queued:
             self.leases.renew(queued)
         suspects = [key for key in waiting if key not in queued]
@@ -207,15 +227,27 @@ class Reconciler:
             if handled:
                 pipe.hdel(_SUSPECTS, *handled)
             for key in fresh:  # one more beat, then sent on if nothing renewed it
-                pipe.zadd(LEASES, {key: grace})
+                # GT: a worker that took the item since this look read its lease keeps the
+                # longer lease it just gave it.
+                pipe.zadd(LEASES, {key: grace}, gt=True)
                 pipe.hset(_SUSPECTS, key, grace)
             pipe.execute()
+        lost = self._take(lost, expired)
         now = database_now()
         for key in lost:
             self._send_on(store[key], copies.get(key, []), now)
         if lost:
             self.client.incrby(_RESENT, len(lost))
         return len(lost)
+
+    def _take(self, keys: list[str], expired: dict[str, int]) -> list[str]:
+        """Those of ``keys`` whose lease is still the expired one this look judged, each
+        renewed at once for the sending on: one renewed by a worker meanwhile is its."""
+        if not keys:
+            return []
+        until = self.leases.now_ms() + int(self.leases.length * 1000)
+        taken = self._take_script(keys=[LEASES], args=[until, *(f"{expired[k]} {k}" for k in keys)])
+        return [keys[int(i) - 1] for i in taken]
 
     def _send_on(self, item: StalledItem, tags: list[str], now: datetime) -> None:
         waited = (now - _aware(item.updated_at)).total_seconds()
@@ -228,7 +260,6 @@ class Reconciler:
                     pipe.hdel(Channel.unacked_key, tag)
                     pipe.zrem(Channel.unacked_index_key, tag)
                 pipe.execute()
-            self.leases.renew([item.key])
             how = "its unacknowledged message is back in its queue"
         elif item.kind == "url" and item.source:
             article = Article(
