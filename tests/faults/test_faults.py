@@ -131,6 +131,10 @@ def test_killed_fetch_worker_mid_crawl_costs_only_its_in_flight_request(
         assert waiting.top_hosts[0][1] > count // 3
         assert client.hlen("unacked") <= 8 + 1, client.hlen("unacked")
         run.kill("fetch")
+        # Its in-flight URLs: handed to its fetch tasks and not done (their leases stay till
+        # they lapse). A request answered just before the kill whose page was not yet kept is
+        # one of them, so at 20 requests a second there can be more than one.
+        in_flight = Frontier(client).stats().in_flight
         run.start("fetch")
 
         # The crawl (every page requested) ends within its ideal time plus a minute; the CPU
@@ -143,9 +147,12 @@ def test_killed_fetch_worker_mid_crawl_costs_only_its_in_flight_request(
         pages = [h for h in web.hits if h.startswith(run.prefix)]
         twice = len(pages) - len(set(pages))
         assert len(set(pages)) == count
-        assert twice <= 1, twice  # one URL per host is in flight: at most it is asked again
+        assert twice <= in_flight, (twice, in_flight)  # only those can be asked again
         assert Frontier(client).size() == 0
-        print(f"\nkilled mid-crawl: {elapsed:.1f} s (ideal {count / rate:.0f} s), {twice} twice")
+        print(
+            f"\nkilled mid-crawl: {elapsed:.1f} s (ideal {count / rate:.0f} s), {twice} twice, "
+            f"{in_flight} in flight at the kill"
+        )
     finally:
         run.stop()
         client.close()
