@@ -29,11 +29,11 @@ def _until_fetched(run: CrawlRun, pages: int, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
-def test_extract_worker_killed_mid_crawl_loses_no_link_and_fetches_nothing_twice(
+def test_cpu_worker_killed_mid_crawl_loses_no_article_and_fetches_nothing_twice(
     crawl_run: CrawlRun,
 ) -> None:
-    """Links are found in extract: killing its worker mid-crawl cuts some of them short;
-    their deliveries come back and record what was not recorded yet, once."""
+    """Killing the worker of the CPU stages mid-crawl (article pages in extract, dedup,
+    tag, store; links were read at fetch) loses none of them, and no page is fetched again."""
     crawl_run.start_all()
     crawl_run.crawl()
     _until_fetched(crawl_run, 40)

@@ -121,8 +121,9 @@ def test_found_work_over_the_high_water_mark_waits_then_goes_by_itself(
     states = crawl_run.wait_done(timeout=360)
     assert states == whole_crawl(crawl_run.site), states
     assert crawl_run.fetched_twice() == {}
-    extract_log = crawl_run.cluster.log_of(crawl_run.workers["cpu"])  # type: ignore[arg-type]
-    assert WAITED.search(extract_log), "nothing ever waited in the store"
+    # Links are read where the page is fetched: the fetch worker records what waits.
+    fetch_log = crawl_run.cluster.log_of(crawl_run.workers["fetch"])  # type: ignore[arg-type]
+    assert WAITED.search(fetch_log), "nothing ever waited in the store"
 
 
 def test_an_interrupted_crawl_is_finished_by_resume(crawl_run: CrawlRun) -> None:

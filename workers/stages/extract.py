@@ -3,17 +3,14 @@
 A page with no usable text is a normal outcome, not a crash: it ends as
 ``PermanentError(Reason.EXTRACT_EMPTY)``.
 
-A page of a site crawl (a job with crawl settings, :mod:`workers.crawl`) also gives the
-links the crawl follows, as found work, whatever becomes of the page; a hub page
-(:func:`workers.crawl.page_kind.page_kind`) ends ``followed`` (``crawl_hub``) and is not
-extracted, an article page goes on as any other.
+A page of a site crawl comes here only when the fetch stage took it for an article: its
+links were followed there (:mod:`workers.crawl.crawled_page`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import replace
 
 import trafilatura
 from trafilatura.settings import Document
@@ -25,13 +22,8 @@ from sluice.shared.language import page_language, settle_language
 from sluice.shared.outcomes import Final, Forward, Outcome, failed
 from sluice.shared.pages import load_page
 from sluice.shared.reasons import Reason
-from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
-from sluice.workers.crawl.crawls import crawl_of
-from sluice.workers.crawl.follow import follow
-from sluice.workers.crawl.page_kind import page_kind
-from sluice.workers.dedup.keys import claimed_identities
 from sluice.workers.extraction.page_text import decode_page
 from sluice.workers.metadata import page_metadata
 
@@ -119,20 +111,7 @@ def run(article: Article) -> Outcome:
     if decoded.overridden:  # kept with the item when it is stored
         article.decoding_note = decoded.overridden
         logger.info("%s %s", article.label, decoded.overridden)
-    crawl = crawl_of(article.job_id)
-    if crawl is None:
-        return _extracted(article, decoded.text)
-    url = page.url or article.url or ""
-    found = follow(get_redis(), article, decoded.text, url, crawl)
-    kind = page_kind(decoded.text, url)
-    if kind.kind == "hub":
-        _let_go(article)
-        return Final(State.FOLLOWED, Reason.CRAWL_HUB, kind.why, found=found)
-    try:
-        outcome = _extracted(article, decoded.text)
-    except PermanentError as error:  # not stored, but its links are still followed
-        return Final(State.FAILED, Reason(error.reason), error.detail, found=found)
-    return replace(outcome, found=found)
+    return _extracted(article, decoded.text)
 
 
 def _extracted(article: Article, html: str) -> Final | Forward:
@@ -143,13 +122,3 @@ def _extracted(article: Article, html: str) -> Final | Forward:
         detail = f"{article.language_source} {article.language}"
         return Final(State.SKIPPED, Reason.FILTERED_LANGUAGE, detail)
     return Forward()
-
-
-def _let_go(article: Article) -> None:
-    """A hub is no article: the fetch stage's claim on its URL is let go, so a later crawl
-    (or a watched section) may fetch it again."""
-    from sluice.workers.stages.dedup import dedup_index
-
-    index = dedup_index()
-    for identity in claimed_identities(article):
-        index.release(identity, article.item_key)

@@ -1,7 +1,9 @@
 """Fetch stage: download a page over HTTP(S) within firm limits and keep it in the store.
 
-A page of a site crawl that redirects out of the crawl's scope is not followed there: it
-ends ``skipped`` (``redirect_out_of_scope``). Work a crawl found (an item with
+A page of a site crawl gives the links the crawl follows here, where its bytes are, and a
+hub ends ``followed`` (``crawl_hub``) without going to extract
+(:mod:`workers.crawl.crawled_page`). One that redirects out of the crawl's scope is not
+followed there: it ends ``skipped`` (``redirect_out_of_scope``). Work a crawl found (an item with
 ``found_by``) that robots.txt disallows ends ``skipped`` (``robots_disallowed``), one of the
 crawl's bounds, not a failure; a submitted URL robots.txt disallows still fails.
 
@@ -27,6 +29,7 @@ from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers.crawl import stats
+from sluice.workers.crawl.crawled_page import crawled_page
 from sluice.workers.crawl.crawls import crawl_of
 from sluice.workers.fetching.client import FetchedPage, Fetcher
 from sluice.workers.fetching.crawler import REDIRECTED, Crawler, Deferred, Unchanged
@@ -92,15 +95,19 @@ def fetch_politely(article: Article, crawler: Crawler) -> Article | Deferred | U
     redirect or robots.txt took this turn, or the host's gate is not open), or
     :class:`Unchanged` (a re-fetch answered 304).
     """
+    visit = _visit(article, crawler)
+    if isinstance(visit, Deferred | Unchanged):
+        return visit
+    return _keep(article, visit)
+
+
+def _visit(article: Article, crawler: Crawler) -> FetchedPage | Deferred | Unchanged:
     identify(article)
-    visit = crawler.visit(
+    return crawler.visit(
         article.url,  # type: ignore[arg-type]
         article.item_key,
         conditional=article.refetch,
     )
-    if isinstance(visit, Deferred | Unchanged):
-        return visit
-    return _keep(article, visit)
 
 
 @functools.cache
@@ -125,7 +132,7 @@ def run(article: Article) -> Outcome:
     if not claim.is_original:
         return Final(State.DUPLICATE, Reason.ALREADY_SUBMITTED, duplicate_of=claim.article_id)
     try:
-        visit = fetch_politely(article, _crawler())
+        visit = _visit(article, _crawler())
     except PermanentError as exc:
         if exc.reason != Reason.ROBOTS_DISALLOWED or article.found_by is None:
             raise
@@ -139,4 +146,6 @@ def run(article: Article) -> Outcome:
         count_fetch_outcome(article, "fetch", Reason.NOT_MODIFIED)
         return Final(State.UNCHANGED, Reason.NOT_MODIFIED)
     count_fetch_outcome(article, "fetch", Reason.FETCHED)
-    return Forward()
+    _keep(article, visit)
+    crawl = crawl_of(article.job_id)
+    return Forward() if crawl is None else crawled_page(article, visit, crawl)
