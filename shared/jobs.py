@@ -151,13 +151,17 @@ def advance_item(
     state: State,
     *,
     article_id: str | None = None,
+    page_id: str | None = None,
     conn: Connection | None = None,
 ) -> None:
-    """Move an item forward to a non-final ``state`` (ignored if it is already further on)."""
+    """Move an item forward to a non-final ``state`` (ignored if it is already further on);
+    ``page_id`` records the page its fetch kept, from which it can be extracted again."""
     lower = [s for s in _NOT_FINAL if rank(s) < rank(state)]
     values: dict[str, Any] = {"state": state.value, "updated_at": func.now()}
     if article_id:
         values["article_id"] = article_id
+    if page_id:
+        values["page_id"] = page_id
     stmt = (
         update(items)
         .where(items.c.job_id == job_id, items.c.item_id == item_id, items.c.state.in_(lower))

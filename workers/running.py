@@ -280,7 +280,12 @@ def _forward(
     # When every stage after this one runs in this task, the store records the final state
     # a moment later and a progress update on the way would be a wasted write.
     if row.progress is not None and not ends_inside(name, chain):
-        advance_item(article.job_id, article.item_id, row.progress, article_id=article.id)
+        # The page a fetch kept is recorded with the item: if its message is lost on the
+        # way, the reconciler extracts it again from the store instead of fetching it again.
+        page_id = article.page_id if name == FRONTIER_STAGE else None
+        advance_item(
+            article.job_id, article.item_id, row.progress, article_id=article.id, page_id=page_id
+        )
     article.timings[name] = round(took, 4)
     if to in chain:
         return _execute(task, article, article.to_dict(), to, None, chain)

@@ -23,7 +23,8 @@ from sluice.shared.db import upgrade_database
 from sluice.shared.db.engine import session_scope
 from sluice.shared.db.schema import items
 from sluice.shared.item_leases import LEASES, ItemLeases, lease_key
-from sluice.shared.jobs import ItemSpec, create_job, list_items, new_job_id
+from sluice.shared.jobs import ItemSpec, advance_item, create_job, list_items, new_job_id
+from sluice.shared.pages import save_page
 from sluice.shared.queues import queue_keys
 from sluice.shared.settings import get_settings
 from sluice.shared.states import State
@@ -150,6 +151,54 @@ def test_items_with_no_message_anywhere_are_sent_on_at_the_second_look(
     assert Frontier(client).size() == 1
     assert resent_count(client) == 2  # sluice_lost_items_resent_total
     assert leases.count() == 0  # the frontier holds item 0; items 1 and 2 need no lease
+
+
+@pytest.mark.usefixtures("own_store")
+def test_a_fetched_page_whose_message_was_lost_is_extracted_again_not_fetched_again(
+    client: redis.Redis,
+) -> None:
+    """The fetch recorded the page it kept with the item (a consumer killed as it took the
+    extract message loses the message, not the page): the store's page goes to extract."""
+    url = "http://127.0.0.2:9/kept.html"
+    job_id = _job({State.QUEUED: ("url", url)})
+    advance_item(job_id, 0, State.FETCHED, page_id=save_page(b"<html>kept</html>", url))
+    _age(job_id, 60)
+    reconciler, leases = _reconciler(client)
+    _expire(leases, job_id, 0)
+    assert _looks(reconciler) == [0, 1]
+    assert Frontier(client).size() == 0  # not fetched again
+    assert client.llen(queue_keys("extract")[0]) == 1
+    assert _states(job_id) == [("fetched", None)]  # still past its fetch, in transit
+    assert leases.deadline(lease_key(job_id, 0)) is not None
+
+
+@pytest.mark.usefixtures("own_store")
+def test_a_stale_unacked_copy_of_a_final_item_is_dropped_and_a_live_ones_kept(
+    client: redis.Redis,
+) -> None:
+    """A worker killed after its task handed the item on, before acknowledging it, leaves
+    its copy in unacked; once the item is final, that copy is dropped, not redelivered."""
+    job_id = _job(
+        {
+            State.STORED: ("url", "http://127.0.0.2:9/done.html"),
+            State.EXTRACTED: ("url", "http://127.0.0.2:9/on-its-way.html"),
+        }
+    )
+    reconciler, leases = _reconciler(client)
+    leases.renew([lease_key(job_id, 1)])  # its worker holds it
+    for n, tag in enumerate(("stale-tag", "live-tag")):
+        publish(
+            "dedup",
+            Article(job_id, n, url=f"http://x/{n}").to_dict(),
+            f"job={job_id} item={n} id=-",
+        )
+        raw = client.rpop(queue_keys("dedup")[0])
+        client.hset("unacked", tag, json.dumps([json.loads(raw), "", "dedup"]))
+        client.zadd("unacked_index", {tag: time.time() - 2 * LEASE})
+    leases.drop([lease_key(job_id, 0)])  # the stage that stored it dropped its lease
+    assert _looks(reconciler, 1) == [0]
+    assert client.hkeys("unacked") == [b"live-tag"]
+    assert client.zrange("unacked_index", 0, -1) == [b"live-tag"]
 
 
 @pytest.mark.usefixtures("own_store")

@@ -17,8 +17,9 @@ expired leases, with no condition on the queues:
    worker gave it meanwhile). Still expired, unchanged, at the next look, it is taken (its
    lease renewed only if still the one judged, in one step inside Redis) and sent on: a copy
    left in ``unacked`` goes back to the head of its queue (kombu's restore, which removes it
-   from ``unacked``, so it is delivered once), else, from the store, a URL item back into
-   the frontier, a page item to extract, and a text (whose content only its message carried)
+   from ``unacked``, so it is delivered once), else, from the store, an item whose page the
+   store keeps (a WARC record's, or the page its fetch kept) to extract, a URL item not
+   fetched yet back into the frontier, and a text (whose content only its message carried)
    ends ``failed lost_in_transit``.
 
 Redis can lose a lease with the last second of its AOF: items the store records in transit
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -44,7 +46,7 @@ from sluice.shared.queues import decode_message, queue_keys
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import KEY_PREFIX, as_text
 from sluice.shared.stalled_items import StalledItem, items_by_key, send_back, stalled_items
-from sluice.shared.states import State
+from sluice.shared.states import FINAL_STATES, State
 from sluice.workers.fetching.frontier import FRONTIER_STAGE, arrival_of, enter
 from sluice.workers.pipeline import STAGES
 from sluice.workers.routing import publish
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 _LOCK = f"{KEY_PREFIX}reconciler:look"  # one look at a time, cluster-wide
 _SUSPECTS = f"{KEY_PREFIX}reconciler:suspects"  # member -> the deadline it was given
 _RESENT = f"{KEY_PREFIX}reconciler:resent"  # how many items were sent on, ever
+_FINAL = {state.value for state in FINAL_STATES}
 AFTER_FETCH = tuple(stage for stage in STAGES if stage != FRONTIER_STAGE)
 
 # Which of ARGV (item labels) the messages in the lists of KEYS carry: read inside Redis, a
@@ -157,6 +160,7 @@ class Reconciler:
         if not self.client.set(_LOCK, "1", nx=True, px=max(1, int(self.beat * 900))):
             return 0
         self._adopt()
+        self._drop_stale_copies()
         expired = self.leases.expired()
         if not expired:
             return 0
@@ -179,6 +183,33 @@ class Reconciler:
         adopted = self.leases.adopt(item.key for item in stalled)
         if adopted:
             log.warning("%d items in transit had no lease (lost with Redis?): adopted", adopted)
+
+    def _drop_stale_copies(self) -> None:
+        """Drop the copies in ``unacked`` older than a lease whose item is final: a worker
+        killed after its task had handed the item on, before acknowledging it, leaves one,
+        which kombu would deliver again after the visibility timeout."""
+        # kombu scores a delivery with its consumer's time.time(): only a first filter here,
+        # what decides is the store's final state.
+        older = time.time() - self.leases.length
+        tags: list[bytes] = self.client.zrangebyscore(  # type: ignore[assignment]
+            Channel.unacked_index_key, "-inf", older, 0, 500
+        )
+        if not tags:
+            return
+        values: list[bytes | None] = self.client.hmget(Channel.unacked_key, tags)  # type: ignore[assignment]
+        keys = {tag: _payload_key(value) for tag, value in zip(tags, values, strict=True) if value}
+        store = items_by_key(key for key in keys.values() if key)
+        stale = [
+            tag
+            for tag, key in keys.items()
+            if key in store and store[key].state in _FINAL and self.leases.deadline(key) is None
+        ]
+        if stale:
+            with self.client.pipeline() as pipe:
+                pipe.hdel(Channel.unacked_key, *stale)
+                pipe.zrem(Channel.unacked_index_key, *stale)
+                pipe.execute()
+            log.info("%d unacknowledged copies of final items dropped", len(stale))
 
     def _forget(self, done: list[str], copies: dict[str, list[str]]) -> None:
         """Items final (or back in the frontier): no lease, no stale copy to redeliver."""
@@ -261,6 +292,12 @@ class Reconciler:
                     pipe.zrem(Channel.unacked_index_key, tag)
                 pipe.execute()
             how = "its unacknowledged message is back in its queue"
+        elif item.page_id:  # a WARC record's, or the page its fetch kept
+            article = article_for_page(item.job_id, item.item_id, item.source, item.page_id)
+            publish("extract", article.to_dict(), article.label)  # renews its lease
+            if item.kind != "url":  # a fetched URL stays past its fetch, in transit
+                send_back(item)
+            how = "no message left anywhere: extracted again from its stored page"
         elif item.kind == "url" and item.source:
             article = Article(
                 job_id=item.job_id,
@@ -273,11 +310,6 @@ class Reconciler:
             send_back(item)
             self.leases.drop([item.key])  # the frontier's lease holds it now
             how = "no message left anywhere: fetched again"
-        elif item.page_id:
-            article = article_for_page(item.job_id, item.item_id, item.source, item.page_id)
-            publish("extract", article.to_dict(), article.label)  # renews its lease
-            send_back(item)
-            how = "no message left anywhere: extracted again from its stored page"
         else:
             finish_item(
                 item.job_id,
