@@ -104,9 +104,10 @@ def stalled_items(before: datetime, limit: int = 500) -> list[StalledItem]:
         return [StalledItem(*row) for row in conn.execute(query)]
 
 
-def send_back(item: StalledItem) -> bool:
-    """Put ``item`` back to ``queued``, if nothing moved it since it was found stalled;
-    returns whether it was (so that of two sweepers, one sends it)."""
+def send_back(item: StalledItem, state: State = State.QUEUED) -> bool:
+    """Put ``item`` back to ``state`` (by default ``queued``; its own state records only
+    when it was sent on), if nothing moved it since it was found stalled; returns whether
+    it was (so that of two sweepers, one sends it)."""
     stmt = (
         update(items)
         .where(
@@ -116,7 +117,7 @@ def send_back(item: StalledItem) -> bool:
             # Not moved since: ``<=``, as SQLite keeps the time as text, to the second.
             items.c.updated_at <= item.updated_at,
         )
-        .values(state=State.QUEUED.value, updated_at=func.now())
+        .values(state=state.value, updated_at=func.now())
     )
     with session_scope() as conn:
         return conn.execute(stmt).rowcount == 1

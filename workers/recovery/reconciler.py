@@ -295,8 +295,8 @@ class Reconciler:
         elif item.page_id:  # a WARC record's, or the page its fetch kept
             article = article_for_page(item.job_id, item.item_id, item.source, item.page_id)
             publish("extract", article.to_dict(), article.label)  # renews its lease
-            if item.kind != "url":  # a fetched URL stays past its fetch, in transit
-                send_back(item)
+            # A fetched URL stays past its fetch (in transit); a WARC record's is queued.
+            send_back(item, State(item.state) if item.kind == "url" else State.QUEUED)
             how = "no message left anywhere: extracted again from its stored page"
         elif item.kind == "url" and item.source:
             article = Article(
