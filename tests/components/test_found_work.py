@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from sluice.producers.crawl import submit_crawl
 from sluice.producers.intake import Door, Sources, send, take_in
 from sluice.producers.resume import resume_job
 from sluice.shared.article import Article
@@ -31,6 +32,8 @@ from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers import found_work, running
 from sluice.workers.crawl import seen
+from sluice.workers.crawl.figures import CRAWLS_KEY
+from sluice.workers.crawl.scope import CrawlScope
 from sluice.workers.crawl.waiting import send_waiting
 from sluice.workers.fetching.frontier import Frontier, Lease, arrival_of, enter
 from sluice.workers.found_work import FoundWork, admit_found, found_key
@@ -284,7 +287,8 @@ def test_a_submission_keeps_its_languages_and_refetch_with_a_new_job_only(
     frontier: Frontier,
 ) -> None:
     """``send`` keeps the door's languages and ``refetch`` with the job it starts, even when
-    the first item it records is one the door left out; a job added to keeps its own."""
+    the first item it records is one the door left out; a job added to keeps its own. A
+    site crawl keeps its languages too."""
     door = Door.from_options(domains=[HOST], languages=["EN,de"])
     kept, out = f"http://{HOST}/kept.html", "http://elsewhere.test/out.html"
     intake = take_in(Sources(urls=[out, kept]), door)
@@ -296,3 +300,8 @@ def test_a_submission_keeps_its_languages_and_refetch_with_a_new_job_only(
     send(take_in(Sources(urls=[f"http://{HOST}/more.html"])), job_id)
     assert job_options(job_id) == JobOptions(("de", "en"), refetch=True)
     assert job_options(new_job_id()) == JobOptions()
+
+    crawl = submit_crawl(CrawlScope((f"http://{HOST}/",)), languages=["en"])
+    assert job_options(crawl) == JobOptions(("en",))
+    seen.forget(get_redis(), crawl)
+    get_redis().srem(CRAWLS_KEY, crawl)
