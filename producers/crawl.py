@@ -15,7 +15,7 @@ from sluice.producers.lease import submission_lease
 from sluice.producers.submit import database_ready
 from sluice.shared.article import Article
 from sluice.shared.identity import canonicalize_url
-from sluice.shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.shared.jobs import ItemSpec, JobOptions, create_job, new_job_id
 from sluice.shared.redis_state import get_redis
 from sluice.shared.states import State
 from sluice.workers.crawl import seen
@@ -36,7 +36,10 @@ def submit_crawl(
     progress: ProgressCallback | None = None,
     languages: Sequence[str] = (),
 ) -> str:
-    """Start the site crawl ``crawl`` as a new job; returns its id."""
+    """Start the site crawl ``crawl`` as a new job; returns its id.
+
+    ``languages`` (``--language``) are kept with the job: the pages the crawl finds carry
+    them, whether they go out at once or wait in the store for room."""
     database_ready()
     job_id = job_id or new_job_id()
     seeds = list(dict.fromkeys(crawl_url(seed.strip()) for seed in crawl.seeds))
@@ -49,6 +52,7 @@ def submit_crawl(
             f"crawl of {', '.join(seeds)}"[:500],
             state=State.RECORDED,
             crawl=crawl.to_dict(),
+            options=JobOptions(tuple(languages)),
         )
         canonical = [canonicalize_url(seed) for seed in seeds]
         seen.claim(  # found by no item: a page linking to a seed finds it known

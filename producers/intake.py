@@ -23,7 +23,7 @@ from sluice.producers.submit import database_ready, submit_html, submit_text, su
 from sluice.producers.turn_fetcher import TurnFetcher
 from sluice.producers.warc import IngestCallback, ingest_warcs
 from sluice.shared.errors import PermanentError
-from sluice.shared.jobs import ItemSpec, create_job, finish_item, new_job_id
+from sluice.shared.jobs import ItemSpec, JobOptions, create_job, finish_item, new_job_id
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
 from sluice.shared.settings import get_settings
@@ -215,11 +215,15 @@ def send(
     ``refetch`` fetches again URLs sluice has seen before; ``timeout`` bounds the waiting
     for room in the queues (:class:`~workers.backpressure.RoomTimeout` past it, what is
     not sent yet left ``recorded`` for ``resume_job``); ``progress`` and
-    ``ingest_progress`` are told how sending and reading archives go.
+    ``ingest_progress`` are told how sending and reading archives go. A new job keeps the
+    door's languages and ``refetch`` (:class:`~shared.jobs.JobOptions`) for the items that
+    are sent later from the store.
     """
     job_id = job_id or new_job_id()
     given, languages = intake.sources, intake.door.languages
     if intake.has_items:
+        database_ready()
+        create_job(job_id, [], options=JobOptions(languages, refetch))  # no-op on a job added to
         with room_deadline(timeout):
             record_skipped(job_id, "url", intake.left_out)
             if given.warcs:

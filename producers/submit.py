@@ -18,7 +18,7 @@ from sluice.producers.lease import submission_lease
 from sluice.shared.article import Article
 from sluice.shared.db import upgrade_database
 from sluice.shared.identity import article_id, canonicalize_url
-from sluice.shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.shared.jobs import ItemSpec, JobOptions, create_job, new_job_id
 from sluice.shared.language import settle_language
 from sluice.shared.pages import article_for_page, save_page, save_pages
 from sluice.shared.redis_state import get_redis
@@ -41,12 +41,15 @@ def _submit(
     *,
     description: str | None = None,
     progress: ProgressCallback | None = None,
+    options: JobOptions | None = None,
 ) -> str:
-    """Record ``specs`` in the job, then send ``articles(first item id)`` to ``stage``."""
+    """Record ``specs`` in the job, then send ``articles(first item id)`` to ``stage``.
+
+    ``options`` are kept with a new job, for its items sent later from the store."""
     database_ready()
     job_id = job_id or new_job_id()
     with submission_lease(get_redis(), job_id):
-        first = create_job(job_id, specs, description, state=State.RECORDED)
+        first = create_job(job_id, specs, description, state=State.RECORDED, options=options)
         enqueue_articles(job_id, stage, articles(first), len(specs), progress)
     return job_id
 
@@ -83,7 +86,16 @@ def submit_urls(
         )
 
     specs = [ItemSpec("url", u) for u in url_list]
-    return _submit(job_id, specs, "fetch", articles, description=description, progress=progress)
+    options = JobOptions(tuple(languages), refetch)
+    return _submit(
+        job_id,
+        specs,
+        "fetch",
+        articles,
+        description=description,
+        progress=progress,
+        options=options,
+    )
 
 
 def submit_text(
@@ -128,7 +140,8 @@ def submit_html(
         page = save_page(body, url, "text/html", encoding)
         return [article_for_page(job_id, first, url, page, languages)]
 
-    return _submit(job_id, [ItemSpec("html", url)], "extract", articles)
+    options = JobOptions(tuple(languages))
+    return _submit(job_id, [ItemSpec("html", url)], "extract", articles, options=options)
 
 
 def submit_pages(

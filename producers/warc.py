@@ -45,7 +45,7 @@ from sluice.producers.warc_records import (
 from sluice.shared.db.engine import insert_for, read_scope, session_scope
 from sluice.shared.db.schema import ingestions
 from sluice.shared.errors import PermanentError, SluiceError
-from sluice.shared.jobs import ItemSpec, create_job, new_job_id
+from sluice.shared.jobs import ItemSpec, JobOptions, create_job, new_job_id
 from sluice.shared.pages import article_for_page, save_pages
 from sluice.shared.reasons import Reason
 from sluice.shared.redis_state import get_redis
@@ -154,7 +154,9 @@ class _Ingestion:
         row = self._row()
         if row is None:
             with session_scope() as conn:
-                create_job(self.job_id, [], conn=conn)
+                # A new job keeps the languages its records are sent with, for --resume.
+                options = JobOptions(tuple(self.languages))
+                create_job(self.job_id, [], conn=conn, options=options)
                 conn.execute(
                     insert_for(conn, ingestions)
                     .values(
@@ -373,8 +375,10 @@ def resume_ingestions(
     *,
     progress: IngestCallback | None = None,
     enqueue_progress: ProgressCallback | None = None,
+    languages: Sequence[str] = (),
 ) -> int:
-    """Read on every archive of ``job_id`` left unfinished (under the caller's lease)."""
+    """Read on every archive of ``job_id`` left unfinished (under the caller's lease),
+    sending its records with ``languages`` (the job's, :func:`shared.jobs.job_options`)."""
     sources = unfinished_sources(job_id)
     if sources:
         ingest_warcs(
@@ -383,5 +387,6 @@ def resume_ingestions(
             progress=progress,
             enqueue_progress=enqueue_progress,
             hold_lease=False,
+            languages=languages,
         )
     return len(sources)

@@ -20,12 +20,14 @@ from sluice.shared.states import FINAL_STATES, State, rank
 
 __all__ = [
     "ItemSpec",
+    "JobOptions",
     "advance_item",
     "create_job",
     "finish_item",
     "job_counts",
     "job_crawl",
     "job_exists",
+    "job_options",
     "list_items",
     "mark_enqueued",
     "new_job_id",
@@ -59,6 +61,17 @@ class ItemSpec:
     depth: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """What the submission that started a job asked of every item: keep only articles in
+    ``languages`` (``--language``; empty keeps all), and fetch again URLs seen before
+    (``--refetch``). Kept with the job so that an item sent later from the store, by the
+    sender of waiting found work or by ``submit --resume``, carries them too."""
+
+    languages: tuple[str, ...] = ()
+    refetch: bool = False
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -71,17 +84,20 @@ def create_job(
     state: State = State.QUEUED,
     conn: Connection | None = None,
     crawl: dict[str, Any] | None = None,
+    options: JobOptions | None = None,
 ) -> int:
     """Record a job (or add to it) with its items in ``state``, before anything is enqueued.
 
     Producers that send in batches record ``recorded`` and call :func:`mark_enqueued` after
     each batch is sent. Returns the item id of the first new item; the others follow in order.
     With ``conn`` it runs inside the caller's transaction. ``crawl`` (a site crawl's settings)
-    is kept with a new job.
+    and ``options`` (:class:`JobOptions`) are kept with a new job; a job added to keeps its own.
     """
     if conn is None:
         with session_scope() as own:
-            return create_job(job_id, specs, description, state=state, conn=own, crawl=crawl)
+            return create_job(
+                job_id, specs, description, state=state, conn=own, crawl=crawl, options=options
+            )
     # One statement takes the item ids, so that stages adding the work they found to one
     # job at once (workers.found_work) never hand out the same ids twice.
     grown = conn.execute(
@@ -91,8 +107,16 @@ def create_job(
         .returning(jobs.c.total)
     ).scalar()
     if grown is None:
+        options = options or JobOptions()
         conn.execute(
-            insert(jobs).values(id=job_id, total=len(specs), description=description, crawl=crawl)
+            insert(jobs).values(
+                id=job_id,
+                total=len(specs),
+                description=description,
+                crawl=crawl,
+                languages=list(options.languages) or None,
+                refetch=options.refetch or None,
+            )
         )
         first_item = 0
     else:
@@ -246,6 +270,19 @@ def job_crawl(job_id: str) -> dict[str, Any] | None:
     with read_scope() as conn:
         value = conn.execute(select(jobs.c.crawl).where(jobs.c.id == job_id)).scalar()
     return dict(value) if value else None
+
+
+def job_options(job_id: str) -> JobOptions:
+    """The :class:`JobOptions` kept with ``job_id``: what its senders of recorded items
+    (:mod:`workers.crawl.waiting`, :mod:`producers.resume`) give every item they send. A job
+    started before they were kept, or not found, has none."""
+    with read_scope() as conn:
+        row = conn.execute(
+            select(jobs.c.languages, jobs.c.refetch).where(jobs.c.id == job_id)
+        ).first()
+    if row is None:
+        return JobOptions()
+    return JobOptions(tuple(row.languages or ()), bool(row.refetch))
 
 
 def job_exists(job_id: str) -> bool:

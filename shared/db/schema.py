@@ -59,6 +59,10 @@ jobs = Table(
     Column("description", Text),
     # A site crawl's settings (workers.crawl.scope.CrawlScope.to_dict); NULL for other jobs.
     Column("crawl", JSON),
+    # What the submission that started the job asked of every item (``--language`` codes,
+    # ``--refetch``), for items sent later from the store; NULL: nothing asked.
+    Column("languages", JSON),
+    Column("refetch", Boolean),
 )
 
 # One row per submitted item: its progress and, once final, how it ended.

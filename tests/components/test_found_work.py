@@ -12,9 +12,19 @@ from typing import Any
 
 import pytest
 
+from sluice.producers.crawl import submit_crawl
+from sluice.producers.intake import Door, Sources, send, take_in
 from sluice.producers.resume import resume_job
 from sluice.shared.article import Article
-from sluice.shared.jobs import ItemSpec, create_job, job_counts, list_items, new_job_id
+from sluice.shared.jobs import (
+    ItemSpec,
+    JobOptions,
+    create_job,
+    job_counts,
+    job_options,
+    list_items,
+    new_job_id,
+)
 from sluice.shared.outcomes import Final, Forward, NewUrl, Outcome
 from sluice.shared.queues import queue_keys
 from sluice.shared.redis_state import get_redis
@@ -22,6 +32,9 @@ from sluice.shared.settings import get_settings
 from sluice.shared.states import State
 from sluice.workers import found_work, running
 from sluice.workers.crawl import seen
+from sluice.workers.crawl.figures import CRAWLS_KEY
+from sluice.workers.crawl.scope import CrawlScope
+from sluice.workers.crawl.waiting import send_waiting
 from sluice.workers.fetching.frontier import Frontier, Lease, arrival_of, enter
 from sluice.workers.found_work import FoundWork, admit_found, found_key
 from sluice.workers.pipeline import STAGES
@@ -228,3 +241,67 @@ def test_the_door_keeps_an_item_already_inside(frontier: Frontier) -> None:
     assert enter([]) == 0
     (lease,), _ = frontier.release(60_000, 60_000, 1)
     assert lease.item == "j:3" and "refetch" not in lease.payload
+
+
+@pytest.fixture
+def asking_finder() -> Iterator[Article]:
+    """Item 0 of a new job submitted with ``--language en --refetch``, kept with the job."""
+    job_id = new_job_id()
+    url = f"http://{HOST}/index.html"
+    create_job(job_id, [ItemSpec("url", url)], options=JobOptions(("en",), refetch=True))
+    yield Article(job_id, 0, url=url, languages=["en"], refetch=True)
+    get_redis().delete(found_key(job_id))
+    seen.forget(get_redis(), job_id)
+
+
+def test_items_that_waited_in_the_store_carry_their_jobs_languages_and_refetch(
+    asking_finder: Article, frontier: Frontier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found work over the high-water mark goes out later, from the store: by the fetch
+    workers' sender of waiting work and by ``submit --resume``. Either way its messages
+    ask what the job asked of every item, as those of the items sent at once do."""
+    _high_water(monkeypatch, high=2, low=1)
+    urls = [f"http://{HOST}/kept-{n}.html" for n in range(4)]
+    work = admit_found(asking_finder, [NewUrl.found_in(asking_finder, u) for u in urls])
+    assert (work.entered, work.waiting) == (2, 2)
+    at_once = _release_all(frontier)
+
+    # Room for one: the waiting sender sends the oldest; resume_job sends the other.
+    frontier.clear()
+    enter([arrival_of({"job_id": "other", "item_id": 0, "url": f"http://{HOST}/busy"})])
+    assert send_waiting(get_redis(), asking_finder.job_id) == 1
+    by_sender = [lease for lease in _release_all(frontier) if lease.item != "other:0"]
+    frontier.clear()
+    assert resume_job(asking_finder.job_id).enqueued == 1
+    by_resume = _release_all(frontier)
+
+    assert (len(by_sender), len(by_resume)) == (1, 1)
+    payloads = {lease.payload["url"]: lease.payload for lease in [*at_once, *by_sender, *by_resume]}
+    assert sorted(payloads) == urls
+    asked = {(tuple(p["languages"]), p["refetch"]) for p in payloads.values()}
+    assert asked == {(("en",), True)}
+    assert {i["state"] for i in list_items(asking_finder.job_id)[1:]} == {"queued"}
+
+
+def test_a_submission_keeps_its_languages_and_refetch_with_a_new_job_only(
+    frontier: Frontier,
+) -> None:
+    """``send`` keeps the door's languages and ``refetch`` with the job it starts, even when
+    the first item it records is one the door left out; a job added to keeps its own. A
+    site crawl keeps its languages too."""
+    door = Door.from_options(domains=[HOST], languages=["EN,de"])
+    kept, out = f"http://{HOST}/kept.html", "http://elsewhere.test/out.html"
+    intake = take_in(Sources(urls=[out, kept]), door)
+    assert [reason for _, reason in intake.left_out] == ["filtered_domain"]
+
+    job_id = send(intake, refetch=True).job_id
+
+    assert job_options(job_id) == JobOptions(("de", "en"), refetch=True)
+    send(take_in(Sources(urls=[f"http://{HOST}/more.html"])), job_id)
+    assert job_options(job_id) == JobOptions(("de", "en"), refetch=True)
+    assert job_options(new_job_id()) == JobOptions()
+
+    crawl = submit_crawl(CrawlScope((f"http://{HOST}/",)), languages=["en"])
+    assert job_options(crawl) == JobOptions(("en",))
+    seen.forget(get_redis(), crawl)
+    get_redis().srem(CRAWLS_KEY, crawl)

@@ -186,7 +186,12 @@ def test_an_interrupted_ingestion_resumes_at_its_offset_and_sends_each_record_on
             raise _Interrupt
 
     with pytest.raises(_Interrupt):
-        ingest_warcs([path], job_id="warcresume01", enqueue_progress=stop_in_second_batch)
+        ingest_warcs(
+            [path],
+            job_id="warcresume01",
+            enqueue_progress=stop_in_second_batch,
+            languages=["en"],
+        )
     before = list_items("warcresume01")
     assert [i["state"] for i in before] == ["queued"] * 3 + ["recorded"] * 3
     assert len(_sent(extract_queue)) == 3
@@ -200,6 +205,8 @@ def test_an_interrupted_ingestion_resumes_at_its_offset_and_sends_each_record_on
     assert {i["state"] for i in items} == {"queued"}
     sent = [(a["item_id"], a["url"]) for a in _sent(extract_queue)]
     assert sorted(sent) == [(i["item_id"], i["source"]) for i in items]
+    # The records resume sent, recorded ones and those read on, keep the job's --language.
+    assert {tuple(a["languages"]) for a in _sent(extract_queue)} == {("en",)}
     # Read to its end: a second resume finds nothing to read or send.
     assert resume_job("warcresume01").archives == 0
     assert len(list_items("warcresume01")) == 10

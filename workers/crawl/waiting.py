@@ -4,9 +4,10 @@ What a stage found beyond the producers' high-water mark stays ``recorded``
 (:mod:`workers.found_work`), and its job is noted in a Redis set. Every fetch worker's
 frontier pump (:mod:`workers.fetching.pump`) calls :func:`send_all_waiting` about once a
 second: each noted job's oldest recorded items enter the frontier, as many as there is room
-for, under a per-job lock so that two senders never send one item twice; a job with nothing
-left is no longer noted. ``sluice submit --resume JOB``, and a stage entering the work it
-has just found, take the same lock.
+for, under a per-job lock so that two senders never send one item twice, each with the
+job's kept ``--language`` and ``--refetch`` (:func:`shared.jobs.job_options`) as its found
+work sent at once has them; a job with nothing left is no longer noted. ``sluice submit
+--resume JOB``, and a stage entering the work it has just found, take the same lock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import redis
 from redis.exceptions import LockError
 
 from sluice.shared.article import Article
-from sluice.shared.jobs import waiting_items
+from sluice.shared.jobs import JobOptions, job_options, waiting_items
 from sluice.shared.redis_state import KEY_PREFIX, as_text, get_redis
 from sluice.workers.fetching.frontier import arrival_of
 from sluice.workers.recorded import send_recorded
@@ -62,13 +63,17 @@ def sending(client: redis.Redis, job_id: str, timeout: float = 3600.0) -> Iterat
             lock.release()
 
 
-def _payload(job_id: str, row: dict[str, Any]) -> dict[str, Any]:
+def _payload(job_id: str, row: dict[str, Any], options: JobOptions) -> dict[str, Any]:
+    """The fetch message of a waiting item: its URL and provenance from its row, and what
+    its job asked of every item from ``options``."""
     return Article(
         job_id,
         int(row["item_id"]),
         url=row["source"],
         found_by=row["found_by"],
         depth=row["depth"] or 0,
+        languages=list(options.languages),
+        refetch=options.refetch,
     ).to_dict()
 
 
@@ -79,12 +84,13 @@ def send_waiting(client: redis.Redis, job_id: str) -> int:
     if not lock.acquire(blocking=False):
         return 0
     try:
+        options = job_options(job_id)
         sent, more = send_recorded(
             client,
             job_id,
             _CHUNK,
             lambda room: [row for row in waiting_items(job_id, room) if row["source"]],
-            lambda row: arrival_of(_payload(job_id, row)),
+            lambda row: arrival_of(_payload(job_id, row, options)),
         )
         if not more:
             client.srem(WAITING_KEY, job_id)
