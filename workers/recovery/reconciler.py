@@ -40,7 +40,7 @@ from kombu.transport.redis import Channel
 from sluice.shared.article import Article
 from sluice.shared.clock import database_now
 from sluice.shared.item_leases import LEASES, ItemLeases
-from sluice.shared.jobs import finish_item
+from sluice.shared.jobs import finish_item, job_options
 from sluice.shared.pages import article_for_page
 from sluice.shared.queues import decode_message, queue_keys
 from sluice.shared.reasons import Reason
@@ -293,18 +293,24 @@ class Reconciler:
                 pipe.execute()
             how = "its unacknowledged message is back in its queue"
         elif item.page_id:  # a WARC record's, or the page its fetch kept
-            article = article_for_page(item.job_id, item.item_id, item.source, item.page_id)
+            options = job_options(item.job_id)
+            article = article_for_page(
+                item.job_id, item.item_id, item.source, item.page_id, options.languages
+            )
             publish("extract", article.to_dict(), article.label)  # renews its lease
             # A fetched URL stays past its fetch (in transit); a WARC record's is queued.
             send_back(item, State(item.state) if item.kind == "url" else State.QUEUED)
             how = "no message left anywhere: extracted again from its stored page"
         elif item.kind == "url" and item.source:
+            options = job_options(item.job_id)
             article = Article(
                 job_id=item.job_id,
                 item_id=item.item_id,
                 url=item.source,
                 found_by=item.found_by,
                 depth=item.depth or 0,
+                languages=list(options.languages),
+                refetch=options.refetch,
             )
             enter([arrival_of(article.to_dict())])
             send_back(item)
