@@ -76,6 +76,7 @@ from sluice.workers.found_work import admit_found
 from sluice.workers.labelled_task import retry_shown
 from sluice.workers.pipeline import ends_inside, stage
 from sluice.workers.recovery.attempts import Attempts
+from sluice.workers.recovery.broken_process import leave_broken_process
 from sluice.workers.recovery.item_failed import ItemFailed
 from sluice.workers.routing import publish
 from sluice.workers.stages.dedup import dedup_index
@@ -173,6 +174,11 @@ def _outcome(article: Article, name: str) -> Outcome:
         raise
     except SoftTimeLimitExceeded:
         return failed(Reason.TIME_LIMIT, "soft time limit exceeded")
+    except ImportError:
+        # The process is broken, not the item: a module whose import was cut short (a task
+        # terminated mid-import when Redis went away) fails every later import the same way.
+        leave_broken_process(article, name)
+        raise
     except Exception as exc:
         log.exception("%s crashed in %s", article.label, name)
         return failed(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
