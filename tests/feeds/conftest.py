@@ -155,6 +155,10 @@ class FeedServer:
             return Response(body=body, content_type="application/rss+xml", headers={"ETag": etag})
 
 
+def _letters(text: str) -> str:
+    return text.translate(str.maketrans("0123456789", "ghijklmnop"))
+
+
 @dataclass
 class SectionServer:
     """An HTML section page at ``prefix/section/world/`` on ``web`` listing its latest
@@ -164,7 +168,9 @@ class SectionServer:
 
     web: WebServer
     elsewhere: str  # an article URL on another host: out of scope
-    prefix: str = field(default_factory=lambda: f"/{uuid.uuid4().hex[:8]}")
+    # Letters only: a random hex segment with digits in it reads as an article id to the
+    # URL-shape rules, which made navigation links look like stories in some runs.
+    prefix: str = field(default_factory=lambda: f"/{_letters(uuid.uuid4().hex[:8])}")
     stories: list[str] = field(default_factory=list)  # slugs, newest first
     answers: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
