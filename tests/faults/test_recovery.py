@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 
 from sluice.shared.db.schema import items
 from tests.faults.conftest import FAULT_ENV, ITEMS, FaultRun, article_html
+from tests.support.kept_port import keep_port
 from tests.support.lost_messages import Feeder, backlog, take_messages, watch
 from tests.support.web import Response, WebServer
 
@@ -92,11 +92,8 @@ class _OwnRedis:
         self.data_dir = data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.persistence = persistence
-        # A bound, non-listening socket with SO_REUSEADDR keeps other processes off the
-        # port while the server is down (see test_faults.test_redis_restart_loses_nothing).
-        self.placeholder = socket.socket()
-        self.placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.placeholder.bind(("127.0.0.1", 0))
+        # Kept while the server is down (tests/support/kept_port.py).
+        self.placeholder = keep_port()
         self.port = self.placeholder.getsockname()[1]
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
