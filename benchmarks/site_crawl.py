@@ -35,6 +35,7 @@ It exits 1 when a target is missed. A quick trial::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import time
@@ -206,6 +207,8 @@ def _figures(args: argparse.Namespace, site: NewsSite, run: dict[str, Any]) -> d
     ideal = all_requests / args.rate
     times = site.request_times()
     span = (max(times) - min(times)) if times else 0.0
+    ordered = sorted(times)
+    gaps_ms = sorted(1000 * (b - a) for a, b in itertools.pairwise(ordered))
 
     items: list[JobItem] = run["items"]
     netloc = urlsplit(site.base_url).netloc
@@ -264,6 +267,12 @@ def _figures(args: argparse.Namespace, site: NewsSite, run: dict[str, Any]) -> d
         "elapsed_over_ideal": round(seconds / ideal, 3) if ideal else None,
         "first_to_last_request_s": round(span, 1),
         "span_over_ideal": round(span / ideal, 3) if ideal else None,
+        "request_gap_ms": {
+            name: round(gaps_ms[min(len(gaps_ms) - 1, int(q * len(gaps_ms)))], 1)
+            for name, q in (("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+        }
+        if gaps_ms
+        else {},
         "seen_set_size": seen,
         "redis_growth_bytes": grown,
         "redis_bytes_per_seen_url": round(grown / seen_count) if seen_count else None,
@@ -335,6 +344,8 @@ def render(data: dict[str, Any]) -> str:
         f"{data['ideal_s']:g} s: x{fmt(data['elapsed_over_ideal'])} "
         f"(target <= {TARGET_ELAPSED_OVER_IDEAL}: {_mark(ok['elapsed'])}); first to last "
         f"request {data['first_to_last_request_s']:g} s (x{fmt(data['span_over_ideal'])})",
+        "gaps between requests:     "
+        + ", ".join(f"{k} {v:g} ms" for k, v in data["request_gap_ms"].items()),
         f"Redis per seen URL:        {fmt(data['seen_set_bytes_per_url'])} bytes in the "
         f"seen set's keys ({data['seen_set_bytes']} bytes for "
         f"{fmt(data['seen_set_size'])} URLs"

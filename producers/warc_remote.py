@@ -71,6 +71,7 @@ class _Turn:
         self.holds = holds
         self.hold = holds.take(url)
         self.answered = 0.0
+        self.sent = 0.0
         self._renewed = time.monotonic()
 
     def renew(self) -> None:
@@ -84,7 +85,7 @@ class _Turn:
         if silent:
             self.fetcher.budget.failed(self.hold.host)
         else:
-            self.fetcher.budget.finished(self.hold.host, answered=self.answered)
+            self.fetcher.budget.finished(self.hold.host, answered=self.answered, sent=self.sent)
         self.holds.let_go(self.hold)
 
 
@@ -139,6 +140,7 @@ class RemoteArchive:
             turn = _Turn(self._holds, url)
             try:
                 self.fetcher.open_gate(turn.hold)
+                turn.sent = time.monotonic()
                 stream = self.fetcher.fetcher.client.stream("GET", url, headers=headers)
                 try:
                     response = stream.__enter__()

@@ -124,23 +124,59 @@ def test_rate_zero_means_no_limit_of_our_own(redis_client: redis.Redis) -> None:
     assert budget.start("free.test") > 0.9
 
 
-def test_the_gap_counts_from_when_the_answer_began(redis_client: redis.Redis) -> None:
-    """The server had the request by the time it answered: the next one may start one
-    interval after that, however long the request took to get there or its body to read;
-    with no answer (an error), one interval after the end."""
+def test_the_rate_counts_from_the_start(redis_client: redis.Redis) -> None:
+    """At the plain rate a request that took part of the interval costs nothing more: the
+    next starts one interval after this one started."""
     budget = _budget(redis_client, rate=5.0)  # 200 ms
-    assert budget.start("late.test") == 0.0
+    assert budget.start("quick.test") == 0.0
+    started = time.monotonic()
+    time.sleep(0.05)  # answered after 50 ms
+    budget.finished("quick.test", answered=time.monotonic())
+    wait = budget.start("quick.test")
+    elapsed = time.monotonic() - started
+    assert 0.2 - elapsed - 0.01 <= wait <= 0.2 - 0.05 + 0.002, (wait, elapsed)
+
+
+def test_a_request_sent_late_moves_the_gate_with_it(redis_client: redis.Redis) -> None:
+    """A thread that woke late sent its request late: the next gap counts from the sending,
+    so two requests never go out closer than one interval."""
+    budget = _budget(redis_client, rate=5.0)  # 200 ms
+    assert budget.start("woke-late.test") == 0.0
+    time.sleep(0.05)
+    sent = time.monotonic()  # 50 ms after its booked start
+    budget.finished("woke-late.test", answered=time.monotonic(), sent=sent)
+    wait = budget.start("woke-late.test")
+    elapsed = time.monotonic() - sent
+    assert 0.2 - elapsed - 0.002 <= wait <= 0.2 - elapsed + 0.002, (wait, elapsed)
+
+
+def test_a_crawl_delay_counts_from_when_the_answer_began(redis_client: redis.Redis) -> None:
+    """Under a robots.txt Crawl-delay the server had the request by the time it answered:
+    the next may start one delay after that, however long the request took to get there or
+    its body to read; with no answer (an error), one delay after the end."""
+    budget = _budget(redis_client, rate=10.0)  # 100 ms, but the site asks for 200 ms
+    assert budget.start("late.test", crawl_delay=0.2) == 0.0
     time.sleep(0.1)  # the request takes 100 ms to be answered...
     answered = time.monotonic()
     time.sleep(0.05)  # ...and 50 ms more to read
-    budget.finished("late.test", answered=answered)
-    wait = budget.start("late.test")
+    budget.finished("late.test", crawl_delay=0.2, answered=answered)
+    wait = budget.start("late.test", crawl_delay=0.2)
     assert 0.13 <= wait <= 0.15  # 200 ms after the answer began, 300 ms after the start
     time.sleep(wait + 0.005)
-    assert budget.start("late.test") == 0.0
+    assert budget.start("late.test", crawl_delay=0.2) == 0.0
     time.sleep(0.05)
-    budget.finished("late.test")  # a timeout: no answer
-    assert 0.19 <= budget.start("late.test") <= 0.2
+    budget.finished("late.test", crawl_delay=0.2)  # a timeout: no answer
+    assert 0.19 <= budget.start("late.test", crawl_delay=0.2) <= 0.2
+
+
+def test_a_slowdown_counts_from_when_the_answer_began(redis_client: redis.Redis) -> None:
+    budget = _budget(redis_client, rate=10.0)  # 100 ms
+    budget.slow_down("slowed.test")  # a 429: the interval widens to 200 ms
+    redis_client.hset(f"{budget.prefix}polite:slowed.test", "next", 0)  # its pause is over
+    assert budget.start("slowed.test") == 0.0
+    time.sleep(0.1)
+    budget.finished("slowed.test", answered=time.monotonic())  # narrowed to 150 ms
+    assert 0.14 <= budget.start("slowed.test") <= 0.15
 
 
 def test_429_does_not_narrow_the_slowdown(redis_client: redis.Redis) -> None:

@@ -91,13 +91,14 @@ class Crawler:
             if wait:
                 return Deferred(wait, "host budget (robots.txt)", url)
             robots = None
+            sent = time.monotonic()
             try:
                 robots = self.robots.fetch(url)
             finally:
                 if robots is not None and robots.detail.endswith(_SILENT_ROBOTS):
                     self.budget.failed(host_of(url))
                 else:
-                    self.budget.finished(host_of(url))
+                    self.budget.finished(host_of(url), sent=sent)
         finally:
             self.robots.release(url)
         self.robots.check(robots, url)
@@ -149,6 +150,7 @@ class Crawler:
         wait = self._turn(host, delay)
         if wait:
             return Deferred(wait, "host budget", url)
+        sent = time.monotonic()
         try:
             result = self.fetcher.hop(url, content_types, headers=headers)
         except RetryableError as exc:
@@ -158,12 +160,14 @@ class Crawler:
             elif exc.reason in _SILENT:
                 self.budget.failed(host, delay)
             else:
-                self.budget.finished(host, delay, normal=exc.reason.startswith("http_"))
+                normal = exc.reason.startswith("http_")
+                self.budget.finished(host, delay, normal=normal, sent=sent)
             raise RetryableError(exc.reason, exc.detail, retry_after) from exc
         except PermanentError as exc:
-            self.budget.finished(host, delay, normal=exc.reason != "blocked_address")
+            normal = exc.reason != "blocked_address"
+            self.budget.finished(host, delay, normal=normal, sent=sent)
             raise
-        self.budget.finished(host, delay, answered=result.answered)
+        self.budget.finished(host, delay, answered=result.answered, sent=sent)
         return result
 
     def visit(self, url: str, holder: str, *, conditional: bool = False) -> Visit:

@@ -4,8 +4,8 @@ A URL to fetch is an *item* (``<job>:<item>``) with its article dict. It waits i
 host's queue (first in, first out within a priority; higher priority first), never as a
 countdown message in a worker's memory. Hosts with waiting items and none in flight sit in
 one set ordered by *due time*: the host budget's gate
-(:class:`workers.fetching.politeness.HostBudget`), one interval after its last request's
-answer began, later after 429/503 or a robots.txt ``Crawl-delay``.
+(:class:`workers.fetching.politeness.HostBudget`), one interval after its last request
+started, later after 429/503 or under a robots.txt ``Crawl-delay``.
 
 * :meth:`Frontier.release` (the pump, :mod:`workers.fetching.pump`) leases the head item of
   each host due now, earliest due first, so thousands of hosts are served in turn and a big

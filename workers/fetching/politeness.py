@@ -6,14 +6,17 @@ disagree. The crawl frontier (:mod:`workers.fetching.frontier`) lets one item pe
 flight and makes the host due when its gate opens; the budget decides when that is:
 
 * a request starting moves the gate one interval on (:meth:`HostBudget.start` tells a
-  task released a little early how long to wait for the gate, to the microsecond), so
-  requests to a host start at most ``rate`` times a second;
-* when a request ends, the gate is pushed to one interval after its answer *began* to
-  arrive (the server has seen the request by then; after an error with no answer, after
-  its end), so the gap holds as the server sees it, however long the request took to get
-  there, without also counting the time spent reading the body;
+  task released a little early how long to wait for the gate, to the microsecond), and
+  when it ends the gate is pushed to one interval after the moment it was actually sent
+  (a thread that woke late does not shorten the next gap), so requests to a host are sent
+  at most ``rate`` times a second: the rate counts request *starts*, and a host that
+  answers in 6 ms is asked 20 times a second at rate 20, not once every 56 ms;
 * the frontier never has two requests to a host in flight: a slow server is sent one
-  request at a time;
+  request at a time, the next when the last has ended;
+* a robots.txt ``Crawl-delay`` and a slowdown after 429/503 are kept more strictly: the
+  gate is pushed to one interval after the last answer *began* to arrive (the server has
+  seen the request by then; after an error with no answer, after its end), so those gaps
+  hold as the server sees them however long a request took to get there;
 * 429 and 503 close the gate for ``Retry-After`` (or a doubled interval) and widen the
   interval; each later answer narrows it again;
 * a request with no answer at all (no first byte in time, refused, reset) closes the gate
@@ -104,10 +107,13 @@ return opens - now
 
 # KEYS[1] host hash. ARGV[1] interval ms, ARGV[2] "1" to narrow a slowdown by a quarter,
 # ARGV[3] host state TTL s, ARGV[4] ms since the answer began (0: count from now), ARGV[6]
-# what the interval is ('rate' or 'crawl-delay'). Called when a request has ended: the gate
-# reopens one interval after its answer began, and the usual request time ('took', a moving
-# average) is updated. An answer other than 429/503 marks the host as answering ('ok') and
-# ends its run of failures. Returns the slowdown left in ms.
+# what the interval is ('rate' or 'crawl-delay'), ARGV[7] µs since the request was sent
+# (-1: unknown). Called when a request has ended: at the plain rate the gate reopens one
+# interval after the request was sent (no earlier than its booked start moved it to); under
+# a robots.txt Crawl-delay or a slowdown, one interval after the answer began. The usual
+# request time ('took', a moving average) is updated. An answer other than 429/503
+# marks the host as answering ('ok') and ends its run of failures. Returns the slowdown
+# left in ms.
 _FINISHED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -133,10 +139,19 @@ if ARGV[2] == '1' then
   redis.call('HDEL', KEYS[1], 'fails')
 end
 local answered = now - math.max(0, tonumber(ARGV[4]) or 0)
-local opens = answered + math.max(tonumber(ARGV[1]), slow)
+local interval = tonumber(ARGV[1])
+local why = ARGV[6]
+local opens = 0
+if slow > interval then
+  opens = answered + slow
+  why = 'slow-down'
+elseif why == 'crawl-delay' then
+  opens = answered + interval
+elseif tonumber(ARGV[7]) >= 0 then
+  local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  opens = math.ceil((now_us - tonumber(ARGV[7])) / 1000) + interval
+end
 if opens > nxt then
-  local why = ARGV[6]
-  if slow > tonumber(ARGV[1]) then why = 'slow-down' end
   redis.call('HSET', KEYS[1], 'next', opens, 'why', why)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -268,16 +283,21 @@ class HostBudget:
         *,
         normal: bool = True,
         answered: float = 0.0,
+        sent: float = 0.0,
     ) -> float:
-        """A request to ``host`` has ended: the next may start one interval after its answer
-        began to arrive (``answered``, a ``time.monotonic()``; 0.0: unknown, so from now).
+        """A request to ``host`` has ended. At the plain rate the next may start one interval
+        after this one was sent (``sent``, a ``time.monotonic()``; 0.0: unknown, so after
+        its booked start); under a ``Crawl-delay`` or a slowdown, one interval after its
+        answer began to arrive (``answered``; 0.0: unknown, so from now).
 
         A server has seen a request once it answers, however long the request took to reach
         it: a gap counted from then holds as the server sees it, and the time spent reading
         the body is not added to it. ``normal`` (an answer other than 429/503) narrows a
         slowdown by a quarter. Returns what is left of the slowdown (s).
         """
-        since_ms = max(0, int((time.monotonic() - answered) * 1000)) if answered else 0
+        now = time.monotonic()
+        since_ms = max(0, int((now - answered) * 1000)) if answered else 0
+        sent_us = max(0, int((now - sent) * 1_000_000)) if sent else -1
         keys, host_arg = self._keys(host, self.ends_turns)
         left = self._finished(
             keys=keys,
@@ -288,6 +308,7 @@ class HostBudget:
                 since_ms,
                 *host_arg,
                 self._interval_kind(crawl_delay),
+                sent_us,
             ],
         )
         return int(left) / 1000
