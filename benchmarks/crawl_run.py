@@ -20,6 +20,7 @@ __all__ = [
     "epoch",
     "job_id_of",
     "job_items",
+    "job_states",
     "progress",
     "redis_bytes",
     "start_workers",
@@ -123,6 +124,23 @@ def job_items(database_url: str, job_id: str) -> list[JobItem]:
             )
         ).all()
     return [JobItem(str(r[0] or ""), str(r[1]), r[2], r[3]) for r in rows]
+
+
+def job_states(database_url: str, job_id: str) -> dict[str, int]:
+    """How many items of ``job_id`` are in each state, counted by the store: cheap enough to
+    ask every second without starving the site's server threads in the same process."""
+    from sqlalchemy import func, select
+
+    from sluice.shared.db.engine import read_scope
+    from sluice.shared.db.schema import items
+
+    with read_scope(database_url) as conn:
+        rows = conn.execute(
+            select(items.c.state, func.count())
+            .where(items.c.job_id == job_id)
+            .group_by(items.c.state)
+        ).all()
+    return {str(state): int(count) for state, count in rows}
 
 
 def redis_bytes(client: Any) -> dict[str, int]:

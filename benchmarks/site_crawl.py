@@ -49,6 +49,7 @@ from benchmarks.crawl_run import (
     Workers,
     job_id_of,
     job_items,
+    job_states,
     progress,
     redis_bytes,
     start_workers,
@@ -79,8 +80,8 @@ def _settings(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def _pending(items: list[JobItem], final: set[str]) -> int:
-    return sum(1 for item in items if item.state not in final)
+def _pending(states: dict[str, int], final: set[str]) -> int:
+    return sum(n for state, n in states.items() if state not in final)
 
 
 def _final_states() -> set[str]:
@@ -154,33 +155,35 @@ def _crawl(
     job_id = job_id_of(done.stdout)
     progress(f"job {job_id}: {' '.join(submit)}")
     last_change, last_requests, last_final, last_report = time.time(), -1, -1, time.time()
-    items: list[JobItem] = []
+    # Counted by the store each second, not read whole: the site's server threads share
+    # this process, and reading 20,000 items a second once took their turns from them.
     while True:
         cluster.check_alive()
         time.sleep(1)
         now = time.time()
         fetched = sum(site.requests.values())
-        items = job_items(cluster.database_url, job_id)
-        finished = len(items) - _pending(items, final)
+        states = job_states(cluster.database_url, job_id)
+        total = sum(states.values())
+        finished = total - _pending(states, final)
         if fetched != last_requests or finished != last_final:
             last_change, last_requests, last_final = now, fetched, finished
         rss = (workers.rss_kib(workers.fetchers), workers.rss_kib(workers.pipeline))
         rss_peak = [max(a, b) for a, b in zip(rss_peak, rss, strict=True)]
         if now - last_report >= 15:
             last_report = now
-            states = Counter(i.state for i in items)
             progress(
-                f"  {now - started:6.0f} s: {fetched} requests to the site, {len(items)} items "
+                f"  {now - started:6.0f} s: {fetched} requests to the site, {total} items "
                 f"({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})"
             )
-        if items and finished == len(items) and now - last_change >= args.quiet:
+        if total and finished == total and now - last_change >= args.quiet:
             ended = last_change
             break
         if now - last_change > args.stall_timeout:
             raise TimeoutError(
-                f"nothing changed for {args.stall_timeout:g} s: {len(items) - finished} items "
+                f"nothing changed for {args.stall_timeout:g} s: {total - finished} items "
                 f"of job {job_id} not final, {fetched} requests to the site"
             )
+    items: list[JobItem] = job_items(cluster.database_url, job_id)
     status = _status(cluster, job_id)
     redis_after = redis_bytes(client)
     return {
