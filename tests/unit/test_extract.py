@@ -238,3 +238,24 @@ def test_legacy_encoded_page_extracts_readable_text() -> None:
     )
     article = extract(Article("job", 0), decode_html(html.encode("windows-1251")), MIN_CHARS)
     assert CYRILLIC in article.text
+
+
+def test_an_article_wrapped_in_a_popup_left_open_is_found_by_the_recall_pass() -> None:
+    # A newsletter pop-up (<aside>) and a site header the page never closes wrap the whole
+    # article: trafilatura's precise pass reads it all as boilerplate and finds nothing.
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the harbour board's report explains how the new quay will be "
+        "paid for, who will build it, and when the first ships can dock there again.</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>Harbour plan approved</title></head><body>"
+        "<aside class='popup'><div><p>Subscribe to our newsletter</p>"
+        "<header class='site-header'><div class='content'><article>"
+        f"<h1>Harbour plan approved</h1><div class='entry-text'>{paragraphs}</div>"
+        "</article></div></header></body></html>"
+    )
+    assert extract_html(html) is None
+    article = extract(Article("job", 0, url="https://news.example/harbour"), html, MIN_CHARS)
+    assert article.text.startswith("Paragraph 0 of the harbour board's report")
+    assert article.title == "Harbour plan approved"

@@ -37,8 +37,11 @@ def decode_html(body: bytes, declared: str | None = None) -> str:
     return decode_page(body, declared).text
 
 
-def extract_html(html: str, url: str | None = None) -> dict[str, str | None] | None:
-    """Main text and metadata of ``html``, or ``None`` when there is no article in it."""
+def extract_html(
+    html: str, url: str | None = None, favor_recall: bool = False
+) -> dict[str, str | None] | None:
+    """Main text and metadata of ``html``, or ``None`` when there is no article in it;
+    ``favor_recall`` keeps more of what may be the article (trafilatura's option)."""
     document = trafilatura.bare_extraction(
         html,
         url=url,
@@ -46,6 +49,7 @@ def extract_html(html: str, url: str | None = None) -> dict[str, str | None] | N
         include_comments=False,
         include_tables=False,
         deduplicate=False,
+        favor_recall=favor_recall,
     )
     if not isinstance(document, Document):  # None: no article found
         return None
@@ -80,13 +84,19 @@ def extract(
     """
     if max_html_chars is not None and len(html) > max_html_chars:
         raise PermanentError(Reason.TOO_LARGE_TO_EXTRACT, f"{len(html)} characters of HTML")
-    fields = extract_html(html, article.canonical_url or article.url) or {}
+    url = article.canonical_url or article.url
+    fields = extract_html(html, url) or {}
     # Measured without the headline, so a long title cannot carry a page over min_chars.
     text = _without_title((fields.get("text") or "").strip(), fields.get("title"))
     if len(text) < min_chars:
+        # Trafilatura's precise pass finds nothing in some articles (their text in a block
+        # it reads as boilerplate); a second pass that favours recall finds it there.
+        fields = extract_html(html, url, favor_recall=True) or fields
+        text = _without_title((fields.get("text") or "").strip(), fields.get("title"))
+    if len(text) < min_chars:
         raise PermanentError(Reason.EXTRACT_EMPTY, f"{len(text)} characters of main text")
     article.text = text
-    fields.update(page_metadata(html, article.canonical_url or article.url, fields).as_fields())
+    fields.update(page_metadata(html, url, fields).as_fields())
     for name in ("title", "author", "date", "sitename", "language", "description"):
         value = fields.get(name)
         if value and not getattr(article, name):
