@@ -1,13 +1,13 @@
 """The publication date: ISO 8601, with the time and offset when the page gives them.
 
 Candidates are the page's own statements (JSON-LD ``datePublished``, ``article:published_time``
-and its kin, ``itemprop="datePublished"``, ``<time datetime>``), the days written in the
-visible text around the headline (what the reader sees, less those it labels as updates)
-and the extractor's guess (htmldate, which also reads URLs and text);
-:func:`publication_date` says which wins. The time and offset come from the first statement
-of the chosen day: ``2025-09-04T10:00:00Z`` is kept as ``2025-09-04T10:00:00+00:00``; a day
-with no statement stays ``2025-09-04``. The first ten characters are always the calendar day
-the page gives, whatever the offset.
+and its kin, ``itemprop="datePublished"``, ``<time pubdate>``, ``<time datetime>``), the days
+written in the visible text around the headline (what the reader sees, in words or in
+figures, less those it labels as updates) and the extractor's guess (htmldate, which also
+reads URLs and text); :func:`publication_date` says which wins. The time and offset come
+from the first statement of the chosen day that has them: ``2025-09-04T10:00:00Z`` is kept
+as ``2025-09-04T10:00:00+00:00``; a day with no statement stays ``2025-09-04``. The first ten
+characters are always the calendar day the page gives, whatever the offset.
 """
 
 from __future__ import annotations
@@ -49,13 +49,20 @@ _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _EARLIEST = date(1995, 1, 1)
 _MAX_WRITTEN_VALUE = 40  # characters of a date statement read as written words
 _SLACK = timedelta(days=1)  # time zones: "today" somewhere may be tomorrow here
+# A published and a modified moment this close are one save of the page, not two events.
+_SAVE_STAMP = timedelta(minutes=1)
+_BYLINE_ABOVE = 100  # characters above the headline where a byline's day may be
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-# A day as people write it: "March 4, 2026", "4 March 2026", "4th of March, 2026", "2026-03-04".
+# A day as people write it: "March 4, 2026", "4 March 2026", "4th of March, 2026", "2026-03-04",
+# and in figures: "04.03.2026" (day first, as written across Europe), "03/04/2026" (either
+# way round: see :func:`_readings`).
 WRITTEN_DAY = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
     rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b"
-    r"|\b(\d{4})-(\d{2})-(\d{2})\b",
+    r"|\b(\d{4})-(\d{2})-(\d{2})\b"
+    r"|(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\.?\d)"
+    r"|(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])",
     re.I,
 )
 
@@ -103,9 +110,10 @@ def iso_date(value: str | None, now: datetime | None = None) -> str | None:
     return day.isoformat() if _plausible(day, now) else None
 
 
-def written_dates(text: str) -> list[str]:
-    """The days written out in ``text`` (``YYYY-MM-DD``), in order."""
-    return [day for day, _ in _written(text)]
+def written_dates(text: str, certain_only: bool = True) -> list[str]:
+    """The days written out in ``text`` (``YYYY-MM-DD``), in order; with ``certain_only``
+    false, both readings of a day in figures that could be either (``03/04/2026``)."""
+    return [day for day, _, certain, _ in _written(text) if certain or not certain_only]
 
 
 def day_labels(text: str) -> dict[str, str]:
@@ -113,7 +121,7 @@ def day_labels(text: str) -> dict[str, str]:
     (``"Updated March 4, 2026"``, ``"Originally published 2 March 2026"``); a day labelled
     both ways is published."""
     labels: dict[str, str] = {}
-    for day, before in _written(text):
+    for day, before, _, _ in _written(text):
         found = list(_LABEL.finditer(before))
         if found:
             label = "updated" if found[-1][1] else "published"
@@ -122,31 +130,74 @@ def day_labels(text: str) -> dict[str, str]:
     return labels
 
 
-def _written(text: str) -> list[tuple[str, str]]:
-    """Each day written in ``text``, with the text just before it (since the day before)."""
+def _readings(match: re.Match[str]) -> list[tuple[int, int, int]]:
+    """(year, month, day) of a written day; two for figures that read either way round
+    (``03/04/2026``: March 4 in the United States, 3 April elsewhere)."""
+    if match[1]:
+        return [(int(match[3]), _MONTHS.index(match[1][:3].lower()) + 1, int(match[2]))]
+    if match[5]:
+        return [(int(match[6]), _MONTHS.index(match[5][:3].lower()) + 1, int(match[4]))]
+    if match[7]:
+        return [(int(match[7]), int(match[8]), int(match[9]))]
+    first, second, year = (
+        (int(match[10]), int(match[11]), int(match[12]))
+        if match[10]
+        else (int(match[13]), int(match[14]), int(match[15]))
+    )
+    if first > 12 or first == second:
+        return [(year, second, first)]
+    if second > 12:
+        return [(year, first, second)]
+    return [(year, first, second), (year, second, first)]
+
+
+def _written(text: str) -> list[tuple[str, str, bool, int]]:
+    """Each day written in ``text``, with the text just before it (since the day before),
+    whether it reads only one way, and where it starts."""
     days = []
     previous_end = 0
     for match in WRITTEN_DAY.finditer(text):
         before = text[max(previous_end, match.start() - _LABEL_REACH) : match.start()]
         previous_end = match.end()
-        if match[1]:
-            year, month, day = match[3], _MONTHS.index(match[1][:3].lower()) + 1, match[2]
-        elif match[5]:
-            year, month, day = match[6], _MONTHS.index(match[5][:3].lower()) + 1, match[4]
-        else:
-            year, month, day = match[7], int(match[8]), match[9]
-        try:
-            days.append((date(int(year), month, int(day)).isoformat(), before))
-        except ValueError:
-            continue
+        readings = _readings(match)
+        for year, month, day in readings:
+            try:
+                day_iso = date(year, month, day).isoformat()
+                days.append((day_iso, before, len(readings) == 1, match.start()))
+            except ValueError:
+                continue
     return days
 
 
 def _only_modified(stated: list[str], modified: Iterable[str | None], now: datetime | None) -> bool:
-    """Every statement is also the page's modified moment, to the second: the page stamped
-    one time on both (its last save), which says nothing of when it was published."""
-    moments = {d for d in (iso_date(v, now) for v in modified) if d}
-    return bool(stated) and set(stated) <= moments
+    """Every statement is also one of the page's modified moments, give or take
+    :data:`_SAVE_STAMP`: the page stamped one save on both, which says nothing of when it
+    was published."""
+    moments = [d for d in (iso_date(v, now) for v in modified) if d]
+    return bool(stated) and all(any(_same_save(s, m) for m in moments) for s in stated)
+
+
+def _same_save(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if "T" not in a or "T" not in b:
+        return False
+    first, second = datetime.fromisoformat(a), datetime.fromisoformat(b)
+    if (first.tzinfo is None) != (second.tzinfo is None):
+        return False
+    return abs(first - second) <= _SAVE_STAMP
+
+
+def _below_headline_first(
+    days: list[tuple[str, str, bool, int]], headline_at: int
+) -> list[tuple[str, str, bool, int]]:
+    """``days`` with those written above the headline moved after the rest: a byline is
+    below the headline, or right above it (one day, within :data:`_BYLINE_ABOVE` characters);
+    further up, or several, they are the masthead's today or a sidebar's latest stories."""
+    above = [day for day in days if day[3] < headline_at]
+    if len(above) == 1 and headline_at - above[0][3] <= _BYLINE_ABOVE:
+        return days
+    return [day for day in days if day[3] >= headline_at] + above
 
 
 def publication_date(
@@ -155,38 +206,53 @@ def publication_date(
     visible_text: str = "",
     modified: Iterable[str | None] = (),
     now: datetime | None = None,
+    times: Iterable[str | None] = (),
+    headline_at: int = 0,
+    marked: Iterable[str | None] = (),
 ) -> str | None:
-    """The publication date from the page's date ``statements`` (in order of trust), its
-    ``modified`` dates, the extractor's ``guess`` and the ``visible_text`` around the
-    headline.
+    """The publication date from the page's date ``statements`` (in order of trust), the
+    plain ``<time datetime>`` values of its body (``times``, weaker: any date on the page
+    has one), its ``modified`` dates, the extractor's ``guess`` and the ``visible_text``
+    around the headline (which starts at ``headline_at``), read in the order of
+    :func:`_below_headline_first`.
+
+    A day the page ``marked`` as its publication (``<time pubdate>``) is taken first.
 
     A day written under an update label (``"Last updated March 4, 2026"``) is the day of an
-    update, not of publication: it is taken only when the page gives no other day. Of the
-    rest, in this order: the first day written in ``visible_text`` that a statement confirms;
-    the guess, when a statement confirms it; the first day written that a modified date
-    confirms (the page shows it as its date), or the guess so confirmed; the first day
-    written; the first statement; the guess (the extractor's own reading, which may swap day
-    and month, loses to what the page states). A guess that is only the page's modified or
-    updated date, while the page gives another, is no candidate. Of two days written that
-    statements confirm, the one that is not the modified date comes first ("May 21, 2025
-    April 24, 2025" under a modified May 21); when every statement is only the modified
-    moment, the first day written comes before the guess.
+    update, not of publication: it is taken only when the page gives no other day; nor is a
+    ``<time>`` on such a day, or on the modified day, a statement of publication while the
+    page states another. Of the rest, in this order: the first day written in
+    ``visible_text`` that a statement confirms (a day in figures that reads either way round
+    counts only so); the guess, when a statement confirms it; the first day written that a
+    modified date confirms (the page shows it as its date), or the guess so confirmed; the
+    first day written; the first statement; the guess (the extractor's own reading, which
+    may swap day and month, loses to what the page states). A guess that is only the page's
+    modified or updated date, while the page gives another, is no candidate. Of two days
+    written that statements confirm, the one that is not the modified date comes first
+    ("May 21, 2025 April 24, 2025" under a modified May 21); when every statement is only
+    the modified moment (the last save), the first day written comes before the guess.
     """
-    stated = [d for d in (iso_date(v, now) for v in statements) if d]
-    stated_days = [d[:10] for d in stated]
+    typed = [d for d in (iso_date(v, now) for v in statements) if d]
+    stamped = [d for d in (iso_date(v, now) for v in times) if d]
     modified = list(modified)
     modified_days = {d[:10] for d in (iso_date(v, now) for v in modified) if d}
     labels = day_labels(visible_text)
     updates = {d for d, label in labels.items() if label == "updated"}
-    shown = written_dates(visible_text)
+    stated = typed + stamped
+    stated_days = [d[:10] for d in stated]
+    found = _below_headline_first(_written(visible_text), headline_at)
+    shown = [day for day, _, certain, _ in found if certain]
     written = [d for d in shown if d not in updates]
+    readable = [day for day, *_ in found if day not in updates]
     guessed = iso_date(guess, now)
     guessed_day = guessed[:10] if guessed else None
     if (stated or written) and guessed_day in (modified_days | updates) - set(stated_days):
         guessed_day = None  # htmldate took the update for the publication
+    marked_days = [d for d in (iso_date(v, now) for v in marked) if d]
     day = (
-        next((d for d in written if d in stated_days and d not in modified_days), None)
-        or next((d for d in written if d in stated_days), None)
+        (marked_days[0][:10] if marked_days else None)
+        or next((d for d in readable if d in stated_days and d not in modified_days), None)
+        or next((d for d in readable if d in stated_days), None)
         or (written[0] if written and _only_modified(stated, modified, now) else None)
         or (guessed_day if guessed_day in stated_days else None)
         or next((d for d in written if d in modified_days), None)
@@ -198,5 +264,6 @@ def publication_date(
     )
     if day is None:
         return None
-    exact = next((d for d in stated if d.startswith(day)), None)
+    of_day = [d for d in (*marked_days, *stated) if d.startswith(day)]
+    exact = next((d for d in of_day if "T" in d), of_day[0] if of_day else None)
     return exact or (guessed if guessed and guessed_day == day else day)

@@ -76,10 +76,13 @@ class PageSignals:
     modified: list[str] = field(default_factory=list)
     # <time datetime> and itemprop="datePublished" values in the body, in page order.
     times: list[str] = field(default_factory=list)
+    # <time pubdate>: the element HTML5 drafts defined as the article's publication date.
+    marked_published: list[str] = field(default_factory=list)
     item_published: list[str] = field(default_factory=list)
     item_authors: list[str] = field(default_factory=list)
     # The visible text around the first <h1>: where a reader finds the byline and the date.
     byline_text: str = ""
+    byline_headline_at: int = 0  # where the headline starts in it
 
     def first_meta(self, *names: str) -> str | None:
         """The first non-empty content of the first of ``names`` the page has."""
@@ -181,6 +184,10 @@ def _read_body(tree: Any, signals: PageSignals) -> None:
             signals.h1.append(text)
     for element in tree.iterfind(".//time[@datetime]"):
         signals.times.append(element.get("datetime").strip())
+    for element in tree.iterfind(".//time[@pubdate]"):
+        value = element.get("datetime") or element.text_content()
+        if value and value.strip():
+            signals.marked_published.append(value.strip())
     for element in tree.xpath('.//*[@itemprop="datePublished"]'):
         value = element.get("datetime") or element.get("content") or element.text_content()
         if value and value.strip():
@@ -203,9 +210,10 @@ def _read_byline_text(tree: Any, signals: PageSignals) -> None:
         element.drop_tree()
     text = _squash(" ".join(body.itertext()))
     signals.site_names.extend(holder.strip() for holder in _COPYRIGHT.findall(text))
-    start = text.find(signals.h1[0]) if signals.h1 else -1
-    start = max(0, start - _BEFORE_HEADLINE) if start >= 0 else 0
+    headline = text.find(signals.h1[0]) if signals.h1 else -1
+    start = max(0, headline - _BEFORE_HEADLINE) if headline >= 0 else 0
     signals.byline_text = text[start : start + _BYLINE_WINDOW]
+    signals.byline_headline_at = max(headline, 0) - start
 
 
 def read_signals(html: str) -> PageSignals:
