@@ -42,17 +42,25 @@ Stadtteil Wiehre.</p>
 """
 
 
-def _page(title: str, body: str) -> bytes:
+def _page(title: str, byline: str, body: str) -> bytes:
     # No lang attribute: the language must come from the text.
-    return f"<html><body><article><h1>{title}</h1>{body}</article></body></html>".encode()
+    return (
+        f"<html><body><article><h1>{title}</h1><p>{byline}</p>{body}</article></body></html>"
+    ).encode()
 
 
 def test_languages_are_detected_and_entities_come_from_their_own_pipeline(
     workers: Cluster, store: Store, web: WebServer
 ) -> None:
     english = web.route("/languages/en.html", Response(body=article_html(401).encode()))
-    french = web.route("/languages/fr.html", Response(body=_page("Les berges du Rhône", FRENCH)))
-    german = web.route("/languages/de.html", Response(body=_page("Solar in Freiburg", GERMAN)))
+    french = web.route(
+        "/languages/fr.html",
+        Response(body=_page("Les berges du Rhône", "Publié le 3 mars 2025", FRENCH)),
+    )
+    german = web.route(
+        "/languages/de.html",
+        Response(body=_page("Solar in Freiburg", "Veröffentlicht am 4. März 2025", GERMAN)),
+    )
     result = workers.sluice("submit", english, french, german, "--wait", "--timeout", "120")
     assert result.returncode == 0, result.stderr + workers.logs()
     job = result.stdout.split()[0]
@@ -61,6 +69,8 @@ def test_languages_are_detected_and_entities_come_from_their_own_pipeline(
     for url, code in ((english, "en"), (french, "fr"), (german, "de")):
         assert stored[url]["language"] == code
         assert stored[url]["language_source"] == "detected"
+    # Each page's day, as it writes it in its own language.
+    assert (stored[french]["date"], stored[german]["date"]) == ("2025-03-03", "2025-03-04")
 
     assert stored[english]["entities_skipped"] is None
     fr = stored[french]

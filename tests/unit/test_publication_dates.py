@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sluice.workers.metadata import page_metadata
-from sluice.workers.metadata.dates import publication_date, written_dates
+from sluice.workers.metadata.dates import day_labels, publication_date, written_dates
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -86,3 +86,28 @@ def test_a_time_marked_pubdate_is_the_publication() -> None:
 def test_the_chosen_day_keeps_the_time_of_a_statement_that_has_one() -> None:
     stated = ["2025-07-05", "2025-07-05T06:03:42+08:00"]
     assert publication_date(stated, None, now=NOW) == "2025-07-05T06:03:42+08:00"
+
+
+def test_days_written_in_the_languages_of_europe() -> None:
+    text = (
+        "Publié le 1er mars 2026 · Veröffentlicht am 2. März 2026 · 3 de marzo de 2026 · "
+        "4 marzo 2026 · 5 de março de 2026 · 6 maart 2026 · 7 août 2026 · Dez 8, 2026"
+    )
+    assert written_dates(text) == [
+        "2026-03-01",
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+        "2026-03-05",
+        "2026-03-06",
+        "2026-08-07",
+        "2026-12-08",
+    ]
+
+
+def test_update_labels_in_french_and_german() -> None:
+    visible = "Par Jeanne Dupont, publié le 2 février 2026, mis à jour le 20 février 2026"
+    assert day_labels(visible) == {"2026-02-02": "published", "2026-02-20": "updated"}
+    assert publication_date([], "2026-02-20", visible, now=NOW) == "2026-02-02"
+    visible = "Von Max Muster | Aktualisiert am 20.02.2026 | Veröffentlicht am 02.02.2026"
+    assert publication_date([], None, visible, now=NOW) == "2026-02-02"

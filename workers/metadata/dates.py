@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+from sluice.workers.metadata.months import MONTH_PATTERN, month_number
+
 __all__ = [
     "PUBLISHED_META",
     "WRITTEN_DAY",
@@ -52,26 +54,29 @@ _SLACK = timedelta(days=1)  # time zones: "today" somewhere may be tomorrow here
 # A published and a modified moment this close are one save of the page, not two events.
 _SAVE_STAMP = timedelta(minutes=1)
 _BYLINE_ABOVE = 100  # characters above the headline where a byline's day may be
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-# A day as people write it: "March 4, 2026", "4 March 2026", "4th of March, 2026", "2026-03-04",
-# and in figures: "04.03.2026" (day first, as written across Europe), "03/04/2026" (either
+# A day as people write it: "March 4, 2026", "4 March 2026", "4th of March, 2026", "4. März
+# 2026", "4 de marzo de 2026", "2026-03-04", and in figures: "04.03.2026", "03/04/2026" (either
 # way round: see :func:`_readings`).
 WRITTEN_DAY = re.compile(
-    rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
-    rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b"
-    r"|\b(\d{4})-(\d{2})-(\d{2})\b"
-    r"|(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?!\.?\d)"
-    r"|(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])",
+    rf"\b(?P<month_first>{MONTH_PATTERN})\.?\s+(?P<day_after>\d{{1,2}})(?:st|nd|rd|th)?,?"
+    r"\s+(?P<year_after>\d{4})\b"
+    r"|\b(?P<day>\d{1,2})(?:st|nd|rd|th|er|º|°|\.)?\s+(?:of\s+|de\s+)?"
+    rf"(?P<month>{MONTH_PATTERN})\.?,?\s+(?:de\s+)?(?P<year>\d{{4}})\b"
+    r"|\b(?P<iso_year>\d{4})-(?P<iso_month>\d{2})-(?P<iso_day>\d{2})\b"
+    r"|(?<![\d.])(?P<dotted>\d{1,2})\.(?P<dotted_2>\d{1,2})\.(?P<dotted_year>\d{4})(?!\.?\d)"
+    r"|(?<![\d/])(?P<slashed>\d{1,2})/(?P<slashed_2>\d{1,2})/(?P<slashed_year>\d{4})(?![\d/])",
     re.I,
 )
 
 # Words just before a written day that make it the day of an update, not of publication
 # ("Updated March 4, 2026", "Last modified: 4 March 2026"), or that make it the publication's
 # again ("Originally published March 2, 2026"); the nearest one decides.
+# English, French, German, Spanish, Italian, Portuguese, Dutch.
 _LABEL = re.compile(
-    r"\b(?:(updated|modified|revised|reviewed|refreshed|edited)"
-    r"|(published|posted|created|written|released))\b",
+    r"\b(?:(updated|modified|revised|reviewed|refreshed|edited|mise? à jour|modifiée?"
+    r"|aktualisiert|geändert|actualizad[oa]|aggiornat[oa]|atualizad[oa]|bijgewerkt)"
+    r"|(published|posted|created|written|released|publiée?|veröffentlicht|publicad[oa]"
+    r"|pubblicat[oa]|gepubliceerd))\b",
     re.I,
 )
 _LABEL_REACH = 40  # characters before a day where its label may be
@@ -133,17 +138,17 @@ def day_labels(text: str) -> dict[str, str]:
 def _readings(match: re.Match[str]) -> list[tuple[int, int, int]]:
     """(year, month, day) of a written day; two for figures that read either way round
     (``03/04/2026``: March 4 in the United States, 3 April elsewhere)."""
-    if match[1]:
-        return [(int(match[3]), _MONTHS.index(match[1][:3].lower()) + 1, int(match[2]))]
-    if match[5]:
-        return [(int(match[6]), _MONTHS.index(match[5][:3].lower()) + 1, int(match[4]))]
-    if match[7]:
-        return [(int(match[7]), int(match[8]), int(match[9]))]
-    first, second, year = (
-        (int(match[10]), int(match[11]), int(match[12]))
-        if match[10]
-        else (int(match[13]), int(match[14]), int(match[15]))
-    )
+    found = match.groupdict()
+    if found["month_first"]:
+        month = month_number(found["month_first"])
+        return [(int(found["year_after"]), month, int(found["day_after"]))]
+    if found["month"]:
+        return [(int(found["year"]), month_number(found["month"]), int(found["day"]))]
+    if found["iso_year"]:
+        return [(int(found["iso_year"]), int(found["iso_month"]), int(found["iso_day"]))]
+    kind = "dotted" if found["dotted"] else "slashed"
+    first, second = int(found[kind]), int(found[f"{kind}_2"])
+    year = int(found[f"{kind}_year"])
     if first > 12 or first == second:
         return [(year, second, first)]
     if second > 12:
