@@ -14,7 +14,9 @@ A value matches when:
   (tokens: NFKC, case-folded runs of letters and digits); a stricter row also counts titles
   whose tokens are exactly the same;
 * **date**: the stored value's calendar day (its first ten characters, the day the page
-  itself gives, whatever the offset) is the true ``publish_date``.
+  itself gives, whatever the offset) is the true ``publish_date``; a second row also
+  accepts the stored moment's day in UTC (``2025-07-04T20:04:00-04:00`` for a truth of
+  ``2025-07-05``): a truth that is only a day does not say in which zone it was read.
 
 Shares are over the pages whose ground truth has the field; "given where truth has none"
 counts pages where a value was stored though the ground truth has none (lower is better).
@@ -40,6 +42,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from trafilatura.metadata import extract_metadata
@@ -51,7 +54,16 @@ from sluice.shared.errors import PermanentError
 from sluice.workers.metadata import page_metadata
 from sluice.workers.stages.extract import decode_html, extract, extract_html
 
-__all__ = ["Page", "Values", "date_matches", "half_of", "main", "token_f1", "tokens"]
+__all__ = [
+    "Page",
+    "Values",
+    "date_matches",
+    "date_matches_in_either_zone",
+    "half_of",
+    "main",
+    "token_f1",
+    "tokens",
+]
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "wcxb-dev"
 F1_THRESHOLD = 0.8
@@ -104,9 +116,24 @@ def date_matches(found: str | None, truth: str | None) -> bool:
     return bool(found and truth) and found[:10] == truth[:10]  # type: ignore[index]
 
 
+def date_matches_in_either_zone(found: str | None, truth: str | None) -> bool:
+    """:func:`date_matches`, or the stored moment falls on the true day in UTC."""
+    if date_matches(found, truth):
+        return True
+    if not (found and truth) or "T" not in found:
+        return False
+    try:
+        moment = datetime.fromisoformat(found)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None and moment.astimezone(UTC).date().isoformat() == truth[:10]
+
+
 def matches(field: str, found: str | None, truth: str | None) -> bool:
     if field == "date":
         return date_matches(found, truth)
+    if field == "date~":
+        return date_matches_in_either_zone(found, truth)
     return token_f1(found, truth) >= F1_THRESHOLD
 
 
@@ -180,12 +207,12 @@ def score(
     pages: Iterable[Page], found: dict[str, dict[str, Values]], strict_titles: bool = False
 ) -> dict[str, dict[str, Score]]:
     """``{system: {field: Score}}``; with ``strict_titles`` the title row is exact tokens."""
-    table = {s: {f: Score() for f in (*FIELDS, "title=")} for s in SYSTEMS}
+    table = {s: {f: Score() for f in (*FIELDS, "title=", "date~")} for s in SYSTEMS}
     for page in pages:
         for system in SYSTEMS:
             values = found[system][page.name]
-            for field in (*FIELDS, "title="):
-                name = field.rstrip("=")
+            for field in (*FIELDS, "title=", "date~"):
+                name = field.rstrip("=~")
                 truth, value = page.truth.get(name), values.get(name)
                 cell = table[system][field]
                 if not truth:
@@ -208,6 +235,7 @@ def render(label: str, pages: list[Page], found: dict[str, dict[str, Values]]) -
         ("title=", "title (same tokens)"),
         ("author", f"author (token F1 >= {F1_THRESHOLD})"),
         ("date", "date (same calendar day)"),
+        ("date~", "date (that day here or in UTC)"),
     )
     for field, name in rows:
         scored = table["after"][field].scored

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.metadata_quality import date_matches, half_of, main, token_f1
+from benchmarks.metadata_quality import (
+    date_matches,
+    date_matches_in_either_zone,
+    half_of,
+    main,
+    token_f1,
+)
 
 
 def test_token_f1_ignores_case_and_punctuation() -> None:
@@ -21,6 +27,13 @@ def test_a_date_matches_on_its_calendar_day() -> None:
     assert date_matches("2026-02-03T23:30:00-05:00", "2026-02-03")
     assert not date_matches("2026-02-04", "2026-02-03")
     assert not date_matches(None, "2026-02-03")
+
+
+def test_the_lenient_row_also_takes_the_moments_day_in_utc() -> None:
+    assert date_matches_in_either_zone("2025-07-04T20:04:00-04:00", "2025-07-05")
+    assert date_matches_in_either_zone("2025-07-04T20:04:00-04:00", "2025-07-04")
+    assert not date_matches_in_either_zone("2025-07-04T20:04:00", "2025-07-05")  # no offset
+    assert not date_matches_in_either_zone("2025-07-04", "2025-07-05")
 
 
 def test_halves_split_by_domain() -> None:
