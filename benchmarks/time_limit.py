@@ -9,6 +9,10 @@ one line and returns :data:`EXIT_TIME_LIMIT`. If that unwinding itself hangs (a 
 stuck on an inherited socket, say) or the main thread is stuck where no signal handler runs,
 a watchdog thread kills every process the benchmark started and exits with
 :data:`EXIT_TIME_LIMIT` :data:`GRACE_SECONDS` after the limit.
+
+A SIGTERM (``kill``, a CI runner's stop) unwinds the same way, so that the benchmark's own
+``finally`` blocks stop the workers it started instead of leaving them running; the run
+exits with :data:`EXIT_TERMINATED`.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from typing import Any, ParamSpec
 from benchmarks.processes import descendants
 
 __all__ = [
+    "EXIT_TERMINATED",
     "EXIT_TIME_LIMIT",
     "GRACE_SECONDS",
+    "Terminated",
     "TimeLimitExceeded",
     "add_time_limit",
     "arm",
@@ -35,6 +41,7 @@ __all__ = [
 ]
 
 EXIT_TIME_LIMIT = 124  # as coreutils' timeout
+EXIT_TERMINATED = 128 + signal.SIGTERM  # as a shell reports a process SIGTERM ended
 GRACE_SECONDS = 60.0
 
 _P = ParamSpec("_P")
@@ -85,8 +92,17 @@ def _hard_stop() -> None:
     os._exit(EXIT_TIME_LIMIT)
 
 
+class Terminated(BaseException):
+    """The benchmark got SIGTERM: unwound like Ctrl-C, so its workers are stopped."""
+
+
 def _expire(_signum: int, _frame: object) -> None:
     raise TimeLimitExceeded
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    raise Terminated
 
 
 def arm(seconds: float | None, grace: float = GRACE_SECONDS) -> None:
@@ -120,6 +136,7 @@ def time_limited(name: str) -> Callable[[Callable[_P, int]], Callable[_P, int]]:
         @functools.wraps(main)
         def limited(*args: _P.args, **kwargs: _P.kwargs) -> int:
             _limit.name = name
+            previous = signal.signal(signal.SIGTERM, _terminate)
             try:
                 return main(*args, **kwargs)
             except TimeLimitExceeded:
@@ -128,8 +145,12 @@ def time_limited(name: str) -> Callable[[Callable[_P, int]], Callable[_P, int]]:
                     "(raise it with --time-limit)\n"
                 )
                 return EXIT_TIME_LIMIT
+            except Terminated:
+                sys.stderr.write(f"{name}: stopped by SIGTERM; its processes stopped\n")
+                return EXIT_TERMINATED
             finally:
                 _disarm()
+                signal.signal(signal.SIGTERM, previous)
 
         return limited
 

@@ -23,7 +23,7 @@ from benchmarks.distributed import SluiceResult, merge_parts
 from benchmarks.quality import compare
 from benchmarks.report import figures, pace_by_tenth, ratio_by_part, render
 from benchmarks.schedule import interleave
-from benchmarks.time_limit import EXIT_TIME_LIMIT, arm, time_limited
+from benchmarks.time_limit import EXIT_TERMINATED, EXIT_TIME_LIMIT, arm, time_limited
 
 
 def _part(
@@ -189,6 +189,44 @@ def test_a_run_past_its_limit_ends_with_a_message(capsys: pytest.CaptureFixture[
     assert main() == EXIT_TIME_LIMIT
     assert time.monotonic() - started < 10 and stopped == [True]
     assert "sleeper: time limit of 0.2 s passed: run stopped" in capsys.readouterr().err
+
+
+_STOPS_ITS_WORKER = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from benchmarks.time_limit import time_limited
+
+    @time_limited("killed")
+    def main() -> int:
+        worker = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        try:
+            print(worker.pid, flush=True)  # in the try: the test's SIGTERM comes after it
+            time.sleep(60)
+        finally:
+            worker.terminate()  # what a benchmark does with the workers it started
+            worker.wait()
+        return 0
+
+    sys.exit(main())
+    """
+)
+
+
+def test_a_sigterm_unwinds_the_run_so_it_stops_its_workers() -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-c", _STOPS_ITS_WORKER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=BENCHMARKS.parent,
+    )
+    assert run.stdout is not None
+    worker = int(run.stdout.readline())
+    run.terminate()
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == EXIT_TERMINATED, err
+    assert "killed: stopped by SIGTERM" in err
+    assert not Path(f"/proc/{worker}").exists() or _state(worker) == "Z"
 
 
 _HANGS_ON_THE_WAY_OUT = textwrap.dedent(

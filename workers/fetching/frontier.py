@@ -5,7 +5,7 @@ host's queue (first in, first out within a priority; higher priority first), nev
 countdown message in a worker's memory. Hosts with waiting items and none in flight sit in
 one set ordered by *due time*: the host budget's gate
 (:class:`workers.fetching.politeness.HostBudget`), one interval after its last request
-started, later after 429/503 or under a robots.txt ``Crawl-delay``.
+was sent, later after 429/503 or under a robots.txt ``Crawl-delay``.
 
 * :meth:`Frontier.release` (the pump, :mod:`workers.fetching.pump`) leases the head item of
   each host due now, earliest due first, so thousands of hosts are served in turn and a big
