@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sluice.workers.metadata import page_metadata
 from sluice.workers.metadata.dates import publication_date
+from sluice.workers.metadata.signals import read_signals
 from sluice.workers.metadata.titles import choose_headline, url_slug
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -73,6 +74,30 @@ def test_the_page_address_settles_a_heading_and_title_that_disagree() -> None:
     )
     metadata = page_metadata(html, "https://quay.example/news/ferry-fares-frozen", {}, now=NOW)
     assert metadata.title == "Ferry fares frozen"
+
+
+def test_a_heading_set_in_lines_gives_way_to_the_metadata_title_it_agrees_with() -> None:
+    heading = "Harbour Plan 2026 Your Guide to the New Quay"
+    title = "Harbour Plan 2026: Your Guide to Costs"
+    assert choose_headline([heading], [title], set()) == heading  # one line: the heading
+    assert choose_headline([heading], [title], set(), stacked=[heading]) == title
+
+
+def test_a_heading_with_a_line_break_or_a_block_between_its_parts_is_stacked() -> None:
+    html = (
+        "<html><head><title>Harbour Plan 2026: Your Guide to Costs</title></head><body>"
+        "<h1>Harbour Plan 2026<br>Your Guide to the New Quay</h1>"
+        "<h1><span>Ferry fares</span><br></h1>"
+        "<h1>Ferry <em>fares</em> frozen</h1>"
+        "<h1><div>Inside the yard</div> <span>Quay cranes</span></h1></body></html>"
+    )
+    signals = read_signals(html)
+    assert signals.stacked_h1 == [
+        "Harbour Plan 2026 Your Guide to the New Quay",
+        "Inside the yard Quay cranes",
+    ]
+    metadata = page_metadata(html, "https://quay.example/plan", {}, now=NOW)
+    assert metadata.title == "Harbour Plan 2026: Your Guide to Costs"
 
 
 def test_a_day_shown_is_taken_when_the_only_statement_is_the_last_save() -> None:

@@ -56,6 +56,7 @@ def page_metadata(
         ],
         keys,
         url_slug(url),
+        signals.stacked_h1,
     )
     # Each source as one byline: its names together, the first source that names anyone wins.
     bylines = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from sluice.workers.metadata.dates import WRITTEN_DAY
@@ -162,38 +162,48 @@ def _slug_side(slug: Sequence[str], heading: str, title: str) -> str | None:
     return None
 
 
+def _clean_heading(heading: str, keys: set[str]) -> str:
+    """``heading`` without a byline run into it, a day before it and the site's name."""
+    return strip_site_name(_DATE_LEAD.sub("", _BYLINE.sub("", heading)), keys)
+
+
 def choose_headline(
     headings: Sequence[str],
     titles: Sequence[str | None],
     keys: set[str],
     slug: Sequence[str] = (),
+    stacked: Collection[str] = (),
 ) -> str | None:
     """The headline among the page's ``<h1>`` ``headings`` and its metadata ``titles`` (in
     order of trust: ``og:title``, ``twitter:title``, JSON-LD headline, ``<title>``, the
     extractor's), each without the site's name (and a heading without a byline run into it
     or a day before it), sentences and cut-off titles set aside while there is a headline.
 
-    The heading that agrees best with a metadata title wins (what the reader sees); with
-    no agreeing heading, of the page's only heading and the first metadata title the one
-    the URL's ``slug`` (:func:`url_slug`) sides with; else the only heading when it has
-    seven words or more (a headline, not a section's label), else the first metadata
-    title; with no metadata title, the only heading.
+    The heading that agrees best with a metadata title wins (what the reader sees), unless
+    it is one of the ``stacked`` headings, set in lines (a kicker above the headline, a
+    subtitle below it): run together, those were never written as one title, and the
+    metadata title it agrees with is the headline as written. With no agreeing heading, of
+    the page's only heading and the first metadata title the one the URL's ``slug``
+    (:func:`url_slug`) sides with; else the only heading when it has seven words or more
+    (a headline, not a section's label), else the first metadata title; with no metadata
+    title, the only heading.
     """
     meta = [t for t in (strip_site_name(t, keys) for t in titles if t) if t]
     meta = [t for t in meta if len(t) <= _MAX_HEADLINE]
-    heads = [_DATE_LEAD.sub("", _BYLINE.sub("", h)) for h in headings]
-    heads = [h for h in (strip_site_name(h, keys) for h in heads) if h]
-    heads = [h for h in heads if len(h) <= _MAX_HEADLINE]
+    cleaned = {h: _clean_heading(h, keys) for h in dict.fromkeys(headings)}
+    heads = [c for c in (cleaned[h] for h in headings) if c and len(c) <= _MAX_HEADLINE]
+    in_lines = {cleaned[h] for h in stacked if h in cleaned}
     if any(not _NOT_HEADLINE.search(t) for t in (*meta, *heads)):
         meta = [t for t in meta if not _NOT_HEADLINE.search(t)]
         heads = [h for h in heads if not _NOT_HEADLINE.search(h)]
-    best, best_score = None, 0.0
+    best, best_title, best_score = None, None, 0.0
     for head in heads:
-        score = max((_f1(words(head), words(t)) for t in meta), default=0.0)
-        if score > best_score:
-            best, best_score = head, score
+        for title in meta:
+            score = _f1(words(head), words(title))
+            if score > best_score:
+                best, best_title, best_score = head, title, score
     if best is not None and best_score >= _AGREEMENT:
-        return best
+        return best_title if best in in_lines else best
     if len(heads) == 1 and meta and (side := _slug_side(slug, heads[0], meta[0])):
         return side
     if len(heads) == 1 and len(words(heads[0])) >= _HEADLINE_WORDS:
