@@ -12,7 +12,7 @@ from datetime import datetime
 from sluice.workers.metadata.authors import AUTHOR_META, person_names
 from sluice.workers.metadata.dates import PUBLISHED_META, publication_date
 from sluice.workers.metadata.signals import read_signals
-from sluice.workers.metadata.titles import choose_headline, site_keys
+from sluice.workers.metadata.titles import choose_headline, site_keys, url_slug
 
 __all__ = ["PageMetadata", "page_metadata"]
 
@@ -55,6 +55,8 @@ def page_metadata(
             extracted.get("title"),
         ],
         keys,
+        url_slug(url),
+        signals.stacked_h1,
     )
     # Each source as one byline: its names together, the first source that names anyone wins.
     bylines = [

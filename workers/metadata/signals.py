@@ -39,6 +39,8 @@ _COPYRIGHT = re.compile(
     r"(?=\s*(?:[.|,;]|all rights|\d|$))",
     re.I,
 )
+# Elements that start a new line inside a heading (a kicker above it, a subtitle below).
+_LINE_BREAKS = frozenset({"br", "div", "p", "small"})
 _BEFORE_HEADLINE = 300  # characters of visible text before the headline, and after it:
 _BYLINE_WINDOW = 1200
 
@@ -67,6 +69,8 @@ class PageSignals:
     title: str = ""  # <title>
     meta: dict[str, list[str]] = field(default_factory=dict)  # name/property -> contents
     h1: list[str] = field(default_factory=list)  # then other elements marked as headline
+    # Those of h1 set in two lines or more: "Klatch Coffee<br>Inside its tech stack".
+    stacked_h1: list[str] = field(default_factory=list)
     site_names: list[str] = field(default_factory=list)
     # From JSON-LD objects of an article type, in page order.
     headlines: list[str] = field(default_factory=list)
@@ -176,8 +180,31 @@ def _read_head(tree: Any, signals: PageSignals) -> None:
         signals.site_names.extend(v for v in signals.meta.get(key, []) if v)
 
 
+def _lines(heading: Any) -> list[str]:
+    """The non-empty lines of ``heading``: its text cut at each ``<br>`` and around each
+    block element in it."""
+    lines, line = [], [heading.text or ""]
+    for child in heading:
+        if isinstance(child.tag, str) and child.tag in _LINE_BREAKS:
+            lines.append(" ".join(line))
+            line = [] if child.tag == "br" else [" ".join(child.itertext())]
+            if child.tag != "br":
+                lines.append(" ".join(line))
+                line = []
+        elif isinstance(child.tag, str):
+            line.append(" ".join(child.itertext()))
+        line.append(child.tail or "")
+    lines.append(" ".join(line))
+    return [text for text in (_squash(t) for t in lines) if text]
+
+
 def _read_body(tree: Any, signals: PageSignals) -> None:
-    signals.h1 = [t for t in (_squash(" ".join(h.itertext())) for h in tree.iter("h1")) if t]
+    for heading in tree.iter("h1"):
+        text = _squash(" ".join(heading.itertext()))
+        if text:
+            signals.h1.append(text)
+            if len(_lines(heading)) > 1:
+                signals.stacked_h1.append(text)
     for element in tree.xpath(_HEADLINE_XPATH):
         text = _squash(" ".join(element.itertext()))
         if text and element.tag != "h1" and text not in signals.h1:

@@ -7,6 +7,8 @@ publisher or WebSite) and from its host name: ``"Headline | Site"``, ``"Headline
 words; a title that *is* only a site name (give or take one word) is no headline. A heading
 loses a day written before it; a sentence (ending in a full stop) is a summary and a title
 ending in an ellipsis is cut off: either is taken only when nothing reads as a headline.
+Where the one heading and the metadata title disagree, the page's address settles it: its
+last path segment (the slug) was most often made from the headline the page had first.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from sluice.workers.metadata.dates import WRITTEN_DAY
 
-__all__ = ["choose_headline", "is_site_name", "site_keys", "strip_site_name", "words"]
+__all__ = [
+    "choose_headline",
+    "is_site_name",
+    "site_keys",
+    "strip_site_name",
+    "url_slug",
+    "words",
+]
 
 # " | ", " - ", " – ", " — ", " • ", " · ", " » ", " :: ", " ~ ", " / ", and a bare "|".
 _SEPARATOR = re.compile(r"\s+(?:[|\-–—•·»«~/]|::)\s+|\s*\|\s*")
@@ -30,6 +39,12 @@ _AGREEMENT = 0.5
 _MAX_HEADLINE = 300
 # Words of a page's only heading that make it a headline, not a section's label.
 _HEADLINE_WORDS = 7
+# A slug of this many words or more takes sides, when it shares clearly more words (token
+# F1 this much higher) with one of the heading and the metadata title than with the other.
+_SLUG_WORDS = 2
+_SLUG_MARGIN = 0.2
+# A file's extension at the end of a path: "/2025/harbour-plan.html".
+_EXTENSION = re.compile(r"\.[a-z0-9]{2,5}$", re.I)
 # A byline run into a heading: "Headline Posted on July 1, 2024 by Jane".
 _BYLINE = re.compile(r"\s+(?:posted|published|updated|written)\s+(?:on|by|at)\b.*$", re.I)
 # A host name before the headline, with no separator: "example.com Headline".
@@ -59,6 +74,14 @@ def site_keys(site_names: Iterable[str], url: str | None) -> set[str]:
         keys.add(_compact(".".join(labels)))
         keys.update(_compact(label) for label in labels[:-1])
     return {key for key in keys if len(key) >= 3}
+
+
+def url_slug(url: str | None) -> list[str]:
+    """The words of the last segment of ``url``'s path, without a file's extension:
+    ``["harbour", "plan", "approved"]`` of ``https://example.com/news/harbour-plan-approved/``."""
+    path = urlsplit(url).path if url else ""
+    segments = [segment for segment in path.split("/") if segment]
+    return words(_EXTENSION.sub("", segments[-1])) if segments else []
 
 
 def is_site_name(segment: str, keys: set[str]) -> bool:
@@ -121,34 +144,68 @@ def _f1(a: Sequence[str], b: Sequence[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def _slug_side(slug: Sequence[str], heading: str, title: str) -> str | None:
+    """Of a ``heading`` and a metadata ``title`` that disagree, the one whose words the URL's
+    ``slug`` shares clearly more of; ``None`` when the slug is one word or takes no side.
+
+    A slug is written once, most often from the headline the page was first given: where the
+    page's heading and its search-engine title say different things, the one it still
+    matches is the page's headline (a hero banner's label or a section heading does not
+    match it; a search-engine title rewritten for the slug's words does)."""
+    if len(slug) < _SLUG_WORDS:
+        return None
+    for_heading, for_title = _f1(slug, words(heading)), _f1(slug, words(title))
+    if for_heading >= for_title + _SLUG_MARGIN:
+        return heading
+    if for_title >= for_heading + _SLUG_MARGIN:
+        return title
+    return None
+
+
+def _clean_heading(heading: str, keys: set[str]) -> str:
+    """``heading`` without a byline run into it, a day before it and the site's name."""
+    return strip_site_name(_DATE_LEAD.sub("", _BYLINE.sub("", heading)), keys)
+
+
 def choose_headline(
-    headings: Sequence[str], titles: Sequence[str | None], keys: set[str]
+    headings: Sequence[str],
+    titles: Sequence[str | None],
+    keys: set[str],
+    slug: Sequence[str] = (),
+    stacked: Collection[str] = (),
 ) -> str | None:
     """The headline among the page's ``<h1>`` ``headings`` and its metadata ``titles`` (in
     order of trust: ``og:title``, ``twitter:title``, JSON-LD headline, ``<title>``, the
     extractor's), each without the site's name (and a heading without a byline run into it
     or a day before it), sentences and cut-off titles set aside while there is a headline.
 
-    The heading that agrees best with a metadata title wins (what the reader sees); with
-    no agreeing heading, the page's only heading when it has seven words or more (a
-    headline, not a section's label), else the first metadata title; with no metadata
+    The heading that agrees best with a metadata title wins (what the reader sees), unless
+    it is one of the ``stacked`` headings, set in lines (a kicker above the headline, a
+    subtitle below it): run together, those were never written as one title, and the
+    metadata title it agrees with is the headline as written. With no agreeing heading, of
+    the page's only heading and the first metadata title the one the URL's ``slug``
+    (:func:`url_slug`) sides with; else the only heading when it has seven words or more
+    (a headline, not a section's label), else the first metadata title; with no metadata
     title, the only heading.
     """
     meta = [t for t in (strip_site_name(t, keys) for t in titles if t) if t]
     meta = [t for t in meta if len(t) <= _MAX_HEADLINE]
-    heads = [_DATE_LEAD.sub("", _BYLINE.sub("", h)) for h in headings]
-    heads = [h for h in (strip_site_name(h, keys) for h in heads) if h]
-    heads = [h for h in heads if len(h) <= _MAX_HEADLINE]
+    cleaned = {h: _clean_heading(h, keys) for h in dict.fromkeys(headings)}
+    heads = [c for c in (cleaned[h] for h in headings) if c and len(c) <= _MAX_HEADLINE]
+    in_lines = {cleaned[h] for h in stacked if h in cleaned}
     if any(not _NOT_HEADLINE.search(t) for t in (*meta, *heads)):
         meta = [t for t in meta if not _NOT_HEADLINE.search(t)]
         heads = [h for h in heads if not _NOT_HEADLINE.search(h)]
-    best, best_score = None, 0.0
+    best, best_title, best_score = None, None, 0.0
     for head in heads:
-        score = max((_f1(words(head), words(t)) for t in meta), default=0.0)
-        if score > best_score:
-            best, best_score = head, score
+        for title in meta:
+            score = _f1(words(head), words(title))
+            if score > best_score:
+                best, best_title, best_score = head, title, score
     if best is not None and best_score >= _AGREEMENT:
-        return best
+        return best_title if best in in_lines else best
+    if len(heads) == 1 and meta and (side := _slug_side(slug, heads[0], meta[0])):
+        return side
     if len(heads) == 1 and len(words(heads[0])) >= _HEADLINE_WORDS:
         # The page's only heading, long enough to be a headline and not a section's label
         # ("Blog", "VPN Services"): what the reader sees beats the search-engine title.
