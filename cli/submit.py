@@ -338,6 +338,13 @@ def _resume(args: argparse.Namespace) -> int:
     if any(inputs) or args.job:
         line = "--resume takes no other input: it sends what JOB recorded"
         return report(args, EXIT_BAD_INPUT, "usage", line)
+    filters = (args.domain, args.url_pattern, args.since, args.until, args.language)
+    if any(filters):
+        line = (
+            "--resume keeps the filters JOB was submitted with: --domain, --url-pattern, "
+            "--since, --until and --language cannot change them"
+        )
+        return report(args, EXIT_BAD_INPUT, "usage", line)
     if not job_exists(job_id):
         return report(args, EXIT_BAD_INPUT, "no_such_job", f"no job {clean(job_id)}")
     deadline = None if args.timeout is None else time.monotonic() + args.timeout

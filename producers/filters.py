@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sluice.shared.hosts import host_of
 from sluice.shared.reasons import Reason
@@ -65,6 +65,27 @@ class RecordFilter:
     def reason(self, item: _Dated) -> Reason | None:
         """Why ``item`` is left out, or ``None`` when it is kept."""
         return self.url_reason(item.url) or self.date_reason(item.date)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The filter as JSON keeps it (with a job, for ``submit --resume``)."""
+        return {
+            "domains": list(self.domains),
+            "url_pattern": self.url_pattern.pattern if self.url_pattern else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+    @classmethod
+    def from_dict(cls, kept: dict[str, Any] | None) -> RecordFilter:
+        """The filter :meth:`to_dict` kept; an empty one for ``None``."""
+        if not kept:
+            return cls()
+        return cls(
+            domains=tuple(kept.get("domains") or ()),
+            url_pattern=re.compile(kept["url_pattern"]) if kept.get("url_pattern") else None,
+            since=parse_date(kept["since"]) if kept.get("since") else None,
+            until=parse_date(kept["until"]) if kept.get("until") else None,
+        )
 
     @classmethod
     def from_options(

@@ -223,11 +223,13 @@ def send(
     given, languages = intake.sources, intake.door.languages
     if intake.has_items:
         database_ready()
-        create_job(job_id, [], options=JobOptions(languages, refetch))  # no-op on a job added to
+        # Kept with a new job (a job added to keeps its own) for the items sent later.
+        record_filter = intake.door.record_filter
+        kept_filter = record_filter.to_dict() if record_filter.active else None
+        create_job(job_id, [], options=JobOptions(languages, refetch, kept_filter))
         with room_deadline(timeout):
             record_skipped(job_id, "url", intake.left_out)
             if given.warcs:
-                record_filter = intake.door.record_filter
                 ingest_warcs(
                     given.warcs,
                     job_id=job_id,

@@ -7,7 +7,8 @@ or HTML item's content travelled only in its message (a text) or cannot be told 
 other versions of its page, so it cannot be rebuilt: it ends ``failed`` with reason
 ``not_enqueued`` rather than staying pending for ever. Every item sent carries what the job
 was submitted with (:func:`shared.jobs.job_options`: ``--language``, ``--refetch``), as the
-items sent at once did. Refused while a producer still holds the job's lease, since that
+items sent at once did, and the archives read on leave out what its URL and date filters
+did. Refused while a producer still holds the job's lease, since that
 producer is about to send those very items.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sluice.producers.enqueue import ProgressCallback, enqueue_articles
+from sluice.producers.filters import RecordFilter
 from sluice.producers.lease import submission_lease
 from sluice.producers.warc import IngestCallback, resume_ingestions
 from sluice.shared.article import Article
@@ -98,5 +100,6 @@ def resume_job(
             progress=ingest_progress,
             enqueue_progress=progress,
             languages=languages,
+            record_filter=RecordFilter.from_dict(options.record_filter),
         )
     return Resumed(job_id, sent, len(lost), archives)

@@ -154,8 +154,10 @@ class _Ingestion:
         row = self._row()
         if row is None:
             with session_scope() as conn:
-                # A new job keeps the languages its records are sent with, for --resume.
-                options = JobOptions(tuple(self.languages))
+                # A new job keeps the languages its records are sent with and its filter,
+                # for --resume.
+                kept_filter = self.filter.to_dict() if self.filter and self.filter.active else None
+                options = JobOptions(tuple(self.languages), record_filter=kept_filter)
                 create_job(self.job_id, [], conn=conn, options=options)
                 conn.execute(
                     insert_for(conn, ingestions)
@@ -376,14 +378,17 @@ def resume_ingestions(
     progress: IngestCallback | None = None,
     enqueue_progress: ProgressCallback | None = None,
     languages: Sequence[str] = (),
+    record_filter: RecordFilter | None = None,
 ) -> int:
     """Read on every archive of ``job_id`` left unfinished (under the caller's lease),
-    sending its records with ``languages`` (the job's, :func:`shared.jobs.job_options`)."""
+    sending its records with ``languages`` and leaving out what ``record_filter`` does (the
+    job's, :func:`shared.jobs.job_options`)."""
     sources = unfinished_sources(job_id)
     if sources:
         ingest_warcs(
             sources,
             job_id=job_id,
+            record_filter=record_filter if record_filter and record_filter.active else None,
             progress=progress,
             enqueue_progress=enqueue_progress,
             hold_lease=False,

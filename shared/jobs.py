@@ -66,10 +66,13 @@ class JobOptions:
     """What the submission that started a job asked of every item: keep only articles in
     ``languages`` (``--language``; empty keeps all), and fetch again URLs seen before
     (``--refetch``). Kept with the job so that an item sent later from the store, by the
-    sender of waiting found work or by ``submit --resume``, carries them too."""
+    sender of waiting found work or by ``submit --resume``, carries them too; and the URL
+    and date filters (``record_filter``, as :meth:`producers.filters.RecordFilter.to_dict`
+    gives them), which ``submit --resume`` applies to the archives it reads on."""
 
     languages: tuple[str, ...] = ()
     refetch: bool = False
+    record_filter: dict[str, Any] | None = None
 
 
 def new_job_id() -> str:
@@ -116,6 +119,7 @@ def create_job(
                 crawl=crawl,
                 languages=list(options.languages) or None,
                 refetch=options.refetch or None,
+                record_filter=options.record_filter,
             )
         )
         first_item = 0
@@ -278,11 +282,13 @@ def job_options(job_id: str) -> JobOptions:
     started before they were kept, or not found, has none."""
     with read_scope() as conn:
         row = conn.execute(
-            select(jobs.c.languages, jobs.c.refetch).where(jobs.c.id == job_id)
+            select(jobs.c.languages, jobs.c.refetch, jobs.c.record_filter).where(
+                jobs.c.id == job_id
+            )
         ).first()
     if row is None:
         return JobOptions()
-    return JobOptions(tuple(row.languages or ()), bool(row.refetch))
+    return JobOptions(tuple(row.languages or ()), bool(row.refetch), row.record_filter)
 
 
 def job_exists(job_id: str) -> bool:

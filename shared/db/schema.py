@@ -63,6 +63,9 @@ jobs = Table(
     # ``--refetch``), for items sent later from the store; NULL: nothing asked.
     Column("languages", JSON),
     Column("refetch", Boolean),
+    # Its URL and date filters (--domain, --url-pattern, --since, --until), for archives an
+    # interrupted submission reads on (producers.filters.RecordFilter.to_dict); NULL: none.
+    Column("record_filter", JSON),
 )
 
 # One row per submitted item: its progress and, once final, how it ended.

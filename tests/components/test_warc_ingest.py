@@ -212,6 +212,42 @@ def test_an_interrupted_ingestion_resumes_at_its_offset_and_sends_each_record_on
     assert len(list_items("warcresume01")) == 10
 
 
+def test_a_resumed_ingestion_leaves_out_what_the_jobs_filter_did(
+    database_url: str,
+    extract_queue: redis.Redis,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLUICE_SUBMIT_BATCH_SIZE", "3")
+    get_settings.cache_clear()
+    path = warc(tmp_path / "ten.warc.gz", [_page(n) for n in range(10)])
+    calls = 0
+
+    def stop_in_second_batch(progress: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise _Interrupt
+
+    # Page 8 is read only after the interruption, by the resume.
+    without_eight = RecordFilter.from_options(url_pattern=r"/[0-79]\.html$")
+    with pytest.raises(_Interrupt):
+        ingest_warcs(
+            [path],
+            job_id="warcfilter01",
+            record_filter=without_eight,
+            enqueue_progress=stop_in_second_batch,
+        )
+    assert len(list_items("warcfilter01")) == 6
+
+    assert resume_job("warcfilter01").archives == 1
+    by_url = {i["source"]: (i["state"], i["reason"]) for i in list_items("warcfilter01")}
+    assert by_url.pop("https://news.test/8.html") == ("skipped", "filtered_url")
+    assert set(by_url.values()) == {("queued", None)} and len(by_url) == 9
+    sent = {a["url"] for a in _sent(extract_queue)}
+    assert sent == set(by_url)
+
+
 def _ranged(data: bytes):  # type: ignore[no-untyped-def]
     """A route answering ``Range: bytes=N-`` with 206, as archive servers do."""
 

@@ -180,6 +180,8 @@ def test_a_split_broker_url_is_refused_by_sluice_and_by_plain_celery(
         (["failures", "retry", "--json"], 2, "usage"),
         (["status", "--watch", "0", "--json"], 2, "usage"),
         (["submit", "--resume", "no-such-job", "--json"], 2, "no_such_job"),
+        # A filter cannot change what the job was submitted with: refused, not ignored.
+        (["submit", "--resume", "some-job", "--language", "fr", "--json"], 2, "usage"),
         (["submit", "--file", "/nonexistent/urls.txt", "--json"], 8, "unreadable_file"),
         (["submit", "--json"], 4, "nothing_to_submit"),
     ],
