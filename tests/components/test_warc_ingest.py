@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -158,6 +158,20 @@ class _Interrupt(Exception):
     pass
 
 
+def _stop_in_second_batch() -> Callable[[object], None]:
+    """An ``enqueue_progress`` that interrupts the ingestion once batch 2 is recorded, before
+    its messages are sent (with SLUICE_SUBMIT_BATCH_SIZE 3)."""
+    calls = 0
+
+    def progress(_: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise _Interrupt
+
+    return progress
+
+
 def test_an_interrupted_ingestion_resumes_at_its_offset_and_sends_each_record_once(
     database_url: str,
     extract_queue: redis.Redis,
@@ -177,19 +191,12 @@ def test_an_interrupted_ingestion_resumes_at_its_offset_and_sends_each_record_on
         ),
     )
     path = warc(tmp_path / "ten.warc.gz", parts)
-    calls = 0
-
-    def stop_in_second_batch(progress: object) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:  # batch 2 is recorded, its messages are not sent
-            raise _Interrupt
 
     with pytest.raises(_Interrupt):
         ingest_warcs(
             [path],
             job_id="warcresume01",
-            enqueue_progress=stop_in_second_batch,
+            enqueue_progress=_stop_in_second_batch(),
             languages=["en"],
         )
     before = list_items("warcresume01")
@@ -221,14 +228,6 @@ def test_a_resumed_ingestion_leaves_out_what_the_jobs_filter_did(
     monkeypatch.setenv("SLUICE_SUBMIT_BATCH_SIZE", "3")
     get_settings.cache_clear()
     path = warc(tmp_path / "ten.warc.gz", [_page(n) for n in range(10)])
-    calls = 0
-
-    def stop_in_second_batch(progress: object) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise _Interrupt
-
     # Page 8 is read only after the interruption, by the resume.
     without_eight = RecordFilter.from_options(url_pattern=r"/[0-79]\.html$")
     with pytest.raises(_Interrupt):
@@ -236,7 +235,7 @@ def test_a_resumed_ingestion_leaves_out_what_the_jobs_filter_did(
             [path],
             job_id="warcfilter01",
             record_filter=without_eight,
-            enqueue_progress=stop_in_second_batch,
+            enqueue_progress=_stop_in_second_batch(),
         )
     assert len(list_items("warcfilter01")) == 6
 
@@ -382,16 +381,9 @@ def test_an_interrupted_hostile_whole_file_gzip_resumes_and_finishes(
     parts.insert(5, claiming("https://news.test/lie.html", article_html(31), 10 * 1024**3))
     path = tmp_path / "hostile-whole.warc.gz"
     path.write_bytes(whole_file_gzip(parts))
-    calls = 0
-
-    def stop_in_second_batch(progress: object) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise _Interrupt
 
     with pytest.raises(_Interrupt):
-        ingest_warcs([str(path)], job_id="warcwhole01", enqueue_progress=stop_in_second_batch)
+        ingest_warcs([str(path)], job_id="warcwhole01", enqueue_progress=_stop_in_second_batch())
     assert len(list_items("warcwhole01")) == 4
 
     seen: list[IngestProgress] = []
