@@ -3,9 +3,12 @@
     python -m benchmarks.lost_message [--lost N] [--lease SECONDS] [--json FILE] ...
 
 A fetch worker and a CPU worker (extract, dedup, tag, store) run against a Redis database
-reserved for the run and a fresh store; pages from a local web server are submitted, and
-more every ``--every`` seconds while fewer than ``--ceiling`` wait, so the queues after
-fetch never empty (nor grow past what the workers keep up with). Then ``--lost``
+reserved for the run and a fresh store; pages from local web servers on ``--hosts``
+loopback addresses (one request in flight per host, so several hosts keep fetch ahead of
+the CPU worker) are submitted, and more every ``--every`` seconds while fewer than
+``--ceiling`` wait, so the queues after fetch never empty (nor grow past what the workers
+keep up with). The losses begin once ``2 × --lost`` messages wait, or after ``--settle``
+seconds with whatever waits then (printed as ``backlog_at_first_loss``). Then ``--lost``
 extract messages are taken off their queue one by one, as a consumer killed between
 kombu's ``BRPOP`` and its ``unacked`` record would lose them (``RPOP``). Each item is
 followed in the store: the time from its loss to its first write (the reconciler sending
@@ -53,26 +56,29 @@ def _run(args: argparse.Namespace, redis_url: str, database_url: str, work: Path
     cluster = Cluster(redis_url, database_url, work, env)
     engine = get_engine(database_url)
     client = redis.Redis.from_url(redis_url)
-    web = WebServer()
+    webs = [WebServer(f"127.0.0.{2 + k}") for k in range(args.hosts)]
     pages = iter(range(10**9))
 
     def submit(_batch: int, size: int = args.batch) -> None:
         urls = [
-            web.route(f"/bench/{n}.html", Response(body=article_html(n)))
+            webs[n % len(webs)].route(f"/bench/{n}.html", Response(body=article_html(n)))
             for n in (next(pages) for _ in range(size))
         ]
         cluster.sluice("submit", "-f", "-", stdin="\n".join(urls))
 
     feeder = Feeder(submit, every=args.every, waiting=lambda: backlog(client), ceiling=args.ceiling)
     lost = []
+    at_first_loss = -1
     try:
         cluster.start_worker("--stages", "fetch", "--name", "fetch")
         cluster.start_worker("--stages", "extract,dedup,tag,store", "--name", "cpu")
         cluster.wait_ready()
         submit(0, size=args.first)
-        while backlog(client) < args.lost * 2:
-            time.sleep(0.1)
         feeder.start()
+        settled = time.monotonic() + args.settle
+        while backlog(client) < args.lost * 2 and time.monotonic() < settled:
+            time.sleep(0.1)
+        at_first_loss = backlog(client)
         for _ in range(args.lost):  # one at a time, spread over the run
             lost += take_messages(client, engine, "extract", 1)
             time.sleep(args.spread)
@@ -80,7 +86,8 @@ def _run(args: argparse.Namespace, redis_url: str, database_url: str, work: Path
     finally:
         feeder.stop()
         cluster.stop()
-        web.close()
+        for web in webs:
+            web.close()
         client.close()
         engine.dispose()
     resent = [item.to_resend for item in lost if item.resent_at is not None]
@@ -90,6 +97,7 @@ def _run(args: argparse.Namespace, redis_url: str, database_url: str, work: Path
         "lease_seconds": args.lease,
         "resent": len(resent),
         "final": len(final),
+        "backlog_at_first_loss": at_first_loss,
         "backlog_when_resent_min": min((i.backlog_when_resent for i in lost), default=-1),
         "resend_p50": _percentile(resent, 0.5) if resent else None,
         "resend_p95": _percentile(resent, 0.95) if resent else None,
@@ -115,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         "--ceiling", type=int, default=40, help="submit only while fewer messages wait (40)"
     )
     parser.add_argument("--spread", type=float, default=0.5, help="seconds between losses")
+    parser.add_argument("--hosts", type=int, default=4, help="loopback hosts serving pages (4)")
+    parser.add_argument(
+        "--settle", type=float, default=60, help="most seconds to wait for the backlog (60)"
+    )
     parser.add_argument("--timeout", type=float, default=300, help="give up following after")
     parser.add_argument("--redis-url", default=None, help="Redis server (default: embedded)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL (default: SQLite)")

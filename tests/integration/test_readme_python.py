@@ -71,8 +71,11 @@ def test_the_readme_python_example_runs_as_written(
         "import json\nprint(json.dumps({'job': job, 'links': links, 'done': done.job_id, "
         "'skipped': done.skipped, 'problems': len(done.problems)}))\n"
     )
+    # Should the example hang, every thread's stack goes to stderr before the timeout: the
+    # failure then says what it waited for.
+    watchdog = "import faulthandler\nfaulthandler.dump_traceback_later(100, exit=True)\n"
     run = subprocess.run(
-        [sys.executable, "-c", code + report],
+        [sys.executable, "-c", watchdog + code + report],
         env=workers.env,
         capture_output=True,
         text=True,
