@@ -286,9 +286,9 @@ def test_items_that_waited_in_the_store_carry_their_jobs_languages_and_refetch(
 def test_a_submission_keeps_its_languages_and_refetch_with_a_new_job_only(
     frontier: Frontier,
 ) -> None:
-    """``send`` keeps the door's languages and ``refetch`` with the job it starts, even when
-    the first item it records is one the door left out; a job added to keeps its own. A
-    site crawl keeps its languages too."""
+    """``send`` keeps the door's languages, filters and ``refetch`` with the job it starts,
+    even when the first item it records is one the door left out; a job added to keeps its
+    own. A site crawl keeps its languages too."""
     door = Door.from_options(domains=[HOST], languages=["EN,de"])
     kept, out = f"http://{HOST}/kept.html", "http://elsewhere.test/out.html"
     intake = take_in(Sources(urls=[out, kept]), door)
@@ -296,9 +296,11 @@ def test_a_submission_keeps_its_languages_and_refetch_with_a_new_job_only(
 
     job_id = send(intake, refetch=True).job_id
 
-    assert job_options(job_id) == JobOptions(("de", "en"), refetch=True)
+    # The URL and date filters too, for the archives a --resume reads on.
+    kept_filter = {"domains": [HOST], "url_pattern": None, "since": None, "until": None}
+    assert job_options(job_id) == JobOptions(("de", "en"), True, kept_filter)
     send(take_in(Sources(urls=[f"http://{HOST}/more.html"])), job_id)
-    assert job_options(job_id) == JobOptions(("de", "en"), refetch=True)
+    assert job_options(job_id) == JobOptions(("de", "en"), True, kept_filter)
     assert job_options(new_job_id()) == JobOptions()
 
     crawl = submit_crawl(CrawlScope((f"http://{HOST}/",)), languages=["en"])
