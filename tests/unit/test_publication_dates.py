@@ -50,7 +50,7 @@ def test_days_above_the_headline_come_after_the_byline_below_it() -> None:
     sidebar = "Board elected 12/17/2025 Exam news 12/16/2025 "
     visible = sidebar + "Candidate experience 03/01/2017 by Jane Doe"
     times = ["2025-12-17T12:00:00Z", "2025-12-16T12:00:00Z", "2017-03-01T12:00:00Z"]
-    assert publication_date([], None, visible, times=times, headline_at=len(sidebar), now=NOW) == (
+    assert publication_date(times, None, visible, headline_at=len(sidebar), now=NOW) == (
         "2017-03-01T12:00:00+00:00"
     )
     # One day right above the headline is its byline, as blogs print it.

@@ -211,40 +211,35 @@ def publication_date(
     visible_text: str = "",
     modified: Iterable[str | None] = (),
     now: datetime | None = None,
-    times: Iterable[str | None] = (),
     headline_at: int = 0,
     marked: Iterable[str | None] = (),
 ) -> str | None:
-    """The publication date from the page's date ``statements`` (in order of trust), the
-    plain ``<time datetime>`` values of its body (``times``, weaker: any date on the page
-    has one), its ``modified`` dates, the extractor's ``guess`` and the ``visible_text``
-    around the headline (which starts at ``headline_at``), read in the order of
+    """The publication date from the page's date ``statements`` (in order of trust), its
+    ``modified`` dates, the extractor's ``guess`` and the ``visible_text`` around the
+    headline (which starts at ``headline_at``), read in the order of
     :func:`_below_headline_first`.
 
     A day the page ``marked`` as its publication (``<time pubdate>``) is taken first.
 
     A day written under an update label (``"Last updated March 4, 2026"``) is the day of an
-    update, not of publication: it is taken only when the page gives no other day; nor is a
-    ``<time>`` on such a day, or on the modified day, a statement of publication while the
-    page states another. Of the rest, in this order: the first day written in
-    ``visible_text`` that a statement confirms (a day in figures that reads either way round
-    counts only so); the guess, when a statement confirms it; the first day written that a
-    modified date confirms (the page shows it as its date), or the guess so confirmed; the
-    first day written; the first statement; the guess (the extractor's own reading, which
-    may swap day and month, loses to what the page states). A guess that is only the page's
+    update, not of publication: it is taken only when the page gives no other day. Of the
+    rest, in this order: the first day written in ``visible_text`` that a statement confirms
+    (a day in figures that reads either way round counts only so); the guess, when a
+    statement confirms it; the first day written that a modified date confirms (the page
+    shows it as its date), or the guess so confirmed; the first day written; the first
+    statement; the guess (the extractor's own reading, which may swap day and month, loses
+    to what the page states). A guess that is only the page's
     modified or updated date, while the page gives another, is no candidate. Of two days
     written that statements confirm, the one that is not the modified date comes first
     ("May 21, 2025 April 24, 2025" under a modified May 21); when every statement is only
     the modified moment (the last save), the first day written comes before the guess.
     """
-    typed = [d for d in (iso_date(v, now) for v in statements) if d]
-    stamped = [d for d in (iso_date(v, now) for v in times) if d]
+    stated = [d for d in (iso_date(v, now) for v in statements) if d]
+    stated_days = [d[:10] for d in stated]
     modified = list(modified)
     modified_days = {d[:10] for d in (iso_date(v, now) for v in modified) if d}
     labels = day_labels(visible_text)
     updates = {d for d, label in labels.items() if label == "updated"}
-    stated = typed + stamped
-    stated_days = [d[:10] for d in stated]
     found = _below_headline_first(_written(visible_text), headline_at)
     shown = [day for day, _, certain, _ in found if certain]
     written = [d for d in shown if d not in updates]

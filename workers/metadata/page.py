@@ -71,6 +71,7 @@ def page_metadata(
         *signals.published,
         *(signals.first_meta(name) for name in PUBLISHED_META),
         *signals.item_published,
+        *signals.times,
     ]
     return PageMetadata(
         title=title or extracted.get("title"),
@@ -81,7 +82,6 @@ def page_metadata(
             signals.byline_text,
             [*signals.modified, *(signals.meta.get(name, [""])[0] for name in MODIFIED_META)],
             now,
-            signals.times,
             signals.byline_headline_at,
             signals.marked_published,
         ),

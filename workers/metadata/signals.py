@@ -187,10 +187,9 @@ def _lines(heading: Any) -> list[str]:
     for child in heading:
         if isinstance(child.tag, str) and child.tag in _LINE_BREAKS:
             lines.append(" ".join(line))
-            line = [] if child.tag == "br" else [" ".join(child.itertext())]
-            if child.tag != "br":
-                lines.append(" ".join(line))
-                line = []
+            if child.tag != "br":  # a block is a line of its own
+                lines.append(" ".join(child.itertext()))
+            line = []
         elif isinstance(child.tag, str):
             line.append(" ".join(child.itertext()))
         line.append(child.tail or "")
